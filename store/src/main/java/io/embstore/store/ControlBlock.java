@@ -1,0 +1,153 @@
+package io.embstore.store;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+
+/**
+ * The mapped control block {@code control.bin}: the small piece of shared state through which the one writer
+ * publishes to readers in other processes. All fields are little-endian and 8-byte aligned.
+ *
+ * <pre>
+ *  0        8        12       16          24           32         40           48          56          64
+ *  +--------+--------+--------+-----------+------------+----------+------------+-----------+-----------+-- ... 4096
+ *  | magic  |version |reserved| live_rows | generation | capacity | index_epoch| word_bytes| writer_pid|
+ *  +--------+--------+--------+-----------+------------+----------+------------+-----------+-----------+--
+ * </pre>
+ *
+ * <p>Memory ordering, as release/acquire pairs:
+ * <ul>
+ *   <li>the writer extends every file, then release-writes {@code capacity}; a reader acquire-reads it before it maps
+ *       that much of a file;</li>
+ *   <li>the writer writes a new row's vector, word record, offset and index slot, then release-writes
+ *       {@code word_bytes} and {@code live_rows}; a reader acquire-reads {@code live_rows} first in {@code refresh()}
+ *       and so sees everything the row needs;</li>
+ *   <li>the writer renames a rebuilt {@code vocab.index} into place, then release-writes {@code index_epoch};</li>
+ *   <li>{@code generation} is release-written by {@code publish()/flush()} and by growth, acquire-read by readers that
+ *       poll for change.</li>
+ * </ul>
+ */
+final class ControlBlock {
+    /** Size of the file; the rest after the fields is reserved and zero. */
+    static final int BYTES = 4096;
+    /** "EMBSCTL1" in ASCII, read as a little-endian long. */
+    static final long MAGIC = 0x314c544353424d45L;
+    /** Layout version of this block. */
+    static final int VERSION = 1;
+
+    /** long: {@link #MAGIC}. */
+    static final long MAGIC_OFFSET = 0;
+    /** int: {@link #VERSION}. */
+    static final long VERSION_OFFSET = 8;
+    /** long: rows visible to readers (release/acquire). */
+    static final long LIVE_ROWS_OFFSET = 16;
+    /** long: bumped on every publish (release/acquire). */
+    static final long GENERATION_OFFSET = 24;
+    /** long: rows the matrix, sequence and offset files have room for (release/acquire). */
+    static final long CAPACITY_OFFSET = 32;
+    /** long: bumped each time vocab.index is rebuilt and renamed into place (release/acquire). */
+    static final long INDEX_EPOCH_OFFSET = 40;
+    /** long: bytes of vocab.words in use (release/acquire). */
+    static final long WORD_BYTES_OFFSET = 48;
+    /** long: process id of the writer that holds the lock, 0 when none. */
+    static final long WRITER_PID_OFFSET = 56;
+
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_HANDLE = LONG.varHandle();
+
+    private final MemorySegment seg;
+
+    ControlBlock(MemorySegment seg) {
+        this.seg = seg;
+    }
+
+    /** Writes a fresh block into a zeroed segment. */
+    static void initialize(MemorySegment seg, long rows, long capacity, long wordBytes) {
+        seg.set(LONG, MAGIC_OFFSET, MAGIC);
+        seg.set(INT, VERSION_OFFSET, VERSION);
+        seg.set(LONG, LIVE_ROWS_OFFSET, rows);
+        seg.set(LONG, GENERATION_OFFSET, 1);
+        seg.set(LONG, CAPACITY_OFFSET, capacity);
+        seg.set(LONG, INDEX_EPOCH_OFFSET, 1);
+        seg.set(LONG, WORD_BYTES_OFFSET, wordBytes);
+        seg.set(LONG, WRITER_PID_OFFSET, 0);
+    }
+
+    /** Checks magic, version and that the counts are sane; the sizes of other files are checked by the caller. */
+    void check(Path file) {
+        if (seg.byteSize() != BYTES) {
+            throw new StoreException(file, "control block is " + seg.byteSize() + " bytes, expected " + BYTES);
+        }
+        if (seg.get(LONG, MAGIC_OFFSET) != MAGIC) {
+            throw new StoreException(file, "bad control block magic, expected \"EMBSCTL1\"");
+        }
+        int version = seg.get(INT, VERSION_OFFSET);
+        if (version != VERSION) {
+            throw new StoreException(file, "control block version " + version + " is not supported, expected " + VERSION);
+        }
+        long rows = liveRows();
+        long capacity = capacity();
+        if (capacity < 0 || capacity > EmbeddingStore.MAX_ROWS) {
+            throw new StoreException(file, "capacity " + capacity + " is outside [0, " + EmbeddingStore.MAX_ROWS + "]");
+        }
+        if (rows < 0 || rows > capacity) {
+            throw new StoreException(file, "live_rows " + rows + " is outside [0, capacity=" + capacity + "]");
+        }
+        if (wordBytes() < 0) {
+            throw new StoreException(file, "word_bytes " + wordBytes() + " is negative");
+        }
+    }
+
+    long liveRows() {
+        return (long) LONG_HANDLE.getAcquire(seg, LIVE_ROWS_OFFSET);
+    }
+
+    void liveRows(long rows) {
+        LONG_HANDLE.setRelease(seg, LIVE_ROWS_OFFSET, rows);
+    }
+
+    long generation() {
+        return (long) LONG_HANDLE.getAcquire(seg, GENERATION_OFFSET);
+    }
+
+    long bumpGeneration() {
+        long next = generation() + 1;
+        LONG_HANDLE.setRelease(seg, GENERATION_OFFSET, next);
+        return next;
+    }
+
+    long capacity() {
+        return (long) LONG_HANDLE.getAcquire(seg, CAPACITY_OFFSET);
+    }
+
+    void capacity(long capacity) {
+        LONG_HANDLE.setRelease(seg, CAPACITY_OFFSET, capacity);
+    }
+
+    long indexEpoch() {
+        return (long) LONG_HANDLE.getAcquire(seg, INDEX_EPOCH_OFFSET);
+    }
+
+    void indexEpoch(long epoch) {
+        LONG_HANDLE.setRelease(seg, INDEX_EPOCH_OFFSET, epoch);
+    }
+
+    long wordBytes() {
+        return (long) LONG_HANDLE.getAcquire(seg, WORD_BYTES_OFFSET);
+    }
+
+    void wordBytes(long bytes) {
+        LONG_HANDLE.setRelease(seg, WORD_BYTES_OFFSET, bytes);
+    }
+
+    long writerPid() {
+        return (long) LONG_HANDLE.getAcquire(seg, WRITER_PID_OFFSET);
+    }
+
+    void writerPid(long pid) {
+        LONG_HANDLE.setRelease(seg, WRITER_PID_OFFSET, pid);
+    }
+}

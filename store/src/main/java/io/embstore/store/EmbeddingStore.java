@@ -1,0 +1,1179 @@
+package io.embstore.store;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+
+/**
+ * An embedding table kept in memory-mapped files: row {@code i} is the vector of id (or word) {@code i}.
+ *
+ * <p>A store is a directory (see docs/FORMAT.md): the matrix is a NumPy {@code .npy} file that
+ * {@code numpy.load(path, mmap_mode="r")} maps as it is, the vocabulary and its hash index are mapped files, and a
+ * small mapped control block lets one writer publish to any number of reader processes. Opening reads no per-row
+ * data and builds nothing on the heap that grows with the table.
+ *
+ * <pre>{@code
+ * try (EmbeddingStore table = EmbeddingStore.builder(dir).rows(1_000_000).dim(128).init(Init.normal(42)).create()) {
+ *     table.write(7, vector);
+ * }
+ * try (EmbeddingStore table = EmbeddingStore.open(dir)) {          // any number of processes
+ *     float[] batch = new float[ids.length * table.dim()];
+ *     table.gather(ids, batch);                                     // nn.Embedding's forward
+ * }
+ * }</pre>
+ *
+ * <p>Threads: reads may run on any number of threads. Writes to different rows may run on different threads at once;
+ * one row is written by one thread at a time. {@link #append} and {@link #flush} are serialised internally.
+ * The store object alone owns its mappings: {@link #close()} unmaps everything, after which reads fail with
+ * {@link IllegalStateException} rather than touching unmapped memory.
+ */
+public final class EmbeddingStore implements AutoCloseable {
+    /** Most rows a store can hold (row numbers are stored as unsigned 32-bit in word records). */
+    public static final long MAX_ROWS = Integer.MAX_VALUE;
+    /** Most dimensions a store can have. */
+    public static final int MAX_DIM = 1 << 16;
+
+    static final String MATRIX_FILE = "matrix.npy";
+    static final String CONTROL_FILE = "control.bin";
+
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort F16_LE = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32_NATIVE_U = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Spins before a reader starts checking whether the writer of a row still lives. */
+    private static final int SPINS_BEFORE_CHECK = 1 << 12;
+    /** Longest a reader waits for one row to be written before it gives up. */
+    private static final long ROW_WAIT_NANOS = 10_000_000_000L;
+
+    /** Element type of the matrix. Reads always give float32. */
+    public enum Dtype {
+        /** IEEE binary32, NumPy {@code <f4}. */
+        F32("f32", "<f4", 4),
+        /** IEEE binary16, NumPy {@code <f2}: half the bytes, about 3 significant digits. */
+        F16("f16", "<f2", 2);
+
+        private final String label;
+        private final String npyDescr;
+        private final int bytes;
+
+        Dtype(String label, String npyDescr, int bytes) {
+            this.label = label;
+            this.npyDescr = npyDescr;
+            this.bytes = bytes;
+        }
+
+        /** The name used in manifests and on the command line: {@code f32} or {@code f16}. */
+        public String label() {
+            return label;
+        }
+
+        /** Bytes per element. */
+        public int bytes() {
+            return bytes;
+        }
+
+        String npyDescr() {
+            return npyDescr;
+        }
+
+        /** The dtype named {@code label} ({@code f32}, {@code f16}), or null. */
+        public static Dtype fromLabel(String label) {
+            for (Dtype d : values()) {
+                if (d.label.equals(label)) {
+                    return d;
+                }
+            }
+            return null;
+        }
+
+        static Dtype fromNpyDescr(String descr) {
+            for (Dtype d : values()) {
+                if (d.npyDescr.equals(descr)) {
+                    return d;
+                }
+            }
+            return null;
+        }
+    }
+
+    /**
+     * How a read treats a row that a writer may be changing at the same moment.
+     */
+    public enum ReadMode {
+        /** Checks the row's sequence counter and retries, so a row is never half old and half new. */
+        CONSISTENT,
+        /** Copies without the check: for training loops that own the table or do not care. */
+        RELAXED
+    }
+
+    /**
+     * How a new store's rows start. Every initialiser is deterministic for a seed, whatever the number of threads.
+     */
+    public sealed interface Init {
+        /** Normal(0, 1): PyTorch's {@code nn.Embedding} default. */
+        static Init normal(long seed) {
+            return new Normal(0, 1, seed);
+        }
+
+        /** Normal(mean, std). */
+        static Init normal(double mean, double std, long seed) {
+            return new Normal(mean, std, seed);
+        }
+
+        /** Uniform(-0.05, 0.05): Keras' {@code Embedding} default. */
+        static Init kerasUniform(long seed) {
+            return new Uniform(-0.05, 0.05, seed);
+        }
+
+        /** Uniform(low, high). */
+        static Init uniform(double low, double high, long seed) {
+            return new Uniform(low, high, seed);
+        }
+
+        /** All zeros. The matrix file stays sparse until rows are written. */
+        static Init zeros() {
+            return new Zeros();
+        }
+
+        /** The rows (and, unless words are given, the words) of another store, converted to this store's dtype. */
+        static Init copyOf(EmbeddingStore source) {
+            return new CopyOf(source);
+        }
+
+        /** Normal distribution. */
+        record Normal(double mean, double std, long seed) implements Init {
+        }
+
+        /** Uniform distribution over [low, high). */
+        record Uniform(double low, double high, long seed) implements Init {
+        }
+
+        /** Zeros. */
+        record Zeros() implements Init {
+        }
+
+        /** A copy of another store. */
+        record CopyOf(EmbeddingStore source) implements Init {
+            public CopyOf {
+                Objects.requireNonNull(source, "source");
+            }
+        }
+    }
+
+    /** Describes a store to create; {@link #create()} builds it atomically and opens it for writing. */
+    public static final class Builder {
+        private final Path dir;
+        private long rows = -1;
+        private int dim = -1;
+        private Dtype dtype;
+        private List<String> words;
+        private boolean vocabulary = true;
+        private long paddingIndex = -1;
+        private Init init = Init.normal(0);
+
+        private Builder(Path dir) {
+            this.dir = Objects.requireNonNull(dir, "dir");
+        }
+
+        /** Number of rows; implied by {@link #words} or {@link Init#copyOf} when not given. */
+        public Builder rows(long rows) {
+            if (rows < 0 || rows > MAX_ROWS) {
+                throw new IllegalArgumentException("rows must be in [0, " + MAX_ROWS + "]: rows=" + rows);
+            }
+            this.rows = rows;
+            return this;
+        }
+
+        /** Number of dimensions; implied by {@link Init#copyOf} when not given. */
+        public Builder dim(int dim) {
+            if (dim < 1 || dim > MAX_DIM) {
+                throw new IllegalArgumentException("dim must be in [1, " + MAX_DIM + "]: dim=" + dim);
+            }
+            this.dim = dim;
+            return this;
+        }
+
+        /** Element type; f32 unless given (or the source's, for {@link Init#copyOf}). */
+        public Builder dtype(Dtype dtype) {
+            this.dtype = Objects.requireNonNull(dtype, "dtype");
+            return this;
+        }
+
+        /** The word of each row, in row order; words must be distinct. */
+        public Builder words(List<String> words) {
+            this.words = List.copyOf(words);
+            return this;
+        }
+
+        /**
+         * Whether the store keeps a vocabulary (default true). A store without one is a plain id-indexed table, as a
+         * recommender's; its rows are appended with {@link #appendRow}.
+         */
+        public Builder vocabulary(boolean vocabulary) {
+            this.vocabulary = vocabulary;
+            return this;
+        }
+
+        /** The padding row ({@code padding_idx}): it reads as zeros and is never written. -1 for none. */
+        public Builder paddingIndex(long paddingIndex) {
+            if (paddingIndex < -1) {
+                throw new IllegalArgumentException("paddingIndex must be -1 (none) or a row: " + paddingIndex);
+            }
+            this.paddingIndex = paddingIndex;
+            return this;
+        }
+
+        /** How rows start; {@code Init.normal(0)} unless given. */
+        public Builder init(Init init) {
+            this.init = Objects.requireNonNull(init, "init");
+            return this;
+        }
+
+        /**
+         * Builds the store in a temporary sibling directory, forces every file to disk, renames it to its path and
+         * forces the parent directory: the store appears whole or not at all. Returns it open for writing.
+         *
+         * @throws StoreException if the path exists or the files cannot be written
+         */
+        public EmbeddingStore create() {
+            createFiles(this);
+            return openForWriting(dir);
+        }
+
+        Spec resolve() {
+            EmbeddingStore source = init instanceof Init.CopyOf c ? c.source() : null;
+            if (dim < 0 && source == null) {
+                throw new IllegalArgumentException("dim not given: set dim(d) or init(Init.copyOf(store))");
+            }
+            int d = dim >= 0 ? dim : source.dim();
+            Dtype t = dtype != null ? dtype : source != null ? source.dtype() : Dtype.F32;
+            List<String> w = words;
+            long r = rows >= 0 ? rows : w != null ? w.size() : source != null ? source.rows() : -1;
+            if (r < 0) {
+                throw new IllegalArgumentException("rows not given: set rows(n), words(list) or init(Init.copyOf(store))");
+            }
+            if (source != null) {
+                if (d != source.dim()) {
+                    throw new IllegalArgumentException("dim " + d + " differs from the source store's " + source.dim());
+                }
+                if (r > source.rows()) {
+                    throw new IllegalArgumentException("rows " + r + " exceeds the source store's " + source.rows());
+                }
+                if (w == null && vocabulary && source.hasVocabulary()) {
+                    List<String> copied = new ArrayList<>((int) r);
+                    for (long i = 0; i < r; i++) {
+                        copied.add(source.word(i));
+                    }
+                    w = copied;
+                }
+            }
+            if (w != null && !vocabulary) {
+                throw new IllegalArgumentException("words were given for a store without a vocabulary");
+            }
+            if (w != null && r != w.size()) {
+                throw new IllegalArgumentException("rows " + r + " differs from the " + w.size() + " words given");
+            }
+            if (vocabulary && w == null && r > 0) {
+                throw new IllegalArgumentException("a store with a vocabulary needs words(list) for its " + r
+                        + " rows, or vocabulary(false) for an id-indexed table");
+            }
+            if (paddingIndex >= r) {
+                throw new IllegalArgumentException("paddingIndex " + paddingIndex + " is outside [0, " + r + ")");
+            }
+            return new Spec(dir, r, d, t, vocabulary ? (w == null ? List.of() : w) : null, paddingIndex, init);
+        }
+    }
+
+    /** A checked creation request. */
+    record Spec(Path dir, long rows, int dim, Dtype dtype, List<String> words, long paddingIndex, Init init) {
+    }
+
+    /** The mapped files at one capacity; replaced (never modified) when the store grows. */
+    private record Mapping(long capacity, MemorySegment matrix, MemorySegment seq, MemorySegment offsets,
+                           MemorySegment words, VocabularyIndex index) {
+    }
+
+    /** What readers of this object see: the mapping and how much of it is published. Replaced as a whole. */
+    private record View(Mapping mapping, long rows, long wordBytes) {
+    }
+
+    private final Path dir;
+    private final Manifest manifest;
+    private final boolean writable;
+    private final int dim;
+    private final Dtype dtype;
+    private final long rowBytes;
+    private final long paddingIndex;
+    private final Arena arena;
+    private final ControlBlock control;
+    private final WriterLock lock;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Object appendLock = new Object();
+    private volatile View view;
+    /** Rows written to the manifest and the .npy header at the last flush (writer only). */
+    private long flushedRows;
+
+    private EmbeddingStore(Path dir, Manifest manifest, boolean writable, Arena arena, ControlBlock control,
+                           WriterLock lock, View view) {
+        this.dir = dir;
+        this.manifest = manifest;
+        this.writable = writable;
+        this.dim = manifest.dim();
+        this.dtype = manifest.dtype();
+        this.rowBytes = (long) manifest.dim() * manifest.dtype().bytes();
+        this.paddingIndex = manifest.paddingIndex();
+        this.arena = arena;
+        this.control = control;
+        this.lock = lock;
+        this.view = view;
+        this.flushedRows = manifest.rows();
+    }
+
+    /** Starts describing a new store at {@code dir}, which must not exist yet. */
+    public static Builder builder(Path dir) {
+        return new Builder(dir);
+    }
+
+    /**
+     * Opens a store read-only. Any number of processes may do so while one writer changes it; they see its writes to
+     * existing rows at once and its appended rows after {@link #refresh()}.
+     */
+    public static EmbeddingStore open(Path dir) {
+        return open(dir, false);
+    }
+
+    /**
+     * Opens a store for writing. Only one process may hold a store for writing; a second one fails at once with a
+     * {@link StoreException} naming the holder's pid.
+     */
+    public static EmbeddingStore openForWriting(Path dir) {
+        return open(dir, true);
+    }
+
+    private static EmbeddingStore open(Path dir, boolean writable) {
+        Objects.requireNonNull(dir, "dir");
+        if (!Files.isDirectory(dir)) {
+            throw new StoreException(dir, Files.exists(dir) ? "not an embstore store: not a directory" : "no such store directory");
+        }
+        Manifest manifest = Manifest.read(dir);
+        WriterLock lock = writable ? WriterLock.acquire(dir) : null;
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment controlSeg = map(arena, dir.resolve(CONTROL_FILE), ControlBlock.BYTES, ControlBlock.BYTES, writable);
+            ControlBlock control = new ControlBlock(controlSeg);
+            control.check(dir.resolve(CONTROL_FILE));
+            // live_rows first: it is released last by the writer, so what it covers is visible after this acquire.
+            long rows = control.liveRows();
+            long capacity = control.capacity();
+            long wordBytes = control.wordBytes();
+            if (manifest.rows() > rows) {
+                throw new StoreException(dir.resolve(Manifest.FILE), "manifest says rows=" + manifest.rows()
+                        + " but the control block has only " + rows + " live rows");
+            }
+            if (manifest.paddingIndex() >= rows && manifest.paddingIndex() != -1) {
+                throw new StoreException(dir.resolve(Manifest.FILE), "padding_index " + manifest.paddingIndex()
+                        + " is outside the " + rows + " rows");
+            }
+            Mapping mapping = mapAll(arena, dir, manifest, capacity, wordBytes, null, writable);
+            NpyHeader.Parsed header = NpyHeader.read(mapping.matrix(), dir.resolve(MATRIX_FILE));
+            if (header.dtype() != manifest.dtype() || header.dim() != manifest.dim()) {
+                throw new StoreException(dir.resolve(MATRIX_FILE), ".npy header says " + header.dtype().label() + " x "
+                        + header.dim() + " but the manifest says " + manifest.dtype().label() + " x " + manifest.dim());
+            }
+            if (header.rows() > capacity) {
+                throw new StoreException(dir.resolve(MATRIX_FILE), ".npy header says " + header.rows()
+                        + " rows but the files hold " + capacity);
+            }
+            if (writable) {
+                RowSeqlock.repair(mapping.seq(), capacity);
+                control.writerPid(ProcessHandle.current().pid());
+            }
+            return new EmbeddingStore(dir, manifest, writable, arena, control, lock, new View(mapping, rows, wordBytes));
+        } catch (RuntimeException e) {
+            arena.close();
+            if (lock != null) {
+                try {
+                    lock.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Maps every file for {@code capacity} rows, reusing the parts of {@code previous} that did not change. Sizes are
+     * checked before anything is mapped.
+     */
+    private static Mapping mapAll(Arena arena, Path dir, Manifest manifest, long capacity, long wordBytes,
+                                  Mapping previous, boolean writable) {
+        long rowBytes = (long) manifest.dim() * manifest.dtype().bytes();
+        MemorySegment matrix;
+        MemorySegment seq;
+        MemorySegment offsets = null;
+        if (previous != null && previous.capacity() == capacity) {
+            matrix = previous.matrix();
+            seq = previous.seq();
+            offsets = previous.offsets();
+        } else {
+            long matrixBytes = NpyHeader.BYTES + capacity * rowBytes;
+            matrix = map(arena, dir.resolve(MATRIX_FILE), matrixBytes, matrixBytes, writable);
+            seq = map(arena, dir.resolve(RowSeqlock.FILE), RowSeqlock.fileBytes(capacity), RowSeqlock.fileBytes(capacity), writable);
+            if (manifest.vocabulary()) {
+                offsets = map(arena, dir.resolve(VocabularyIndex.OFFSETS_FILE), capacity * Long.BYTES, capacity * Long.BYTES, writable);
+            }
+        }
+        MemorySegment words = null;
+        VocabularyIndex index = null;
+        if (manifest.vocabulary()) {
+            if (previous != null && previous.words().byteSize() >= wordBytes) {
+                words = previous.words();
+            } else {
+                Path wordsFile = dir.resolve(VocabularyIndex.WORDS_FILE);
+                words = map(arena, wordsFile, wordBytes, fileSize(wordsFile), writable);
+            }
+            index = previous != null ? previous.index() : mapIndex(arena, dir, writable);
+        }
+        return new Mapping(capacity, matrix, seq, offsets, words, index);
+    }
+
+    private static VocabularyIndex mapIndex(Arena arena, Path dir, boolean writable) {
+        Path file = dir.resolve(VocabularyIndex.INDEX_FILE);
+        long size = fileSize(file);
+        return VocabularyIndex.attach(map(arena, file, VocabularyIndex.HEADER_BYTES, size, writable), file);
+    }
+
+    private static long fileSize(Path file) {
+        try {
+            return Files.size(file);
+        } catch (NoSuchFileException e) {
+            throw new StoreException(file, "missing file");
+        } catch (IOException e) {
+            throw new StoreException(file, "cannot read the file's size", e);
+        }
+    }
+
+    /**
+     * Maps {@code mapBytes} of {@code file} after checking that it holds at least {@code minBytes}: mapping past the
+     * end of a file and reading there is a SIGBUS, so the check comes first.
+     */
+    private static MemorySegment map(Arena arena, Path file, long minBytes, long mapBytes, boolean writable) {
+        long size = fileSize(file);
+        if (size < minBytes) {
+            throw new StoreException(file, "truncated: " + size + " bytes, expected at least " + minBytes);
+        }
+        if (mapBytes > size) {
+            throw new StoreException(file, "truncated: " + size + " bytes, expected " + mapBytes);
+        }
+        try (FileChannel ch = writable
+                ? FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                : FileChannel.open(file, StandardOpenOption.READ)) {
+            return ch.map(writable ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY, 0, mapBytes, arena);
+        } catch (IOException e) {
+            throw new StoreException(file, "cannot map " + mapBytes + " bytes (check free address space: ulimit -v,"
+                    + " and the map count: sysctl vm.max_map_count)", e);
+        }
+    }
+
+    /** Maps {@code bytes} of a file for writing, extending the file if it is shorter (growth only, never truncation). */
+    private MemorySegment mapGrowing(Path file, long bytes) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            return ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
+        } catch (IOException e) {
+            throw new StoreException(file, "cannot extend and map to " + bytes + " bytes", e);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ creation
+
+    private static void createFiles(Builder builder) {
+        Spec spec = builder.resolve();
+        Path target = spec.dir().toAbsolutePath();
+        if (Files.exists(target)) {
+            throw new StoreException(target, "already exists: choose a new path or delete it first");
+        }
+        Path parent = target.getParent();
+        Path temp = parent.resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        try {
+            Files.createDirectories(parent);
+            Files.createDirectory(temp);
+            try (Arena arena = Arena.ofShared()) {
+                writeStoreFiles(arena, temp, spec);
+            }
+            Files.createFile(temp.resolve(WriterLock.FILE));
+            Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, spec.dtype(), spec.dim(), spec.rows(),
+                    spec.words() != null, spec.paddingIndex());
+            writeFileDurably(temp.resolve(Manifest.FILE), manifest.render());
+            forceDirectory(temp);
+            try {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+                throw new StoreException(target, "already exists: another process created it at the same time");
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new StoreException(target, "the file system cannot rename atomically", e);
+            }
+            forceDirectory(parent);
+        } catch (IOException e) {
+            deleteRecursively(temp);
+            throw new StoreException(target, "cannot create the store", e);
+        } catch (RuntimeException | Error e) {
+            deleteRecursively(temp);
+            throw e;
+        }
+    }
+
+    private static void writeStoreFiles(Arena arena, Path dir, Spec spec) throws IOException {
+        long rows = spec.rows();
+        long rowBytes = (long) spec.dim() * spec.dtype().bytes();
+        MemorySegment matrix = createMapped(arena, dir.resolve(MATRIX_FILE), NpyHeader.BYTES + rows * rowBytes);
+        NpyHeader.write(matrix, spec.dtype(), rows, spec.dim());
+        fillRows(matrix, spec);
+        if (spec.paddingIndex() >= 0) {
+            matrix.asSlice(NpyHeader.BYTES + spec.paddingIndex() * rowBytes, rowBytes).fill((byte) 0);
+        }
+        matrix.force();
+        createMapped(arena, dir.resolve(RowSeqlock.FILE), RowSeqlock.fileBytes(rows)).force();
+        long wordBytes = 0;
+        if (spec.words() != null) {
+            wordBytes = writeVocabulary(arena, dir, spec.words());
+        }
+        MemorySegment control = createMapped(arena, dir.resolve(CONTROL_FILE), ControlBlock.BYTES);
+        ControlBlock.initialize(control, rows, rows, wordBytes);
+        control.force();
+    }
+
+    private static long writeVocabulary(Arena arena, Path dir, List<String> words) throws IOException {
+        Path wordsFile = dir.resolve(VocabularyIndex.WORDS_FILE);
+        byte[][] encoded = new byte[words.size()][];
+        long total = 0;
+        for (int i = 0; i < encoded.length; i++) {
+            encoded[i] = VocabularyIndex.encode(words.get(i));
+            total += VocabularyIndex.recordBytes(encoded[i]);
+        }
+        MemorySegment wordSeg = createMapped(arena, wordsFile, total);
+        MemorySegment offsets = createMapped(arena, dir.resolve(VocabularyIndex.OFFSETS_FILE), (long) words.size() * Long.BYTES);
+        long slots = VocabularyIndex.slotsFor(words.size());
+        Path indexFile = dir.resolve(VocabularyIndex.INDEX_FILE);
+        VocabularyIndex index = VocabularyIndex.initialize(createMapped(arena, indexFile, VocabularyIndex.fileBytes(slots)),
+                slots, 1, indexFile);
+        long at = 0;
+        for (int row = 0; row < encoded.length; row++) {
+            long existing = index.lookup(encoded[row], wordSeg, at, row, wordsFile);
+            if (existing >= 0) {
+                throw new IllegalArgumentException("duplicate word '" + words.get(row) + "' at rows " + existing + " and " + row);
+            }
+            offsets.set(LONG_LE, (long) row * Long.BYTES, at);
+            long next = VocabularyIndex.writeRecord(wordSeg, at, row, encoded[row]);
+            index.insert(wordSeg, at);
+            at = next;
+        }
+        wordSeg.force();
+        offsets.force();
+        index.segment().force();
+        return total;
+    }
+
+    /** Creates {@code file} with {@code bytes} zero bytes (sparse) and maps it for writing. */
+    private static MemorySegment createMapped(Arena arena, Path file, long bytes) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            return ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
+        }
+    }
+
+    private static void fillRows(MemorySegment matrix, Spec spec) {
+        int dim = spec.dim();
+        Dtype dtype = spec.dtype();
+        long rowBytes = (long) dim * dtype.bytes();
+        switch (spec.init()) {
+            case Init.Zeros z -> {
+                // The file is sparse and reads as zeros already.
+            }
+            case Init.CopyOf c -> {
+                float[] row = new float[dim];
+                for (long r = 0; r < spec.rows(); r++) {
+                    c.source().read(r, row);
+                    putRow(matrix, dtype, NpyHeader.BYTES + r * rowBytes, row, 0, dim);
+                }
+            }
+            case Init.Normal n -> fillRandom(matrix, spec, n.seed(), (rnd, out) -> {
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = (float) (n.mean() + n.std() * rnd.nextGaussian());
+                }
+            });
+            case Init.Uniform u -> fillRandom(matrix, spec, u.seed(), (rnd, out) -> {
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = (float) (u.low() + (u.high() - u.low()) * rnd.nextDouble());
+                }
+            });
+        }
+    }
+
+    private interface RowDraw {
+        void draw(SplittableRandom random, float[] out);
+    }
+
+    /** Rows are drawn in blocks of 1024, each block from its own generator seeded by (seed, block): any thread count gives the same table. */
+    private static void fillRandom(MemorySegment matrix, Spec spec, long seed, RowDraw draw) {
+        final int block = 1024;
+        long blocks = (spec.rows() + block - 1) / block;
+        long rowBytes = (long) spec.dim() * spec.dtype().bytes();
+        LongStream.range(0, blocks).parallel().forEach(b -> {
+            SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + b);
+            float[] row = new float[spec.dim()];
+            long end = Math.min(spec.rows(), (b + 1) * block);
+            for (long r = b * block; r < end; r++) {
+                draw.draw(random, row);
+                putRow(matrix, spec.dtype(), NpyHeader.BYTES + r * rowBytes, row, 0, spec.dim());
+            }
+        });
+    }
+
+    private static void putRow(MemorySegment matrix, Dtype dtype, long at, float[] src, int srcOffset, int dim) {
+        if (dtype == Dtype.F32) {
+            MemorySegment.copy(src, srcOffset, matrix, F32_LE, at, dim);
+        } else {
+            for (int i = 0; i < dim; i++) {
+                matrix.set(F16_LE, at + 2L * i, Float.floatToFloat16(src[srcOffset + i]));
+            }
+        }
+    }
+
+    private static void writeFileDurably(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static void forceDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    private static void deleteRecursively(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // Best effort: a leftover temporary directory is hidden and harmless.
+                }
+            });
+        } catch (IOException ignored) {
+            // Best effort, as above.
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ shape
+
+    /** Rows visible to this object: all of them for the writer; as of the last {@link #refresh()} for a reader. */
+    public long rows() {
+        return view.rows();
+    }
+
+    /** Dimensions of every row. */
+    public int dim() {
+        return dim;
+    }
+
+    /** Element type of the matrix file. */
+    public Dtype dtype() {
+        return dtype;
+    }
+
+    /** The store directory. */
+    public Path path() {
+        return dir;
+    }
+
+    /** Whether this object holds the writer lock. */
+    public boolean isWritable() {
+        return writable;
+    }
+
+    /** Whether the store has a vocabulary (word to row). */
+    public boolean hasVocabulary() {
+        return manifest.vocabulary();
+    }
+
+    /** The padding row, or -1 when there is none. */
+    public long paddingIndex() {
+        return paddingIndex;
+    }
+
+    /**
+     * The writer's publication counter, read from the shared control block (so a reader sees it move without
+     * {@link #refresh()}). It grows at every {@link #publish()}, {@link #flush()} and append.
+     */
+    public long generation() {
+        ensureOpen();
+        return control.generation();
+    }
+
+    // ------------------------------------------------------------------------------------------------ vocabulary
+
+    /** The row of {@code word}, or -1 when the store does not have it (or a reader has not refreshed since it was appended). */
+    public long rowOf(String word) {
+        View v = view;
+        Mapping m = vocabularyMapping(v);
+        return m.index().lookup(VocabularyIndex.encode(word), m.words(), v.wordBytes(), v.rows(), dir.resolve(VocabularyIndex.WORDS_FILE));
+    }
+
+    /** Whether the store has {@code word}. */
+    public boolean contains(String word) {
+        return rowOf(word) >= 0;
+    }
+
+    /** The word of {@code row}. */
+    public String word(long row) {
+        View v = view;
+        Mapping m = vocabularyMapping(v);
+        Objects.checkIndex(row, v.rows());
+        long record = m.offsets().get(LONG_LE, row * Long.BYTES);
+        return VocabularyIndex.word(m.words(), record, v.wordBytes(), row, dir.resolve(VocabularyIndex.WORDS_FILE));
+    }
+
+    private Mapping vocabularyMapping(View v) {
+        ensureOpen();
+        if (!manifest.vocabulary()) {
+            throw new IllegalStateException(dir + " has no vocabulary: it is an id-indexed table");
+        }
+        return v.mapping();
+    }
+
+    // ------------------------------------------------------------------------------------------------ reads
+
+    /** Copies row {@code row} into {@code dst[0, dim)}, never half old and half new. No allocation. */
+    public void read(long row, float[] dst) {
+        read(row, dst, 0, ReadMode.CONSISTENT);
+    }
+
+    /** Copies row {@code row} into {@code dst[offset, offset + dim)}. */
+    public void read(long row, float[] dst, int offset, ReadMode mode) {
+        View v = view;
+        ensureOpen();
+        Objects.checkIndex(row, v.rows());
+        Objects.checkFromIndexSize(offset, dim, dst.length);
+        copyRow(v.mapping(), row, MemorySegment.ofArray(dst), (long) offset * Float.BYTES, mode);
+    }
+
+    /**
+     * A zero-copy, read-only view of row {@code row} in the matrix file, in the store's dtype (little-endian). It
+     * reads the live mapping, so a concurrent write may show through half done: use {@link #read} for a consistent
+     * copy. The view is valid until this store is closed.
+     */
+    public MemorySegment rowSegment(long row) {
+        View v = view;
+        ensureOpen();
+        Objects.checkIndex(row, v.rows());
+        return v.mapping().matrix().asSlice(NpyHeader.BYTES + row * rowBytes, rowBytes).asReadOnly();
+    }
+
+    /**
+     * {@code nn.Embedding}'s forward: row {@code ids[i]} goes to {@code dst[i * dim, (i + 1) * dim)}, each row read
+     * consistently.
+     *
+     * @throws IndexOutOfBoundsException naming the id, its position and the row count, before anything is written
+     */
+    public void gather(int[] ids, float[] dst) {
+        gather(ids, dst, ReadMode.CONSISTENT);
+    }
+
+    /** As {@link #gather(int[], float[])}, with 64-bit ids (a flattened int64 index tensor). */
+    public void gather(long[] ids, float[] dst) {
+        gather(ids, dst, ReadMode.CONSISTENT);
+    }
+
+    /** As {@link #gather(int[], float[])}, choosing the read mode. */
+    public void gather(int[] ids, float[] dst, ReadMode mode) {
+        gather(ids, MemorySegment.ofArray(dst), mode);
+    }
+
+    /** As {@link #gather(long[], float[])}, choosing the read mode. */
+    public void gather(long[] ids, float[] dst, ReadMode mode) {
+        gather(ids, MemorySegment.ofArray(dst), mode);
+    }
+
+    /** Gathers into a segment of at least {@code ids.length * dim} native-order float32 values (for example a tensor's). */
+    public void gather(int[] ids, MemorySegment dst, ReadMode mode) {
+        View v = view;
+        ensureOpen();
+        checkGatherTarget(ids.length, dst.byteSize());
+        long rows = v.rows();
+        for (int i = 0; i < ids.length; i++) {
+            checkId(ids[i], i, rows);
+        }
+        Mapping m = v.mapping();
+        long stride = (long) dim * Float.BYTES;
+        for (int i = 0; i < ids.length; i++) {
+            copyRow(m, ids[i], dst, i * stride, mode);
+        }
+    }
+
+    /** Gathers 64-bit ids into a segment of at least {@code ids.length * dim} native-order float32 values. */
+    public void gather(long[] ids, MemorySegment dst, ReadMode mode) {
+        View v = view;
+        ensureOpen();
+        checkGatherTarget(ids.length, dst.byteSize());
+        long rows = v.rows();
+        for (int i = 0; i < ids.length; i++) {
+            checkId(ids[i], i, rows);
+        }
+        Mapping m = v.mapping();
+        long stride = (long) dim * Float.BYTES;
+        for (int i = 0; i < ids.length; i++) {
+            copyRow(m, ids[i], dst, i * stride, mode);
+        }
+    }
+
+    private void checkGatherTarget(int ids, long dstBytes) {
+        long needed = (long) ids * dim * Float.BYTES;
+        if (dstBytes < needed) {
+            throw new IllegalArgumentException("destination holds " + dstBytes / Float.BYTES + " floats, "
+                    + ids + " ids x dim " + dim + " need " + needed / Float.BYTES);
+        }
+    }
+
+    private static void checkId(long id, int position, long rows) {
+        if (id < 0 || id >= rows) {
+            throw new IndexOutOfBoundsException("id " + id + " at position " + position + " is outside [0, " + rows + ")");
+        }
+    }
+
+    private void copyRow(Mapping m, long row, MemorySegment dst, long dstOffset, ReadMode mode) {
+        long at = NpyHeader.BYTES + row * rowBytes;
+        if (mode == ReadMode.RELAXED) {
+            copyRaw(m.matrix(), at, dst, dstOffset);
+            return;
+        }
+        MemorySegment seq = m.seq();
+        for (int attempt = 0; ; attempt++) {
+            int begin = RowSeqlock.readBegin(seq, row);
+            if ((begin & 1) == 0) {
+                copyRaw(m.matrix(), at, dst, dstOffset);
+                if (RowSeqlock.readValidate(seq, row, begin)) {
+                    return;
+                }
+            }
+            if (attempt >= SPINS_BEFORE_CHECK) {
+                waitForWriter(row, begin, attempt);
+            } else {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /** A row stayed busy for a long time: give up if the writer is gone or it takes unreasonably long. */
+    private void waitForWriter(long row, int sequence, int attempt) {
+        if ((attempt & 1023) != 0) {
+            Thread.onSpinWait();
+            return;
+        }
+        long pid = control.writerPid();
+        boolean alive = pid == ProcessHandle.current().pid()
+                || (pid != 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+        if (!alive) {
+            throw new StoreException(dir, "row " + row + " was left half-written (sequence " + sequence
+                    + ") by a writer that is no longer running; open the store for writing once to repair it");
+        }
+        if ((long) (attempt - SPINS_BEFORE_CHECK) * 1_000_000L > ROW_WAIT_NANOS) {
+            throw new StoreException(dir, "row " + row + " has been under write by pid " + pid
+                    + " for more than " + ROW_WAIT_NANOS / 1_000_000_000L + " s");
+        }
+        try {
+            Thread.sleep(0, 1000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException(dir, "interrupted while waiting for row " + row, e);
+        }
+    }
+
+    private void copyRaw(MemorySegment matrix, long at, MemorySegment dst, long dstOffset) {
+        if (dtype == Dtype.F32) {
+            MemorySegment.copy(matrix, F32_LE, at, dst, F32_NATIVE_U, dstOffset, dim);
+        } else {
+            for (int i = 0; i < dim; i++) {
+                dst.set(F32_NATIVE_U, dstOffset + 4L * i, Float.float16ToFloat(matrix.get(F16_LE, at + 2L * i)));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ writes
+
+    /** Writes {@code src[0, dim)} into row {@code row}; readers never see the row half written. */
+    public void write(long row, float[] src) {
+        write(row, src, 0);
+    }
+
+    /**
+     * Writes {@code src[offset, offset + dim)} into row {@code row}.
+     *
+     * @throws IllegalArgumentException for the padding row, which is never written
+     */
+    public void write(long row, float[] src, int offset) {
+        View v = view;
+        ensureWritable();
+        Objects.checkIndex(row, v.rows());
+        Objects.checkFromIndexSize(offset, dim, src.length);
+        if (row == paddingIndex) {
+            throw new IllegalArgumentException("row " + row + " is the padding row: it stays zero and is never written");
+        }
+        Mapping m = v.mapping();
+        int next = RowSeqlock.beginWrite(m.seq(), row);
+        putRow(m.matrix(), dtype, NpyHeader.BYTES + row * rowBytes, src, offset, dim);
+        RowSeqlock.endWrite(m.seq(), row, next);
+    }
+
+    /**
+     * Appends a row for a new word and returns its row number. The files grow (never shrink) as needed; readers in
+     * other processes see the row after their next {@link #refresh()}.
+     *
+     * @throws IllegalArgumentException if the word is already present
+     */
+    public long append(String word, float[] vector) {
+        ensureWritable();
+        if (!manifest.vocabulary()) {
+            throw new IllegalStateException(dir + " has no vocabulary: use appendRow(vector)");
+        }
+        return appendInternal(VocabularyIndex.encode(word), word, vector);
+    }
+
+    /** Appends a row to a store without a vocabulary and returns its row number. */
+    public long appendRow(float[] vector) {
+        ensureWritable();
+        if (manifest.vocabulary()) {
+            throw new IllegalStateException(dir + " has a vocabulary: use append(word, vector)");
+        }
+        return appendInternal(null, null, vector);
+    }
+
+    private long appendInternal(byte[] utf8, String word, float[] vector) {
+        if (vector.length != dim) {
+            throw new IllegalArgumentException("vector has " + vector.length + " values, the store's dim is " + dim);
+        }
+        synchronized (appendLock) {
+            View v = view;
+            long row = v.rows();
+            if (row >= MAX_ROWS) {
+                throw new StoreException(dir, "the store is full: " + MAX_ROWS + " rows");
+            }
+            Mapping m = v.mapping();
+            if (utf8 != null) {
+                long existing = m.index().lookup(utf8, m.words(), v.wordBytes(), row, dir.resolve(VocabularyIndex.WORDS_FILE));
+                if (existing >= 0) {
+                    throw new IllegalArgumentException("word '" + word + "' is already in the store at row " + existing);
+                }
+            }
+            m = ensureCapacity(m, row + 1);
+            int next = RowSeqlock.beginWrite(m.seq(), row);
+            putRow(m.matrix(), dtype, NpyHeader.BYTES + row * rowBytes, vector, 0, dim);
+            RowSeqlock.endWrite(m.seq(), row, next);
+            long wordBytes = v.wordBytes();
+            if (utf8 != null) {
+                long at = wordBytes;
+                wordBytes = at + VocabularyIndex.recordBytes(utf8);
+                m = ensureWordBytes(m, wordBytes);
+                VocabularyIndex.writeRecord(m.words(), at, row, utf8);
+                m.offsets().set(LONG_LE, row * Long.BYTES, at);
+                if ((row + 1) * 2 > m.index().slots()) {
+                    m = rebuildIndex(m, row, VocabularyIndex.slotsFor(row + 1));
+                }
+                m.index().insert(m.words(), at);
+                control.wordBytes(wordBytes);
+            }
+            control.liveRows(row + 1);
+            view = new View(m, row + 1, wordBytes);
+            control.bumpGeneration();
+            return row;
+        }
+    }
+
+    /** Grows the matrix, sequence and offset files to hold {@code rows}; by half again at least, so appends are amortised. */
+    private Mapping ensureCapacity(Mapping m, long rows) {
+        if (rows <= m.capacity()) {
+            return m;
+        }
+        long capacity = Math.min(MAX_ROWS, Math.max(rows, Math.max(64, m.capacity() + m.capacity() / 2)));
+        MemorySegment matrix = mapGrowing(dir.resolve(MATRIX_FILE), NpyHeader.BYTES + capacity * rowBytes);
+        MemorySegment seq = mapGrowing(dir.resolve(RowSeqlock.FILE), RowSeqlock.fileBytes(capacity));
+        MemorySegment offsets = manifest.vocabulary()
+                ? mapGrowing(dir.resolve(VocabularyIndex.OFFSETS_FILE), capacity * Long.BYTES) : null;
+        Mapping grown = new Mapping(capacity, matrix, seq, offsets, m.words(), m.index());
+        // Files are extended before capacity is released, so a reader that sees it can map that much.
+        control.capacity(capacity);
+        return grown;
+    }
+
+    private Mapping ensureWordBytes(Mapping m, long bytes) {
+        if (bytes <= m.words().byteSize()) {
+            return m;
+        }
+        long size = Math.max(bytes, Math.max(4096, m.words().byteSize() * 2));
+        MemorySegment words = mapGrowing(dir.resolve(VocabularyIndex.WORDS_FILE), size);
+        return new Mapping(m.capacity(), m.matrix(), m.seq(), m.offsets(), words, m.index());
+    }
+
+    /** Builds a larger index for rows [0, rows) in a temporary file, renames it over vocab.index, bumps index_epoch. */
+    private Mapping rebuildIndex(Mapping m, long rows, long slots) {
+        Path file = dir.resolve(VocabularyIndex.INDEX_FILE);
+        Path tmp = dir.resolve(VocabularyIndex.INDEX_FILE + ".tmp");
+        try {
+            Files.deleteIfExists(tmp);
+            MemorySegment seg = createMapped(arena, tmp, VocabularyIndex.fileBytes(slots));
+            VocabularyIndex index = VocabularyIndex.initialize(seg, slots, m.index().epoch() + 1, file);
+            for (long r = 0; r < rows; r++) {
+                index.insert(m.words(), m.offsets().get(LONG_LE, r * Long.BYTES));
+            }
+            seg.force();
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            control.indexEpoch(index.epoch());
+            return new Mapping(m.capacity(), m.matrix(), m.seq(), m.offsets(), m.words(), index);
+        } catch (IOException e) {
+            throw new StoreException(file, "cannot rebuild the vocabulary index", e);
+        }
+    }
+
+    /** Bumps the generation so readers polling {@link #generation()} know something changed. No disk I/O. */
+    public long publish() {
+        ensureWritable();
+        return control.bumpGeneration();
+    }
+
+    /**
+     * Makes everything written so far durable: msync of the mapped files (the kernel writes only the dirty pages),
+     * then the .npy header and the manifest get the current row count, then {@link #publish()}.
+     */
+    public void flush() {
+        ensureWritable();
+        flushFiles();
+    }
+
+    private void flushFiles() {
+        synchronized (appendLock) {
+            View v = view;
+            Mapping m = v.mapping();
+            m.matrix().force();
+            m.seq().force();
+            if (manifest.vocabulary()) {
+                m.words().force();
+                m.offsets().force();
+                m.index().segment().force();
+            }
+            if (v.rows() != flushedRows) {
+                NpyHeader.write(m.matrix(), dtype, v.rows(), dim);
+                m.matrix().asSlice(0, NpyHeader.BYTES).force();
+                try {
+                    writeFileDurably(dir.resolve(Manifest.FILE), manifest.withRows(v.rows()).render());
+                } catch (IOException e) {
+                    throw new StoreException(dir.resolve(Manifest.FILE), "cannot rewrite the manifest", e);
+                }
+                flushedRows = v.rows();
+            }
+            control.bumpGeneration();
+        }
+    }
+
+    /**
+     * Picks up what the writer appended since this reader opened or last refreshed: new rows, grown files, a rebuilt
+     * index. Cheap when nothing changed (a few reads of the control block). Returns whether the row count changed.
+     * For the writer it does nothing and returns false.
+     */
+    public boolean refresh() {
+        ensureOpen();
+        if (writable) {
+            return false;
+        }
+        synchronized (appendLock) {
+            View v = view;
+            long rows = control.liveRows();
+            if (rows == v.rows()) {
+                return false;
+            }
+            long capacity = control.capacity();
+            long wordBytes = control.wordBytes();
+            if (rows < v.rows() || rows > capacity || wordBytes < v.wordBytes()) {
+                throw new StoreException(dir.resolve(CONTROL_FILE), "control block went backwards or is damaged: live_rows "
+                        + rows + ", capacity " + capacity + ", word_bytes " + wordBytes);
+            }
+            Mapping m = mapAll(arena, dir, manifest, capacity, wordBytes, v.mapping(), false);
+            if (manifest.vocabulary() && control.indexEpoch() != m.index().epoch()) {
+                m = new Mapping(m.capacity(), m.matrix(), m.seq(), m.offsets(), m.words(), mapIndex(arena, dir, false));
+            }
+            view = new View(m, rows, wordBytes);
+            return true;
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException(dir + " is closed");
+        }
+    }
+
+    private void ensureWritable() {
+        ensureOpen();
+        if (!writable) {
+            throw new IllegalStateException(dir + " is open read-only: use EmbeddingStore.openForWriting");
+        }
+    }
+
+    /**
+     * Flushes (for the writer), releases the writer lock and unmaps every file. Idempotent. Segments from
+     * {@link #rowSegment} are invalid afterwards.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            if (writable) {
+                flushFiles();
+                control.writerPid(0);
+            }
+        } finally {
+            arena.close();
+            if (lock != null) {
+                try {
+                    lock.close();
+                } catch (IOException e) {
+                    throw new StoreException(dir.resolve(WriterLock.FILE), "cannot release the writer lock", e);
+                }
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "EmbeddingStore[" + dir + ", " + rows() + " x " + dim + " " + dtype.label()
+                + (writable ? ", writable" : ", read-only") + "]";
+    }
+}

@@ -1,0 +1,70 @@
+package io.embstore.store;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * Per-row sequence counters ({@code rows.seq}: one little-endian int32 per row of capacity) that let readers in any
+ * process copy a row without ever returning one that is half old and half new.
+ *
+ * <p>Writer, for one row (each row is written by one thread at a time):
+ * {@code seq = s + 1} (odd: writing) ; store-store fence ; write the row ; release-write {@code seq = s + 2}.
+ * <br>Reader: acquire-read {@code s1}; if odd, wait; copy the row; acquire fence; read {@code s2}; retry unless
+ * {@code s1 == s2}. The counter wraps around harmlessly: only equality is tested.
+ *
+ * <p>A writer that dies between the two writes leaves a row odd. Readers then wait a while, check whether the writer
+ * process named in the control block still lives, and fail with a {@link StoreException} if it does not; the next
+ * writer to open the store resets odd counters ({@link #repair}).
+ */
+final class RowSeqlock {
+    static final String FILE = "rows.seq";
+    static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle SEQ = INT.varHandle();
+
+    private RowSeqlock() {
+    }
+
+    static long fileBytes(long capacity) {
+        return capacity * Integer.BYTES;
+    }
+
+    /** Marks {@code row} as being written; returns the value to pass to {@link #endWrite}. */
+    static int beginWrite(MemorySegment seq, long row) {
+        long at = row * Integer.BYTES;
+        int s = (int) SEQ.get(seq, at);
+        SEQ.setOpaque(seq, at, s | 1);
+        VarHandle.storeStoreFence();
+        return (s | 1) + 1;
+    }
+
+    static void endWrite(MemorySegment seq, long row, int next) {
+        SEQ.setRelease(seq, row * Integer.BYTES, next);
+    }
+
+    /** The counter before a read: odd means a write is under way. */
+    static int readBegin(MemorySegment seq, long row) {
+        return (int) SEQ.getAcquire(seq, row * Integer.BYTES);
+    }
+
+    /** True when nothing was written to the row since {@code begin}, which must have been even. */
+    static boolean readValidate(MemorySegment seq, long row, int begin) {
+        VarHandle.acquireFence();
+        return (int) SEQ.getOpaque(seq, row * Integer.BYTES) == begin;
+    }
+
+    /** Resets counters left odd by a writer that died mid-write; returns how many there were. */
+    static long repair(MemorySegment seq, long capacity) {
+        long repaired = 0;
+        for (long row = 0; row < capacity; row++) {
+            long at = row * Integer.BYTES;
+            int s = seq.get(INT, at);
+            if ((s & 1) != 0) {
+                SEQ.setRelease(seq, at, s + 1);
+                repaired++;
+            }
+        }
+        return repaired;
+    }
+}

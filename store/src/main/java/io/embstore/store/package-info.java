@@ -1,0 +1,17 @@
+/**
+ * Memory-mapped embedding tables.
+ *
+ * <p>{@link io.embstore.store.EmbeddingStore} is the one entry point: it creates a store directory atomically, opens
+ * it read-only (any number of processes) or for writing (one process, enforced by an OS file lock), and reads rows,
+ * gathers batches of ids and writes or appends rows. Everything else in this package is a package-private layout
+ * descriptor or mechanism:
+ * <ul>
+ *   <li>{@code NpyHeader}: the NumPy {@code .npy} header of the matrix file, padded to 4096 bytes;</li>
+ *   <li>{@code ControlBlock}: the mapped block carrying live row count, capacity, generation and writer identity;</li>
+ *   <li>{@code Manifest}: the text manifest that says what the directory holds;</li>
+ *   <li>{@code VocabularyIndex}: the mapped word records and the open-addressing hash index word to row;</li>
+ *   <li>{@code RowSeqlock}: the per-row sequence counters that keep readers from seeing half-written rows.</li>
+ * </ul>
+ * The store depends on the JDK alone and uses the Foreign Function and Memory API; no {@code sun.misc.Unsafe}.
+ */
+package io.embstore.store;
