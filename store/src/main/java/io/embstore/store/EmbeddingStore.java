@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
 
@@ -875,7 +876,8 @@ public final class EmbeddingStore implements AutoCloseable {
             return;
         }
         MemorySegment seq = m.seq();
-        for (int attempt = 0; ; attempt++) {
+        long waitingSince = 0;
+        for (int spins = 0; ; spins++) {
             int begin = RowSeqlock.readBegin(seq, row);
             if ((begin & 1) == 0) {
                 copyRaw(m.matrix(), at, dst, dstOffset);
@@ -883,20 +885,22 @@ public final class EmbeddingStore implements AutoCloseable {
                     return;
                 }
             }
-            if (attempt >= SPINS_BEFORE_CHECK) {
-                waitForWriter(row, begin, attempt);
-            } else {
+            if (spins < SPINS_BEFORE_CHECK) {
                 Thread.onSpinWait();
+            } else {
+                if (waitingSince == 0) {
+                    waitingSince = System.nanoTime();
+                }
+                waitForWriter(row, begin, waitingSince);
             }
         }
     }
 
-    /** A row stayed busy for a long time: give up if the writer is gone or it takes unreasonably long. */
-    private void waitForWriter(long row, int sequence, int attempt) {
-        if ((attempt & 1023) != 0) {
-            Thread.onSpinWait();
-            return;
-        }
+    /**
+     * A row stayed busy past the spin budget: fail if the writer is gone (it died mid-write and left the counter odd)
+     * or after {@link #ROW_WAIT_NANOS}; otherwise park briefly and let the caller retry.
+     */
+    private void waitForWriter(long row, int sequence, long waitingSince) {
         long pid = control.writerPid();
         boolean alive = pid == ProcessHandle.current().pid()
                 || (pid != 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
@@ -904,15 +908,14 @@ public final class EmbeddingStore implements AutoCloseable {
             throw new StoreException(dir, "row " + row + " was left half-written (sequence " + sequence
                     + ") by a writer that is no longer running; open the store for writing once to repair it");
         }
-        if ((long) (attempt - SPINS_BEFORE_CHECK) * 1_000_000L > ROW_WAIT_NANOS) {
+        if (System.nanoTime() - waitingSince > ROW_WAIT_NANOS) {
             throw new StoreException(dir, "row " + row + " has been under write by pid " + pid
                     + " for more than " + ROW_WAIT_NANOS / 1_000_000_000L + " s");
         }
-        try {
-            Thread.sleep(0, 1000);
-        } catch (InterruptedException e) {
+        LockSupport.parkNanos(50_000);
+        if (Thread.interrupted()) {
             Thread.currentThread().interrupt();
-            throw new StoreException(dir, "interrupted while waiting for row " + row, e);
+            throw new StoreException(dir, "interrupted while waiting for row " + row + " to be written");
         }
     }
 
