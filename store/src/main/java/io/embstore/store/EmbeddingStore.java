@@ -777,13 +777,13 @@ public final class EmbeddingStore implements AutoCloseable {
         read(row, dst, 0, ReadMode.CONSISTENT);
     }
 
-    /** Copies row {@code row} into {@code dst[offset, offset + dim)}. */
+    /** Copies row {@code row} into {@code dst[offset, offset + dim)}. No allocation. */
     public void read(long row, float[] dst, int offset, ReadMode mode) {
         View v = view;
         ensureOpen();
         Objects.checkIndex(row, v.rows());
         Objects.checkFromIndexSize(offset, dim, dst.length);
-        copyRow(v.mapping(), row, MemorySegment.ofArray(dst), (long) offset * Float.BYTES, mode);
+        copyRow(v.mapping(), row, dst, null, offset, mode);
     }
 
     /**
@@ -815,43 +815,39 @@ public final class EmbeddingStore implements AutoCloseable {
 
     /** As {@link #gather(int[], float[])}, choosing the read mode. */
     public void gather(int[] ids, float[] dst, ReadMode mode) {
-        gather(ids, MemorySegment.ofArray(dst), mode);
+        gatherRows(ids, null, ids.length, dst, null, dst.length * (long) Float.BYTES, mode);
     }
 
     /** As {@link #gather(long[], float[])}, choosing the read mode. */
     public void gather(long[] ids, float[] dst, ReadMode mode) {
-        gather(ids, MemorySegment.ofArray(dst), mode);
+        gatherRows(null, ids, ids.length, dst, null, dst.length * (long) Float.BYTES, mode);
     }
 
     /** Gathers into a segment of at least {@code ids.length * dim} native-order float32 values (for example a tensor's). */
     public void gather(int[] ids, MemorySegment dst, ReadMode mode) {
-        View v = view;
-        ensureOpen();
-        checkGatherTarget(ids.length, dst.byteSize());
-        long rows = v.rows();
-        for (int i = 0; i < ids.length; i++) {
-            checkId(ids[i], i, rows);
-        }
-        Mapping m = v.mapping();
-        long stride = (long) dim * Float.BYTES;
-        for (int i = 0; i < ids.length; i++) {
-            copyRow(m, ids[i], dst, i * stride, mode);
-        }
+        gatherRows(ids, null, ids.length, null, dst, dst.byteSize(), mode);
     }
 
     /** Gathers 64-bit ids into a segment of at least {@code ids.length * dim} native-order float32 values. */
     public void gather(long[] ids, MemorySegment dst, ReadMode mode) {
+        gatherRows(null, ids, ids.length, null, dst, dst.byteSize(), mode);
+    }
+
+    /** The one gather loop: ids come from {@code ints} or {@code longs}, rows go to {@code dstArray} or {@code dstSegment}. */
+    private void gatherRows(int[] ints, long[] longs, int n, float[] dstArray, MemorySegment dstSegment, long dstBytes,
+                            ReadMode mode) {
         View v = view;
         ensureOpen();
-        checkGatherTarget(ids.length, dst.byteSize());
+        checkGatherTarget(n, dstBytes);
         long rows = v.rows();
-        for (int i = 0; i < ids.length; i++) {
-            checkId(ids[i], i, rows);
+        // Every id is checked before the first row is copied, so a bad batch leaves the caller's buffer untouched.
+        for (int i = 0; i < n; i++) {
+            checkId(ints != null ? ints[i] : longs[i], i, rows);
         }
         Mapping m = v.mapping();
-        long stride = (long) dim * Float.BYTES;
-        for (int i = 0; i < ids.length; i++) {
-            copyRow(m, ids[i], dst, i * stride, mode);
+        for (int i = 0; i < n; i++) {
+            long id = ints != null ? ints[i] : longs[i];
+            copyRow(m, id, dstArray, dstSegment, dstArray != null ? (long) i * dim : (long) i * dim * Float.BYTES, mode);
         }
     }
 
@@ -869,10 +865,14 @@ public final class EmbeddingStore implements AutoCloseable {
         }
     }
 
-    private void copyRow(Mapping m, long row, MemorySegment dst, long dstOffset, ReadMode mode) {
+    /**
+     * Copies one row to {@code dstArray} at element {@code dstOffset}, or to {@code dstSegment} at byte
+     * {@code dstOffset}; consistent reads retry under the row's seqlock.
+     */
+    private void copyRow(Mapping m, long row, float[] dstArray, MemorySegment dstSegment, long dstOffset, ReadMode mode) {
         long at = NpyHeader.BYTES + row * rowBytes;
         if (mode == ReadMode.RELAXED) {
-            copyRaw(m.matrix(), at, dst, dstOffset);
+            copyRaw(m.matrix(), at, dstArray, dstSegment, dstOffset);
             return;
         }
         MemorySegment seq = m.seq();
@@ -880,7 +880,7 @@ public final class EmbeddingStore implements AutoCloseable {
         for (int spins = 0; ; spins++) {
             int begin = RowSeqlock.readBegin(seq, row);
             if ((begin & 1) == 0) {
-                copyRaw(m.matrix(), at, dst, dstOffset);
+                copyRaw(m.matrix(), at, dstArray, dstSegment, dstOffset);
                 if (RowSeqlock.readValidate(seq, row, begin)) {
                     return;
                 }
@@ -919,12 +919,21 @@ public final class EmbeddingStore implements AutoCloseable {
         }
     }
 
-    private void copyRaw(MemorySegment matrix, long at, MemorySegment dst, long dstOffset) {
-        if (dtype == Dtype.F32) {
-            MemorySegment.copy(matrix, F32_LE, at, dst, F32_NATIVE_U, dstOffset, dim);
+    private void copyRaw(MemorySegment matrix, long at, float[] dstArray, MemorySegment dstSegment, long dstOffset) {
+        if (dstArray != null) {
+            int to = (int) dstOffset;
+            if (dtype == Dtype.F32) {
+                MemorySegment.copy(matrix, F32_LE, at, dstArray, to, dim);
+            } else {
+                for (int i = 0; i < dim; i++) {
+                    dstArray[to + i] = Float.float16ToFloat(matrix.get(F16_LE, at + 2L * i));
+                }
+            }
+        } else if (dtype == Dtype.F32) {
+            MemorySegment.copy(matrix, F32_LE, at, dstSegment, F32_NATIVE_U, dstOffset, dim);
         } else {
             for (int i = 0; i < dim; i++) {
-                dst.set(F32_NATIVE_U, dstOffset + 4L * i, Float.float16ToFloat(matrix.get(F16_LE, at + 2L * i)));
+                dstSegment.set(F32_NATIVE_U, dstOffset + 4L * i, Float.float16ToFloat(matrix.get(F16_LE, at + 2L * i)));
             }
         }
     }

@@ -378,6 +378,29 @@ class EmbeddingStoreTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Dtype.class)
+    void readingIntoACallersArrayAllocatesNothing(Dtype dtype) {
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("a")).rows(64).vocabulary(false).dim(300).dtype(dtype)
+                .init(Init.normal(4)).create()) {
+            float[] row = new float[300];
+            int[] ids = {1, 5, 9, 63};
+            float[] batch = new float[ids.length * 300];
+            long allocated = Long.MAX_VALUE;
+            // Repeat until compiled: the interpreter may allocate, compiled code must not.
+            for (int round = 0; round < 20 && allocated > 0; round++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 20_000; i++) {
+                    s.read(i & 63, row);
+                    s.gather(ids, batch);
+                }
+                allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            }
+            assertEquals(0, allocated, "bytes allocated by 20,000 reads and gathers");
+        }
+    }
+
     @Test
     void closeIsIdempotentAndUseAfterCloseFailsCleanly() {
         EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("c")).words(words(3)).dim(2).create();
