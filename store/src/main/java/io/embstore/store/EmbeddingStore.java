@@ -405,6 +405,10 @@ public final class EmbeddingStore implements AutoCloseable {
                         + " rows but the files hold " + capacity);
             }
             if (writable) {
+                // A writer that died between renaming a rebuilt index and bumping index_epoch: catch the epoch up.
+                if (mapping.index() != null && mapping.index().epoch() != control.indexEpoch()) {
+                    control.indexEpoch(mapping.index().epoch());
+                }
                 RowSeqlock.repair(mapping.seq(), capacity);
                 control.writerPid(ProcessHandle.current().pid());
             }
@@ -745,7 +749,8 @@ public final class EmbeddingStore implements AutoCloseable {
     public long rowOf(String word) {
         View v = view;
         Mapping m = vocabularyMapping(v);
-        return m.index().lookup(VocabularyIndex.encode(word), m.words(), v.wordBytes(), v.rows(), dir.resolve(VocabularyIndex.WORDS_FILE));
+        byte[] utf8 = word.getBytes(StandardCharsets.UTF_8);
+        return m.index().lookup(utf8, m.words(), v.wordBytes(), v.rows(), dir.resolve(VocabularyIndex.WORDS_FILE));
     }
 
     /** Whether the store has {@code word}. */

@@ -172,14 +172,13 @@ final class VocabularyIndex {
             }
             if (slot >>> FINGERPRINT_SHIFT == fingerprint) {
                 long record = (slot & OFFSET_MASK) - 1;
-                if (record + RECORD_HEADER_BYTES > visibleBytes) {
-                    // Either a word appended after this reader's last refresh or a damaged slot; both are "not here".
-                    if (record + RECORD_HEADER_BYTES > words.byteSize()) {
-                        checkRecordInFile(record, words, wordsFile);
-                    }
-                    return -1;
+                if (record + RECORD_HEADER_BYTES > words.byteSize()) {
+                    throw new StoreException(file, "index slot " + i + " points to record offset " + record + " outside "
+                            + wordsFile.getFileName() + " (" + words.byteSize() + " bytes)");
                 }
-                int len = words.get(INT_U, record + 4);
+                // A record past what this caller has seen published is a word appended since its last refresh, or
+                // one a writer was appending when it died: not a match, but the probe goes on.
+                int len = record + RECORD_HEADER_BYTES <= visibleBytes ? words.get(INT_U, record + 4) : -1;
                 if (len == utf8.length) {
                     checkRecordBounds(record, len, words, wordsFile);
                     if (MemorySegment.mismatch(words, record + RECORD_HEADER_BYTES, record + RECORD_HEADER_BYTES + len,
@@ -192,11 +191,6 @@ final class VocabularyIndex {
             i = (i + 1) & mask;
         }
         return -1;
-    }
-
-    private void checkRecordInFile(long record, MemorySegment words, Path wordsFile) {
-        throw new StoreException(file, "index slot points to record offset " + record + " outside " + wordsFile.getFileName()
-                + " (" + words.byteSize() + " bytes)");
     }
 
     private static void checkRecordBounds(long record, int len, MemorySegment words, Path wordsFile) {
