@@ -76,6 +76,16 @@ final class ControlBlock {
         seg.set(LONG, WRITER_PID_OFFSET, 0);
     }
 
+    /** A fresh block as bytes, for writing a new control.bin with ordinary file I/O. */
+    static java.nio.ByteBuffer fresh(long rows, long capacity, long wordBytes) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            // Off-heap because the layout's fields are aligned, which a byte[] cannot promise.
+            MemorySegment seg = arena.allocate(BYTES, Long.BYTES);
+            initialize(seg, rows, capacity, wordBytes);
+            return java.nio.ByteBuffer.wrap(seg.toArray(ValueLayout.JAVA_BYTE));
+        }
+    }
+
     /** Checks magic, version and that the counts are sane; the sizes of other files are checked by the caller. */
     void check(Path file) {
         if (seg.byteSize() != BYTES) {

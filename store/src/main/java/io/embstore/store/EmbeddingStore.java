@@ -256,8 +256,43 @@ public final class EmbeddingStore implements AutoCloseable {
          * @throws StoreException if the path exists or the files cannot be written
          */
         public EmbeddingStore create() {
-            createFiles(this);
-            return openForWriting(dir);
+            Spec spec = resolve();
+            try (Draft draft = new StoreDraft(spec.dir(), spec.dim(), spec.dtype(), spec.words() != null,
+                    spec.paddingIndex(), spec.rows())) {
+                fillRows(draft, spec);
+                if (spec.words() != null) {
+                    List<byte[]> encoded = new ArrayList<>(spec.words().size());
+                    long bytes = 0;
+                    for (String w : spec.words()) {
+                        byte[] utf8 = VocabularyIndex.encode(w);
+                        encoded.add(utf8);
+                        bytes += VocabularyIndex.recordBytes(utf8);
+                    }
+                    draft.ensureWordCapacity(bytes);
+                    for (int row = 0; row < encoded.size(); row++) {
+                        draft.putWord(row, MemorySegment.ofArray(encoded.get(row)));
+                    }
+                }
+                draft.commit(spec.rows(), OnDuplicate.KEEP_FIRST, (word, first, duplicate) -> {
+                    throw new IllegalArgumentException("duplicate word '" + word + "' at rows " + first + " and " + duplicate);
+                });
+            }
+            return openForWriting(spec.dir());
+        }
+
+        /**
+         * Starts building a store row by row, for converters and bulk loads: uses this builder's dim, dtype,
+         * vocabulary and padding index, with {@code rows} (if given) as the initial capacity; words and init are not
+         * used. See {@link Draft}.
+         */
+        public Draft draft() {
+            if (dim < 0) {
+                throw new IllegalArgumentException("dim not given: set dim(d)");
+            }
+            if (words != null) {
+                throw new IllegalArgumentException("a draft takes its words through putWord, not words(list)");
+            }
+            return new StoreDraft(dir, dim, dtype == null ? Dtype.F32 : dtype, vocabulary, paddingIndex, Math.max(rows, 0));
         }
 
         Spec resolve() {
@@ -302,6 +337,76 @@ public final class EmbeddingStore implements AutoCloseable {
             }
             return new Spec(dir, r, d, t, vocabulary ? (w == null ? List.of() : w) : null, paddingIndex, init);
         }
+    }
+
+    /** What a {@link Draft} does with a word that appears again. */
+    public enum OnDuplicate {
+        /** The first row keeps the word and its vector; the later row is dropped (gensim's behaviour). */
+        KEEP_FIRST,
+        /** The word keeps its first row, but with the later row's vector; the later row is dropped. */
+        KEEP_LAST
+    }
+
+    /** Hears of each duplicate word at {@link Draft#commit}; it may throw to abort the commit (and the draft). */
+    @FunctionalInterface
+    public interface DuplicateListener {
+        /**
+         * @param word         the repeated word
+         * @param firstRow     the row that keeps the word, numbered as in the committed store
+         * @param duplicateRow the dropped row, numbered as it was put
+         */
+        void duplicate(String word, long firstRow, long duplicateRow);
+    }
+
+    /**
+     * A store being built in a hidden temporary directory beside its final path, for bulk loads such as converting a
+     * vector file. Rows and words are put by row number, from any number of threads (each row by one thread).
+     * {@link #commit} makes the store appear atomically; {@link #close()} without a commit deletes everything. Grow
+     * with {@link #ensureCapacity} and {@link #ensureWordCapacity} only while no thread is putting.
+     */
+    public interface Draft extends AutoCloseable {
+        /** Where the store will appear. */
+        Path path();
+
+        /** Dimensions of every row. */
+        int dim();
+
+        /** Element type of the matrix. */
+        Dtype dtype();
+
+        /** Whether the store will have a vocabulary. */
+        boolean hasVocabulary();
+
+        /** Rows there is room for. */
+        long capacity();
+
+        /** Makes room for {@code rows} rows (files are extended sparsely). */
+        void ensureCapacity(long rows);
+
+        /** Makes room for {@code bytes} bytes of word records: 8 bytes plus the UTF-8 length per word. */
+        void ensureWordCapacity(long bytes);
+
+        /** Bytes of word records put so far. */
+        long wordBytes();
+
+        /** Writes {@code src[offset, offset + dim)} as row {@code row}, converting to the dtype. */
+        void putRow(long row, float[] src, int offset);
+
+        /** Sets the word of row {@code row} from its UTF-8 bytes (checked to be UTF-8 by the caller). */
+        void putWord(long row, MemorySegment utf8);
+
+        /**
+         * Finishes the store with rows [0, rows): drops duplicate words as {@code onDuplicate} says (telling
+         * {@code listener}, which may be null), builds the word index, trims and forces every file, and renames the
+         * directory into place. Returns the rows kept.
+         *
+         * @throws IllegalStateException if a row of a store with a vocabulary has no word
+         */
+        long commit(long rows, OnDuplicate onDuplicate, DuplicateListener listener);
+
+        /** Deletes the draft unless it was committed. */
+        @Override
+        void close();
     }
 
     /** A checked creation request. */
@@ -511,105 +616,16 @@ public final class EmbeddingStore implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------------ creation
 
-    private static void createFiles(Builder builder) {
-        Spec spec = builder.resolve();
-        Path target = spec.dir().toAbsolutePath();
-        if (Files.exists(target)) {
-            throw new StoreException(target, "already exists: choose a new path or delete it first");
-        }
-        Path parent = target.getParent();
-        Path temp = parent.resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
-        try {
-            Files.createDirectories(parent);
-            Files.createDirectory(temp);
-            try (Arena arena = Arena.ofShared()) {
-                writeStoreFiles(arena, temp, spec);
-            }
-            Files.createFile(temp.resolve(WriterLock.FILE));
-            Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, spec.dtype(), spec.dim(), spec.rows(),
-                    spec.words() != null, spec.paddingIndex());
-            writeFileDurably(temp.resolve(Manifest.FILE), manifest.render());
-            forceDirectory(temp);
-            try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
-                throw new StoreException(target, "already exists: another process created it at the same time");
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new StoreException(target, "the file system cannot rename atomically", e);
-            }
-            forceDirectory(parent);
-        } catch (IOException e) {
-            deleteRecursively(temp);
-            throw new StoreException(target, "cannot create the store", e);
-        } catch (RuntimeException | Error e) {
-            deleteRecursively(temp);
-            throw e;
-        }
-    }
-
-    private static void writeStoreFiles(Arena arena, Path dir, Spec spec) throws IOException {
-        long rows = spec.rows();
-        long rowBytes = (long) spec.dim() * spec.dtype().bytes();
-        MemorySegment matrix = createMapped(arena, dir.resolve(MATRIX_FILE), NpyHeader.BYTES + rows * rowBytes);
-        NpyHeader.write(matrix, spec.dtype(), rows, spec.dim());
-        fillRows(matrix, spec);
-        if (spec.paddingIndex() >= 0) {
-            matrix.asSlice(NpyHeader.BYTES + spec.paddingIndex() * rowBytes, rowBytes).fill((byte) 0);
-        }
-        matrix.force();
-        createMapped(arena, dir.resolve(RowSeqlock.FILE), RowSeqlock.fileBytes(rows)).force();
-        long wordBytes = 0;
-        if (spec.words() != null) {
-            wordBytes = writeVocabulary(arena, dir, spec.words());
-        }
-        MemorySegment control = createMapped(arena, dir.resolve(CONTROL_FILE), ControlBlock.BYTES);
-        ControlBlock.initialize(control, rows, rows, wordBytes);
-        control.force();
-    }
-
-    private static long writeVocabulary(Arena arena, Path dir, List<String> words) throws IOException {
-        Path wordsFile = dir.resolve(VocabularyIndex.WORDS_FILE);
-        byte[][] encoded = new byte[words.size()][];
-        long total = 0;
-        for (int i = 0; i < encoded.length; i++) {
-            encoded[i] = VocabularyIndex.encode(words.get(i));
-            total += VocabularyIndex.recordBytes(encoded[i]);
-        }
-        MemorySegment wordSeg = createMapped(arena, wordsFile, total);
-        MemorySegment offsets = createMapped(arena, dir.resolve(VocabularyIndex.OFFSETS_FILE), (long) words.size() * Long.BYTES);
-        long slots = VocabularyIndex.slotsFor(words.size());
-        Path indexFile = dir.resolve(VocabularyIndex.INDEX_FILE);
-        VocabularyIndex index = VocabularyIndex.initialize(createMapped(arena, indexFile, VocabularyIndex.fileBytes(slots)),
-                slots, 1, indexFile);
-        long at = 0;
-        for (int row = 0; row < encoded.length; row++) {
-            long existing = index.lookup(encoded[row], wordSeg, at, row, wordsFile);
-            if (existing >= 0) {
-                throw new IllegalArgumentException("duplicate word '" + words.get(row) + "' at rows " + existing + " and " + row);
-            }
-            offsets.set(LONG_LE, (long) row * Long.BYTES, at);
-            long next = VocabularyIndex.writeRecord(wordSeg, at, row, encoded[row]);
-            index.insert(wordSeg, at);
-            at = next;
-        }
-        wordSeg.force();
-        offsets.force();
-        index.segment().force();
-        return total;
-    }
-
     /** Creates {@code file} with {@code bytes} zero bytes (sparse) and maps it for writing. */
-    private static MemorySegment createMapped(Arena arena, Path file, long bytes) throws IOException {
+    static MemorySegment createMapped(Arena arena, Path file, long bytes) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
             return ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
         }
     }
 
-    private static void fillRows(MemorySegment matrix, Spec spec) {
+    private static void fillRows(Draft draft, Spec spec) {
         int dim = spec.dim();
-        Dtype dtype = spec.dtype();
-        long rowBytes = (long) dim * dtype.bytes();
         switch (spec.init()) {
             case Init.Zeros z -> {
                 // The file is sparse and reads as zeros already.
@@ -618,15 +634,15 @@ public final class EmbeddingStore implements AutoCloseable {
                 float[] row = new float[dim];
                 for (long r = 0; r < spec.rows(); r++) {
                     c.source().read(r, row);
-                    putRow(matrix, dtype, NpyHeader.BYTES + r * rowBytes, row, 0, dim);
+                    draft.putRow(r, row, 0);
                 }
             }
-            case Init.Normal n -> fillRandom(matrix, spec, n.seed(), (rnd, out) -> {
+            case Init.Normal n -> fillRandom(draft, spec, n.seed(), (rnd, out) -> {
                 for (int i = 0; i < out.length; i++) {
                     out[i] = (float) (n.mean() + n.std() * rnd.nextGaussian());
                 }
             });
-            case Init.Uniform u -> fillRandom(matrix, spec, u.seed(), (rnd, out) -> {
+            case Init.Uniform u -> fillRandom(draft, spec, u.seed(), (rnd, out) -> {
                 for (int i = 0; i < out.length; i++) {
                     out[i] = (float) (u.low() + (u.high() - u.low()) * rnd.nextDouble());
                 }
@@ -639,22 +655,21 @@ public final class EmbeddingStore implements AutoCloseable {
     }
 
     /** Rows are drawn in blocks of 1024, each block from its own generator seeded by (seed, block): any thread count gives the same table. */
-    private static void fillRandom(MemorySegment matrix, Spec spec, long seed, RowDraw draw) {
+    private static void fillRandom(Draft draft, Spec spec, long seed, RowDraw draw) {
         final int block = 1024;
         long blocks = (spec.rows() + block - 1) / block;
-        long rowBytes = (long) spec.dim() * spec.dtype().bytes();
         LongStream.range(0, blocks).parallel().forEach(b -> {
             SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + b);
             float[] row = new float[spec.dim()];
             long end = Math.min(spec.rows(), (b + 1) * block);
             for (long r = b * block; r < end; r++) {
                 draw.draw(random, row);
-                putRow(matrix, spec.dtype(), NpyHeader.BYTES + r * rowBytes, row, 0, spec.dim());
+                draft.putRow(r, row, 0);
             }
         });
     }
 
-    private static void putRow(MemorySegment matrix, Dtype dtype, long at, float[] src, int srcOffset, int dim) {
+    static void putRow(MemorySegment matrix, Dtype dtype, long at, float[] src, int srcOffset, int dim) {
         if (dtype == Dtype.F32) {
             MemorySegment.copy(src, srcOffset, matrix, F32_LE, at, dim);
         } else {
@@ -664,7 +679,7 @@ public final class EmbeddingStore implements AutoCloseable {
         }
     }
 
-    private static void writeFileDurably(Path file, String text) throws IOException {
+    static void writeFileDurably(Path file, String text) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
@@ -674,26 +689,9 @@ public final class EmbeddingStore implements AutoCloseable {
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
-    private static void forceDirectory(Path dir) throws IOException {
+    static void forceDirectory(Path dir) throws IOException {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
-        }
-    }
-
-    private static void deleteRecursively(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // Best effort: a leftover temporary directory is hidden and harmless.
-                }
-            });
-        } catch (IOException ignored) {
-            // Best effort, as above.
         }
     }
 

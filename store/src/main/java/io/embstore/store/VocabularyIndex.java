@@ -12,7 +12,7 @@ import java.nio.file.Path;
  * are mapped files; a lookup hashes the word's UTF-8 bytes and compares bytes in place, so opening a store builds
  * nothing on the heap that grows with the vocabulary.
  *
- * <p>{@code vocab.words}: records one after another, each
+ * <p>{@code vocab.words}: records one after another, in no particular order, each
  * <pre>
  *  +-----------+-----------+---------------------+
  *  | row int32 | len int32 | len bytes of UTF-8  |   (little-endian, unaligned)
@@ -211,6 +211,35 @@ final class VocabularyIndex {
             if (index.get(LONG, at) == 0) {
                 SLOT.setRelease(index, at, value);
                 return;
+            }
+            i = (i + 1) & mask;
+        }
+        throw new IllegalStateException("vocabulary index is full: " + slots() + " slots");
+    }
+
+    /**
+     * Inserts the record at {@code record} unless a record with the same word is already indexed; then returns that
+     * record's row and inserts nothing. Returns -1 when it inserted. The caller is the only writer.
+     */
+    long insertIfAbsent(MemorySegment words, long record) {
+        int len = words.get(INT_U, record + 4);
+        long from = record + RECORD_HEADER_BYTES;
+        long h = hash(words, from, len);
+        long fingerprint = h >>> FINGERPRINT_SHIFT;
+        long i = h & mask;
+        for (long probes = 0; probes <= mask; probes++) {
+            long at = HEADER_BYTES + i * Long.BYTES;
+            long slot = index.get(LONG, at);
+            if (slot == 0) {
+                SLOT.setRelease(index, at, fingerprint << FINGERPRINT_SHIFT | (record + 1));
+                return -1;
+            }
+            if (slot >>> FINGERPRINT_SHIFT == fingerprint) {
+                long other = (slot & OFFSET_MASK) - 1;
+                if (words.get(INT_U, other + 4) == len && MemorySegment.mismatch(words, other + RECORD_HEADER_BYTES,
+                        other + RECORD_HEADER_BYTES + len, words, from, from + len) == -1) {
+                    return words.get(INT_U, other) & 0xffffffffL;
+                }
             }
             i = (i + 1) & mask;
         }
