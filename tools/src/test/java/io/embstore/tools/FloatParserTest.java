@@ -1,0 +1,105 @@
+package io.embstore.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class FloatParserTest {
+    private final FloatParser parser = new FloatParser();
+
+    private float parse(String token) {
+        byte[] b = token.getBytes(StandardCharsets.US_ASCII);
+        return parser.parse(MemorySegment.ofArray(b), 0, b.length);
+    }
+
+    private void same(String token) {
+        float expected = Float.parseFloat(token);
+        float actual = parse(token);
+        if (Float.floatToRawIntBits(expected) != Float.floatToRawIntBits(actual)) {
+            throw new AssertionError("token '" + token + "': Float.parseFloat gives " + expected + " ("
+                    + Integer.toHexString(Float.floatToRawIntBits(expected)) + "), FloatParser gives " + actual + " ("
+                    + Integer.toHexString(Float.floatToRawIntBits(actual)) + ")");
+        }
+    }
+
+    @Test
+    void edgeCases() {
+        String[] tokens = {"0", "-0", "0.0", "-0.0", "+1", "1", "1.", ".5", "-.5", "1e-45", "1.4e-45", "7e-46", "8e-46",
+            "1.401298464324817e-45", "1.1754942e-38", "1.17549435e-38", "1.1754944e-38", "3.4028235e38", "3.4028236e38",
+            "3.4028235677973366e38", "3.5e38", "1e39", "-1e39", "1e-50", "16777216", "16777217", "16777218", "0.1",
+            "0.30000001", "-0.00066023", "4.0071", "1.2345e-05", "1E10", "1e+10", "1e-10", "9999999999", "12345678",
+            "123456789", "0.123456789012345678901234567890", "100000000000000000000000", "0.000000000000000000001",
+            "2.5e-8", "1.00000005960464477539062499", "1.00000005960464477539062500", "1.00000005960464477539062501",
+            "00000.1000000", "1e0", "1e-0", "-3.4028235e38", "6.103515625e-05", "5.960464477539063e-08"};
+        for (String t : tokens) {
+            same(t);
+        }
+        assertEquals(Float.NaN, parse("nan"));
+        assertEquals(Float.NaN, parse("NaN"));
+        assertEquals(Float.POSITIVE_INFINITY, parse("inf"));
+        assertEquals(Float.NEGATIVE_INFINITY, parse("-Infinity"));
+        assertEquals(Float.POSITIVE_INFINITY, parse("+INF"));
+    }
+
+    @Test
+    void rejectsWhatIsNotADecimalNumber() {
+        for (String bad : new String[] {"", "-", "+", ".", "e5", "1e", "1e+", "1.2.3", "1,5", "abc", "0x1p3", "1f", " 1",
+            "1 ", "--1", "1e5.5", "nana", "infinit"}) {
+            byte[] b = bad.getBytes(StandardCharsets.US_ASCII);
+            assertThrows(NumberFormatException.class, () -> parser.parse(MemorySegment.ofArray(b), 0, b.length), "'" + bad + "'");
+        }
+    }
+
+    /** Millions of random tokens in the shapes vector files use, each compared bit for bit with Float.parseFloat. */
+    @Test
+    void agreesWithFloatParseFloatOnMillionsOfRandomTokens() {
+        long seed = Long.getLong("embstore.seed", new SplittableRandom().nextLong());
+        System.out.println("FloatParserTest seed=" + seed + " (replay with -Dembstore.seed=" + seed + ")");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        StringBuilder sb = new StringBuilder();
+        for (int n = 0; n < 2_000_000; n++) {
+            String token;
+            switch (n % 5) {
+                case 0 -> token = Float.toString(Float.intBitsToFloat(rnd.nextInt()));
+                case 1 -> token = String.format(Locale.ROOT, "%." + rnd.nextInt(1, 12) + "g", rnd.nextGaussian() * 0.4);
+                case 2 -> token = Float.toString((float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(-40, 39))));
+                case 3 -> {
+                    sb.setLength(0);
+                    if (rnd.nextBoolean()) {
+                        sb.append('-');
+                    }
+                    int digits = rnd.nextInt(1, 26);
+                    int point = rnd.nextInt(0, digits + 1);
+                    for (int d = 0; d < digits; d++) {
+                        if (d == point) {
+                            sb.append('.');
+                        }
+                        sb.append((char) ('0' + rnd.nextInt(10)));
+                    }
+                    if (rnd.nextInt(3) == 0) {
+                        sb.append(rnd.nextBoolean() ? 'e' : 'E').append(rnd.nextInt(-60, 60));
+                    }
+                    token = sb.toString();
+                }
+                default -> {
+                    // Near float32 rounding midpoints: a float's exact decimal expansion, nudged.
+                    float f = Float.intBitsToFloat(rnd.nextInt() & 0x7fffffff);
+                    if (!Float.isFinite(f)) {
+                        continue;
+                    }
+                    double mid = (f + (double) Math.nextUp(f)) / 2;
+                    token = new java.math.BigDecimal(mid).round(new java.math.MathContext(rnd.nextInt(9, 30))).toString();
+                }
+            }
+            if (token.contains("Infinity") || token.contains("NaN")) {
+                continue;
+            }
+            same(token);
+        }
+    }
+}
