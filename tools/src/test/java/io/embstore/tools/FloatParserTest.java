@@ -58,8 +58,9 @@ class FloatParserTest {
     /** Millions of random tokens in the shapes vector files use, each compared bit for bit with Float.parseFloat. */
     @Test
     void agreesWithFloatParseFloatOnMillionsOfRandomTokens() {
-        long seed = Long.getLong("embstore.seed", new SplittableRandom().nextLong());
-        System.out.println("FloatParserTest seed=" + seed + " (replay with -Dembstore.seed=" + seed + ")");
+        String fixed = System.getenv("EMBSTORE_SEED");
+        long seed = fixed != null ? Long.parseLong(fixed) : new SplittableRandom().nextLong();
+        System.out.println("FloatParserTest seed=" + seed + " (replay with EMBSTORE_SEED=" + seed + ")");
         SplittableRandom rnd = new SplittableRandom(seed);
         StringBuilder sb = new StringBuilder();
         for (int n = 0; n < 2_000_000; n++) {
