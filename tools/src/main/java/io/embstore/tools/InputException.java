@@ -1,0 +1,36 @@
+package io.embstore.tools;
+
+import java.nio.file.Path;
+
+/**
+ * A malformed input file: names the file, where (a line, or a byte offset in binary input) and what was expected.
+ * The CLI prints its message as it is and exits with {@code EXIT_BAD_INPUT}; nothing is left behind.
+ */
+final class InputException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    private final transient Path file;
+    private final String where;
+
+    InputException(Path file, String where, String message) {
+        super(file + (where == null ? "" : ": " + where) + ": " + message);
+        this.file = file;
+        this.where = where;
+    }
+
+    static InputException atLine(Path file, long line, String message) {
+        return new InputException(file, "line " + line, message);
+    }
+
+    static InputException atOffset(Path file, long offset, String message) {
+        return new InputException(file, "byte offset " + offset, message);
+    }
+
+    Path file() {
+        return file;
+    }
+
+    String where() {
+        return where;
+    }
+}

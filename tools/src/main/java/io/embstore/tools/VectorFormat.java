@@ -1,0 +1,138 @@
+package io.embstore.tools;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Locale;
+
+/**
+ * The vector file formats embstore reads and writes.
+ *
+ * <ul>
+ *   <li>{@link #WORD2VEC}: text; a header line {@code rows dim}, then {@code word v1 ... vdim} per line. fastText's
+ *       {@code .vec} files are this format.</li>
+ *   <li>{@link #GLOVE}: text without a header; dim is the number of values on the first line.</li>
+ *   <li>{@link #WORD2VEC_BINARY}: the GoogleNews layout; the same header line, then per row the word, one space,
+ *       dim little-endian float32 values and an optional newline.</li>
+ * </ul>
+ */
+enum VectorFormat {
+    WORD2VEC("word2vec"),
+    GLOVE("glove"),
+    WORD2VEC_BINARY("word2vec-binary");
+
+    private final String label;
+
+    VectorFormat(String label) {
+        this.label = label;
+    }
+
+    String label() {
+        return label;
+    }
+
+    /** The format named on the command line ({@code fasttext} and {@code vec} are {@link #WORD2VEC}), or null. */
+    static VectorFormat fromLabel(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        return switch (n) {
+            case "word2vec", "word2vec-text", "fasttext", "vec", "text" -> WORD2VEC;
+            case "glove" -> GLOVE;
+            case "word2vec-binary", "binary", "bin" -> WORD2VEC_BINARY;
+            default -> null;
+        };
+    }
+
+    /** The header of a word2vec file (text or binary). */
+    record Header(long rows, long dim, long endOffset) {
+    }
+
+    /**
+     * Reads a {@code rows dim} header line starting at {@code from}, or returns null when the first line is not one
+     * (two non-negative integers and nothing else but spaces, tabs and the line end).
+     */
+    static Header header(MemorySegment seg, long from, long limit) {
+        long end = Math.min(limit, from + 256);
+        long i = from;
+        long[] numbers = new long[2];
+        int count = 0;
+        while (i < end) {
+            byte c = seg.get(ValueLayout.JAVA_BYTE, i);
+            if (c == '\n') {
+                break;
+            }
+            if (c == ' ' || c == '\t' || c == '\r') {
+                i++;
+                continue;
+            }
+            if (c < '0' || c > '9' || count == 2) {
+                return null;
+            }
+            long n = 0;
+            while (i < end && (c = seg.get(ValueLayout.JAVA_BYTE, i)) >= '0' && c <= '9') {
+                if (n > (Long.MAX_VALUE - 9) / 10) {
+                    return null;
+                }
+                n = n * 10 + (c - '0');
+                i++;
+            }
+            numbers[count++] = n;
+        }
+        if (count != 2 || i >= end && end < limit) {
+            return null;
+        }
+        return new Header(numbers[0], numbers[1], i < limit ? i + 1 : i);
+    }
+
+    /**
+     * Guesses the format of an input from its first bytes: no header is GloVe; after a header, a first row that is
+     * text (a word and then {@code dim} numbers on one line) is word2vec text, anything else is binary.
+     */
+    static VectorFormat detect(MemorySegment seg, long from, long limit) {
+        Header h = header(seg, from, limit);
+        if (h == null) {
+            return GLOVE;
+        }
+        long lineEnd = TextScan.indexOf(seg, h.endOffset(), Math.min(limit, h.endOffset() + (1 << 20)), (byte) '\n');
+        if (lineEnd < 0) {
+            lineEnd = Math.min(limit, h.endOffset() + (1 << 20));
+        }
+        long lineStart = h.endOffset();
+        for (long i = lineStart; i < lineEnd; i++) {
+            int c = seg.get(ValueLayout.JAVA_BYTE, i) & 0xff;
+            if (c < 0x20 && c != '\t' && c != '\r') {
+                return WORD2VEC_BINARY;
+            }
+        }
+        // Text only if the row's fields after the word count exactly dim and all parse as numbers.
+        FloatParser parser = new FloatParser();
+        long fields = 0;
+        long i = lineStart;
+        boolean first = true;
+        while (i < lineEnd) {
+            while (i < lineEnd && isBlank(seg.get(ValueLayout.JAVA_BYTE, i))) {
+                i++;
+            }
+            if (i >= lineEnd) {
+                break;
+            }
+            long tokenEnd = i;
+            while (tokenEnd < lineEnd && !isBlank(seg.get(ValueLayout.JAVA_BYTE, tokenEnd))) {
+                tokenEnd++;
+            }
+            if (!first) {
+                try {
+                    parser.parse(seg, i, tokenEnd);
+                } catch (NumberFormatException e) {
+                    return WORD2VEC_BINARY;
+                }
+                fields++;
+            }
+            first = false;
+            i = tokenEnd;
+        }
+        return fields == h.dim() || h.rows() == 0 ? WORD2VEC : WORD2VEC_BINARY;
+    }
+
+    private static boolean isBlank(byte c) {
+        return c == ' ' || c == '\t' || c == '\r';
+    }
+}
