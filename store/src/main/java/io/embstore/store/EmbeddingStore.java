@@ -875,6 +875,7 @@ public final class EmbeddingStore implements AutoCloseable {
             return;
         }
         MemorySegment seq = m.seq();
+        long waitStart = 0;
         for (int attempt = 0; ; attempt++) {
             int begin = RowSeqlock.readBegin(seq, row);
             if ((begin & 1) == 0) {
@@ -883,8 +884,11 @@ public final class EmbeddingStore implements AutoCloseable {
                     return;
                 }
             }
+            if (attempt == SPINS_BEFORE_CHECK) {
+                waitStart = System.nanoTime();
+            }
             if (attempt >= SPINS_BEFORE_CHECK) {
-                waitForWriter(row, begin, attempt);
+                waitForWriter(row, begin, attempt, waitStart);
             } else {
                 Thread.onSpinWait();
             }
@@ -892,7 +896,7 @@ public final class EmbeddingStore implements AutoCloseable {
     }
 
     /** A row stayed busy for a long time: give up if the writer is gone or it takes unreasonably long. */
-    private void waitForWriter(long row, int sequence, int attempt) {
+    private void waitForWriter(long row, int sequence, int attempt, long waitStart) {
         if ((attempt & 1023) != 0) {
             Thread.onSpinWait();
             return;
@@ -904,7 +908,9 @@ public final class EmbeddingStore implements AutoCloseable {
             throw new StoreException(dir, "row " + row + " was left half-written (sequence " + sequence
                     + ") by a writer that is no longer running; open the store for writing once to repair it");
         }
-        if ((long) (attempt - SPINS_BEFORE_CHECK) * 1_000_000L > ROW_WAIT_NANOS) {
+        // Measured, not counted: an attempt here takes a microsecond or less, so counting attempts as milliseconds
+        // gave up after about 1 ms, whenever the writer was merely descheduled in the middle of a row.
+        if (System.nanoTime() - waitStart > ROW_WAIT_NANOS) {
             throw new StoreException(dir, "row " + row + " has been under write by pid " + pid
                     + " for more than " + ROW_WAIT_NANOS / 1_000_000_000L + " s");
         }
