@@ -225,7 +225,8 @@ final class VocabularyIndex {
 
     /** Reads the word of the record at {@code record}, checking it against the row it should belong to. */
     static String word(MemorySegment words, long record, long visibleBytes, long expectedRow, Path wordsFile) {
-        if (record < 0 || record + RECORD_HEADER_BYTES > visibleBytes) {
+        // Not record + RECORD_HEADER_BYTES > visibleBytes: a damaged offset near Long.MAX_VALUE would overflow past the check.
+        if (record < 0 || record > visibleBytes - RECORD_HEADER_BYTES) {
             throw new StoreException(wordsFile, "row " + expectedRow + " points to record offset " + record
                     + " outside the " + visibleBytes + " bytes in use");
         }
