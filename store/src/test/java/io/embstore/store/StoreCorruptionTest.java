@@ -397,8 +397,9 @@ class StoreCorruptionTest {
         }
     }
 
+    /** A slot holding a word's fingerprint but offset bits 0 (no record: record offset -1) is damage, never "record -1". */
     @Test
-    void indexSlotWithTheRightFingerprintAndNoOffsetIsNeverAnIndexError() throws IOException {
+    void indexSlotWithTheRightFingerprintAndNoOffset() throws IOException {
         Path dir = store("s");
         Path index = dir.resolve(VocabularyIndex.INDEX_FILE);
         for (int row : new int[] {0, 1, 17}) {
@@ -406,14 +407,43 @@ class StoreCorruptionTest {
             long slot = getLong(index, at);
             putLong(index, at, slot & ~VocabularyIndex.OFFSET_MASK);
             try (EmbeddingStore s = EmbeddingStore.open(dir)) {
-                String w = WORDS.get(row);
-                try {
-                    assertEquals(-1, s.rowOf(w), "a slot that points nowhere cannot find " + w);
-                } catch (StoreException expected) {
-                    assertEquals(index, expected.path(), expected.getMessage());
-                }
+                checkVocabulary(s, row, -1, index, "no record offset");
             }
             putLong(index, at, slot);
+        }
+    }
+
+    /**
+     * As above, for a word whose bytes equal what a record at offset -1 would hold: its length would be read from bytes
+     * 3..6 of vocab.words and its word from byte 7 on. Reading its row at offset -1 must not be attempted.
+     */
+    @Test
+    void indexSlotWithNoOffsetForAWordMatchingTheBytesBeforeTheFirstRecord() throws IOException {
+        List<String> words = new ArrayList<>(List.of("a"));
+        for (int i = 1; i < 60; i++) {
+            words.add("w" + i);
+        }
+        Path dir = tmp.resolve("s");
+        EmbeddingStore.builder(dir).words(words).dim(DIM).init(Init.zeros()).create().close();
+        byte[] bytes = Files.readAllBytes(dir.resolve(VocabularyIndex.WORDS_FILE));
+        // Record 0 is row 0 (00 00 00 00), length 1 (01 00 00 00), "a": the int at bytes 3..6 is 0x100.
+        byte[] crafted = java.util.Arrays.copyOfRange(bytes, 7, 7 + 0x100);
+        String word = new String(crafted, StandardCharsets.UTF_8);
+        assertArrayEquals(crafted, word.getBytes(StandardCharsets.UTF_8));
+        Path index = dir.resolve(VocabularyIndex.INDEX_FILE);
+        long slots = getLong(index, VocabularyIndex.SLOTS_OFFSET);
+        long h = VocabularyIndex.hash(crafted);
+        long i = h & (slots - 1);
+        while (getLong(index, VocabularyIndex.HEADER_BYTES + i * Long.BYTES) != 0) {
+            i = (i + 1) & (slots - 1);
+        }
+        putLong(index, VocabularyIndex.HEADER_BYTES + i * Long.BYTES, h >>> VocabularyIndex.FINGERPRINT_SHIFT << VocabularyIndex.FINGERPRINT_SHIFT);
+        try (EmbeddingStore s = EmbeddingStore.open(dir)) {
+            assertNames(assertThrows(StoreException.class, () -> s.rowOf(word)), index, "index slot " + i, "no record offset");
+            for (int r = 0; r < words.size(); r++) {
+                assertEquals(r, s.rowOf(words.get(r)));
+                assertEquals(words.get(r), s.word(r));
+            }
         }
     }
 
