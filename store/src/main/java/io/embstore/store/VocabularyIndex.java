@@ -172,6 +172,10 @@ final class VocabularyIndex {
             }
             if (slot >>> FINGERPRINT_SHIFT == fingerprint) {
                 long record = (slot & OFFSET_MASK) - 1;
+                if (record < 0) {
+                    // insert() always stores record + 1 >= 1; read as offset -1, such a slot led to a read before the file.
+                    throw new StoreException(file, "index slot " + i + " holds a fingerprint but no record offset");
+                }
                 if (record + RECORD_HEADER_BYTES > visibleBytes) {
                     // Either a word appended after this reader's last refresh or a damaged slot; both are "not here".
                     if (record + RECORD_HEADER_BYTES > words.byteSize()) {
