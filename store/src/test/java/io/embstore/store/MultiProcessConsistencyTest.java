@@ -105,6 +105,8 @@ class MultiProcessConsistencyTest {
                 assertEquals(0, r.get("errors"), context);
                 assertTrue(r.get("reads") >= MIN_READS, "too few reads\n" + context);
                 assertTrue(r.get("generations") > 1, "the generation never moved\n" + context);
+                assertTrue(r.get("maxGeneration") > 1 && r.get("maxGeneration") <= written.get("generation"),
+                        "generations seen must be the writer's\n" + context);
                 assertTrue(r.get("rowsSeen") > ROWS, "appended rows never became visible\n" + context);
                 assertTrue(r.get("appendedChecked") > 0, "no appended row was checked\n" + context);
                 assertTrue(r.get("rowsSeen") <= ROWS + written.get("appends"), "reader saw rows never appended\n" + context);

@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
  * then and checks every newly visible appended row (its word, its lookup and its values), and reopens the store now and
  * then while the writer works. It prints one line:
  *
- * <pre>reads=N torn=T generations=G rowsSeen=R appendedChecked=A reopens=O errors=E</pre>
+ * <pre>reads=N torn=T generations=G maxGeneration=M rowsSeen=R appendedChecked=A reopens=O errors=E</pre>
  *
  * and details of any failure on standard error; it exits with status 1 on an error.
  *
@@ -116,7 +116,8 @@ final class StoreReaderProcess {
             System.err.println("reader failed after " + reads + " reads:");
             t.printStackTrace();
         }
-        System.out.println("reads=" + reads + " torn=" + torn + " generations=" + generations.size() + " rowsSeen="
+        System.out.println("reads=" + reads + " torn=" + torn + " generations=" + generations.size()
+                + " maxGeneration=" + generations.stream().mapToLong(Long::longValue).max().orElse(0) + " rowsSeen="
                 + rowsSeen + " appendedChecked=" + appendedChecked + " reopens=" + reopens + " errors=" + errors);
         System.out.flush();
         System.exit(errors == 0 ? 0 : 1);
