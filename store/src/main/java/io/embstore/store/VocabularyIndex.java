@@ -172,6 +172,10 @@ final class VocabularyIndex {
             }
             if (slot >>> FINGERPRINT_SHIFT == fingerprint) {
                 long record = (slot & OFFSET_MASK) - 1;
+                if (record < 0) {
+                    // insert() always stores record + 1 >= 1; read as offset -1, such a slot led to a read before the file.
+                    throw new StoreException(file, "index slot " + i + " holds a fingerprint but no record offset");
+                }
                 if (record + RECORD_HEADER_BYTES > words.byteSize()) {
                     throw new StoreException(file, "index slot " + i + " points to record offset " + record + " outside "
                             + wordsFile.getFileName() + " (" + words.byteSize() + " bytes)");
@@ -248,7 +252,8 @@ final class VocabularyIndex {
 
     /** Reads the word of the record at {@code record}, checking it against the row it should belong to. */
     static String word(MemorySegment words, long record, long visibleBytes, long expectedRow, Path wordsFile) {
-        if (record < 0 || record + RECORD_HEADER_BYTES > visibleBytes) {
+        // Not record + RECORD_HEADER_BYTES > visibleBytes: a damaged offset near Long.MAX_VALUE would overflow past the check.
+        if (record < 0 || record > visibleBytes - RECORD_HEADER_BYTES) {
             throw new StoreException(wordsFile, "row " + expectedRow + " points to record offset " + record
                     + " outside the " + visibleBytes + " bytes in use");
         }
