@@ -176,9 +176,11 @@ final class VocabularyIndex {
                     // insert() always stores record + 1 >= 1; read as offset -1, such a slot led to a read before the file.
                     throw new StoreException(file, "index slot " + i + " holds a fingerprint but no record offset");
                 }
-                if (record + RECORD_HEADER_BYTES > words.byteSize()) {
+                if (record + RECORD_HEADER_BYTES > words.byteSize() && record + RECORD_HEADER_BYTES > fileSize(wordsFile)) {
+                    // Past this caller's mapping is normal for a word appended since its last refresh (the file grew);
+                    // past the file itself is damage. The stat runs only on this rare path.
                     throw new StoreException(file, "index slot " + i + " points to record offset " + record + " outside "
-                            + wordsFile.getFileName() + " (" + words.byteSize() + " bytes)");
+                            + wordsFile.getFileName() + " (" + fileSize(wordsFile) + " bytes)");
                 }
                 // A record past what this caller has seen published is a word appended since its last refresh, or
                 // one a writer was appending when it died: not a match, but the probe goes on.
@@ -195,6 +197,14 @@ final class VocabularyIndex {
             i = (i + 1) & mask;
         }
         return -1;
+    }
+
+    private static long fileSize(Path file) {
+        try {
+            return java.nio.file.Files.size(file);
+        } catch (java.io.IOException e) {
+            throw new StoreException(file, "cannot read the file's size", e);
+        }
     }
 
     private static void checkRecordBounds(long record, int len, MemorySegment words, Path wordsFile) {

@@ -339,6 +339,7 @@ class EmbeddingStoreTest {
             assertEquals("word 'w17' is already in the store at row 17", dup.getMessage());
             assertEquals(3, r.rows());
             assertEquals(-1, r.rowOf("w10"), "not visible before refresh");
+            assertEquals(-1, r.rowOf("w4999"), "its record lies past the reader's mapping of vocab.words");
             assertThrows(IndexOutOfBoundsException.class, () -> r.read(10, new float[4]));
             assertTrue(r.refresh());
             assertEquals(5000, r.rows());
