@@ -29,13 +29,17 @@ import picocli.CommandLine.TypeConversionException;
         mixinStandardHelpOptions = true,
         versionProvider = VersionInfo.class,
         sortOptions = false,
-        headerHeading = "",
-        header = "Create a new store.",
         description = {
-                "Creates the directory STORE holding a ROWS x DIM matrix (a NumPy .npy file) and,",
-                "with --words, a vocabulary mapping each word to its row. Without --words the store",
-                "is an id-indexed table with no vocabulary. The store appears whole or not at all."},
-        descriptionHeading = "%n")
+                "Create a new store.",
+                "",
+                "Creates the directory STORE holding a ROWS x DIM matrix (a NumPy .npy file) and, with --words, a"
+                        + " vocabulary mapping each word to its row. Without --words the store is an id-indexed table"
+                        + " with no vocabulary. The store appears whole or not at all."},
+        descriptionHeading = "%n",
+        footerHeading = "%nExamples:%n",
+        footer = {
+                "  embstore create items --rows 100000 --dim 64 --init uniform",
+                "  embstore create glove --words vocab.txt --dim 300 --dtype f16"})
 final class CreateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -71,8 +75,8 @@ final class CreateCommand implements Callable<Integer> {
     Long paddingIndex;
 
     @Option(names = "--words", paramLabel = "FILE",
-            description = {"UTF-8 text with one word per line: line i+1 is the word of row i, words distinct.",
-                    "The store gets a vocabulary and ROWS is the number of words."})
+            description = "UTF-8 text, one distinct word per line: line i+1 is the word of row i. The store gets a"
+                    + " vocabulary and as many rows as words.")
     Path wordsFile;
 
     /** The initialisers offered on the command line. */
@@ -149,7 +153,7 @@ final class CreateCommand implements Callable<Integer> {
         }
         try (EmbeddingStore created = builder.create()) {
             spec.commandLine().getOut().println("created " + created.path().toAbsolutePath() + ": "
-                    + created.rows() + " rows x " + created.dim() + " " + created.dtype().label() + ", "
+                    + created.rows() + " rows x " + created.dim() + " dims " + created.dtype().label() + ", "
                     + (created.hasVocabulary() ? "vocabulary of " + created.rows() + " words" : "no vocabulary")
                     + ", " + init.describe(seed)
                     + (created.paddingIndex() >= 0 ? ", padding row " + created.paddingIndex() : ""));

@@ -33,13 +33,16 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionInfo.class,
         sortOptions = false,
-        header = "Show a writer and a reader process sharing one store.",
         description = {
-                "Creates a sample store (" + DemoCommand.ROWS + " words x " + DemoCommand.DIM + " dims), starts a"
-                        + " second JVM that opens it read-only",
-                "and looks words up, then writes a row, appends a word and publishes from this JVM;",
-                "the reader sees both without reopening the store. Needs nothing but this jar."},
-        descriptionHeading = "%n")
+                "Show a writer and a reader process sharing one store.",
+                "",
+                "Creates a sample store (" + DemoCommand.ROWS + " words x " + DemoCommand.DIM + " dims) and starts a"
+                        + " second JVM that opens it read-only and looks words up; this JVM then writes a row,"
+                        + " appends a word and publishes, and the reader sees both without reopening the store."
+                        + " Needs nothing but the embstore jar."},
+        descriptionHeading = "%n",
+        footerHeading = "%nExamples:%n",
+        footer = {"  embstore demo", "  embstore demo --dir demo-store --keep"})
 final class DemoCommand implements Callable<Integer> {
     static final int ROWS = 5000;
     static final int DIM = 50;

@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
         hidden = true,
         mixinStandardHelpOptions = true,
         versionProvider = VersionInfo.class,
-        header = "The reader process of 'embstore demo' (not meant to be run by hand).")
+        description = "The reader process of 'embstore demo' (not meant to be run by hand).")
 final class DemoReaderCommand implements Callable<Integer> {
     static final String NAME = "demo-reader";
     /** The line that tells the demo's writer to go ahead; the writer does not echo it. */

@@ -43,16 +43,19 @@ public final class EmbstoreCli {
         ErrorReporter reporter = new ErrorReporter();
         cl.setExecutionExceptionHandler(reporter);
         cl.setParameterExceptionHandler(reporter);
-        applyExitCodeList(cl);
+        applyHelpLayout(cl);
         return cl;
     }
 
-    private static void applyExitCodeList(CommandLine cl) {
+    /** The same help sections in every command, ending with the exit statuses. */
+    private static void applyHelpLayout(CommandLine cl) {
         cl.getCommandSpec().usageMessage()
+                .parameterListHeading("%nParameters:%n")
+                .optionListHeading("%nOptions:%n")
                 .exitCodeListHeading("%nExit codes:%n")
                 .exitCodeList(ExitCode.helpList());
         for (CommandLine sub : cl.getSubcommands().values()) {
-            applyExitCodeList(sub);
+            applyHelpLayout(sub);
         }
     }
 }

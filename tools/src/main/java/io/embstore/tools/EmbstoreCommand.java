@@ -13,8 +13,9 @@ import picocli.CommandLine.Spec;
         versionProvider = VersionInfo.class,
         synopsisSubcommandLabel = "COMMAND",
         description = {
-                "Embedding tables in memory-mapped files: any number of processes read one table,",
-                "one writer updates it in place, readers see the changes without reopening."},
+                "",
+                "Embedding tables in memory-mapped files: any number of processes read one table, one writer updates"
+                        + " it in place, and readers see the changes without reopening it."},
         commandListHeading = "%nCommands:%n",
         subcommands = {
                 CreateCommand.class,

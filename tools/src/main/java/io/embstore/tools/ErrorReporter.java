@@ -2,6 +2,8 @@ package io.embstore.tools;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.util.List;
+import java.util.Map;
 
 import io.embstore.store.StoreException;
 import picocli.CommandLine;
@@ -9,6 +11,7 @@ import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.IParameterExceptionHandler;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * Turns what a command throws into one line on standard error and an {@link ExitCode}. Only exceptions that mean a bug
@@ -21,9 +24,25 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
         CommandLine cmd = ex.getCommandLine();
         PrintWriter err = cmd.getErr();
         String name = cmd.getCommandSpec().qualifiedName();
-        err.println(name + ": " + oneLine(ex.getMessage()) + " (see '" + name + " --help')");
+        err.println(name + ": " + describe(ex, cmd) + " (see '" + name + " --help')");
         err.flush();
         return ExitCode.USAGE;
+    }
+
+    /** Picocli's message, but for a mistyped command name, which it reports as an "unmatched argument". */
+    private static String describe(ParameterException ex, CommandLine cmd) {
+        if (ex instanceof UnmatchedArgumentException u && !cmd.getSubcommands().isEmpty()
+                && cmd.getCommandSpec().positionalParameters().isEmpty() && !u.getUnmatched().isEmpty()) {
+            String word = u.getUnmatched().get(0);
+            if (!word.startsWith("-")) {
+                List<String> commands = cmd.getSubcommands().entrySet().stream()
+                        .filter(e -> !e.getValue().getCommandSpec().usageMessage().hidden())
+                        .map(Map.Entry::getKey)
+                        .toList();
+                return "unknown command '" + word + "': expected one of " + String.join(", ", commands);
+            }
+        }
+        return oneLine(ex.getMessage());
     }
 
     @Override

@@ -25,10 +25,10 @@ final class ExitCode {
     static Map<String, String> helpList() {
         Map<String, String> list = new LinkedHashMap<>();
         list.put(" 0", "success");
-        list.put(" 1", "bad input: a malformed or locked store, a bad words file, a rejected value");
+        list.put(" 1", "bad input: malformed or locked store, bad words file, rejected value");
         list.put(" 2", "bad command line: unknown option, missing or malformed parameter");
         list.put(" 3", "not found: the store, a word or a row");
-        list.put("70", "internal error: a bug in embstore (the stack trace is printed)");
+        list.put("70", "internal error: a bug in embstore (a stack trace is printed)");
         return list;
     }
 }

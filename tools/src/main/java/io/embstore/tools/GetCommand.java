@@ -20,14 +20,16 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionInfo.class,
         sortOptions = false,
-        header = "Print the vectors of words or rows.",
         description = {
-                "Prints one line per vector, 'word v1 v2 ...' (as in word2vec text files; the row",
-                "number stands for the word in a store without vocabulary). Values are the",
-                "shortest decimals that read back as the same float32. A word that is not in the",
-                "vocabulary, or a row outside the store, is reported on stderr and the exit",
-                "status is 3; the others are still printed."},
-        descriptionHeading = "%n")
+                "Print the vectors of words or rows.",
+                "",
+                "Prints one line per vector, 'word v1 v2 ...' as in word2vec text files (the row number stands for"
+                        + " the word in a store without vocabulary). Values are the shortest decimals that read back"
+                        + " as the same float32. A word that is not in the vocabulary, or a row outside the store, is"
+                        + " reported on stderr and the exit status is 3; the others are still printed."},
+        descriptionHeading = "%n",
+        footerHeading = "%nExamples:%n",
+        footer = {"  embstore get glove king queen", "  embstore get glove --rows 0,1,2 --json"})
 final class GetCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

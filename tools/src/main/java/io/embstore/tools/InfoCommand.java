@@ -23,12 +23,15 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionInfo.class,
         sortOptions = false,
-        header = "Describe a store.",
         description = {
-                "Prints a store's path, shape, dtype, vocabulary, padding row, generation (the",
-                "writer's publication counter) and the size of each of its files. Opens the store",
-                "read-only: it works while a writer is using it."},
-        descriptionHeading = "%n")
+                "Describe a store.",
+                "",
+                "Prints a store's path, shape, dtype, vocabulary, padding row, generation (the writer's publication"
+                        + " counter) and the size of each of its files. Opens the store read-only: it works while a"
+                        + " writer is using it."},
+        descriptionHeading = "%n",
+        footerHeading = "%nExamples:%n",
+        footer = {"  embstore info glove", "  embstore info glove --json"})
 final class InfoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
