@@ -134,8 +134,8 @@ final class DemoCommand implements Callable<Integer> {
         List<String> words = DemoVocabulary.words(ROWS);
         out.println("embstore demo: one store on disk, a writer in this JVM, a reader in another JVM.");
         out.println();
-        out.printf("[1/4] Writer (this JVM, pid %d) creates a store of %d words x %d dims, f32, rows drawn from"
-                + " normal(0, 1) with seed %d:%n", ProcessHandle.current().pid(), ROWS, DIM, SEED);
+        out.printf("[1/4] Writer (this JVM, pid %d) creates a store: %d words x %d dims, f32, normal(0, 1) seed %d%n",
+                ProcessHandle.current().pid(), ROWS, DIM, SEED);
         out.println(INDENT + storePath);
         try (EmbeddingStore writer = EmbeddingStore.builder(storePath)
                 .words(words).dim(DIM).init(Init.normal(SEED)).create()) {
@@ -143,45 +143,58 @@ final class DemoCommand implements Callable<Integer> {
             out.println(INDENT + "The writer keeps it open for writing (one writer at a time; readers need no lock).");
             out.println();
             Process reader = startReader(storePath);
-            AtomicBoolean timedOut = new AtomicBoolean();
-            Thread watchdog = Thread.ofVirtual().start(() -> {
-                try {
-                    if (!reader.waitFor(READER_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                        timedOut.set(true);
-                        reader.destroyForcibly();
-                    }
-                } catch (InterruptedException e) {
+            try {
+                return converse(writer, reader, out, err);
+            } finally {
+                if (reader.isAlive()) {
                     reader.destroyForcibly();
                 }
-            });
-            out.printf("[2/4] Reader (a second JVM, pid %d) opens the store read-only and looks words up:%n", reader.pid());
-            out.flush();
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(reader.getInputStream(), StandardCharsets.UTF_8));
-                 Writer toReader = new OutputStreamWriter(reader.getOutputStream(), StandardCharsets.UTF_8)) {
-                if (!echoUntilReady(lines, out)) {
-                    return finishReader(reader, watchdog, timedOut, out, err);
-                }
-                out.println();
-                long king = writer.rowOf(DemoVocabulary.KING);
-                long before = writer.generation();
-                out.println("[3/4] Writer changes the store while the reader keeps it open:");
-                writer.write(king, updatedVector(DIM));
-                out.printf("%swrite(%d, ...)                  %s = %s%n", INDENT, king, DemoVocabulary.KING,
-                        prefix(updatedVector(DIM)));
-                long row = writer.append(DemoVocabulary.NEW_WORD, appendedVector(DIM));
-                out.printf("%sappend(\"%s\", ...)        -> row %d = %s%n", INDENT, DemoVocabulary.NEW_WORD, row,
-                        prefix(appendedVector(DIM)));
-                long after = writer.publish();
-                out.printf("%spublish()                        generation %d -> %d%n", INDENT, before, after);
-                out.println();
-                out.println("[4/4] Reader, still on its first open of the store:");
-                out.flush();
-                toReader.write("go\n");
-                toReader.flush();
-                echoRest(lines, out);
             }
-            return finishReader(reader, watchdog, timedOut, out, err);
         }
+    }
+
+    /** Lets the reader look, changes the store, lets the reader look again; true if the reader saw the changes. */
+    private boolean converse(EmbeddingStore writer, Process reader, PrintWriter out, PrintWriter err)
+            throws IOException, InterruptedException {
+        AtomicBoolean timedOut = new AtomicBoolean();
+        Thread watchdog = Thread.ofVirtual().start(() -> {
+            try {
+                if (!reader.waitFor(READER_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                    timedOut.set(true);
+                    reader.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                // The reader finished and the demo no longer needs watching.
+            }
+        });
+        out.printf("[2/4] Reader (a second JVM, pid %d) opens the store read-only and looks words up:%n", reader.pid());
+        out.flush();
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(reader.getInputStream(), StandardCharsets.UTF_8));
+             Writer toReader = new OutputStreamWriter(reader.getOutputStream(), StandardCharsets.UTF_8)) {
+            if (!echoUntilReady(lines, out)) {
+                return finishReader(reader, watchdog, timedOut, err);
+            }
+            out.println();
+            out.println("[3/4] Writer changes the store while the reader keeps it open:");
+            long king = writer.rowOf(DemoVocabulary.KING);
+            long before = writer.generation();
+            String write = "write(" + king + ", v)";
+            String append = "append(\"" + DemoVocabulary.NEW_WORD + "\", w)";
+            int width = Math.max(write.length(), append.length()) + 2;
+            writer.write(king, updatedVector(DIM));
+            out.printf("%s%-" + width + "s%s = %s%n", INDENT, write, DemoVocabulary.KING, prefix(updatedVector(DIM)));
+            long row = writer.append(DemoVocabulary.NEW_WORD, appendedVector(DIM));
+            out.printf("%s%-" + width + "s-> row %d = %s%n", INDENT, append, row, prefix(appendedVector(DIM)));
+            long after = writer.publish();
+            out.printf("%s%-" + width + "sgeneration %d -> %d%n", INDENT, "publish()", before, after);
+            out.println();
+            out.println("[4/4] Reader, still on its first open of the store:");
+            out.flush();
+            toReader.write("go\n");
+            toReader.flush();
+            echoRest(lines, out);
+        }
+        return finishReader(reader, watchdog, timedOut, err);
     }
 
     /** Echoes the reader's lines until it says it is ready for the writer; false if it ended first. */
@@ -203,8 +216,8 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private boolean finishReader(Process reader, Thread watchdog, AtomicBoolean timedOut, PrintWriter out,
-                                 PrintWriter err) throws InterruptedException {
+    private boolean finishReader(Process reader, Thread watchdog, AtomicBoolean timedOut, PrintWriter err)
+            throws InterruptedException {
         int status = reader.waitFor();
         watchdog.interrupt();
         if (timedOut.get()) {

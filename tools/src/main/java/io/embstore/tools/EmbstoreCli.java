@@ -1,7 +1,8 @@
 package io.embstore.tools;
 
-import java.io.FileOutputStream;
+import java.io.BufferedWriter;
 import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -22,10 +23,15 @@ public final class EmbstoreCli {
     private EmbstoreCli() {
     }
 
-    /** Runs one command and exits with its status. Output is UTF-8 whatever the locale, as words may be any text. */
+    /**
+     * Runs one command and exits with its status. Output is UTF-8 whatever the locale, as words may be any text;
+     * standard output is buffered (a command that streams progress flushes it), standard error is not.
+     */
     public static void main(String[] args) {
-        PrintWriter out = new PrintWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), true);
-        PrintWriter err = new PrintWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.err), StandardCharsets.UTF_8), true);
+        PrintWriter out = new PrintWriter(new BufferedWriter(new OutputStreamWriter(
+                new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), 1 << 16), false);
+        PrintWriter err = new PrintWriter(new OutputStreamWriter(
+                new FileOutputStream(FileDescriptor.err), StandardCharsets.UTF_8), true);
         int status = createCommandLine(out, err).execute(args);
         out.flush();
         err.flush();

@@ -47,6 +47,7 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
 
     @Override
     public int handleExecutionException(Exception ex, CommandLine cmd, ParseResult parseResult) {
+        cmd.getOut().flush();
         PrintWriter err = cmd.getErr();
         String name = cmd.getCommandSpec().qualifiedName();
         int status;
