@@ -1,0 +1,38 @@
+package io.embstore.tools;
+
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** The top-level {@code embstore} command: it only holds the subcommands. */
+@Command(name = "embstore",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionInfo.class,
+        synopsisSubcommandLabel = "COMMAND",
+        description = {
+                "",
+                "Embedding tables in memory-mapped files: any number of processes read one table, one writer updates"
+                        + " it in place, and readers see the changes without reopening it."},
+        commandListHeading = "%nCommands:%n",
+        subcommands = {
+                CreateCommand.class,
+                InfoCommand.class,
+                GetCommand.class,
+                DemoCommand.class,
+                DemoReaderCommand.class,
+                CommandLine.HelpCommand.class})
+final class EmbstoreCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    /** Without a command there is nothing to do: show what there is. */
+    @Override
+    public Integer call() {
+        spec.commandLine().getErr().println("embstore: a command is required");
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return ExitCode.USAGE;
+    }
+}

@@ -1,0 +1,34 @@
+package io.embstore.tools;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The exit statuses of every {@code embstore} command. Scripts may rely on them: they only ever get new members.
+ */
+final class ExitCode {
+    /** The command did what it was asked. */
+    static final int OK = 0;
+    /** The input was wrong: a malformed or locked store, a bad words file, a value the store rejects. */
+    static final int USER_ERROR = 1;
+    /** The command line itself was wrong: an unknown option, a missing parameter, a value of the wrong form. */
+    static final int USAGE = 2;
+    /** Something asked for does not exist: the store directory, a word, a row. */
+    static final int NOT_FOUND = 3;
+    /** A bug in embstore: the stack trace was printed and is worth reporting. */
+    static final int INTERNAL_ERROR = 70;
+
+    private ExitCode() {
+    }
+
+    /** The table printed under "Exit Codes:" in every command's help, in order. */
+    static Map<String, String> helpList() {
+        Map<String, String> list = new LinkedHashMap<>();
+        list.put(" 0", "success");
+        list.put(" 1", "bad input: malformed or locked store, bad words file, rejected value");
+        list.put(" 2", "bad command line: unknown option, missing or malformed parameter");
+        list.put(" 3", "not found: the store, a word or a row");
+        list.put("70", "internal error: a bug in embstore (a stack trace is printed)");
+        return list;
+    }
+}
