@@ -51,6 +51,7 @@ final class BinaryVectorReader {
         draft.ensureWordCapacity(RowSink.wordCapacityBound(end - bodyStart, rows, options.encoding()));
         RowSink sink = new RowSink(draft, options.encoding());
         float[] values = new float[dim];
+        byte[] word = new byte[VocabularyLimits.MAX_WORD_BYTES];
         long vectorBytes = 4L * dim;
         long pos = bodyStart;
         long reported = pos;
@@ -84,7 +85,9 @@ final class BinaryVectorReader {
                 }
             }
             try {
-                sink.put(row, values, seg, pos, space);
+                int wordLength = (int) (space - pos);
+                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, word, 0, wordLength);
+                sink.put(row, values, word, 0, wordLength);
             } catch (LineParser.MalformedLine e) {
                 throw InputException.atOffset(file, pos, "row " + (row + 1) + ": " + e.getMessage());
             }

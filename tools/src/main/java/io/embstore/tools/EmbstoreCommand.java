@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
                         + " it in place, and readers see the changes without reopening it."},
         commandListHeading = "%nCommands:%n",
         subcommands = {
+                ConvertCommand.class,
                 CreateCommand.class,
                 InfoCommand.class,
                 GetCommand.class,

@@ -54,6 +54,12 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
         if (ex instanceof UserError e) {
             err.println(name + ": " + oneLine(e.getMessage()));
             status = e.exitCode();
+        } else if (ex instanceof InputException e) {
+            err.println(name + ": " + oneLine(e.getMessage()));
+            status = e.file() != null && !Files.exists(e.file()) ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
+        } else if (ex instanceof java.io.UncheckedIOException e) {
+            err.println(name + ": " + oneLine(e.getMessage()));
+            status = ExitCode.USER_ERROR;
         } else if (ex instanceof StoreException e) {
             err.println(name + ": " + oneLine(e.getMessage()));
             // The store names the file or directory concerned: if that is absent, something asked for is not there.

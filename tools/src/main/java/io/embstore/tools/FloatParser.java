@@ -1,8 +1,6 @@
 package io.embstore.tools;
 
 import ch.randelshofer.fastdoubleparser.JavaFloatParser;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Parses decimal float tokens from bytes, correctly rounded: the result is bit for bit what
@@ -20,22 +18,101 @@ import java.lang.foreign.ValueLayout;
 final class FloatParser {
     private static final float[] POW10 = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
     private static final long FAST_MANTISSA_LIMIT = 1L << 24;
-    private static final int MAX_TOKEN = 1024;
+    /** Where the last {@link #parseField} stopped: the blank after the number, or the limit. */
+    private int end;
 
-    private final byte[] scratch = new byte[MAX_TOKEN];
+    int end() {
+        return end;
+    }
 
     /**
-     * Parses {@code seg[from, to)}.
+     * Parses the number that starts at {@code from} and runs to the next space, tab or carriage return (or
+     * {@code limit}), in one pass over its bytes; {@link #end()} tells where it stopped. The plain decimal token
+     * takes the fast path here; everything else (exponents, long mantissas, non-finite words, garbage) goes through
+     * {@link #parse} on the token's bounds.
+     *
+     * @throws NumberFormatException if the field is not a decimal float token
+     */
+    float parseField(byte[] buf, int from, int limit) {
+        int i = from;
+        boolean negative = false;
+        if (i < limit) {
+            byte c = buf[i];
+            if (c == '-') {
+                negative = true;
+                i++;
+            } else if (c == '+') {
+                i++;
+            }
+        }
+        long mantissa = 0;
+        int digits = 0;
+        int exponent = 0;
+        boolean anyDigit = false;
+        while (i < limit) {
+            int d = buf[i] - '0';
+            if (d < 0 || d > 9) {
+                break;
+            }
+            anyDigit = true;
+            if ((mantissa | d) != 0) {
+                if (digits == 18) {
+                    return general(buf, from, limit);
+                }
+                mantissa = mantissa * 10 + d;
+                digits++;
+            }
+            i++;
+        }
+        if (i < limit && buf[i] == '.') {
+            i++;
+            while (i < limit) {
+                int d = buf[i] - '0';
+                if (d < 0 || d > 9) {
+                    break;
+                }
+                anyDigit = true;
+                if ((mantissa | d) != 0) {
+                    if (digits == 18) {
+                        return general(buf, from, limit);
+                    }
+                    mantissa = mantissa * 10 + d;
+                    digits++;
+                }
+                exponent--;
+                i++;
+            }
+        }
+        if (!anyDigit || exponent < -10 || mantissa > FAST_MANTISSA_LIMIT
+                || i < limit && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r') {
+            return general(buf, from, limit);
+        }
+        end = i;
+        float value = mantissa == 0 ? 0.0f : mantissa / POW10[-exponent];
+        return negative ? -value : value;
+    }
+
+    private float general(byte[] buf, int from, int limit) {
+        int tokenEnd = from;
+        while (tokenEnd < limit && buf[tokenEnd] != ' ' && buf[tokenEnd] != '\t' && buf[tokenEnd] != '\r') {
+            tokenEnd++;
+        }
+        end = tokenEnd;
+        return parse(buf, from, tokenEnd);
+    }
+
+    /**
+     * Parses {@code buf[from, to)}.
      *
      * @throws NumberFormatException if the bytes are not a decimal float token
      */
-    float parse(MemorySegment seg, long from, long to) {
-        long i = from;
+    float parse(byte[] buf, int from, int to) {
+        int i = from;
         if (i >= to) {
             throw new NumberFormatException("empty number");
         }
         boolean negative = false;
-        byte c = seg.get(ValueLayout.JAVA_BYTE, i);
+        byte c = buf[i];
         if (c == '-' || c == '+') {
             negative = c == '-';
             i++;
@@ -45,7 +122,7 @@ final class FloatParser {
         int exponent = 0;
         boolean anyDigit = false;
         while (i < to) {
-            c = seg.get(ValueLayout.JAVA_BYTE, i);
+            c = buf[i];
             int d = c - '0';
             if (d < 0 || d > 9) {
                 break;
@@ -56,7 +133,7 @@ final class FloatParser {
                     mantissa = mantissa * 10 + d;
                     digits++;
                 } else {
-                    return slow(seg, from, to);
+                    return slow(buf, from, to);
                 }
             }
             i++;
@@ -64,7 +141,7 @@ final class FloatParser {
         if (i < to && c == '.') {
             i++;
             while (i < to) {
-                c = seg.get(ValueLayout.JAVA_BYTE, i);
+                c = buf[i];
                 int d = c - '0';
                 if (d < 0 || d > 9) {
                     break;
@@ -75,7 +152,7 @@ final class FloatParser {
                         mantissa = mantissa * 10 + d;
                         digits++;
                     } else {
-                        return slow(seg, from, to);
+                        return slow(buf, from, to);
                     }
                 }
                 exponent--;
@@ -83,29 +160,29 @@ final class FloatParser {
             }
         }
         if (!anyDigit) {
-            return nonFinite(seg, from, to);
+            return nonFinite(buf, from, to);
         }
         if (i < to) {
             if (c != 'e' && c != 'E') {
-                throw invalid(seg, from, to);
+                throw invalid(buf, from, to);
             }
             i++;
             boolean negativeExponent = false;
             if (i < to) {
-                c = seg.get(ValueLayout.JAVA_BYTE, i);
+                c = buf[i];
                 if (c == '-' || c == '+') {
                     negativeExponent = c == '-';
                     i++;
                 }
             }
             if (i >= to) {
-                throw invalid(seg, from, to);
+                throw invalid(buf, from, to);
             }
             int e = 0;
             while (i < to) {
-                int d = seg.get(ValueLayout.JAVA_BYTE, i) - '0';
+                int d = buf[i] - '0';
                 if (d < 0 || d > 9) {
-                    throw invalid(seg, from, to);
+                    throw invalid(buf, from, to);
                 }
                 if (e < 100_000) {
                     e = e * 10 + d;
@@ -122,21 +199,15 @@ final class FloatParser {
             float value = exponent < 0 ? m / POW10[-exponent] : m * POW10[exponent];
             return negative ? -value : value;
         }
-        return slow(seg, from, to);
+        return slow(buf, from, to);
     }
 
-    private float slow(MemorySegment seg, long from, long to) {
-        int len = (int) Math.min(to - from, MAX_TOKEN);
-        if (to - from > MAX_TOKEN) {
-            // A real float token is never this long; parse it through a String rather than truncating it.
-            return Float.parseFloat(text(seg, from, to));
-        }
-        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, from, scratch, 0, len);
-        return JavaFloatParser.parseFloat(scratch, 0, len);
+    private static float slow(byte[] buf, int from, int to) {
+        return JavaFloatParser.parseFloat(buf, from, to - from);
     }
 
-    private static float nonFinite(MemorySegment seg, long from, long to) {
-        String t = text(seg, from, to).toLowerCase(java.util.Locale.ROOT);
+    private static float nonFinite(byte[] buf, int from, int to) {
+        String t = text(buf, from, to).toLowerCase(java.util.Locale.ROOT);
         boolean negative = t.startsWith("-");
         String body = t.startsWith("-") || t.startsWith("+") ? t.substring(1) : t;
         switch (body) {
@@ -146,17 +217,16 @@ final class FloatParser {
             case "infinity":
                 return negative ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY;
             default:
-                throw invalid(seg, from, to);
+                throw invalid(buf, from, to);
         }
     }
 
-    private static NumberFormatException invalid(MemorySegment seg, long from, long to) {
-        String t = text(seg, from, Math.min(to, from + 40));
+    private static NumberFormatException invalid(byte[] buf, int from, int to) {
+        String t = text(buf, from, Math.min(to, from + 40));
         return new NumberFormatException("'" + t + (to - from > 40 ? "..." : "") + "' is not a number");
     }
 
-    static String text(MemorySegment seg, long from, long to) {
-        byte[] b = seg.asSlice(from, to - from).toArray(ValueLayout.JAVA_BYTE);
-        return new String(b, java.nio.charset.StandardCharsets.UTF_8);
+    static String text(byte[] buf, int from, int to) {
+        return new String(buf, from, to - from, java.nio.charset.StandardCharsets.UTF_8);
     }
 }

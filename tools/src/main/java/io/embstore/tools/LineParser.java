@@ -1,8 +1,5 @@
 package io.embstore.tools;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-
 /**
  * Splits one text line of a vector file into its word and its {@code dim} values.
  *
@@ -39,11 +36,15 @@ final class LineParser {
     }
 
     /** End of the content of the line {@code [start, end)}: without a trailing CR, spaces or tabs. */
-    static long trimEnd(MemorySegment seg, long start, long end) {
-        while (end > start && isBlank(seg.get(ValueLayout.JAVA_BYTE, end - 1))) {
+    static int trimEnd(byte[] buf, int start, int end) {
+        while (end > start && isBlank(at(buf, end - 1))) {
             end--;
         }
         return end;
+    }
+
+    private static byte at(byte[] buf, int i) {
+        return buf[i];
     }
 
     private static boolean isBlank(byte c) {
@@ -54,40 +55,37 @@ final class LineParser {
      * Parses {@code seg[start, end)} (already trimmed, not empty) into {@link #values()} and returns the offset where
      * the word ends (the word is {@code seg[start, returned)}).
      */
-    long parse(MemorySegment seg, long start, long end) throws MalformedLine {
-        long wordEnd = start;
-        while (wordEnd < end && !isBlank(seg.get(ValueLayout.JAVA_BYTE, wordEnd))) {
+    int parse(byte[] buf, int start, int end) throws MalformedLine {
+        int wordEnd = start;
+        while (wordEnd < end && !isBlank(at(buf, wordEnd))) {
             wordEnd++;
         }
         if (wordEnd == start) {
             throw new MalformedLine("the line starts with a space: expected a word first");
         }
         int n = 0;
-        long i = wordEnd;
+        int i = wordEnd;
         while (true) {
-            while (i < end && isBlank(seg.get(ValueLayout.JAVA_BYTE, i))) {
+            while (i < end && isBlank(at(buf, i))) {
                 i++;
             }
             if (i >= end) {
                 break;
             }
-            long tokenEnd = i;
-            while (tokenEnd < end && !isBlank(seg.get(ValueLayout.JAVA_BYTE, tokenEnd))) {
-                tokenEnd++;
-            }
             if (n == dim) {
-                return parseFromEnd(seg, start, end);
+                return parseFromEnd(buf, start, end);
             }
             float v;
             try {
-                v = parser.parse(seg, i, tokenEnd);
+                v = parser.parseField(buf, i, end);
             } catch (NumberFormatException e) {
                 if (n == 0) {
-                    return parseFromEnd(seg, start, end);
+                    return parseFromEnd(buf, start, end);
                 }
                 throw new MalformedLine("value " + (n + 1) + " of " + dim + ": " + e.getMessage());
             }
-            checkFinite(v, n, seg, i, tokenEnd);
+            int tokenEnd = parser.end();
+            checkFinite(v, n, buf, i, tokenEnd);
             values[n++] = v;
             i = tokenEnd;
         }
@@ -97,24 +95,24 @@ final class LineParser {
         return wordEnd;
     }
 
-    private void checkFinite(float v, int n, MemorySegment seg, long from, long to) throws MalformedLine {
+    private void checkFinite(float v, int n, byte[] buf, int from, int to) throws MalformedLine {
         if (!allowNonFinite && !Float.isFinite(v)) {
-            throw new MalformedLine("value " + (n + 1) + " is '" + FloatParser.text(seg, from, to) + "' ("
+            throw new MalformedLine("value " + (n + 1) + " is '" + FloatParser.text(buf, from, to) + "' ("
                     + (Float.isNaN(v) ? "NaN" : "infinite as float32") + "): use --allow-nonfinite to keep such values");
         }
     }
 
     /** The slow path: the last {@code dim} fields are the vector, everything before them is the word. */
-    private long parseFromEnd(MemorySegment seg, long start, long end) throws MalformedLine {
-        long[] tokenStart = new long[dim];
-        long[] tokenEnd = new long[dim];
-        long i = end;
+    private int parseFromEnd(byte[] buf, int start, int end) throws MalformedLine {
+        int[] tokenStart = new int[dim];
+        int[] tokenEnd = new int[dim];
+        int i = end;
         for (int k = dim - 1; k >= 0; k--) {
-            while (i > start && isBlank(seg.get(ValueLayout.JAVA_BYTE, i - 1))) {
+            while (i > start && isBlank(at(buf, i - 1))) {
                 i--;
             }
             tokenEnd[k] = i;
-            while (i > start && !isBlank(seg.get(ValueLayout.JAVA_BYTE, i - 1))) {
+            while (i > start && !isBlank(at(buf, i - 1))) {
                 i--;
             }
             tokenStart[k] = i;
@@ -122,34 +120,34 @@ final class LineParser {
                 throw new MalformedLine("expected a word and " + dim + " numbers, found only " + (dim - k) + " fields");
             }
         }
-        long wordEnd = trimEnd(seg, start, i);
+        int wordEnd = trimEnd(buf, start, i);
         for (int k = 0; k < dim; k++) {
             float v;
             try {
-                v = parser.parse(seg, tokenStart[k], tokenEnd[k]);
+                v = parser.parse(buf, tokenStart[k], tokenEnd[k]);
             } catch (NumberFormatException e) {
                 throw new MalformedLine("value " + (k + 1) + " of " + dim + ": " + e.getMessage());
             }
-            checkFinite(v, k, seg, tokenStart[k], tokenEnd[k]);
+            checkFinite(v, k, buf, tokenStart[k], tokenEnd[k]);
             values[k] = v;
         }
         // A "word" whose fields after the first are all numbers is a row with too many numbers.
         long extra = 0;
-        long j = start;
-        while (j < wordEnd && !isBlank(seg.get(ValueLayout.JAVA_BYTE, j))) {
+        int j = start;
+        while (j < wordEnd && !isBlank(at(buf, j))) {
             j++;
         }
         boolean allNumbers = j < wordEnd;
         while (j < wordEnd && allNumbers) {
-            while (j < wordEnd && isBlank(seg.get(ValueLayout.JAVA_BYTE, j))) {
+            while (j < wordEnd && isBlank(at(buf, j))) {
                 j++;
             }
-            long e = j;
-            while (e < wordEnd && !isBlank(seg.get(ValueLayout.JAVA_BYTE, e))) {
+            int e = j;
+            while (e < wordEnd && !isBlank(at(buf, e))) {
                 e++;
             }
             try {
-                parser.parse(seg, j, e);
+                parser.parse(buf, j, e);
                 extra++;
             } catch (NumberFormatException ex) {
                 allNumbers = false;
@@ -166,29 +164,29 @@ final class LineParser {
      * The number of values on a GloVe first line: the count of trailing fields that are numbers (so that a first
      * word containing spaces still works), or 0 when the line has no number.
      */
-    static int countTrailingNumbers(MemorySegment seg, long start, long end) {
+    static int countTrailingNumbers(byte[] buf, int start, int end) {
         FloatParser parser = new FloatParser();
         int count = 0;
         int fields = 0;
-        long i = end;
+        int i = end;
         while (i > start) {
-            while (i > start && isBlank(seg.get(ValueLayout.JAVA_BYTE, i - 1))) {
+            while (i > start && isBlank(at(buf, i - 1))) {
                 i--;
             }
-            long tokenEnd = i;
-            while (i > start && !isBlank(seg.get(ValueLayout.JAVA_BYTE, i - 1))) {
+            int tokenEnd = i;
+            while (i > start && !isBlank(at(buf, i - 1))) {
                 i--;
             }
             if (tokenEnd == i) {
                 break;
             }
             fields++;
-            boolean isFirstField = trimEnd(seg, start, i) == start;
+            boolean isFirstField = trimEnd(buf, start, i) == start;
             if (isFirstField) {
                 break;
             }
             try {
-                parser.parse(seg, i, tokenEnd);
+                parser.parse(buf, i, tokenEnd);
                 count++;
             } catch (NumberFormatException e) {
                 break;

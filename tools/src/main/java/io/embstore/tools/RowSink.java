@@ -2,7 +2,6 @@ package io.embstore.tools;
 
 import io.embstore.store.EmbeddingStore;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -46,30 +45,26 @@ final class RowSink {
     }
 
     /**
-     * Puts row {@code row}: {@code values} and the word {@code seg[wordFrom, wordTo)}.
+     * Puts row {@code row}: {@code values} and the word {@code buf[wordFrom, wordTo)}.
      *
      * @throws LineParser.MalformedLine if the word is not valid UTF-8 under the strict encoding
      */
-    void put(long row, float[] values, MemorySegment seg, long wordFrom, long wordTo) throws LineParser.MalformedLine {
+    void put(long row, float[] values, byte[] buf, int wordFrom, int wordTo) throws LineParser.MalformedLine {
         draft.putRow(row, values, 0);
         switch (encoding) {
             case UTF8 -> {
-                long bad = Utf8Check.firstInvalid(seg, wordFrom, wordTo);
+                int bad = Utf8Check.firstInvalid(buf, wordFrom, wordTo);
                 if (bad >= 0) {
                     throw new LineParser.MalformedLine("the word is not valid UTF-8 (byte 0x"
-                            + Integer.toHexString(seg.get(ValueLayout.JAVA_BYTE, bad) & 0xff) + " at byte " + (bad - wordFrom + 1)
+                            + Integer.toHexString(buf[bad] & 0xff) + " at byte " + (bad - wordFrom + 1)
                             + " of the word): use --encoding replace or --encoding latin1");
                 }
-                draft.putWord(row, seg.asSlice(wordFrom, wordTo - wordFrom));
+                draft.putWord(row, MemorySegment.ofArray(buf).asSlice(wordFrom, wordTo - wordFrom));
             }
-            case REPLACE -> {
-                byte[] raw = seg.asSlice(wordFrom, wordTo - wordFrom).toArray(ValueLayout.JAVA_BYTE);
-                draft.putWord(row, MemorySegment.ofArray(new String(raw, StandardCharsets.UTF_8).getBytes(StandardCharsets.UTF_8)));
-            }
-            case LATIN1 -> {
-                byte[] raw = seg.asSlice(wordFrom, wordTo - wordFrom).toArray(ValueLayout.JAVA_BYTE);
-                draft.putWord(row, MemorySegment.ofArray(new String(raw, StandardCharsets.ISO_8859_1).getBytes(StandardCharsets.UTF_8)));
-            }
+            case REPLACE -> draft.putWord(row, MemorySegment.ofArray(
+                    new String(buf, wordFrom, wordTo - wordFrom, StandardCharsets.UTF_8).getBytes(StandardCharsets.UTF_8)));
+            case LATIN1 -> draft.putWord(row, MemorySegment.ofArray(
+                    new String(buf, wordFrom, wordTo - wordFrom, StandardCharsets.ISO_8859_1).getBytes(StandardCharsets.UTF_8)));
         }
     }
 }

@@ -28,6 +28,11 @@ final class StreamWindow {
         return seg;
     }
 
+    /** The window's bytes; valid until the next {@link #fill} or {@link #find}. */
+    byte[] buffer() {
+        return buf;
+    }
+
     /** Window offset of the next unread byte. */
     int pos() {
         return pos;
@@ -90,13 +95,13 @@ final class StreamWindow {
     long find(byte b, int max) {
         int searched = 0;
         while (true) {
-            long at = TextScan.indexOf(seg, pos + searched, limit, b);
+            long at = TextScan.indexOf(buf, pos + searched, limit, b);
             if (at >= 0) {
                 return at;
             }
             searched = limit - pos;
             if (searched >= max || !fill(Math.min(max, Math.max(searched * 2, searched + (1 << 20))))) {
-                at = TextScan.indexOf(seg, pos + searched, limit, b);
+                at = TextScan.indexOf(buf, pos + searched, limit, b);
                 if (at >= 0) {
                     return at;
                 }

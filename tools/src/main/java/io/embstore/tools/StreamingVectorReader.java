@@ -33,18 +33,18 @@ final class StreamingVectorReader {
             if (nl < 0 && window.limit() - start >= VocabularyLimits.MAX_LINE_BYTES) {
                 throw InputException.atLine(file, line, "the line is longer than " + VocabularyLimits.MAX_LINE_BYTES + " bytes");
             }
-            long lineEnd = nl < 0 ? window.limit() : nl;
-            MemorySegment seg = window.segment();
-            long contentEnd = LineParser.trimEnd(seg, start, lineEnd);
+            int lineEnd = (int) (nl < 0 ? window.limit() : nl);
+            byte[] buf = window.buffer();
+            int contentEnd = LineParser.trimEnd(buf, start, lineEnd);
             if (contentEnd > start) {
                 if (declaredRows >= 0 && row >= declaredRows) {
                     throw InputException.atLine(file, line, "the header declares " + declaredRows + " rows, but this line is row "
                             + (row + 1));
                 }
                 try {
-                    long wordEnd = parser.parse(seg, start, contentEnd);
+                    int wordEnd = parser.parse(buf, start, contentEnd);
                     sink.ensureRoom(row, wordEnd - start);
-                    sink.put(row, parser.values(), seg, start, wordEnd);
+                    sink.put(row, parser.values(), buf, start, wordEnd);
                 } catch (LineParser.MalformedLine e) {
                     throw InputException.atLine(file, line, e.getMessage());
                 }
@@ -55,7 +55,7 @@ final class StreamingVectorReader {
                     reported = at;
                 }
             }
-            window.advanceTo((int) (nl < 0 ? lineEnd : nl + 1));
+            window.advanceTo(nl < 0 ? lineEnd : (int) nl + 1);
             line++;
         }
         if (options.limit() < 0 && declaredRows >= 0 && row == declaredRows) {
@@ -63,12 +63,12 @@ final class StreamingVectorReader {
             while (!window.atEnd()) {
                 long nl = window.find((byte) '\n', VocabularyLimits.MAX_LINE_BYTES);
                 int start = window.pos();
-                long lineEnd = nl < 0 ? window.limit() : nl;
-                if (LineParser.trimEnd(window.segment(), start, lineEnd) > start) {
+                int lineEnd = (int) (nl < 0 ? window.limit() : nl);
+                if (LineParser.trimEnd(window.buffer(), start, lineEnd) > start) {
                     throw InputException.atLine(file, line, "the header declares " + declaredRows
                             + " rows, but this line is row " + (row + 1));
                 }
-                window.advanceTo((int) (nl < 0 ? lineEnd : nl + 1));
+                window.advanceTo(nl < 0 ? lineEnd : (int) nl + 1);
                 line++;
             }
         }
@@ -119,7 +119,7 @@ final class StreamingVectorReader {
             }
             try {
                 sink.ensureRoom(row, wordLen);
-                sink.put(row, values, seg, start, start + wordLen);
+                sink.put(row, values, window.buffer(), start, start + wordLen);
             } catch (LineParser.MalformedLine e) {
                 throw InputException.atOffset(file, wordStartOffset, "row " + (row + 1) + ": " + e.getMessage());
             }

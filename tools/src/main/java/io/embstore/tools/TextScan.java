@@ -13,6 +13,28 @@ final class TextScan {
     private TextScan() {
     }
 
+    private static final java.lang.invoke.VarHandle LONG_IN_BYTES =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /** Offset of the first {@code b} in {@code buf[from, to)}, or -1. */
+    static int indexOf(byte[] buf, int from, int to, byte b) {
+        long pattern = (b & 0xffL) * ONES;
+        int i = from;
+        for (; i + Long.BYTES <= to; i += Long.BYTES) {
+            long w = (long) LONG_IN_BYTES.get(buf, i) ^ pattern;
+            long found = (w - ONES) & ~w & HIGHS;
+            if (found != 0) {
+                return i + (Long.numberOfTrailingZeros(found) >>> 3);
+            }
+        }
+        for (; i < to; i++) {
+            if (buf[i] == b) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** Offset of the first {@code b} in {@code seg[from, to)}, or -1. */
     static long indexOf(MemorySegment seg, long from, long to, byte b) {
         long pattern = (b & 0xffL) * ONES;

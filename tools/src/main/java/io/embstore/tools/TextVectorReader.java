@@ -2,6 +2,7 @@ package io.embstore.tools;
 
 import io.embstore.store.EmbeddingStore;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,12 +15,15 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Reads word2vec/fastText text and GloVe text from a mapped file on every core.
  *
- * <p>The body is cut into chunks at line boundaries. A first parallel pass counts the lines and rows (non-blank
- * lines) of each chunk, which gives every chunk its first line number and first row; the second parallel pass parses
- * each chunk straight into its rows of the draft. So the store's row order is the file's line order, and the heap
- * holds only per-thread buffers whatever the file's size. The first error by line number wins.
+ * <p>The body is cut into chunks of at most {@link #MAX_CHUNK} bytes at line boundaries. A first parallel pass counts
+ * the lines and rows (non-blank lines) of each chunk, which gives every chunk its first line number and first row; the
+ * second parallel pass copies each chunk into its thread's buffer (plain array access is the fastest way for Java to
+ * walk bytes) and parses it straight into its rows of the draft. So the store's row order is the file's line order,
+ * and the heap holds one chunk buffer per thread whatever the file's size. The first error by line number wins.
  */
 final class TextVectorReader {
+    static final int MAX_CHUNK = 8 << 20;
+
     /** A piece of the body that starts at a line start and ends after a newline (or at the end of the file). */
     private record Chunk(long start, long end, long lineBase, long rowBase, long lines, long rows) {
         Chunk withBases(long lineBase, long rowBase) {
@@ -35,6 +39,7 @@ final class TextVectorReader {
     private final int dim;
     private final long declaredRows;
     private final ConvertOptions options;
+    private final ThreadLocal<byte[]> buffers = new ThreadLocal<>();
     private List<Chunk> chunks;
 
     /**
@@ -51,30 +56,6 @@ final class TextVectorReader {
         this.dim = dim;
         this.declaredRows = declaredRows;
         this.options = options;
-    }
-
-    private interface LineVisitor {
-        /** Returns false to stop. */
-        boolean visit(long start, long contentEnd, long line) throws LineParser.MalformedLine;
-    }
-
-    /** Calls {@code visitor} for each line of {@code chunk}, numbering lines from {@code chunk.lineBase()}. */
-    private void forEachLine(Chunk chunk, LineVisitor visitor) {
-        long line = chunk.lineBase();
-        long pos = chunk.start();
-        while (pos < chunk.end()) {
-            long nl = TextScan.indexOf(seg, pos, chunk.end(), (byte) '\n');
-            long lineEnd = nl < 0 ? chunk.end() : nl;
-            try {
-                if (!visitor.visit(pos, LineParser.trimEnd(seg, pos, lineEnd), line)) {
-                    return;
-                }
-            } catch (LineParser.MalformedLine e) {
-                throw InputException.atLine(file, line, e.getMessage());
-            }
-            line++;
-            pos = nl < 0 ? chunk.end() : nl + 1;
-        }
     }
 
     /** Reads every row into {@code draft} (which it sizes) and returns the number of rows read. */
@@ -124,39 +105,52 @@ final class TextVectorReader {
         return Math.max(firstLine, last.lineBase() + last.lines() - 1);
     }
 
+    private boolean blank(long start, long lineEnd) {
+        for (long i = start; i < lineEnd; i++) {
+            byte c = seg.get(ValueLayout.JAVA_BYTE, i);
+            if (c != ' ' && c != '\t' && c != '\r') {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The line number of row {@code row} (0-based), found by re-reading the one chunk that holds it. */
     long lineOfRow(long row) {
         for (Chunk c : chunks) {
             if (row >= c.rowBase() && row < c.rowBase() + c.rows()) {
-                long[] found = {-1};
-                long[] seen = {c.rowBase()};
-                forEachLine(c, (start, contentEnd, line) -> {
-                    if (contentEnd > start) {
-                        if (seen[0] == row) {
-                            found[0] = line;
-                            return false;
+                long seen = c.rowBase();
+                long line = c.lineBase();
+                for (long pos = c.start(); pos < c.end(); line++) {
+                    long nl = TextScan.indexOf(seg, pos, c.end(), (byte) '\n');
+                    long lineEnd = nl < 0 ? c.end() : nl;
+                    if (!blank(pos, lineEnd)) {
+                        if (seen == row) {
+                            return line;
                         }
-                        seen[0]++;
+                        seen++;
                     }
-                    return true;
-                });
-                return found[0];
+                    pos = lineEnd + 1;
+                }
             }
         }
         return -1;
     }
 
-    /** Cuts the body into about 16 chunks per thread, each at least 1 MiB, at line boundaries. */
+    /** Cuts the body into about 16 chunks per thread, between 1 MiB and {@link #MAX_CHUNK}, at line boundaries. */
     private List<Chunk> split(int threads) {
         long bytes = end - bodyStart;
-        long target = Math.max(1 << 20, bytes / (threads * 16L) + 1);
+        long target = Math.min(MAX_CHUNK, Math.max(1 << 20, bytes / (threads * 16L) + 1));
         List<Chunk> result = new ArrayList<>();
         long start = bodyStart;
         while (start < end) {
             long cut = Math.min(end, start + target);
             if (cut < end) {
-                long nl = TextScan.indexOf(seg, cut, end, (byte) '\n');
+                long nl = TextScan.indexOf(seg, cut - 1, end, (byte) '\n');
                 cut = nl < 0 ? end : nl + 1;
+            }
+            if (cut - start > Integer.MAX_VALUE - 16) {
+                throw new InputException(file, "byte offset " + start, "a line longer than 2 GB: not a vector file");
             }
             result.add(new Chunk(start, cut, 0, 0, 0, 0));
             start = cut;
@@ -171,16 +165,17 @@ final class TextVectorReader {
         List<Future<Chunk>> counted = new ArrayList<>();
         for (Chunk c : pieces) {
             counted.add(pool.submit(() -> {
-                long[] lines = {0};
-                long[] rows = {0};
-                forEachLine(c, (start, contentEnd, line) -> {
-                    lines[0]++;
-                    if (contentEnd > start) {
-                        rows[0]++;
+                long lines = 0;
+                long rows = 0;
+                for (long pos = c.start(); pos < c.end(); lines++) {
+                    long nl = TextScan.indexOf(seg, pos, c.end(), (byte) '\n');
+                    long lineEnd = nl < 0 ? c.end() : nl;
+                    if (!blank(pos, lineEnd)) {
+                        rows++;
                     }
-                    return true;
-                });
-                return new Chunk(c.start(), c.end(), 0, 0, lines[0], rows[0]);
+                    pos = lineEnd + 1;
+                }
+                return new Chunk(c.start(), c.end(), 0, 0, lines, rows);
             }));
         }
         List<Chunk> result = new ArrayList<>();
@@ -203,36 +198,12 @@ final class TextVectorReader {
                 break;
             }
             parsed.add(pool.submit(() -> {
-                LineParser parser = new LineParser(dim, options.allowNonFinite());
-                RowSink sink = new RowSink(draft, options.encoding());
-                long[] row = {c.rowBase()};
-                long[] bytesAtLastReport = {c.start()};
                 try {
-                    forEachLine(c, (start, contentEnd, line) -> {
-                        if (line > firstErrorLine.get()) {
-                            return false;
-                        }
-                        if (contentEnd == start) {
-                            return true;
-                        }
-                        if (row[0] >= rows) {
-                            return false;
-                        }
-                        long wordEnd = parser.parse(seg, start, contentEnd);
-                        sink.put(row[0], parser.values(), seg, start, wordEnd);
-                        row[0]++;
-                        if ((row[0] & 4095) == 0) {
-                            options.progress().advance(contentEnd - bytesAtLastReport[0], 4096);
-                            bytesAtLastReport[0] = contentEnd;
-                        }
-                        return true;
-                    });
+                    parseChunk(c, draft, rows, firstErrorLine);
                 } catch (InputException e) {
-                    long line = Long.parseLong(e.where().substring("line ".length()));
-                    firstErrorLine.accumulateAndGet(line, Math::min);
+                    firstErrorLine.accumulateAndGet(lineOf(e), Math::min);
                     throw e;
                 }
-                options.progress().advance(c.end() - bytesAtLastReport[0], (row[0] - c.rowBase()) & 4095);
                 return null;
             }));
         }
@@ -249,6 +220,41 @@ final class TextVectorReader {
         if (first != null) {
             throw first;
         }
+    }
+
+    private void parseChunk(Chunk c, EmbeddingStore.Draft draft, long rows, AtomicLong firstErrorLine) {
+        int length = (int) (c.end() - c.start());
+        byte[] buf = buffers.get();
+        if (buf == null || buf.length < length) {
+            buf = new byte[Math.max(length, MAX_CHUNK + (1 << 16))];
+            buffers.set(buf);
+        }
+        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, c.start(), buf, 0, length);
+        LineParser parser = new LineParser(dim, options.allowNonFinite());
+        RowSink sink = new RowSink(draft, options.encoding());
+        long row = c.rowBase();
+        long line = c.lineBase();
+        int pos = 0;
+        while (pos < length && row < rows) {
+            int nl = TextScan.indexOf(buf, pos, length, (byte) '\n');
+            int lineEnd = nl < 0 ? length : nl;
+            int contentEnd = LineParser.trimEnd(buf, pos, lineEnd);
+            if (contentEnd > pos) {
+                if (line > firstErrorLine.get()) {
+                    return;
+                }
+                try {
+                    int wordEnd = parser.parse(buf, pos, contentEnd);
+                    sink.put(row, parser.values(), buf, pos, wordEnd);
+                } catch (LineParser.MalformedLine e) {
+                    throw InputException.atLine(file, line, e.getMessage());
+                }
+                row++;
+            }
+            line++;
+            pos = lineEnd + 1;
+        }
+        options.progress().advance(length, row - c.rowBase());
     }
 
     private static long lineOf(InputException e) {
@@ -270,19 +276,5 @@ final class TextVectorReader {
             }
             throw new IllegalStateException(e.getCause());
         }
-    }
-
-    /** The first byte of a line, for GloVe's dim detection. */
-    static long firstNonBlankLine(MemorySegment seg, long from, long end) {
-        long pos = from;
-        while (pos < end) {
-            long nl = TextScan.indexOf(seg, pos, end, (byte) '\n');
-            long lineEnd = nl < 0 ? end : nl;
-            if (LineParser.trimEnd(seg, pos, lineEnd) > pos) {
-                return pos;
-            }
-            pos = nl < 0 ? end : nl + 1;
-        }
-        return -1;
     }
 }

@@ -1,7 +1,7 @@
 package io.embstore.tools;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 /**
@@ -9,20 +9,20 @@ import java.nio.ByteOrder;
  * ASCII bytes at a time on the common path.
  */
 final class Utf8Check {
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private Utf8Check() {
     }
 
-    /** Offset of the first invalid byte in {@code seg[from, to)}, or -1 when it is all valid UTF-8. */
-    static long firstInvalid(MemorySegment seg, long from, long to) {
-        long i = from;
+    /** Offset of the first invalid byte in {@code buf[from, to)}, or -1 when it is all valid UTF-8. */
+    static int firstInvalid(byte[] buf, int from, int to) {
+        int i = from;
         while (i < to) {
-            if (i + 8 <= to && (seg.get(LONG, i) & 0x8080808080808080L) == 0) {
+            if (i + 8 <= to && ((long) LONG.get(buf, i) & 0x8080808080808080L) == 0) {
                 i += 8;
                 continue;
             }
-            int b = seg.get(ValueLayout.JAVA_BYTE, i) & 0xff;
+            int b = buf[i] & 0xff;
             if (b < 0x80) {
                 i++;
                 continue;
@@ -46,7 +46,7 @@ final class Utf8Check {
             }
             int cp = b & (0x3f >> need);
             for (int k = 1; k <= need; k++) {
-                int c = seg.get(ValueLayout.JAVA_BYTE, i + k) & 0xff;
+                int c = buf[i + k] & 0xff;
                 if ((c & 0xc0) != 0x80) {
                     return i;
                 }

@@ -1,7 +1,5 @@
 package io.embstore.tools;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Locale;
 
 /**
@@ -42,20 +40,21 @@ enum VectorFormat {
     }
 
     /** The header of a word2vec file (text or binary). */
-    record Header(long rows, long dim, long endOffset) {
+    record Header(long rows, long dim, int endOffset) {
     }
 
     /**
      * Reads a {@code rows dim} header line starting at {@code from}, or returns null when the first line is not one
-     * (two non-negative integers and nothing else but spaces, tabs and the line end).
+     * (two integers and nothing else but spaces, tabs and the line end). Negative numbers are returned as they are,
+     * for the caller to reject with a message that names them.
      */
-    static Header header(MemorySegment seg, long from, long limit) {
-        long end = Math.min(limit, from + 256);
-        long i = from;
+    static Header header(byte[] buf, int from, int limit) {
+        int end = Math.min(limit, from + 256);
+        int i = from;
         long[] numbers = new long[2];
         int count = 0;
         while (i < end) {
-            byte c = seg.get(ValueLayout.JAVA_BYTE, i);
+            byte c = buf[i];
             if (c == '\n') {
                 break;
             }
@@ -63,16 +62,24 @@ enum VectorFormat {
                 i++;
                 continue;
             }
+            boolean negative = c == '-';
+            if (negative) {
+                i++;
+                c = i < end ? buf[i] : 0;
+            }
             if (c < '0' || c > '9' || count == 2) {
                 return null;
             }
             long n = 0;
-            while (i < end && (c = seg.get(ValueLayout.JAVA_BYTE, i)) >= '0' && c <= '9') {
+            while (i < end && (c = buf[i]) >= '0' && c <= '9') {
                 if (n > (Long.MAX_VALUE - 9) / 10) {
                     return null;
                 }
                 n = n * 10 + (c - '0');
                 i++;
+            }
+            if (negative) {
+                n = -n;
             }
             numbers[count++] = n;
         }
@@ -86,18 +93,18 @@ enum VectorFormat {
      * Guesses the format of an input from its first bytes: no header is GloVe; after a header, a first row that is
      * text (a word and then {@code dim} numbers on one line) is word2vec text, anything else is binary.
      */
-    static VectorFormat detect(MemorySegment seg, long from, long limit) {
-        Header h = header(seg, from, limit);
+    static VectorFormat detect(byte[] buf, int from, int limit) {
+        Header h = header(buf, from, limit);
         if (h == null) {
             return GLOVE;
         }
-        long lineEnd = TextScan.indexOf(seg, h.endOffset(), Math.min(limit, h.endOffset() + (1 << 20)), (byte) '\n');
+        int lineEnd = TextScan.indexOf(buf, h.endOffset(), limit, (byte) '\n');
         if (lineEnd < 0) {
-            lineEnd = Math.min(limit, h.endOffset() + (1 << 20));
+            lineEnd = limit;
         }
-        long lineStart = h.endOffset();
-        for (long i = lineStart; i < lineEnd; i++) {
-            int c = seg.get(ValueLayout.JAVA_BYTE, i) & 0xff;
+        int lineStart = h.endOffset();
+        for (int i = lineStart; i < lineEnd; i++) {
+            int c = buf[i] & 0xff;
             if (c < 0x20 && c != '\t' && c != '\r') {
                 return WORD2VEC_BINARY;
             }
@@ -105,22 +112,22 @@ enum VectorFormat {
         // Text only if the row's fields after the word count exactly dim and all parse as numbers.
         FloatParser parser = new FloatParser();
         long fields = 0;
-        long i = lineStart;
+        int i = lineStart;
         boolean first = true;
         while (i < lineEnd) {
-            while (i < lineEnd && isBlank(seg.get(ValueLayout.JAVA_BYTE, i))) {
+            while (i < lineEnd && isBlank(buf[i])) {
                 i++;
             }
             if (i >= lineEnd) {
                 break;
             }
-            long tokenEnd = i;
-            while (tokenEnd < lineEnd && !isBlank(seg.get(ValueLayout.JAVA_BYTE, tokenEnd))) {
+            int tokenEnd = i;
+            while (tokenEnd < lineEnd && !isBlank(buf[tokenEnd])) {
                 tokenEnd++;
             }
             if (!first) {
                 try {
-                    parser.parse(seg, i, tokenEnd);
+                    parser.parse(buf, i, tokenEnd);
                 } catch (NumberFormatException e) {
                     return WORD2VEC_BINARY;
                 }

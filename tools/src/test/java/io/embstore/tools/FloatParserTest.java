@@ -3,7 +3,6 @@ package io.embstore.tools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -14,12 +13,16 @@ class FloatParserTest {
 
     private float parse(String token) {
         byte[] b = token.getBytes(StandardCharsets.US_ASCII);
-        return parser.parse(MemorySegment.ofArray(b), 0, b.length);
+        return parser.parse(b, 0, b.length);
     }
 
     private void same(String token) {
         float expected = Float.parseFloat(token);
         float actual = parse(token);
+        byte[] field = (token + (token.length() % 2 == 0 ? " 7" : "")).getBytes(StandardCharsets.US_ASCII);
+        float asField = parser.parseField(field, 0, field.length);
+        assertEquals(token.length(), parser.end(), token);
+        assertEquals(Float.floatToRawIntBits(actual), Float.floatToRawIntBits(asField), token);
         if (Float.floatToRawIntBits(expected) != Float.floatToRawIntBits(actual)) {
             throw new AssertionError("token '" + token + "': Float.parseFloat gives " + expected + " ("
                     + Integer.toHexString(Float.floatToRawIntBits(expected)) + "), FloatParser gives " + actual + " ("
@@ -51,7 +54,7 @@ class FloatParserTest {
         for (String bad : new String[] {"", "-", "+", ".", "e5", "1e", "1e+", "1.2.3", "1,5", "abc", "0x1p3", "1f", " 1",
             "1 ", "--1", "1e5.5", "nana", "infinit"}) {
             byte[] b = bad.getBytes(StandardCharsets.US_ASCII);
-            assertThrows(NumberFormatException.class, () -> parser.parse(MemorySegment.ofArray(b), 0, b.length), "'" + bad + "'");
+            assertThrows(NumberFormatException.class, () -> parser.parse(b, 0, b.length), "'" + bad + "'");
         }
     }
 
