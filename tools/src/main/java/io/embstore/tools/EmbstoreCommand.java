@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
         commandListHeading = "%nCommands:%n",
         subcommands = {
                 ConvertCommand.class,
+                ExportCommand.class,
                 CreateCommand.class,
                 InfoCommand.class,
                 GetCommand.class,

@@ -1,0 +1,135 @@
+package io.embstore.tools;
+
+import io.embstore.store.EmbeddingStore;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code embstore export}: a store, or the rows of a word list, as a word2vec or GloVe file. */
+@Command(name = "export",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionInfo.class,
+        sortOptions = false,
+        description = {
+                "Write a store as a vector file.",
+                "",
+                "Writes word2vec text (with a 'rows dim' header; fastText reads it as .vec), word2vec binary or GloVe"
+                        + " text, for the whole store or the words of a list. Text values are the shortest decimals"
+                        + " that read back as the same float32, so converting the output again gives the very same"
+                        + " store. OUT ending in .gz is gzip-compressed. OUT appears whole or not at all."},
+        descriptionHeading = "%n",
+        footerHeading = "%nExamples:%n",
+        footer = {
+                "  embstore export glove300 glove300.txt --format glove",
+                "  embstore export news news.bin --format word2vec-binary",
+                "  embstore export news subset.vec.gz --words my-words.txt"})
+final class ExportCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "STORE", description = "The store directory.")
+    Path store;
+
+    @Parameters(index = "1", paramLabel = "OUT", description = "The file to write; it is replaced if it exists.")
+    Path out;
+
+    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "word2vec", converter = ConvertCommand.FormatConverter.class,
+            description = "word2vec, word2vec-binary or glove. Default: ${DEFAULT-VALUE}.")
+    VectorFormat format;
+
+    @Option(names = "--words", paramLabel = "FILE",
+            description = "Export only these words, in this order: UTF-8 text, one word per line.")
+    Path wordsFile;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Formatting threads. Default: all cores.")
+    Integer threads;
+
+    @Mixin
+    ProgressOption progress;
+
+    @Mixin
+    JsonOption json;
+
+    @Override
+    public Integer call() throws IOException {
+        long started = System.nanoTime();
+        try (EmbeddingStore table = EmbeddingStore.open(store)) {
+            VectorExporter.RowSelection rows = wordsFile == null ? VectorExporter.allRows(table) : wordRows(table);
+            long bytes;
+            try (ProgressOption.Bar bar = progress.start("export", estimate(table, rows.size()))) {
+                bytes = VectorExporter.export(table, rows, out, format,
+                        threads == null ? Runtime.getRuntime().availableProcessors() : threads, bar);
+            }
+            double seconds = (System.nanoTime() - started) / 1e9;
+            PrintWriter o = spec.commandLine().getOut();
+            if (json.json) {
+                o.println("{\"store\":" + JsonText.string(table.path().toAbsolutePath().normalize().toString())
+                        + ",\"output\":" + JsonText.string(out.toAbsolutePath().normalize().toString())
+                        + ",\"format\":" + JsonText.string(format.label()) + ",\"rows\":" + rows.size()
+                        + ",\"bytes\":" + bytes + ",\"seconds\":" + String.format(Locale.ROOT, "%.3f", seconds) + "}");
+            } else {
+                o.printf(Locale.ROOT, "exported %,d rows of %s to %s (%s): %,d bytes in %.2f s (%.0f MB/s)%n", rows.size(),
+                        table.path(), out, format.label(), bytes, seconds, bytes / 1e6 / Math.max(seconds, 1e-9));
+            }
+            o.flush();
+        }
+        return ExitCode.OK;
+    }
+
+    private static long estimate(EmbeddingStore table, long rows) {
+        return rows * (table.dim() * 10L + 10);
+    }
+
+    private VectorExporter.RowSelection wordRows(EmbeddingStore table) throws IOException {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(wordsFile, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new UserError(ExitCode.NOT_FOUND, wordsFile + ": no such file");
+        } catch (CharacterCodingException e) {
+            throw new UserError(ExitCode.USER_ERROR, wordsFile + ": not UTF-8 text");
+        }
+        List<Long> found = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String word = lines.get(i).strip();
+            if (i == 0 && word.startsWith("\uFEFF")) {
+                word = word.substring(1);
+            }
+            if (word.isEmpty()) {
+                continue;
+            }
+            long row = table.rowOf(word);
+            if (row < 0) {
+                throw new UserError(ExitCode.NOT_FOUND, wordsFile + ": line " + (i + 1) + ": '" + word
+                        + "' is not in the vocabulary of " + table.path());
+            }
+            found.add(row);
+        }
+        long[] selected = found.stream().mapToLong(Long::longValue).toArray();
+        return new VectorExporter.RowSelection() {
+            @Override
+            public long size() {
+                return selected.length;
+            }
+
+            @Override
+            public long row(long index) {
+                return selected[(int) index];
+            }
+        };
+    }
+}

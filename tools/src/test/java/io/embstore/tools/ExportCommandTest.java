@@ -1,0 +1,146 @@
+package io.embstore.tools;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.embstore.store.EmbeddingStore;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ExportCommandTest {
+    @TempDir
+    Path tmp;
+
+    private static void ok(String... args) {
+        CliRun run = CliRun.of(args);
+        assertEquals(0, run.status(), run.toString());
+    }
+
+    /** A store of awkward floats: subnormals, extremes, signed zeros, long mantissas, and non-ASCII words. */
+    private Path awkwardStore(long seed) {
+        System.out.println("ExportCommandTest seed=" + seed + " (replay with EMBSTORE_SEED=" + seed + ")");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int rows = 3000;
+        int dim = 17;
+        List<String> words = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            words.add(r % 13 == 0 ? "mot-é-" + r : r % 17 == 0 ? "語" + r : "w" + r);
+        }
+        Path dir = tmp.resolve("awkward");
+        try (EmbeddingStore s = EmbeddingStore.builder(dir).words(words).dim(dim).init(EmbeddingStore.Init.zeros()).create()) {
+            float[] v = new float[dim];
+            for (int r = 0; r < rows; r++) {
+                for (int k = 0; k < dim; k++) {
+                    v[k] = switch (rnd.nextInt(6)) {
+                        case 0 -> Float.intBitsToFloat(rnd.nextInt() & 0x807fffff);   // subnormal
+                        case 1 -> Float.intBitsToFloat(rnd.nextInt(0x00800000, 0x7f800000) | (rnd.nextBoolean() ? 0x80000000 : 0));
+                        case 2 -> rnd.nextBoolean() ? -0.0f : 0.0f;
+                        case 3 -> rnd.nextBoolean() ? Float.MAX_VALUE : Float.MIN_VALUE;
+                        default -> (float) (rnd.nextGaussian() * 0.4);
+                    };
+                }
+                s.write(r, v);
+            }
+        }
+        return dir;
+    }
+
+    private static long seed() {
+        String fixed = System.getenv("EMBSTORE_SEED");
+        return fixed != null ? Long.parseLong(fixed) : new SplittableRandom().nextLong();
+    }
+
+    private static void assertBitIdentical(Path a, Path b) {
+        try (EmbeddingStore x = EmbeddingStore.open(a); EmbeddingStore y = EmbeddingStore.open(b)) {
+            assertEquals(x.rows(), y.rows());
+            float[] u = new float[x.dim()];
+            float[] v = new float[y.dim()];
+            for (long r = 0; r < x.rows(); r++) {
+                assertEquals(x.word(r), y.word(r));
+                x.read(r, u);
+                y.read(r, v);
+                for (int k = 0; k < u.length; k++) {
+                    assertEquals(Float.floatToRawIntBits(u[k]), Float.floatToRawIntBits(v[k]), "row " + r + " value " + k);
+                }
+            }
+        }
+    }
+
+    @Test
+    void textRoundTripsAreBitIdentical() throws IOException {
+        Path store = awkwardStore(seed());
+        for (String format : List.of("word2vec", "glove")) {
+            Path text = tmp.resolve(format + ".txt");
+            ok("export", store.toString(), text.toString(), "--format", format, "--quiet");
+            Path again = tmp.resolve(format + "-again");
+            ok("convert", text.toString(), again.toString(), "--format", format, "--quiet");
+            assertBitIdentical(store, again);
+            Path text2 = tmp.resolve(format + "-2.txt");
+            ok("export", again.toString(), text2.toString(), "--format", format, "--quiet");
+            assertArrayEquals(Files.readAllBytes(text), Files.readAllBytes(text2), "text -> store -> text is the same text");
+        }
+    }
+
+    @Test
+    void binaryAndGzipRoundTrips() {
+        Path store = awkwardStore(seed());
+        Path bin = tmp.resolve("v.bin");
+        ok("export", store.toString(), bin.toString(), "--format", "word2vec-binary", "--quiet");
+        ok("convert", bin.toString(), tmp.resolve("from-bin").toString(), "--quiet");
+        assertBitIdentical(store, tmp.resolve("from-bin"));
+        Path gz = tmp.resolve("v.vec.gz");
+        ok("export", store.toString(), gz.toString(), "--quiet");
+        ok("convert", gz.toString(), tmp.resolve("from-gz").toString(), "--quiet");
+        assertBitIdentical(store, tmp.resolve("from-gz"));
+    }
+
+    @Test
+    void realFileExportsBackToItsOwnValues() throws IOException {
+        Path file = SharedData.file("test_glove.txt");
+        ok("convert", file.toString(), tmp.resolve("g").toString(), "--quiet");
+        Path out = tmp.resolve("g.txt");
+        ok("export", tmp.resolve("g").toString(), out.toString(), "--format", "glove", "--quiet");
+        List<String> original = Files.readAllLines(file, StandardCharsets.UTF_8);
+        List<String> exported = Files.readAllLines(out, StandardCharsets.UTF_8);
+        assertEquals(original.size(), exported.size());
+        for (int i = 0; i < original.size(); i++) {
+            String[] a = original.get(i).strip().split(" ");
+            String[] b = exported.get(i).split(" ");
+            assertEquals(a[0], b[0]);
+            for (int k = 1; k < a.length; k++) {
+                assertEquals(Float.parseFloat(a[k]), Float.parseFloat(b[k]), "line " + (i + 1) + " field " + k);
+            }
+        }
+    }
+
+    @Test
+    void aWordListSelectsAndOrdersRows() throws IOException {
+        Path file = SharedData.file("lee_fasttext.vec");
+        ok("convert", file.toString(), tmp.resolve("f").toString(), "--quiet");
+        Path words = Files.writeString(tmp.resolve("words.txt"), "to\nthe\n\nof\n");
+        Path out = tmp.resolve("subset.vec");
+        ok("export", tmp.resolve("f").toString(), out.toString(), "--words", words.toString(), "--quiet");
+        List<String> lines = Files.readAllLines(out);
+        assertEquals("3 10", lines.get(0));
+        assertEquals(List.of("to", "the", "of"), lines.subList(1, 4).stream().map(l -> l.split(" ")[0]).toList());
+        Files.writeString(words, "the\nzzzz-not-a-word\n");
+        Path missing = tmp.resolve("missing.vec");
+        CliRun run = CliRun.of("export", tmp.resolve("f").toString(), missing.toString(), "--words", words.toString());
+        assertEquals(ExitCode.NOT_FOUND, run.status(), run.toString());
+        assertTrue(run.err().contains("line 2: 'zzzz-not-a-word' is not in the vocabulary"), run.err());
+        assertFalse(Files.exists(missing), "no output on error");
+        try (Stream<Path> left = Files.list(tmp)) {
+            assertTrue(left.noneMatch(p -> p.getFileName().toString().contains(".tmp-")), "no temporary file left");
+        }
+    }
+}
