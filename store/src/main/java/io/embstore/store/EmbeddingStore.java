@@ -437,6 +437,8 @@ public final class EmbeddingStore implements AutoCloseable {
     private volatile View view;
     /** Rows written to the manifest and the .npy header at the last flush (writer only). */
     private long flushedRows;
+    /** Whether checksums.txt may still describe the files: the writer's first change deletes it. */
+    private volatile boolean checksumsCurrent = true;
 
     private EmbeddingStore(Path dir, Manifest manifest, boolean writable, Arena arena, ControlBlock control,
                            WriterLock lock, View view) {
@@ -961,10 +963,22 @@ public final class EmbeddingStore implements AutoCloseable {
         if (row == paddingIndex) {
             throw new IllegalArgumentException("row " + row + " is the padding row: it stays zero and is never written");
         }
+        if (checksumsCurrent) {
+            invalidateChecksums();
+        }
         Mapping m = v.mapping();
         int next = RowSeqlock.beginWrite(m.seq(), row);
         putRow(m.matrix(), dtype, NpyHeader.BYTES + row * rowBytes, src, offset, dim);
         RowSeqlock.endWrite(m.seq(), row, next);
+    }
+
+    private void invalidateChecksums() {
+        synchronized (appendLock) {
+            if (checksumsCurrent) {
+                StoreChecksums.delete(dir);
+                checksumsCurrent = false;
+            }
+        }
     }
 
     /**
@@ -993,6 +1007,9 @@ public final class EmbeddingStore implements AutoCloseable {
     private long appendInternal(byte[] utf8, String word, float[] vector) {
         if (vector.length != dim) {
             throw new IllegalArgumentException("vector has " + vector.length + " values, the store's dim is " + dim);
+        }
+        if (checksumsCurrent) {
+            invalidateChecksums();
         }
         synchronized (appendLock) {
             View v = view;
@@ -1113,6 +1130,109 @@ public final class EmbeddingStore implements AutoCloseable {
                 flushedRows = v.rows();
             }
             control.bumpGeneration();
+        }
+    }
+
+    /**
+     * What {@link #verify()} found.
+     *
+     * @param rows             rows checked
+     * @param checksumsChecked whether recorded checksums existed and were compared (a writer's change deletes them)
+     * @param nonFiniteValues  NaN and infinite values in the matrix (allowed, but worth knowing)
+     * @param problems         one line per problem, naming the file; empty when the store is sound
+     */
+    public record Verification(long rows, boolean checksumsChecked, long nonFiniteValues, List<String> problems) {
+        /** Whether no problem was found. */
+        public boolean ok() {
+            return problems.isEmpty();
+        }
+    }
+
+    /**
+     * Reads the whole store and checks it: the recorded checksums of every data file (if still current), every word
+     * record and that each word's lookup finds its own row, that no row was left half-written, and the matrix values.
+     * Reads every byte, so it takes as long as reading the files.
+     */
+    public Verification verify() {
+        ensureOpen();
+        List<String> problems = new ArrayList<>();
+        boolean checksummed = false;
+        java.util.Map<String, StoreChecksums.Entry> recorded;
+        try {
+            recorded = StoreChecksums.read(dir);
+        } catch (StoreException e) {
+            problems.add(e.getMessage());
+            recorded = null;
+        }
+        if (recorded != null) {
+            checksummed = true;
+            for (var entry : recorded.entrySet()) {
+                Path file = dir.resolve(entry.getKey());
+                try {
+                    StoreChecksums.Entry actual = StoreChecksums.compute(file);
+                    if (actual.size() != entry.getValue().size()) {
+                        problems.add(file + ": " + actual.size() + " bytes, recorded " + entry.getValue().size());
+                    } else if (actual.crc() != entry.getValue().crc()) {
+                        problems.add(file + ": CRC-32C " + String.format("%08x", actual.crc()) + ", recorded "
+                                + String.format("%08x", entry.getValue().crc()) + ": the file is damaged");
+                    }
+                } catch (NoSuchFileException e) {
+                    problems.add(file + ": missing");
+                } catch (IOException e) {
+                    problems.add(file + ": cannot read: " + e.getMessage());
+                }
+            }
+        }
+        View v = view;
+        long rows = v.rows();
+        MemorySegment seq = v.mapping().seq();
+        float[] row = new float[dim];
+        long nonFinite = 0;
+        for (long r = 0; r < rows; r++) {
+            if ((RowSeqlock.readBegin(seq, r) & 1) != 0) {
+                problems.add(dir.resolve(RowSeqlock.FILE) + ": row " + r + " is marked half-written");
+                continue;
+            }
+            read(r, row, 0, ReadMode.RELAXED);
+            for (float x : row) {
+                if (!Float.isFinite(x)) {
+                    nonFinite++;
+                }
+            }
+            if (manifest.vocabulary()) {
+                try {
+                    String w = word(r);
+                    long found = rowOf(w);
+                    if (found != r) {
+                        problems.add(dir.resolve(VocabularyIndex.INDEX_FILE) + ": the word of row " + r + " ('" + w
+                                + "') looks up row " + found);
+                    }
+                } catch (StoreException e) {
+                    problems.add(e.getMessage());
+                }
+            }
+            if (problems.size() >= 100) {
+                problems.add("... stopped after 100 problems");
+                break;
+            }
+        }
+        return new Verification(rows, checksummed, nonFinite, List.copyOf(problems));
+    }
+
+    /**
+     * Flushes, then records the size and CRC-32C of every data file in {@code checksums.txt} for {@link #verify()}.
+     * The writer's next change deletes the record again.
+     */
+    public void recordChecksums() {
+        ensureWritable();
+        synchronized (appendLock) {
+            flushFiles();
+            try {
+                StoreChecksums.record(dir);
+            } catch (IOException e) {
+                throw new StoreException(dir.resolve(StoreChecksums.FILE), "cannot record checksums", e);
+            }
+            checksumsCurrent = true;
         }
     }
 

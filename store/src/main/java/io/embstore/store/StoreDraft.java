@@ -215,6 +215,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
             writeNewFile(WriterLock.FILE, 0, null);
             Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, dtype, dim, kept, vocabulary, paddingIndex);
             writeNewFile(Manifest.FILE, -1, ByteBuffer.wrap(manifest.render().getBytes(StandardCharsets.UTF_8)));
+            StoreChecksums.record(temp);
             EmbeddingStore.forceDirectory(temp);
             try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);

@@ -428,6 +428,46 @@ class EmbeddingStoreTest {
         }
     }
 
+    @Test
+    void verifyChecksTheRecordedChecksumsUntilAWriterChangesTheStore() throws IOException {
+        Path dir = tmp.resolve("v");
+        EmbeddingStore.builder(dir).words(words(500)).dim(8).init(Init.normal(3)).create().close();
+        assertTrue(Files.exists(dir.resolve("checksums.txt")), "creation records checksums");
+        try (EmbeddingStore r = EmbeddingStore.open(dir)) {
+            EmbeddingStore.Verification v = r.verify();
+            assertTrue(v.ok(), v.problems().toString());
+            assertTrue(v.checksumsChecked());
+            assertEquals(500, v.rows());
+        }
+        // Damage one matrix byte: only the checksum can tell.
+        try (FileChannel ch = FileChannel.open(dir.resolve("matrix.npy"), StandardOpenOption.WRITE, StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, 5000);
+            b.put(0, (byte) (b.get(0) ^ 0x10));
+            ch.write(b.flip(), 5000);
+        }
+        try (EmbeddingStore r = EmbeddingStore.open(dir)) {
+            EmbeddingStore.Verification v = r.verify();
+            assertEquals(1, v.problems().size(), v.problems().toString());
+            assertTrue(v.problems().get(0).contains("matrix.npy: CRC-32C"), v.problems().get(0));
+        }
+        try (EmbeddingStore w = EmbeddingStore.openForWriting(dir)) {
+            assertTrue(Files.exists(dir.resolve("checksums.txt")), "opening alone changes nothing");
+            w.write(3, new float[8]);
+            assertFalse(Files.exists(dir.resolve("checksums.txt")), "the first write makes them stale");
+            EmbeddingStore.Verification v = w.verify();
+            assertTrue(v.ok() && !v.checksumsChecked(), v.toString());
+            w.recordChecksums();
+            w.write(4, new float[] {Float.NaN, 0, 0, 0, 0, 0, 0, 0});
+            w.recordChecksums();
+        }
+        try (EmbeddingStore r = EmbeddingStore.open(dir)) {
+            EmbeddingStore.Verification v = r.verify();
+            assertTrue(v.ok() && v.checksumsChecked(), v.toString());
+            assertEquals(1, v.nonFiniteValues());
+        }
+    }
+
     private static void setSeq(Path dir, long row, int value) throws IOException {
         try (FileChannel ch = FileChannel.open(dir.resolve("rows.seq"), StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, value), row * 4);

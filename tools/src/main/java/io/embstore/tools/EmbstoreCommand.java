@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
         subcommands = {
                 ConvertCommand.class,
                 ExportCommand.class,
+                VerifyCommand.class,
                 CreateCommand.class,
                 InfoCommand.class,
                 GetCommand.class,
