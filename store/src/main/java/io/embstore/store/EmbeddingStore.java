@@ -41,6 +41,7 @@ import java.util.stream.Stream;
  * try (EmbeddingStore table = EmbeddingStore.open(dir)) {          // any number of processes
  *     float[] batch = new float[ids.length * table.dim()];
  *     table.gather(ids, batch);                                     // nn.Embedding's forward
+ *     List<Neighbor> near = table.mostSimilar("king", 10);          // gensim's most_similar
  * }
  * }</pre>
  *
