@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 
 /** The plain Java kernel: the fallback without {@code jdk.incubator.vector}, and the reference the SIMD one is tested against. */
 final class ScalarSimilarityKernel extends SimilarityKernel {
+    private static final ValueLayout.OfShort F16_LE = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ScalarSimilarityKernel INSTANCE = new ScalarSimilarityKernel();
 
     private ScalarSimilarityKernel() {
@@ -59,6 +60,14 @@ final class ScalarSimilarityKernel extends SimilarityKernel {
             s0 += x * x;
         }
         return s0 + s1;
+    }
+
+    @Override
+    void decodeHalves(MemorySegment src, long at, int n, short[] scratch, float[] dst) {
+        MemorySegment.copy(src, F16_LE, at, scratch, 0, n);
+        for (int i = 0; i < n; i++) {
+            dst[i] = Float.float16ToFloat(scratch[i]);
+        }
     }
 
     @Override

@@ -49,6 +49,12 @@ abstract class SimilarityKernel {
     /** The sum of squares of the row of {@code dim} floats at byte {@code at} of {@code rows}. */
     abstract float sumOfSquares(MemorySegment rows, long at, ByteOrder order, int dim);
 
+    /**
+     * {@code dst[i] = Float.float16ToFloat(half i)} for the {@code n} little-endian binary16 values at byte {@code at}
+     * of {@code src}, bit for bit. {@code scratch} holds at least {@code n} shorts.
+     */
+    abstract void decodeHalves(MemorySegment src, long at, int n, short[] scratch, float[] dst);
+
     static ValueLayout.OfFloat floatLayout(ByteOrder order) {
         return order == ByteOrder.LITTLE_ENDIAN ? F32_LE : F32_BE;
     }

@@ -1,7 +1,6 @@
 package io.embstore.store;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,8 +22,6 @@ final class SimilarityScan {
     static final int BLOCK_ROWS = 16;
     /** Below this many multiply-adds one thread finishes before a second could start. */
     static final long PARALLEL_WORK = 1L << 20;
-
-    private static final ValueLayout.OfShort F16_LE = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** One candidate: a row and its score. */
     record Hit(long row, float score) {
@@ -96,12 +93,8 @@ final class SimilarityScan {
             long base;
             ByteOrder order;
             if (f16) {
-                // The Vector API of JDK 25 has no half-to-float conversion; this plain loop over arrays is one the
-                // JIT vectorises (vcvtph2ps with F16C), and the decoded block then serves every query.
-                MemorySegment.copy(matrix, F16_LE, first + r0 * rowBytes, halves, 0, n * dim);
-                for (int i = 0, end = n * dim; i < end; i++) {
-                    decoded[i] = Float.float16ToFloat(halves[i]);
-                }
+                // Decoded once per block, the rows then serve every query at float speed.
+                kernel.decodeHalves(matrix, first + r0 * rowBytes, n * dim, halves, decoded);
                 src = decodedSegment;
                 base = 0;
                 order = ByteOrder.nativeOrder();
