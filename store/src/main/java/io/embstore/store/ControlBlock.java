@@ -11,10 +11,10 @@ import java.nio.file.Path;
  * publishes to readers in other processes. All fields are little-endian and 8-byte aligned.
  *
  * <pre>
- *  0        8        12       16          24           32         40           48          56          64
- *  +--------+--------+--------+-----------+------------+----------+------------+-----------+-----------+-- ... 4096
- *  | magic  |version |reserved| live_rows | generation | capacity | index_epoch| word_bytes| writer_pid|
- *  +--------+--------+--------+-----------+------------+----------+------------+-----------+-----------+--
+ *  0        8        12       16          24           32         40           48          56          64          72
+ *  +--------+--------+--------+-----------+------------+----------+------------+-----------+-----------+-----------+-- ... 4096
+ *  | magic  |version |reserved| live_rows | generation | capacity | index_epoch| word_bytes| writer_pid| norms_rows|
+ *  +--------+--------+--------+-----------+------------+----------+------------+-----------+-----------+-----------+--
  * </pre>
  *
  * <p>Memory ordering, as release/acquire pairs:
@@ -25,6 +25,8 @@ import java.nio.file.Path;
  *       {@code word_bytes} and {@code live_rows}; a reader acquire-reads {@code live_rows} first in {@code refresh()}
  *       and so sees everything the row needs;</li>
  *   <li>the writer renames a rebuilt {@code vocab.index} into place, then release-writes {@code index_epoch};</li>
+ *   <li>the writer writes norms to {@code norms.f32}, then release-writes {@code norms_rows}; a reader acquire-reads
+ *       it before it trusts any norm (see {@link RowNorms});</li>
  *   <li>{@code generation} is release-written by {@code publish()/flush()} and by growth, acquire-read by readers that
  *       poll for change.</li>
  * </ul>
@@ -53,6 +55,11 @@ final class ControlBlock {
     static final long WORD_BYTES_OFFSET = 48;
     /** long: process id of the writer that holds the lock, 0 when none. */
     static final long WRITER_PID_OFFSET = 56;
+    /**
+     * long: rows [0, norms_rows) have a current norm in {@code norms.f32} (release/acquire); 0 when there is no such
+     * file or it cannot be trusted. Stores made before norms existed have 0 here, as the block was reserved and zero.
+     */
+    static final long NORMS_ROWS_OFFSET = 64;
 
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -106,6 +113,9 @@ final class ControlBlock {
         if (rows < 0 || rows > capacity) {
             throw new StoreException(file, "live_rows " + rows + " is outside [0, capacity=" + capacity + "]");
         }
+        if (normsRows() < 0) {
+            throw new StoreException(file, "norms_rows " + normsRows() + " is negative");
+        }
         if (wordBytes() < 0) {
             throw new StoreException(file, "word_bytes " + wordBytes() + " is negative");
         }
@@ -151,6 +161,14 @@ final class ControlBlock {
 
     void wordBytes(long bytes) {
         LONG_HANDLE.setRelease(seg, WORD_BYTES_OFFSET, bytes);
+    }
+
+    long normsRows() {
+        return (long) LONG_HANDLE.getAcquire(seg, NORMS_ROWS_OFFSET);
+    }
+
+    void normsRows(long rows) {
+        LONG_HANDLE.setRelease(seg, NORMS_ROWS_OFFSET, rows);
     }
 
     long writerPid() {

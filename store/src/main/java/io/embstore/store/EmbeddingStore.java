@@ -15,9 +15,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
@@ -39,6 +41,7 @@ import java.util.stream.Stream;
  * try (EmbeddingStore table = EmbeddingStore.open(dir)) {          // any number of processes
  *     float[] batch = new float[ids.length * table.dim()];
  *     table.gather(ids, batch);                                     // nn.Embedding's forward
+ *     List<Neighbor> near = table.mostSimilar("king", 10);          // gensim's most_similar
  * }
  * }</pre>
  *
@@ -413,9 +416,15 @@ public final class EmbeddingStore implements AutoCloseable {
     record Spec(Path dir, long rows, int dim, Dtype dtype, List<String> words, long paddingIndex, Init init) {
     }
 
-    /** The mapped files at one capacity; replaced (never modified) when the store grows. */
+    /**
+     * The mapped files at one capacity; replaced (never modified) when the store grows. {@code norms} is null while
+     * {@code norms.f32} does not exist (or a reader has not mapped it yet).
+     */
     private record Mapping(long capacity, MemorySegment matrix, MemorySegment seq, MemorySegment offsets,
-                           MemorySegment words, VocabularyIndex index) {
+                           MemorySegment words, VocabularyIndex index, MemorySegment norms) {
+        Mapping withNorms(MemorySegment newNorms) {
+            return new Mapping(capacity, matrix, seq, offsets, words, index, newNorms);
+        }
     }
 
     /** What readers of this object see: the mapping and how much of it is published. Replaced as a whole. */
@@ -439,6 +448,8 @@ public final class EmbeddingStore implements AutoCloseable {
     private long flushedRows;
     /** Whether checksums.txt may still describe the files: the writer's first change deletes it. */
     private volatile boolean checksumsCurrent = true;
+    /** The similarity kernel of this store's queries; null for the one selected for the JVM. Set by tests only. */
+    private volatile SimilarityKernel kernel;
 
     private EmbeddingStore(Path dir, Manifest manifest, boolean writable, Arena arena, ControlBlock control,
                            WriterLock lock, View view) {
@@ -517,6 +528,10 @@ public final class EmbeddingStore implements AutoCloseable {
                     control.indexEpoch(mapping.index().epoch());
                 }
                 RowSeqlock.repair(mapping.seq(), capacity);
+                // A writer that did not close may have left rows and norms apart on disk; they are recomputed on demand.
+                if (control.writerPid() != 0 || mapping.norms() == null) {
+                    control.normsRows(0);
+                }
                 control.writerPid(ProcessHandle.current().pid());
             }
             return new EmbeddingStore(dir, manifest, writable, arena, control, lock, new View(mapping, rows, wordBytes));
@@ -566,7 +581,19 @@ public final class EmbeddingStore implements AutoCloseable {
             }
             index = previous != null ? previous.index() : mapIndex(arena, dir, writable);
         }
-        return new Mapping(capacity, matrix, seq, offsets, words, index);
+        MemorySegment norms = previous != null && previous.capacity() == capacity ? previous.norms()
+                : mapNormsIfPresent(arena, dir, capacity, writable);
+        return new Mapping(capacity, matrix, seq, offsets, words, index, norms);
+    }
+
+    /** Maps {@code norms.f32} for {@code capacity} rows, or returns null when the store has none (it is optional). */
+    private static MemorySegment mapNormsIfPresent(Arena arena, Path dir, long capacity, boolean writable) {
+        Path file = dir.resolve(RowNorms.FILE);
+        if (!Files.exists(file)) {
+            return null;
+        }
+        long bytes = RowNorms.fileBytes(capacity);
+        return map(arena, file, bytes, bytes, writable);
     }
 
     private static VocabularyIndex mapIndex(Arena arena, Path dir, boolean writable) {
@@ -747,10 +774,7 @@ public final class EmbeddingStore implements AutoCloseable {
 
     /** The row of {@code word}, or -1 when the store does not have it (or a reader has not refreshed since it was appended). */
     public long rowOf(String word) {
-        View v = view;
-        Mapping m = vocabularyMapping(v);
-        byte[] utf8 = word.getBytes(StandardCharsets.UTF_8);
-        return m.index().lookup(utf8, m.words(), v.wordBytes(), v.rows(), dir.resolve(VocabularyIndex.WORDS_FILE));
+        return rowOf(view, word);
     }
 
     /** Whether the store has {@code word}. */
@@ -761,10 +785,9 @@ public final class EmbeddingStore implements AutoCloseable {
     /** The word of {@code row}. */
     public String word(long row) {
         View v = view;
-        Mapping m = vocabularyMapping(v);
+        vocabularyMapping(v);
         Objects.checkIndex(row, v.rows());
-        long record = m.offsets().get(LONG_LE, row * Long.BYTES);
-        return VocabularyIndex.word(m.words(), record, v.wordBytes(), row, dir.resolve(VocabularyIndex.WORDS_FILE));
+        return word(v, row);
     }
 
     private Mapping vocabularyMapping(View v) {
@@ -943,6 +966,362 @@ public final class EmbeddingStore implements AutoCloseable {
         }
     }
 
+    // ------------------------------------------------------------------------------------------------ similarity
+
+    /**
+     * A row found by a similarity query.
+     *
+     * @param row        the row
+     * @param word       its word, or null in a store without a vocabulary
+     * @param similarity cosine similarity to the query, in [-1, 1]
+     */
+    public record Neighbor(long row, String word, float similarity) {
+    }
+
+    /**
+     * The {@code k} rows most similar to {@code word} by cosine, best first, without the word itself: gensim's
+     * {@code most_similar(word, topn=k)}. See {@link #mostSimilar(float[][], int, Set)} for how rows are scanned.
+     *
+     * @throws IllegalArgumentException if the store does not have the word, or its vector is zero
+     * @throws IllegalStateException    if the store has no vocabulary
+     */
+    public List<Neighbor> mostSimilar(String word, int k) {
+        View v = view;
+        long row = requireRow(v, word);
+        float[] query = new float[dim];
+        copyRow(v.mapping(), row, query, null, 0, ReadMode.CONSISTENT);
+        return search(new float[][] {query}, k, new long[] {row}, new String[] {"word '" + word + "'"}).get(0);
+    }
+
+    /**
+     * The {@code k} rows most similar to {@code vector} by cosine, best first, leaving out the words in
+     * {@code exclude} (words the store does not have are ignored).
+     *
+     * @throws IllegalArgumentException if the vector's length is not {@code dim}, or it is zero or not finite
+     */
+    public List<Neighbor> mostSimilar(float[] vector, int k, Set<String> exclude) {
+        return mostSimilar(new float[][] {vector}, k, exclude).get(0);
+    }
+
+    /**
+     * The {@code k} rows most similar to each query by cosine, best first, leaving out the words in {@code exclude}.
+     * All queries are answered in one pass over the matrix, so a batch costs little more than one query until the
+     * arithmetic, not the memory, is the limit.
+     *
+     * <p>The scan is brute force over every row on all processors (one thread for small tables), with the Vector API
+     * kernel when {@code jdk.incubator.vector} is present (see the log), and ranks rows by {@code dot(q, x) / |x|}
+     * accumulated in float, with norms from {@code norms.f32} when they are current. The padding row and rows with a
+     * zero vector are never returned. The similarities returned are then recomputed in double from a consistent copy
+     * of each returned row, so they are exact to float precision even while the writer changes rows; rows whose
+     * similarities differ by less than float rounding (about 1e-6) may come in either order, or trade the last place.
+     * Rows are scanned without the seqlock: a row written during the scan is ranked with its old or new values.
+     *
+     * @param queries vectors of {@code dim} values each, not zero
+     * @param k       results per query; fewer when the store has fewer eligible rows
+     * @param exclude words never returned (words the store does not have are ignored); must be empty for a store
+     *                without a vocabulary
+     * @throws IllegalArgumentException naming the query whose length is not {@code dim}, or which is zero or not finite
+     */
+    public List<List<Neighbor>> mostSimilar(float[][] queries, int k, Set<String> exclude) {
+        View v = view;
+        ensureOpen();
+        long[] excluded = new long[exclude.size()];
+        int n = 0;
+        for (String word : exclude) {
+            long row = rowOf(v, word);
+            if (row >= 0) {
+                excluded[n++] = row;
+            }
+        }
+        String[] names = new String[queries.length];
+        for (int i = 0; i < queries.length; i++) {
+            names[i] = "query " + i;
+        }
+        return search(queries, k, Arrays.copyOf(excluded, n), names);
+    }
+
+    /**
+     * Analogy "a is to b as c is to ?": the {@code k} rows most similar to {@code b - a + c}, computed on unit vectors,
+     * leaving out a, b and c. This is gensim's {@code most_similar(positive=[b, c], negative=[a], topn=k)}: the mean of
+     * the unit vectors of b, c and minus a, normalised, then cosine (the mean and the normalisation do not change a
+     * cosine ranking, so this sums the unit vectors).
+     *
+     * @throws IllegalArgumentException naming a word the store does not have, or one whose vector is zero
+     */
+    public List<Neighbor> analogy(String a, String b, String c, int k) {
+        View v = view;
+        long ra = requireRow(v, a);
+        long rb = requireRow(v, b);
+        long rc = requireRow(v, c);
+        double[] ua = unitVector(v, ra, a);
+        double[] ub = unitVector(v, rb, b);
+        double[] uc = unitVector(v, rc, c);
+        float[] query = new float[dim];
+        for (int i = 0; i < dim; i++) {
+            query[i] = (float) (ub[i] + uc[i] - ua[i]);
+        }
+        return search(new float[][] {query}, k, new long[] {ra, rb, rc},
+                new String[] {"analogy " + a + " : " + b + " :: " + c + " : ?"}).get(0);
+    }
+
+    /**
+     * Cosine similarity of two words' vectors, computed in double from consistent copies: gensim's
+     * {@code similarity(w1, w2)}.
+     *
+     * @throws IllegalArgumentException naming a word the store does not have, or one whose vector is zero
+     */
+    public float similarity(String w1, String w2) {
+        View v = view;
+        double[] u1 = unitVector(v, requireRow(v, w1), w1);
+        double[] u2 = unitVector(v, requireRow(v, w2), w2);
+        double dot = 0;
+        for (int i = 0; i < dim; i++) {
+            dot += u1[i] * u2[i];
+        }
+        return (float) Math.max(-1, Math.min(1, dot));
+    }
+
+    /**
+     * Computes the norm of every row into {@code norms.f32} (creating it), so that similarity queries need not
+     * compute them. The writer does this by itself on its first query; call it after a bulk load to pay the pass
+     * ahead. Afterwards {@link #write} and {@link #append} keep the norms current. Rows may be written meanwhile.
+     *
+     * @throws IllegalStateException if the store is open read-only (readers without norms compute them during the scan)
+     */
+    public void computeNorms() {
+        ensureWritable();
+        synchronized (appendLock) {
+            View v = view;
+            Mapping m = v.mapping();
+            if (m.norms() == null) {
+                Path file = dir.resolve(RowNorms.FILE);
+                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                        StandardOpenOption.WRITE)) {
+                    m = m.withNorms(ch.map(FileChannel.MapMode.READ_WRITE, 0, RowNorms.fileBytes(m.capacity()), arena));
+                } catch (IOException e) {
+                    throw new StoreException(file, "cannot create and map " + RowNorms.fileBytes(m.capacity()) + " bytes", e);
+                }
+                // Published before the pass, so that every write from now on keeps its row's norm current itself.
+                v = new View(m, v.rows(), v.wordBytes());
+                view = v;
+            }
+            long rows = v.rows();
+            if (control.normsRows() >= rows) {
+                return;
+            }
+            Mapping mapping = m;
+            final int block = 4096;
+            LongStream.range(0, (rows + block - 1) / block).parallel().forEach(b -> {
+                for (long row = b * block, end = Math.min(rows, row + block); row < end; row++) {
+                    storeNorm(mapping, row);
+                }
+            });
+            mapping.norms().force();
+            control.normsRows(rows);
+        }
+    }
+
+    /**
+     * Stores the norm of {@code row} unless a concurrent write changes the row meanwhile, in which case it reads the
+     * row again: the norm is stored before the sequence is checked (a full fence between), so either this store
+     * comes before the write's, which overwrites it, or the check sees the write and retries.
+     */
+    private void storeNorm(Mapping m, long row) {
+        long at = NpyHeader.BYTES + row * rowBytes;
+        while (true) {
+            int begin = RowSeqlock.readBegin(m.seq(), row);
+            if ((begin & 1) != 0) {
+                // Only this process writes, and a write is short.
+                Thread.onSpinWait();
+                continue;
+            }
+            RowNorms.set(m.norms(), row, RowNorms.of(m.matrix(), dtype, at, dim));
+            java.lang.invoke.VarHandle.fullFence();
+            if (RowSeqlock.readValidate(m.seq(), row, begin)) {
+                return;
+            }
+        }
+    }
+
+    private List<List<Neighbor>> search(float[][] queries, int k, long[] excluded, String[] names) {
+        SimilarityKernel kernel = this.kernel != null ? this.kernel : SimilarityKernel.selected();
+        return search(queries, k, excluded, names, kernel);
+    }
+
+    /** The one similarity path: checks, norms, scan, rescoring. */
+    private List<List<Neighbor>> search(float[][] queries, int k, long[] excluded, String[] names, SimilarityKernel kernel) {
+        ensureOpen();
+        if (k < 0) {
+            throw new IllegalArgumentException("k must be at least 0: k=" + k);
+        }
+        float[][] unit = new float[queries.length][];
+        for (int q = 0; q < queries.length; q++) {
+            unit[q] = unitQuery(queries[q], names[q]);
+        }
+        prepareNorms();
+        View v = view;
+        long rows = v.rows();
+        Mapping m = v.mapping();
+        MemorySegment norms = trustedNorms(v);
+        int wanted = (int) Math.min(rows, (long) k + excluded.length);
+        List<List<SimilarityScan.Hit>> hits = k == 0 ? null : SimilarityScan.scan(m.matrix(), NpyHeader.BYTES, dtype, rows,
+                dim, paddingIndex, norms, unit, wanted, kernel);
+        List<List<Neighbor>> out = new ArrayList<>(queries.length);
+        float[] row = new float[dim];
+        for (int q = 0; q < queries.length; q++) {
+            if (k == 0) {
+                out.add(List.of());
+                continue;
+            }
+            List<Neighbor> found = new ArrayList<>();
+            for (SimilarityScan.Hit hit : hits.get(q)) {
+                if (contains(excluded, hit.row())) {
+                    continue;
+                }
+                copyRow(m, hit.row(), row, null, 0, ReadMode.CONSISTENT);
+                double cosine = cosine(queries[q], row);
+                if (!Double.isNaN(cosine)) {
+                    found.add(new Neighbor(hit.row(), manifest.vocabulary() ? word(v, hit.row()) : null, (float) cosine));
+                }
+            }
+            found.sort(Comparator.comparingDouble((Neighbor n) -> -n.similarity()).thenComparingLong(Neighbor::row));
+            out.add(List.copyOf(found.subList(0, Math.min(k, found.size()))));
+        }
+        return out;
+    }
+
+    /**
+     * The writer brings {@code norms.f32} up to date (creating it on the first query); a reader maps it when the
+     * writer created it after the reader opened.
+     */
+    private void prepareNorms() {
+        if (writable) {
+            if (view.mapping().norms() == null || control.normsRows() < view.rows()) {
+                computeNorms();
+            }
+        } else if (view.mapping().norms() == null && control.normsRows() > 0) {
+            synchronized (appendLock) {
+                View v = view;
+                if (v.mapping().norms() == null) {
+                    MemorySegment norms = mapNormsIfPresent(arena, dir, v.mapping().capacity(), false);
+                    if (norms != null) {
+                        view = new View(v.mapping().withNorms(norms), v.rows(), v.wordBytes());
+                    }
+                }
+            }
+        }
+    }
+
+    /** The norms of {@code v} when they are current for all its rows and their writer did not die; else null. */
+    private MemorySegment trustedNorms(View v) {
+        MemorySegment norms = v.mapping().norms();
+        if (norms == null || control.normsRows() < v.rows() || !writerAliveOrNone()) {
+            return null;
+        }
+        return norms;
+    }
+
+    /** Whether no writer holds the store or the one named in the control block is running. */
+    private boolean writerAliveOrNone() {
+        long pid = control.writerPid();
+        return pid == 0 || pid == ProcessHandle.current().pid()
+                || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    }
+
+    /** The query scaled to norm 1, checked. */
+    private float[] unitQuery(float[] query, String name) {
+        if (query.length != dim) {
+            throw new IllegalArgumentException(name + " has " + query.length + " values, the store's dim is " + dim);
+        }
+        double sum = 0;
+        for (int i = 0; i < dim; i++) {
+            float x = query[i];
+            if (!Float.isFinite(x)) {
+                throw new IllegalArgumentException(name + " has a non-finite value at " + i + ": " + x);
+            }
+            sum += (double) x * x;
+        }
+        if (sum == 0) {
+            throw new IllegalArgumentException(name + " is a zero vector: its cosine similarity is undefined");
+        }
+        double inverse = 1 / Math.sqrt(sum);
+        float[] unit = new float[dim];
+        for (int i = 0; i < dim; i++) {
+            unit[i] = (float) (query[i] * inverse);
+        }
+        return unit;
+    }
+
+    private double[] unitVector(View v, long row, String word) {
+        float[] x = new float[dim];
+        copyRow(v.mapping(), row, x, null, 0, ReadMode.CONSISTENT);
+        double sum = 0;
+        for (float f : x) {
+            sum += (double) f * f;
+        }
+        if (sum == 0 || !Double.isFinite(sum)) {
+            throw new IllegalArgumentException("word '" + word + "' (row " + row + ") has a "
+                    + (sum == 0 ? "zero" : "non-finite") + " vector: its cosine similarity is undefined");
+        }
+        double inverse = 1 / Math.sqrt(sum);
+        double[] unit = new double[dim];
+        for (int i = 0; i < dim; i++) {
+            unit[i] = x[i] * inverse;
+        }
+        return unit;
+    }
+
+    /** Cosine in double; NaN when the row is zero or not finite. */
+    private static double cosine(float[] q, float[] x) {
+        double dot = 0;
+        double qq = 0;
+        double xx = 0;
+        for (int i = 0; i < q.length; i++) {
+            dot += (double) q[i] * x[i];
+            qq += (double) q[i] * q[i];
+            xx += (double) x[i] * x[i];
+        }
+        if (xx == 0 || !Double.isFinite(xx)) {
+            return Double.NaN;
+        }
+        return Math.max(-1, Math.min(1, dot / (Math.sqrt(qq) * Math.sqrt(xx))));
+    }
+
+    private static boolean contains(long[] rows, long row) {
+        for (long r : rows) {
+            if (r == row) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The row of {@code word} in {@code v}. */
+    private long requireRow(View v, String word) {
+        long row = rowOf(v, word);
+        if (row < 0) {
+            throw new IllegalArgumentException("word '" + word + "' is not in the store " + dir);
+        }
+        return row;
+    }
+
+    private long rowOf(View v, String word) {
+        Mapping m = vocabularyMapping(v);
+        byte[] utf8 = word.getBytes(StandardCharsets.UTF_8);
+        return m.index().lookup(utf8, m.words(), v.wordBytes(), v.rows(), dir.resolve(VocabularyIndex.WORDS_FILE));
+    }
+
+    private String word(View v, long row) {
+        Mapping m = vocabularyMapping(v);
+        long record = m.offsets().get(LONG_LE, row * Long.BYTES);
+        return VocabularyIndex.word(m.words(), record, v.wordBytes(), row, dir.resolve(VocabularyIndex.WORDS_FILE));
+    }
+
+    /** Makes this store's queries use {@code kernel} (null: the one selected for the JVM), so tests can run both. */
+    void useKernel(SimilarityKernel kernel) {
+        this.kernel = kernel;
+    }
+
     // ------------------------------------------------------------------------------------------------ writes
 
     /** Writes {@code src[0, dim)} into row {@code row}; readers never see the row half written. */
@@ -967,8 +1346,12 @@ public final class EmbeddingStore implements AutoCloseable {
             invalidateChecksums();
         }
         Mapping m = v.mapping();
+        long at = NpyHeader.BYTES + row * rowBytes;
         int next = RowSeqlock.beginWrite(m.seq(), row);
-        putRow(m.matrix(), dtype, NpyHeader.BYTES + row * rowBytes, src, offset, dim);
+        putRow(m.matrix(), dtype, at, src, offset, dim);
+        if (m.norms() != null) {
+            RowNorms.set(m.norms(), row, RowNorms.of(m.matrix(), dtype, at, dim));
+        }
         RowSeqlock.endWrite(m.seq(), row, next);
     }
 
@@ -1025,8 +1408,12 @@ public final class EmbeddingStore implements AutoCloseable {
                 }
             }
             m = ensureCapacity(m, row + 1);
+            long rowAt = NpyHeader.BYTES + row * rowBytes;
             int next = RowSeqlock.beginWrite(m.seq(), row);
-            putRow(m.matrix(), dtype, NpyHeader.BYTES + row * rowBytes, vector, 0, dim);
+            putRow(m.matrix(), dtype, rowAt, vector, 0, dim);
+            if (m.norms() != null) {
+                RowNorms.set(m.norms(), row, RowNorms.of(m.matrix(), dtype, rowAt, dim));
+            }
             RowSeqlock.endWrite(m.seq(), row, next);
             long wordBytes = v.wordBytes();
             if (utf8 != null) {
@@ -1040,6 +1427,9 @@ public final class EmbeddingStore implements AutoCloseable {
                 }
                 m.index().insert(m.words(), at);
                 control.wordBytes(wordBytes);
+            }
+            if (m.norms() != null && control.normsRows() == row) {
+                control.normsRows(row + 1);
             }
             control.liveRows(row + 1);
             view = new View(m, row + 1, wordBytes);
@@ -1058,7 +1448,8 @@ public final class EmbeddingStore implements AutoCloseable {
         MemorySegment seq = mapGrowing(dir.resolve(RowSeqlock.FILE), RowSeqlock.fileBytes(capacity));
         MemorySegment offsets = manifest.vocabulary()
                 ? mapGrowing(dir.resolve(VocabularyIndex.OFFSETS_FILE), capacity * Long.BYTES) : null;
-        Mapping grown = new Mapping(capacity, matrix, seq, offsets, m.words(), m.index());
+        MemorySegment norms = m.norms() != null ? mapGrowing(dir.resolve(RowNorms.FILE), RowNorms.fileBytes(capacity)) : null;
+        Mapping grown = new Mapping(capacity, matrix, seq, offsets, m.words(), m.index(), norms);
         // Files are extended before capacity is released, so a reader that sees it can map that much.
         control.capacity(capacity);
         return grown;
@@ -1070,7 +1461,7 @@ public final class EmbeddingStore implements AutoCloseable {
         }
         long size = Math.max(bytes, Math.max(4096, m.words().byteSize() * 2));
         MemorySegment words = mapGrowing(dir.resolve(VocabularyIndex.WORDS_FILE), size);
-        return new Mapping(m.capacity(), m.matrix(), m.seq(), m.offsets(), words, m.index());
+        return new Mapping(m.capacity(), m.matrix(), m.seq(), m.offsets(), words, m.index(), m.norms());
     }
 
     /** Builds a larger index for rows [0, rows) in a temporary file, renames it over vocab.index, bumps index_epoch. */
@@ -1087,7 +1478,7 @@ public final class EmbeddingStore implements AutoCloseable {
             seg.force();
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             control.indexEpoch(index.epoch());
-            return new Mapping(m.capacity(), m.matrix(), m.seq(), m.offsets(), m.words(), index);
+            return new Mapping(m.capacity(), m.matrix(), m.seq(), m.offsets(), m.words(), index, m.norms());
         } catch (IOException e) {
             throw new StoreException(file, "cannot rebuild the vocabulary index", e);
         }
@@ -1114,6 +1505,9 @@ public final class EmbeddingStore implements AutoCloseable {
             Mapping m = v.mapping();
             m.matrix().force();
             m.seq().force();
+            if (m.norms() != null) {
+                m.norms().force();
+            }
             if (manifest.vocabulary()) {
                 m.words().force();
                 m.offsets().force();
@@ -1260,7 +1654,8 @@ public final class EmbeddingStore implements AutoCloseable {
             }
             Mapping m = mapAll(arena, dir, manifest, capacity, wordBytes, v.mapping(), false);
             if (manifest.vocabulary() && control.indexEpoch() != m.index().epoch()) {
-                m = new Mapping(m.capacity(), m.matrix(), m.seq(), m.offsets(), m.words(), mapIndex(arena, dir, false));
+                m = new Mapping(m.capacity(), m.matrix(), m.seq(), m.offsets(), m.words(), mapIndex(arena, dir, false),
+                        m.norms());
             }
             view = new View(m, rows, wordBytes);
             return true;

@@ -10,8 +10,15 @@
  *   <li>{@code ControlBlock}: the mapped block carrying live row count, capacity, generation and writer identity;</li>
  *   <li>{@code Manifest}: the text manifest that says what the directory holds;</li>
  *   <li>{@code VocabularyIndex}: the mapped word records and the open-addressing hash index word to row;</li>
- *   <li>{@code RowSeqlock}: the per-row sequence counters that keep readers from seeing half-written rows.</li>
+ *   <li>{@code RowSeqlock}: the per-row sequence counters that keep readers from seeing half-written rows;</li>
+ *   <li>{@code RowNorms}: the optional {@code norms.f32}, one norm per row for cosine queries;</li>
+ *   <li>{@code SimilarityScan}: the multi-threaded brute-force top-k scan behind {@code mostSimilar} and
+ *       {@code analogy};</li>
+ *   <li>{@code SimilarityKernel}: its inner loops, the Vector API one ({@code PanamaSimilarityKernel}, when
+ *       {@code jdk.incubator.vector} is present) or the scalar one, picked once per JVM and logged.</li>
  * </ul>
- * The store depends on the JDK alone and uses the Foreign Function and Memory API; no {@code sun.misc.Unsafe}.
+ * The store depends on the JDK alone and uses the Foreign Function and Memory API; no {@code sun.misc.Unsafe}. The
+ * incubating Vector API is optional at run time: run with {@code --add-modules jdk.incubator.vector} for the SIMD
+ * kernel ({@code -Dembstore.vector=scalar|simd} forces one).
  */
 package io.embstore.store;

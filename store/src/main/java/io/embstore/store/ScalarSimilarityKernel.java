@@ -1,0 +1,77 @@
+package io.embstore.store;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/** The plain Java kernel: the fallback without {@code jdk.incubator.vector}, and the reference the SIMD one is tested against. */
+final class ScalarSimilarityKernel extends SimilarityKernel {
+    private static final ValueLayout.OfShort F16_LE = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ScalarSimilarityKernel INSTANCE = new ScalarSimilarityKernel();
+
+    private ScalarSimilarityKernel() {
+    }
+
+    @Override
+    String name() {
+        return "scalar";
+    }
+
+    @Override
+    void dots(float[][] queries, int from, int count, MemorySegment rows, long at, ByteOrder order, int dim, float[] out) {
+        ValueLayout.OfFloat f32 = floatLayout(order);
+        for (int j = from, end = from + count; j < end; j++) {
+            float[] q = queries[j];
+            // Four partial sums: one chain of dependent adds would wait on the FP latency at every element. Plain
+            // multiply-add, not Math.fma, which is emulated (slowly) on hardware without FMA.
+            float s0 = 0;
+            float s1 = 0;
+            float s2 = 0;
+            float s3 = 0;
+            int i = 0;
+            for (; i + 4 <= dim; i += 4) {
+                long p = at + 4L * i;
+                s0 += q[i] * rows.get(f32, p);
+                s1 += q[i + 1] * rows.get(f32, p + 4);
+                s2 += q[i + 2] * rows.get(f32, p + 8);
+                s3 += q[i + 3] * rows.get(f32, p + 12);
+            }
+            for (; i < dim; i++) {
+                s0 += q[i] * rows.get(f32, at + 4L * i);
+            }
+            out[j] = (s0 + s1) + (s2 + s3);
+        }
+    }
+
+    @Override
+    float sumOfSquares(MemorySegment rows, long at, ByteOrder order, int dim) {
+        ValueLayout.OfFloat f32 = floatLayout(order);
+        float s0 = 0;
+        float s1 = 0;
+        int i = 0;
+        for (; i + 2 <= dim; i += 2) {
+            float x0 = rows.get(f32, at + 4L * i);
+            float x1 = rows.get(f32, at + 4L * i + 4);
+            s0 += x0 * x0;
+            s1 += x1 * x1;
+        }
+        if (i < dim) {
+            float x = rows.get(f32, at + 4L * i);
+            s0 += x * x;
+        }
+        return s0 + s1;
+    }
+
+    @Override
+    void decodeHalves(MemorySegment src, long at, int n, short[] scratch, float[] dst) {
+        MemorySegment.copy(src, F16_LE, at, scratch, 0, n);
+        for (int i = 0; i < n; i++) {
+            dst[i] = Float.float16ToFloat(scratch[i]);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "scalar";
+    }
+}
