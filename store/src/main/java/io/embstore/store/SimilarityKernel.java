@@ -102,12 +102,12 @@ abstract class SimilarityKernel {
             switch (forced) {
                 case "scalar" -> {
                     kernel = scalar();
-                    LOG.log(System.Logger.Level.INFO, "similarity kernel: scalar (forced by -D" + PROPERTY + "=scalar)");
+                    LOG.log(System.Logger.Level.DEBUG, "similarity kernel: scalar (forced by -D" + PROPERTY + "=scalar)");
                 }
                 case "simd" -> {
                     try {
                         kernel = simd();
-                        LOG.log(System.Logger.Level.INFO, "similarity kernel: " + kernel + " (forced by -D" + PROPERTY + "=simd)");
+                        LOG.log(System.Logger.Level.DEBUG, "similarity kernel: " + kernel + " (forced by -D" + PROPERTY + "=simd)");
                     } catch (IllegalStateException e) {
                         failure = "-D" + PROPERTY + "=simd, but " + e.getMessage();
                         LOG.log(System.Logger.Level.ERROR, failure);
@@ -118,15 +118,15 @@ abstract class SimilarityKernel {
                         SimilarityKernel simd = simd();
                         if (simd.useful()) {
                             kernel = simd;
-                            LOG.log(System.Logger.Level.INFO, "similarity kernel: " + simd);
+                            LOG.log(System.Logger.Level.DEBUG, "similarity kernel: " + simd);
                         } else {
                             kernel = scalar();
-                            LOG.log(System.Logger.Level.INFO, "similarity kernel: scalar, because " + simd
+                            LOG.log(System.Logger.Level.DEBUG, "similarity kernel: scalar, because " + simd
                                     + " has too few lanes to pay off");
                         }
                     } catch (IllegalStateException e) {
                         kernel = scalar();
-                        LOG.log(System.Logger.Level.INFO, "similarity kernel: scalar, because " + e.getMessage());
+                        LOG.log(System.Logger.Level.DEBUG, "similarity kernel: scalar, because " + e.getMessage());
                     }
                 }
                 default -> {
