@@ -90,7 +90,8 @@ final class ConvertCommand implements Callable<Integer> {
         if (Files.exists(store)) {
             throw new UserError(ExitCode.USER_ERROR, store + ": already exists: choose a new path or delete it first");
         }
-        long size = Files.isRegularFile(input) ? Files.size(input) : 0;
+        // A compressed input's size says nothing of the bytes parsed: its bar shows progress without an end.
+        long size = !Files.isRegularFile(input) ? 0 : VectorConverter.isGzip(input) ? -1 : Files.size(input);
         VectorConverter.Summary s;
         try (ProgressOption.Bar bar = progress.start("convert", size)) {
             ConvertOptions options = ConvertOptions.defaults()

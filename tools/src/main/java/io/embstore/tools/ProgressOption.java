@@ -50,7 +50,7 @@ final class ProgressOption {
             long total = rows.addAndGet(rowsRead);
             bar.stepBy(bytes);
             double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
-            bar.setExtraMessage(String.format(java.util.Locale.ROOT, "%,d rows, %,.0f rows/s", total, total / seconds));
+            bar.setExtraMessage(String.format(java.util.Locale.ROOT, " %,d rows, %,.0f rows/s", total, total / seconds));
         }
 
         @Override

@@ -60,7 +60,7 @@ final class VectorConverter {
     private record Result(VectorFormat format, long rows, int dim, DuplicateCounter duplicates) {
     }
 
-    private static boolean isGzip(Path input) {
+    static boolean isGzip(Path input) {
         try (InputStream in = Files.newInputStream(input)) {
             return in.read() == 0x1f && in.read() == 0x8b;
         } catch (IOException e) {
