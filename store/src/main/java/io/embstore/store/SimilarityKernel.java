@@ -126,7 +126,8 @@ abstract class SimilarityKernel {
                         }
                     } catch (IllegalStateException e) {
                         kernel = scalar();
-                        LOG.log(System.Logger.Level.DEBUG, "similarity kernel: scalar, because " + e.getMessage());
+                        // Worth a line: the user may want the faster kernel (--add-modules jdk.incubator.vector).
+                        LOG.log(System.Logger.Level.INFO, "similarity kernel: scalar, because " + e.getMessage());
                     }
                 }
                 default -> {

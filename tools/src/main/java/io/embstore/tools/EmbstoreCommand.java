@@ -20,14 +20,14 @@ import picocli.CommandLine.Spec;
         subcommands = {
                 ConvertCommand.class,
                 ExportCommand.class,
+                CreateCommand.class,
+                InfoCommand.class,
+                GetCommand.class,
                 VerifyCommand.class,
                 SimilarCommand.class,
                 AnalogyCommand.class,
                 SimilarityCommand.class,
                 EvaluateCommand.class,
-                CreateCommand.class,
-                InfoCommand.class,
-                GetCommand.class,
                 DemoCommand.class,
                 DemoReaderCommand.class,
                 CommandLine.HelpCommand.class})

@@ -49,9 +49,9 @@ class EmbstoreCliTest {
 
     @Test
     void unknownCommandOrOptionIsOneLine() {
-        CliRun command = CliRun.of("convrt", "x");
+        CliRun command = CliRun.of("frobnicate", "x");
         assertEquals(ExitCode.USAGE, command.status());
-        assertArrayEquals(new String[] {"embstore: unknown command 'convrt': expected one of create, info, get, demo, help"
+        assertArrayEquals(new String[] {"embstore: unknown command 'frobnicate': expected one of convert, export, create, info, get, verify, similar, analogy, similarity, evaluate, demo, help"
                 + " (see 'embstore --help')"}, command.errLines());
         CliRun option = CliRun.of("info", "--jsno", "x");
         assertEquals(ExitCode.USAGE, option.status());
