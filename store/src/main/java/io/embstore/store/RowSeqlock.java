@@ -54,6 +54,16 @@ final class RowSeqlock {
         return (int) SEQ.getOpaque(seq, row * Integer.BYTES) == begin;
     }
 
+    /** The fence that orders a block of row copies before their validating {@link #readAgain}s. */
+    static void validateFence() {
+        VarHandle.acquireFence();
+    }
+
+    /** The counter again, after {@link #validateFence()}: equal to the first read (and even) means the copy was whole. */
+    static int readAgain(MemorySegment seq, long row) {
+        return (int) SEQ.getOpaque(seq, row * Integer.BYTES);
+    }
+
     /** Resets counters left odd by a writer that died mid-write; returns how many there were. */
     static long repair(MemorySegment seq, long capacity) {
         long repaired = 0;
