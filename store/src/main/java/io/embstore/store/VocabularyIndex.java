@@ -162,7 +162,26 @@ final class VocabularyIndex {
      * @param visibleRows  rows this caller has seen published
      */
     long lookup(byte[] utf8, MemorySegment words, long visibleBytes, long visibleRows, Path wordsFile) {
-        long h = hash(utf8);
+        return lookup(utf8, hash(utf8), words, visibleBytes, visibleRows, wordsFile);
+    }
+
+    /**
+     * Brings the home slot of hash {@code h} and the record it points to into the cache, and returns the slot. Called
+     * for a whole batch of words before any of them is looked up, so that the batch's cache misses overlap instead of
+     * each lookup waiting for its own two in turn (a slot, then its record).
+     */
+    long touch(long h, MemorySegment words, long visibleBytes) {
+        long slot = (long) SLOT.getAcquire(index, HEADER_BYTES + (h & mask) * Long.BYTES);
+        long record = (slot & OFFSET_MASK) - 1;
+        if (slot != 0 && record >= 0 && record <= visibleBytes - RECORD_HEADER_BYTES) {
+            // The record's length: returned mixed into the result so the load is not dead code.
+            return slot ^ words.get(INT_U, record + 4);
+        }
+        return slot;
+    }
+
+    /** {@link #lookup(byte[], MemorySegment, long, long, Path)} with the word's hash already computed. */
+    long lookup(byte[] utf8, long h, MemorySegment words, long visibleBytes, long visibleRows, Path wordsFile) {
         long fingerprint = h >>> FINGERPRINT_SHIFT;
         long i = h & mask;
         for (long probes = 0; probes <= mask; probes++) {

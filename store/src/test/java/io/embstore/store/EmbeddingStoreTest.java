@@ -97,6 +97,29 @@ class EmbeddingStoreTest {
     }
 
     @Test
+    void rowsOfAnswersAsRowOfDoesForEveryWord() {
+        Path dir = tmp.resolve("batch");
+        List<String> w = words(5000);
+        try (EmbeddingStore writer = EmbeddingStore.builder(dir).words(w).dim(2).init(Init.zeros()).create();
+             EmbeddingStore reader = EmbeddingStore.open(dir)) {
+            writer.append("appended", new float[2]);
+            String[] queries = new String[1003];
+            for (int i = 0; i < queries.length; i++) {
+                queries[i] = i % 5 == 0 ? "absent-" + i : i % 97 == 0 ? "appended" : w.get((i * 37) % w.size());
+            }
+            for (EmbeddingStore s : List.of(writer, reader)) {
+                long[] rows = new long[queries.length];
+                Arrays.fill(rows, -7);
+                s.rowsOf(queries, queries.length, rows);
+                for (int i = 0; i < queries.length; i++) {
+                    assertEquals(s.rowOf(queries[i]), rows[i], queries[i]);
+                }
+                assertEquals(s == writer ? 5000 : -1, rows[97], "the reader has not refreshed since the append");
+            }
+        }
+    }
+
+    @Test
     void f16RoundTripIsFloatToFloat16() {
         int dim = 1021;
         long seed = new SplittableRandom().nextLong();
