@@ -3,11 +3,7 @@ package io.embstore.store;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -20,10 +16,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class PanamaSimilarityKernel extends SimilarityKernel {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
-    private static final VectorSpecies<Integer> INTS = SPECIES.withLanes(int.class);
-    /** Halves with as many lanes as {@link #SPECIES}, in half the bits. */
-    private static final VectorSpecies<Short> HALVES =
-            VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, SPECIES.vectorBitSize() / 2)));
 
     PanamaSimilarityKernel() {
     }
@@ -127,27 +119,15 @@ final class PanamaSimilarityKernel extends SimilarityKernel {
     }
 
     /**
-     * JDK 25's Vector API has no binary16 conversion, so this widens the bits and rebuilds the float: the exponent
-     * and mantissa shifted into place read as a float 2^112 too small (exactly, subnormal halves included), and
-     * infinities and NaNs keep an all-ones exponent (NaNs keep their payload, possibly not quieted as vcvtph2ps would). The scalar loop it replaces did not vectorise and cost more than
-     * the dot products.
+     * JDK 25's Vector API has no binary16 conversion. A plain array loop over {@code Float.float16ToFloat} is what C2
+     * vectorises (into vcvtph2ps on x86), so the halves are copied out in one call and converted there: measured with
+     * QueryTimer on 400,000 x 300, 27 ms a query against 33 ms for rebuilding the floats with Vector API shifts.
      */
     @Override
     void decodeHalves(MemorySegment src, long at, int n, short[] scratch, float[] dst) {
-        int i = 0;
-        if (HALVES.length() == LANES) {
-            for (; i + LANES <= n; i += LANES) {
-                ShortVector h = ShortVector.fromMemorySegment(HALVES, src, at + 2L * i, java.nio.ByteOrder.LITTLE_ENDIAN);
-                IntVector x = (IntVector) h.convertShape(VectorOperators.ZERO_EXTEND_S2I, INTS, 0);
-                IntVector sign = x.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-                IntVector shifted = x.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-                IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-                VectorMask<Integer> special = shifted.compare(VectorOperators.GE, 0x7c00 << 13);
-                finite.blend(shifted.or(0x7f800000), special).or(sign).reinterpretAsFloats().intoArray(dst, i);
-            }
-        }
-        for (; i < n; i++) {
-            dst[i] = Float.float16ToFloat(src.get(F16_LE, at + 2L * i));
+        MemorySegment.copy(src, F16_LE, at, scratch, 0, n);
+        for (int i = 0; i < n; i++) {
+            dst[i] = Float.float16ToFloat(scratch[i]);
         }
     }
 
