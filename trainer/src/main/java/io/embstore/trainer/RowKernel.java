@@ -1,0 +1,193 @@
+package io.embstore.trainer;
+
+import io.embstore.store.EmbeddingStore;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * One worker's share of a step: claims chunks of unique rows, sums each row's gradients, updates the row and its
+ * state. A row is claimed by exactly one worker per step, so rows need no locks; the scratch arrays are this worker's.
+ * Loops run over heap arrays (copied in and out of the mapping in bulk) so that C2 vectorises them.
+ */
+final class RowKernel {
+    private static final ValueLayout.OfFloat F32 = OptimizerState.F32;
+    private static final int CHUNK = 32;
+
+    private final EmbeddingStore store;
+    private final OptimizerState state;
+    private final SparseTrainer.Algorithm algorithm;
+    private final int dim;
+    private final long stateRowBytes;
+    private final float lr;
+    private final double lrD;
+    private final double beta1;
+    private final double beta2;
+    private final float oneMinusBeta1;
+    private final float oneMinusBeta2;
+    private final float eps;
+    private final boolean perRowBiasCorrection;
+    private final double decayPerStep;
+    private final double maxNorm;
+    final float[] p;
+    private final float[] g;
+    private final float[] m;
+    private final float[] v;
+    private final float[] tmp;
+
+    RowKernel(EmbeddingStore store, OptimizerState state, SparseTrainer.Options o) {
+        this.store = store;
+        this.state = state;
+        this.algorithm = o.algorithm;
+        this.dim = store.dim();
+        this.stateRowBytes = 4L * dim;
+        this.lr = (float) o.lr;
+        this.lrD = o.lr;
+        this.beta1 = o.beta1;
+        this.beta2 = o.beta2;
+        // torch multiplies float32 tensors by these Python floats, which its CPU kernels cast to float first.
+        this.oneMinusBeta1 = (float) (1 - o.beta1);
+        this.oneMinusBeta2 = (float) (1 - o.beta2);
+        this.eps = (float) o.eps;
+        this.perRowBiasCorrection = o.perRowBiasCorrection;
+        this.decayPerStep = 1 - o.lr * o.weightDecay;
+        this.maxNorm = o.maxNorm;
+        this.p = new float[dim];
+        this.g = new float[dim];
+        this.m = new float[dim];
+        this.v = new float[dim];
+        this.tmp = new float[dim];
+    }
+
+    void run(SparseTrainer.Step s) {
+        StepCoalescer c = s.rows();
+        int unique = c.unique;
+        for (int start = s.next().getAndAdd(CHUNK); start < unique; start = s.next().getAndAdd(CHUNK)) {
+            int end = Math.min(unique, start + CHUNK);
+            for (int k = start; k < end; k++) {
+                sumGradients(c, k, s.gradArray(), s.gradSegment());
+                update(c.rows[k], s.t());
+            }
+        }
+    }
+
+    /** g = the sum of the row's gradients, in the order of their positions. */
+    private void sumGradients(StepCoalescer c, int k, float[] array, MemorySegment segment) {
+        int from = c.starts[k];
+        int to = c.starts[k + 1];
+        float[] g = this.g;
+        int d = dim;
+        if (array != null) {
+            System.arraycopy(array, c.positions[from] * d, g, 0, d);
+            for (int j = from + 1; j < to; j++) {
+                int base = c.positions[j] * d;
+                for (int i = 0; i < d; i++) {
+                    g[i] += array[base + i];
+                }
+            }
+        } else {
+            MemorySegment.copy(segment, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) c.positions[from] * d * 4, g, 0, d);
+            for (int j = from + 1; j < to; j++) {
+                MemorySegment.copy(segment, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) c.positions[j] * d * 4, tmp, 0, d);
+                for (int i = 0; i < d; i++) {
+                    g[i] += tmp[i];
+                }
+            }
+        }
+    }
+
+    private void update(int row, long t) {
+        float[] p = this.p;
+        float[] g = this.g;
+        int d = dim;
+        store.read(row, p, 0, EmbeddingStore.ReadMode.RELAXED); // the trainer is the store's only writer
+        long count = state.updateCount(row) + 1;
+        long last = state.lastStep(row);
+        if (decayPerStep != 1) {
+            // AdamW's p *= 1 - lr*wd at every step, for this step and each the row missed since its last update.
+            float f = (float) Math.pow(decayPerStep, t - last);
+            for (int i = 0; i < d; i++) {
+                p[i] *= f;
+            }
+        }
+        switch (algorithm) {
+            case ADAM -> adam(row, perRowBiasCorrection ? count : t);
+            case ROWWISE_ADAGRAD -> adagrad(row);
+            case SGD -> {
+                float lr = this.lr;
+                for (int i = 0; i < d; i++) {
+                    p[i] -= lr * g[i];
+                }
+            }
+        }
+        if (maxNorm > 0) {
+            renormalise();
+        }
+        store.write(row, p);
+        state.counters(row, count, t);
+    }
+
+    /**
+     * torch.optim.SparseAdam's arithmetic, operation for operation in float32 (torch/optim/_functional.py,
+     * sparse_adam): the moment updates as old + (1-b)(new-old), the numerator and denominator from the updated
+     * moments, the bias corrections and step size in double (Python floats), the step size cast to float.
+     */
+    private void adam(int row, long step) {
+        float[] p = this.p;
+        float[] g = this.g;
+        float[] m = this.m;
+        float[] v = this.v;
+        int d = dim;
+        long at = OptimizerState.rowAt(row, stateRowBytes);
+        MemorySegment.copy(state.m, F32, at, m, 0, d);
+        MemorySegment.copy(state.v, F32, at, v, 0, d);
+        double bc1 = 1 - Math.pow(beta1, step);
+        double bc2 = 1 - Math.pow(beta2, step);
+        float negStepSize = (float) -(lrD * Math.sqrt(bc2) / bc1);
+        float omb1 = oneMinusBeta1;
+        float omb2 = oneMinusBeta2;
+        float e = eps;
+        for (int i = 0; i < d; i++) {
+            float gi = g[i];
+            float mi = m[i] + (gi - m[i]) * omb1;
+            float vi = v[i] + (gi * gi - v[i]) * omb2;
+            m[i] = mi;
+            v[i] = vi;
+            p[i] += negStepSize * (mi / ((float) Math.sqrt(vi) + e));
+        }
+        MemorySegment.copy(m, 0, state.m, F32, at, d);
+        MemorySegment.copy(v, 0, state.v, F32, at, d);
+    }
+
+    /** FBGEMM's exact row-wise Adagrad (split_embedding_..._rowwise_adagrad): one accumulator of mean(g^2) per row. */
+    private void adagrad(int row) {
+        float[] p = this.p;
+        float[] g = this.g;
+        int d = dim;
+        float sumSquares = 0;
+        for (int i = 0; i < d; i++) {
+            sumSquares += g[i] * g[i];
+        }
+        long at = OptimizerState.rowAt(row, 4);
+        float acc = state.acc.get(F32, at) + sumSquares / d;
+        state.acc.set(F32, at, acc);
+        float multiplier = lr / ((float) Math.sqrt(acc) + eps);
+        for (int i = 0; i < d; i++) {
+            p[i] -= multiplier * g[i];
+        }
+    }
+
+    /** nn.Embedding's max_norm: scale = max_norm / (norm + 1e-7) when norm > max_norm (embedding_renorm_). */
+    private void renormalise() {
+        double sum = 0;
+        for (float x : p) {
+            sum += (double) x * x;
+        }
+        double norm = Math.sqrt(sum);
+        if (norm > maxNorm) {
+            float scale = (float) (maxNorm / (norm + 1e-7));
+            for (int i = 0; i < dim; i++) {
+                p[i] *= scale;
+            }
+        }
+    }
+}
