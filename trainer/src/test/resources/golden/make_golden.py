@@ -4,7 +4,8 @@
 Run with Debian's python3-torch (apt-get install python3-torch):  /usr/bin/python3 make_golden.py > sparse_adam.txt
 A 50 x 8 table with a padding row, 10 steps of 24 ids drawn with duplicates (and the padding id), loss = sum of
 emb(ids) * c with a fresh random c per step, so the per-occurrence gradients are exactly c (saved as given to
-backward; torch coalesces them inside SparseAdam). After every step: the weights and both moments.
+backward), and torch's coalesced gradient (unique ids, duplicates summed in torch's order). After every step: the
+weights and both moments.
 Values are float32 bit patterns in hex, so the file is exact.
 """
 import sys
@@ -44,11 +45,15 @@ for step in range(1, STEPS + 1):
     c = torch.from_numpy(rng.standard_normal((IDS, DIM)).astype(np.float32))
     opt.zero_grad()
     (emb(torch.from_numpy(ids)) * c).sum().backward()
+    # what SparseAdam works on: torch's own coalesce (its summation order of duplicates is torch's, not the ids')
+    coalesced = emb.weight.grad.coalesce()
     opt.step()
     st = opt.state[emb.weight]
     out.write("step %d\n" % step)
     out.write("ids %s\n" % " ".join(str(int(i)) for i in ids))
     out.write("grads %s\n" % hexes(c))
+    out.write("coalesced_ids %s\n" % " ".join(str(int(i)) for i in coalesced._indices()[0]))
+    out.write("coalesced_grads %s\n" % hexes(coalesced._values()))
     out.write("weight %s\n" % hexes(emb.weight))
     out.write("exp_avg %s\n" % hexes(st["exp_avg"]))
     out.write("exp_avg_sq %s\n" % hexes(st["exp_avg_sq"]))
