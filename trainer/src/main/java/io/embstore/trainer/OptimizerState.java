@@ -76,16 +76,24 @@ final class OptimizerState implements AutoCloseable {
         return stateFloats(algorithm, dim);
     }
 
-    /** The files of {@code algorithm}, with their NumPy dtype and columns (0: one dimension). */
-    private static Map<String, Object[]> files(SparseTrainer.Algorithm algorithm, int dim) {
-        Map<String, Object[]> f = new LinkedHashMap<>();
+    /** One state array: its NumPy dtype, its columns (0: one dimension) and the bytes of one row. */
+    record FileSpec(String descr, int cols, long rowBytes) {
+    }
+
+    /** A mapped state array and the bytes of one of its rows. */
+    record Array(MemorySegment segment, long rowBytes) {
+    }
+
+    /** The files of {@code algorithm}, in a fixed order. */
+    private static Map<String, FileSpec> files(SparseTrainer.Algorithm algorithm, int dim) {
+        Map<String, FileSpec> f = new LinkedHashMap<>();
         if (algorithm == SparseTrainer.Algorithm.ADAM) {
-            f.put(M_FILE, new Object[] {"<f4", dim, 4L * dim});
-            f.put(V_FILE, new Object[] {"<f4", dim, 4L * dim});
+            f.put(M_FILE, new FileSpec("<f4", dim, 4L * dim));
+            f.put(V_FILE, new FileSpec("<f4", dim, 4L * dim));
         } else if (algorithm == SparseTrainer.Algorithm.ROWWISE_ADAGRAD) {
-            f.put(ACC_FILE, new Object[] {"<f4", 0, 4L});
+            f.put(ACC_FILE, new FileSpec("<f4", 0, 4L));
         }
-        f.put(ROWS_FILE, new Object[] {"<i8", 2, (long) COUNTER_BYTES});
+        f.put(ROWS_FILE, new FileSpec("<i8", 2, COUNTER_BYTES));
         return f;
     }
 
@@ -106,12 +114,12 @@ final class OptimizerState implements AutoCloseable {
             }
             try (Arena a = Arena.ofConfined()) {
                 for (var e : files(algorithm, dim).entrySet()) {
-                    Object[] spec = e.getValue();
+                    FileSpec spec = e.getValue();
                     try (FileChannel ch = FileChannel.open(dir.resolve(e.getKey()), StandardOpenOption.CREATE_NEW,
                             StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                         MemorySegment seg = ch.map(FileChannel.MapMode.READ_WRITE, 0,
-                                StateNpy.fileBytes(capacity, (long) spec[2]), a);
-                        StateNpy.write(seg, (String) spec[0], capacity, (int) spec[1]);
+                                StateNpy.fileBytes(capacity, spec.rowBytes()), a);
+                        StateNpy.write(seg, spec.descr(), capacity, spec.cols());
                         seg.force();
                     }
                 }
@@ -172,12 +180,12 @@ final class OptimizerState implements AutoCloseable {
             long capacity = Long.MAX_VALUE;
             for (var e : files(algorithm, dim).entrySet()) {
                 Path file = dir.resolve(e.getKey());
-                Object[] spec = e.getValue();
+                FileSpec spec = e.getValue();
                 try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                     long size = ch.size();
                     MemorySegment head = ch.map(FileChannel.MapMode.READ_ONLY, 0, Math.min(size, StateNpy.BYTES), s.arena);
-                    long rows = StateNpy.check(head, file, (String) spec[0], (int) spec[1]);
-                    long need = StateNpy.fileBytes(rows, (long) spec[2]);
+                    long rows = StateNpy.check(head, file, spec.descr(), spec.cols());
+                    long need = StateNpy.fileBytes(rows, spec.rowBytes());
                     if (size < need) {
                         throw new IllegalStateException(file + ": truncated: " + size + " bytes, its header says " + rows
                                 + " rows, which need " + need);
@@ -201,7 +209,7 @@ final class OptimizerState implements AutoCloseable {
     private void mapAll(long newCapacity, boolean writable) throws IOException {
         for (var e : files(algorithm, dim).entrySet()) {
             Path file = dir.resolve(e.getKey());
-            long bytes = StateNpy.fileBytes(newCapacity, (long) e.getValue()[2]);
+            long bytes = StateNpy.fileBytes(newCapacity, e.getValue().rowBytes());
             try (FileChannel ch = writable ? FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)
                     : FileChannel.open(file, StandardOpenOption.READ)) {
                 // Mapping past the end of the file extends it (sparse): growth only, a mapped file is never truncated.
@@ -234,7 +242,7 @@ final class OptimizerState implements AutoCloseable {
         }
         for (var e : files(algorithm, dim).entrySet()) {
             MemorySegment seg = segment(e.getKey());
-            StateNpy.write(seg, (String) e.getValue()[0], newCapacity, (int) e.getValue()[1]);
+            StateNpy.write(seg, e.getValue().descr(), newCapacity, e.getValue().cols());
             seg.asSlice(0, StateNpy.BYTES).force();
         }
     }
@@ -294,20 +302,19 @@ final class OptimizerState implements AutoCloseable {
         }
     }
 
-    /** The state files with the bytes one row takes in each, for forcing a checkpoint's rows. */
-    List<Object[]> segmentsWithRowBytes() {
+    /** The mapped state arrays, for forcing a checkpoint's rows. */
+    List<Array> arrays() {
         return switch (algorithm) {
-            case ADAM -> List.of(new Object[] {m, 4L * dim}, new Object[] {v, 4L * dim}, new Object[] {counters, (long) COUNTER_BYTES});
-            case ROWWISE_ADAGRAD -> List.of(new Object[] {acc, 4L}, new Object[] {counters, (long) COUNTER_BYTES});
-            case SGD -> List.<Object[]>of(new Object[] {counters, (long) COUNTER_BYTES});
+            case ADAM -> List.of(new Array(m, 4L * dim), new Array(v, 4L * dim), new Array(counters, COUNTER_BYTES));
+            case ROWWISE_ADAGRAD -> List.of(new Array(acc, 4L), new Array(counters, COUNTER_BYTES));
+            case SGD -> List.of(new Array(counters, COUNTER_BYTES));
         };
     }
 
     /** Feeds rows {@code [0, rows)} of every state file into {@code crc} (tests compare states with it). */
     void checksum(CRC32C crc, long rows) {
-        for (Object[] sb : segmentsWithRowBytes()) {
-            MemorySegment seg = (MemorySegment) sb[0];
-            crc.update(seg.asSlice(StateNpy.BYTES, rows * (long) sb[1]).asByteBuffer());
+        for (Array a : arrays()) {
+            crc.update(a.segment().asSlice(StateNpy.BYTES, rows * a.rowBytes()).asByteBuffer());
         }
     }
 

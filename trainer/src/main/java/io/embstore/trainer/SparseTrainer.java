@@ -474,9 +474,9 @@ public final class SparseTrainer implements AutoCloseable {
         }
         long matrixRowBytes = (long) dim * store.dtype().bytes();
         forEachRun(rows, matrixRowBytes, store::force);
-        for (Object[] sb : state.segmentsWithRowBytes()) {
-            MemorySegment seg = (MemorySegment) sb[0];
-            long rowBytes = (long) sb[1];
+        for (OptimizerState.Array a : state.arrays()) {
+            MemorySegment seg = a.segment();
+            long rowBytes = a.rowBytes();
             forEachRun(rows, rowBytes, (from, to) ->
                     seg.asSlice(OptimizerState.rowAt(from, rowBytes), (to - from) * rowBytes).force());
         }
