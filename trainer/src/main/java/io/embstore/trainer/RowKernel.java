@@ -11,7 +11,8 @@ import java.lang.foreign.ValueLayout;
  */
 final class RowKernel {
     private static final ValueLayout.OfFloat F32 = OptimizerState.F32;
-    private static final int CHUNK = 32;
+    /** Rows a worker claims at a time: small enough to balance hot rows (many duplicates), large enough to be cheap. */
+    static final int CHUNK = 32;
 
     private final EmbeddingStore store;
     private final OptimizerState state;

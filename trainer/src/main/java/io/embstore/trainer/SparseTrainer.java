@@ -182,8 +182,6 @@ public final class SparseTrainer implements AutoCloseable {
 
     private static final ValueLayout.OfFloat F32_UNALIGNED =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    /** Rows a worker claims at a time: small enough to balance hot rows (many duplicates), large enough to be cheap. */
-    private static final int CHUNK = 32;
 
     private final EmbeddingStore store;
     private final Options options;
@@ -344,7 +342,6 @@ public final class SparseTrainer implements AutoCloseable {
         }
         state.ensureCapacity(rows);
         coalescer.coalesce(ints, longs, n, padding);
-        t++;
         if (options.undoLog) {
             logNewlyDirtyRows();
         } else {
@@ -352,6 +349,7 @@ public final class SparseTrainer implements AutoCloseable {
                 dirty.add(coalescer.rows[k]);
             }
         }
+        t++; // after the log's I/O: a step that failed there changed nothing, not even t
         apply(gradArray, gradSegment);
         return t;
     }
@@ -403,7 +401,7 @@ public final class SparseTrainer implements AutoCloseable {
     private void apply(float[] gradArray, MemorySegment gradSegment) {
         int unique = coalescer.unique;
         Step s = new Step(coalescer, gradArray, gradSegment, t, new AtomicInteger());
-        int workers = Math.min(kernels.length, (unique + CHUNK - 1) / CHUNK);
+        int workers = Math.min(kernels.length, (unique + RowKernel.CHUNK - 1) / RowKernel.CHUNK);
         if (gradSegment != null && !gradSegment.isAccessibleBy(poolThread)) {
             workers = 1; // a confined segment: only its owner may read it
         }
