@@ -215,6 +215,7 @@ final class OptimizerState implements AutoCloseable {
                 // Mapping past the end of the file extends it (sparse): growth only, a mapped file is never truncated.
                 MemorySegment seg = ch.map(writable ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY, 0,
                         bytes, arena);
+                RandomAccessAdvice.advise(seg);
                 switch (e.getKey()) {
                     case M_FILE -> m = seg;
                     case V_FILE -> v = seg;

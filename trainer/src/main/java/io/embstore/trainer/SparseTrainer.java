@@ -376,7 +376,7 @@ public final class SparseTrainer implements AutoCloseable {
         ByteBuffer b = undoBatch;
         b.clear();
         MemorySegment seg = MemorySegment.ofArray(b.array());
-        float[] weights = kernels[0].p;
+        float[] weights = kernels[0].p[0];
         int stateFloats = state.stateFloats();
         for (int i = 0; i < count; i++) {
             int row = newRows[i];
