@@ -437,6 +437,30 @@ class SparseTrainerTest {
     }
 
     @Test
+    void rowsAppendedToTheStoreGrowTheStateFiles() {
+        SplittableRandom r = new SplittableRandom(Seeds.seed("growth"));
+        Path dir = tmp.resolve("g");
+        try (EmbeddingStore s = newStore(dir, 4, Dtype.F32); SparseTrainer t = SparseTrainer.attach(s, Options.adam())) {
+            t.step(new int[] {1, 2}, grads(r, 2));
+            float[] v = new float[DIM];
+            long first = -1;
+            for (int i = 0; i < 150; i++) {
+                long row = s.appendRow(v);
+                first = first < 0 ? row : first;
+            }
+            int[] ids = {(int) first, (int) s.rows() - 1, 3};
+            t.step(ids, grads(r, ids.length));
+            assertEquals(2, stateOf(t).updateCount(s.rows() - 1) + stateOf(t).updateCount(first));
+            assertTrue(stateOf(t).capacity >= s.rows());
+            t.checkpoint();
+        }
+        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir); SparseTrainer t = SparseTrainer.attach(s, Options.adam())) {
+            assertEquals(1, stateOf(t).updateCount(s.rows() - 1), "the grown files reopen");
+            assertEquals(2, t.steps());
+        }
+    }
+
+    @Test
     void dirtyRowsAndDirtySince() {
         try (EmbeddingStore s = newStore(tmp.resolve("d"), 1, Dtype.F32);
              SparseTrainer t = SparseTrainer.attach(s, Options.sgd())) {
