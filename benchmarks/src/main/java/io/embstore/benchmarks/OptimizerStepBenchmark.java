@@ -40,14 +40,18 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>Run (the table is built in a temporary directory per fork and deleted after; about 1.5 GB of disk):
  * <pre>
  * mvn -q -B -pl benchmarks -am package -DskipTests
- * java -jar benchmarks/target/benchmarks.jar OptimizerStepBenchmark -f 1 -wi 2 -i 3
+ * java -jar benchmarks/target/benchmarks.jar OptimizerStepBenchmark
+ * </pre>
+ * The warm-up is long on purpose: the first seconds fault in the pages of the fresh (sparse) state files and run
+ * far slower (10 steps/s in the first 2 s here) than the steady state measured after.
+ * <pre>
  * </pre>
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx2g"})
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 2)
+@Warmup(iterations = 6, time = 3)
+@Measurement(iterations = 3, time = 3)
 public class OptimizerStepBenchmark {
     static final int IDS = 4096;
     static final double ZIPF = 1.05;

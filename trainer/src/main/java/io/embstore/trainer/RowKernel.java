@@ -68,20 +68,25 @@ final class RowKernel {
     }
 
     void run(SparseTrainer.Step s) {
-        StepCoalescer c = s.rows();
-        int unique = c.unique;
-        // The step size for the global t, once per step (two pow calls per row would cost as much as the update).
-        float globalStep = adamStepSize(s.t());
-        for (int start = s.next().getAndAdd(CHUNK); start < unique; start = s.next().getAndAdd(CHUNK)) {
-            int end = Math.min(unique, start + CHUNK);
-            for (int k = start; k < end; k += BATCH) {
-                int n = Math.min(BATCH, end - k);
-                load(c, k, n);
-                for (int j = 0; j < n; j++) {
-                    sumGradients(c, k + j, s.gradArray(), s.gradSegment());
-                    update(c.rows[k + j], j, s.t(), globalStep);
+        try {
+            StepCoalescer c = s.rows;
+            int unique = c.unique;
+            // The step size for the global t, once per step (two pow calls per row cost as much as the update).
+            float globalStep = adamStepSize(s.t);
+            for (int start = s.next.getAndAdd(CHUNK); start < unique; start = s.next.getAndAdd(CHUNK)) {
+                int end = Math.min(unique, start + CHUNK);
+                for (int k = start; k < end; k += BATCH) {
+                    int n = Math.min(BATCH, end - k);
+                    load(c, k, n);
+                    for (int j = 0; j < n; j++) {
+                        sumGradients(c, k + j, s.gradArray, s.gradSegment);
+                        update(c.rows[k + j], j, s.t, globalStep);
+                    }
                 }
+                s.completed.addAndGet(end - start);
             }
+        } catch (Throwable e) {
+            s.failure = e;
         }
     }
 

@@ -6,13 +6,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.CRC32C;
 import org.roaringbitmap.RoaringBitmap;
@@ -400,45 +396,50 @@ public final class SparseTrainer implements AutoCloseable {
 
     private void apply(float[] gradArray, MemorySegment gradSegment) {
         int unique = coalescer.unique;
-        Step s = new Step(coalescer, gradArray, gradSegment, t, new AtomicInteger());
+        Step s = new Step(coalescer, gradArray, gradSegment, t);
         int workers = Math.min(kernels.length, (unique + RowKernel.CHUNK - 1) / RowKernel.CHUNK);
         if (gradSegment != null && !gradSegment.isAccessibleBy(poolThread)) {
             workers = 1; // a confined segment: only its owner may read it
         }
-        if (workers <= 1) {
-            kernels[0].run(s);
-            return;
-        }
-        List<Future<?>> futures = new ArrayList<>(workers - 1);
         for (int w = 1; w < workers; w++) {
             RowKernel k = kernels[w];
-            futures.add(pool.submit(() -> k.run(s)));
+            pool.execute(() -> k.run(s));
         }
-        RuntimeException failure = null;
-        try {
-            kernels[0].run(s);
-        } catch (RuntimeException e) {
-            failure = e;
-        }
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                failure = new IllegalStateException("interrupted during a step", e);
+        kernels[0].run(s);
+        // Wait for the rows, not for the tasks: a worker the OS has not scheduled yet (another process on the core)
+        // finds every chunk claimed when it runs, and the step does not wait a time slice for it.
+        for (int spins = 0; s.completed.get() < unique && s.failure == null; spins++) {
+            if (spins < 10_000) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
             }
         }
-        if (failure != null) {
-            throw failure;
+        if (s.failure != null) {
+            throw s.failure instanceof RuntimeException r ? r : new IllegalStateException("a step failed", s.failure);
         }
     }
 
-    /** One step's shared, read-only inputs and the cursor workers claim chunks of unique rows from. */
-    record Step(StepCoalescer rows, float[] gradArray, MemorySegment gradSegment, long t, AtomicInteger next) {
+    /**
+     * One step's shared inputs, the cursor workers claim chunks of unique rows from, and the count of rows done. A
+     * worker adds its chunk to {@code completed} only after writing the rows, so the caller returning when it reaches
+     * {@code unique} means every row is written (the atomic add and get order the writes before the return).
+     */
+    static final class Step {
+        final StepCoalescer rows;
+        final float[] gradArray;
+        final MemorySegment gradSegment;
+        final long t;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger completed = new AtomicInteger();
+        volatile Throwable failure;
+
+        Step(StepCoalescer rows, float[] gradArray, MemorySegment gradSegment, long t) {
+            this.rows = rows;
+            this.gradArray = gradArray;
+            this.gradSegment = gradSegment;
+            this.t = t;
+        }
     }
 
     // ------------------------------------------------------------------------------------------------ checkpoints
