@@ -44,8 +44,6 @@ import org.openjdk.jmh.annotations.Warmup;
  * </pre>
  * The warm-up is long on purpose: the first seconds fault in the pages of the fresh (sparse) state files and run
  * far slower (10 steps/s in the first 2 s here) than the steady state measured after.
- * <pre>
- * </pre>
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
