@@ -1593,6 +1593,24 @@ public final class EmbeddingStore implements AutoCloseable {
     }
 
     /**
+     * Makes rows {@code [fromRow, toRow)} of the matrix durable: msync of just the pages that hold them (the kernel
+     * writes only those that are dirty). Nothing else is forced: not the other files, not the .npy header, not the
+     * manifest; the generation does not change. For a trainer's checkpoint, which knows exactly which rows it changed.
+     *
+     * @throws IndexOutOfBoundsException unless {@code 0 <= fromRow <= toRow <= rows()}
+     */
+    public void force(long fromRow, long toRow) {
+        View v = view;
+        ensureWritable();
+        Objects.checkFromToIndex(fromRow, toRow, v.rows());
+        if (fromRow == toRow) {
+            return;
+        }
+        // A slice of a mapped segment forces the pages it overlaps: the JDK rounds the start down to a page.
+        v.mapping().matrix().asSlice(NpyHeader.BYTES + fromRow * rowBytes, (toRow - fromRow) * rowBytes).force();
+    }
+
+    /**
      * Makes everything written so far durable: msync of the mapped files (the kernel writes only the dirty pages),
      * then the .npy header and the manifest get the current row count, then {@link #publish()}.
      */

@@ -1,6 +1,10 @@
 /**
- * Sparse optimizers on mapped tables: lazy Adam, row-wise Adagrad and SGD, dirty-row tracking and crash-safe
- * checkpoints. Not built yet: the trainer issue fills this package. The module exists so that the dependency
- * direction tools -> trainer -> store is fixed from the start.
+ * Sparse optimizers on mapped tables: lazy Adam (torch.optim.SparseAdam's semantics), FBGEMM's row-wise Adagrad and
+ * SGD, applied in place to an {@link io.embstore.store.EmbeddingStore} with the optimizer state in mapped files beside
+ * the matrix, dirty rows tracked in RoaringBitmaps, an undo log and atomic checkpoint records for crash safety.
+ *
+ * <p>{@link io.embstore.trainer.SparseTrainer} is the one public type; the layouts of its files are described by the
+ * package-private descriptor classes {@code StateNpy}, {@code OptimizerState}, {@code UndoLog} and
+ * {@code CheckpointRecord}, and in docs/FORMAT.md.
  */
 package io.embstore.trainer;

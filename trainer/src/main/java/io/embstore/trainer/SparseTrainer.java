@@ -1,0 +1,581 @@
+package io.embstore.trainer;
+
+import io.embstore.store.EmbeddingStore;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.CRC32C;
+import org.roaringbitmap.RoaringBitmap;
+
+/**
+ * Sparse optimizer steps applied in place to a mapped {@link EmbeddingStore}, with the optimizer state in mapped files
+ * beside the matrix, crash-safe checkpoints and dirty-row tracking. What {@code torch.optim.SparseAdam} does to an
+ * {@code nn.Embedding(sparse=True)}, without the heap, on every core.
+ *
+ * <pre>{@code
+ * try (EmbeddingStore table = EmbeddingStore.openForWriting(dir);
+ *      SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam().learningRate(1e-3))) {
+ *     for (Batch b : batches) {
+ *         trainer.step(b.ids(), b.gradients());      // ids.length x dim gradients, duplicates allowed
+ *         if (b.number() % 1000 == 0) trainer.checkpoint();
+ *     }
+ * }                                                  // close() checkpoints
+ * }</pre>
+ *
+ * <h2>Semantics</h2>
+ * A step sums the gradients of duplicate ids, then updates each row present once; rows absent from the step are not
+ * touched (bit for bit), and the padding row is never updated (its ids are ignored, as {@code nn.Embedding}'s sparse
+ * backward drops them). The step counter {@code t} counts calls to {@code step}, empty ones included.
+ * <ul>
+ * <li>{@link Algorithm#ADAM}: {@code torch.optim.SparseAdam} (and TF's LazyAdam), in its float32 order of operations:
+ *     {@code m += (1-b1)(g-m)}, {@code v += (1-b2)(g*g-v)}, {@code p -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps)}.
+ * <li>{@link Algorithm#ROWWISE_ADAGRAD}: FBGEMM's exact row-wise Adagrad: {@code acc += mean(g*g)} over the row,
+ *     {@code p -= lr * g / (sqrt(acc)+eps)}.
+ * <li>{@link Algorithm#SGD}: {@code p -= lr * g}.
+ * </ul>
+ * Options beyond torch, all off by default: {@link Options#perRowBiasCorrection} (Adam's {@code t} counted per row,
+ * FBGEMM's row-wise variant), {@link Options#weightDecay} (decoupled, AdamW-style {@code p *= 1 - lr*wd} per step,
+ * applied lazily: a row's decay for the steps it missed is caught up exactly, {@code (1-lr*wd)^(t - last)}, when it is
+ * next updated), {@link Options#maxNorm} (a row whose norm exceeds it after its update is scaled to
+ * {@code maxNorm/(norm+1e-7)}, as {@code nn.Embedding(max_norm=...)} renormalises looked-up rows).
+ *
+ * <h2>Durability</h2>
+ * Rows changed since the last checkpoint are kept in a RoaringBitmap. Before a row's first change after a checkpoint,
+ * its pre-image (weights and state) goes to the undo log, which is forced before the step changes anything (one force
+ * per step, for all its newly dirty rows). {@link #checkpoint()} forces just the dirty rows' pages of the matrix and of
+ * the state files, then commits a small record atomically. {@link #attach} after a crash rolls the rows in the undo
+ * log back, so the table and its optimizer state are exactly those of the last checkpoint. Readers of the store
+ * should not trust rows changed after the last checkpoint of a writer that crashed until a trainer has attached.
+ *
+ * <h2>Threads and errors</h2>
+ * One thread drives a trainer (its methods are synchronized); a step runs on {@link Options#threads} threads, each
+ * unique row updated by exactly one of them. A damaged or mismatched state file fails {@code attach} with an
+ * {@link IllegalStateException} naming the file; I/O failures are {@link java.io.UncheckedIOException}s naming it.
+ * The trainer does not own the store: close the trainer, then the store.
+ */
+public final class SparseTrainer implements AutoCloseable {
+
+    /** The update rule; fixed for a store's optimizer state (its files are specific to it). */
+    public enum Algorithm {
+        /** Lazy Adam, {@code torch.optim.SparseAdam}. */
+        ADAM("adam"),
+        /** FBGEMM's exact row-wise Adagrad: one accumulator per row. */
+        ROWWISE_ADAGRAD("rowwise_adagrad"),
+        /** Plain stochastic gradient descent. */
+        SGD("sgd");
+
+        final String label;
+
+        Algorithm(String label) {
+            this.label = label;
+        }
+    }
+
+    /**
+     * Hyperparameters, immutable: each method returns a changed copy. Defaults: torch's SparseAdam (lr 1e-3, betas
+     * (0.9, 0.999), eps 1e-8); FBGEMM's row-wise Adagrad (lr 0.01, eps 1e-8); SGD lr 0.01; every extra off; all cores.
+     */
+    public static final class Options {
+        final Algorithm algorithm;
+        final double lr;
+        final double beta1;
+        final double beta2;
+        final double eps;
+        final boolean perRowBiasCorrection;
+        final double weightDecay;
+        final double maxNorm;
+        final int threads;
+        final boolean undoLog;
+
+        private Options(Algorithm algorithm, double lr, double beta1, double beta2, double eps, boolean perRowBiasCorrection,
+                        double weightDecay, double maxNorm, int threads, boolean undoLog) {
+            if (!(lr >= 0) || !(eps >= 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)
+                    || !(weightDecay >= 0) || !(maxNorm >= 0) || threads < 1) {
+                throw new IllegalArgumentException("invalid options: lr=" + lr + ", betas=(" + beta1 + ", " + beta2 + "), eps="
+                        + eps + ", weightDecay=" + weightDecay + ", maxNorm=" + maxNorm + ", threads=" + threads
+                        + " (need lr, eps, weightDecay, maxNorm >= 0, betas in [0, 1), threads >= 1)");
+            }
+            this.algorithm = algorithm;
+            this.lr = lr;
+            this.beta1 = beta1;
+            this.beta2 = beta2;
+            this.eps = eps;
+            this.perRowBiasCorrection = perRowBiasCorrection;
+            this.weightDecay = weightDecay;
+            this.maxNorm = maxNorm;
+            this.threads = threads;
+            this.undoLog = undoLog;
+        }
+
+        private static Options of(Algorithm a, double lr, double eps) {
+            return new Options(a, lr, 0.9, 0.999, eps, false, 0, 0, Runtime.getRuntime().availableProcessors(), true);
+        }
+
+        /** Lazy Adam with torch's SparseAdam defaults. */
+        public static Options adam() {
+            return of(Algorithm.ADAM, 1e-3, 1e-8);
+        }
+
+        /** FBGEMM's exact row-wise Adagrad with its defaults (lr 0.01, eps 1e-8). */
+        public static Options rowwiseAdagrad() {
+            return of(Algorithm.ROWWISE_ADAGRAD, 0.01, 1e-8);
+        }
+
+        /** SGD, lr 0.01. */
+        public static Options sgd() {
+            return of(Algorithm.SGD, 0.01, 0);
+        }
+
+        public Options learningRate(double v) {
+            return new Options(algorithm, v, beta1, beta2, eps, perRowBiasCorrection, weightDecay, maxNorm, threads, undoLog);
+        }
+
+        /** Adam's betas. */
+        public Options betas(double b1, double b2) {
+            return new Options(algorithm, lr, b1, b2, eps, perRowBiasCorrection, weightDecay, maxNorm, threads, undoLog);
+        }
+
+        /** Added to the denominator (outside the square root, as torch and FBGEMM do). */
+        public Options eps(double v) {
+            return new Options(algorithm, lr, beta1, beta2, v, perRowBiasCorrection, weightDecay, maxNorm, threads, undoLog);
+        }
+
+        /** Adam only: bias correction with the row's own update count instead of the global step. */
+        public Options perRowBiasCorrection(boolean v) {
+            return new Options(algorithm, lr, beta1, beta2, eps, v, weightDecay, maxNorm, threads, undoLog);
+        }
+
+        /** Decoupled weight decay, lazily caught up for the steps a row was absent from. 0 is off. */
+        public Options weightDecay(double v) {
+            return new Options(algorithm, lr, beta1, beta2, eps, perRowBiasCorrection, v, maxNorm, threads, undoLog);
+        }
+
+        /** Renormalise an updated row whose Euclidean norm exceeds this. 0 is off. */
+        public Options maxNorm(double v) {
+            return new Options(algorithm, lr, beta1, beta2, eps, perRowBiasCorrection, weightDecay, v, threads, undoLog);
+        }
+
+        /** Threads a step runs on (the caller's included). Default: every core. */
+        public Options threads(int v) {
+            return new Options(algorithm, lr, beta1, beta2, eps, perRowBiasCorrection, weightDecay, maxNorm, v, undoLog);
+        }
+
+        /**
+         * Whether pre-images go to the undo log before rows change (default true). Off, a step does no I/O, but a crash
+         * between checkpoints leaves the rows changed since the last one in whatever state reached the disk: only for
+         * runs that restart from scratch (or a copy) after a crash, and for measuring what the log costs.
+         */
+        public Options undoLog(boolean v) {
+            return new Options(algorithm, lr, beta1, beta2, eps, perRowBiasCorrection, weightDecay, maxNorm, threads, v);
+        }
+    }
+
+    private static final ValueLayout.OfFloat F32_UNALIGNED =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final EmbeddingStore store;
+    private final Options options;
+    private final Path dir;
+    private final int dim;
+    private final long padding;
+    private final OptimizerState state;
+    private final UndoLog undo;
+    private final StepCoalescer coalescer = new StepCoalescer();
+    private final RowKernel[] kernels;
+    private final ExecutorService pool;
+    /** Any thread but the caller's: asks whether a gradient segment may be read by the workers. */
+    private final Thread poolThread;
+    private CheckpointRecord record;
+    private RoaringBitmap dirty = new RoaringBitmap();
+    private long t;
+    private boolean closed;
+    private ByteBuffer undoBatch = ByteBuffer.allocate(0);
+    private int[] newRows = new int[0];
+
+    private SparseTrainer(EmbeddingStore store, Options options, OptimizerState state, UndoLog undo, CheckpointRecord record) {
+        this.store = store;
+        this.options = options;
+        this.dir = store.path();
+        this.dim = store.dim();
+        this.padding = store.paddingIndex();
+        this.state = state;
+        this.undo = undo;
+        this.record = record;
+        this.t = record.step;
+        this.kernels = new RowKernel[options.threads];
+        for (int i = 0; i < kernels.length; i++) {
+            kernels[i] = new RowKernel(store, state, options);
+        }
+        this.pool = options.threads > 1 ? Executors.newFixedThreadPool(options.threads - 1, r -> {
+            Thread th = new Thread(r, "embstore-trainer");
+            th.setDaemon(true);
+            return th;
+        }) : null;
+        this.poolThread = new Thread(() -> { });
+    }
+
+    /**
+     * Attaches a trainer to a store opened for writing: creates the optimizer state files on first use (zero moments,
+     * {@code t = 0}), or opens and checks them, and rolls back whatever a crash left after the last checkpoint.
+     *
+     * @throws IllegalArgumentException if the store is read-only (a frozen table is never updated)
+     * @throws IllegalStateException    if the state files are damaged or belong to another algorithm or dim
+     */
+    public static SparseTrainer attach(EmbeddingStore store, Options options) {
+        Objects.requireNonNull(store, "store");
+        Objects.requireNonNull(options, "options");
+        if (!store.isWritable()) {
+            throw new IllegalArgumentException(store.path() + " is open read-only (frozen): a trainer needs"
+                    + " EmbeddingStore.openForWriting");
+        }
+        if (store.dtype() != EmbeddingStore.Dtype.F32 && store.dtype() != EmbeddingStore.Dtype.F16) {
+            throw new IllegalArgumentException("unsupported dtype " + store.dtype());
+        }
+        Path dir = store.path();
+        if (!OptimizerState.exists(dir)) {
+            OptimizerState.create(dir, options.algorithm, store.dim(), Math.max(1, store.rows()), store.publish(), store.rows());
+        }
+        OptimizerState state = OptimizerState.open(dir, options.algorithm, store.dim(), true);
+        try {
+            state.ensureCapacity(store.rows());
+            CheckpointRecord record = CheckpointRecord.read(dir);
+            RoaringBitmap restored = new RoaringBitmap();
+            int stateFloats = state.stateFloats();
+            float[] weights = new float[store.dim()];
+            UndoLog undo = UndoLog.open(dir.resolve(UndoLog.FILE), store.dim(), stateFloats, rec -> {
+                if (rec.getLong(UndoLog.EPOCH_OFFSET) != record.epoch) {
+                    return; // written before the last checkpoint committed: already superseded
+                }
+                long row = rec.getLong(UndoLog.ROW_OFFSET);
+                if (row < 0 || row >= store.rows() || row == store.paddingIndex()) {
+                    throw new IllegalStateException(dir.resolve(UndoLog.FILE) + ": a record for row " + row
+                            + ", which the store (" + store.rows() + " rows) cannot have changed");
+                }
+                MemorySegment seg = MemorySegment.ofArray(rec.array());
+                MemorySegment.copy(seg, F32_UNALIGNED, UndoLog.WEIGHTS_OFFSET, weights, 0, weights.length);
+                store.write(row, weights);
+                state.restoreFloats(row, seg, UndoLog.WEIGHTS_OFFSET + 4L * store.dim());
+                state.counters(row, rec.getLong(UndoLog.COUNT_OFFSET), rec.getLong(UndoLog.LAST_STEP_OFFSET));
+                restored.add((int) row);
+            });
+            SparseTrainer trainer = new SparseTrainer(store, options, state, undo, record);
+            if (!restored.isEmpty()) {
+                // Roll-back done in the mapping; a checkpoint makes it durable and retires the log (new epoch), and
+                // lists the rows in dirtySince: a reader may have seen them changed and changed back.
+                trainer.dirty = restored;
+                trainer.checkpoint();
+            } else if (undo.size() > UndoLog.HEADER_BYTES) {
+                undo.reset();
+            }
+            return trainer;
+        } catch (RuntimeException e) {
+            state.close();
+            throw e;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ steps
+
+    /**
+     * One step: row {@code ids[i]} gets gradient {@code grads[i * dim, (i + 1) * dim)}. Returns the step counter.
+     *
+     * @throws IndexOutOfBoundsException naming the id and its position, before anything changed
+     */
+    public long step(long[] ids, float[] grads) {
+        checkGradLength(ids.length, grads.length);
+        return stepInternal(null, ids, ids.length, grads, null);
+    }
+
+    /** As {@link #step(long[], float[])} with int ids. */
+    public long step(int[] ids, float[] grads) {
+        checkGradLength(ids.length, grads.length);
+        return stepInternal(ids, null, ids.length, grads, null);
+    }
+
+    /**
+     * As {@link #step(long[], float[])} with the gradients in a segment of native-order float32 (a tensor's, say). A
+     * segment of a confined arena can be read by its owner thread only, so its steps run on the calling thread alone.
+     */
+    public long step(long[] ids, MemorySegment grads) {
+        checkGradBytes(ids.length, grads.byteSize());
+        return stepInternal(null, ids, ids.length, null, grads);
+    }
+
+    /** As {@link #step(long[], MemorySegment)} with int ids. */
+    public long step(int[] ids, MemorySegment grads) {
+        checkGradBytes(ids.length, grads.byteSize());
+        return stepInternal(ids, null, ids.length, null, grads);
+    }
+
+    private void checkGradLength(int n, int length) {
+        if ((long) n * dim != length) {
+            throw new IllegalArgumentException("grads has " + length + " floats; " + n + " ids x dim " + dim + " need "
+                    + (long) n * dim);
+        }
+    }
+
+    private void checkGradBytes(int n, long bytes) {
+        if (bytes < (long) n * dim * Float.BYTES) {
+            throw new IllegalArgumentException("grads has " + bytes + " bytes; " + n + " ids x dim " + dim + " need "
+                    + (long) n * dim * Float.BYTES);
+        }
+    }
+
+    private synchronized long stepInternal(int[] ints, long[] longs, int n, float[] gradArray, MemorySegment gradSegment) {
+        ensureOpen();
+        long rows = store.rows();
+        for (int i = 0; i < n; i++) {
+            long id = ints != null ? ints[i] : longs[i];
+            if (id < 0 || id >= rows) {
+                throw new IndexOutOfBoundsException("id " + id + " at position " + i + " is outside the " + rows + " rows");
+            }
+        }
+        state.ensureCapacity(rows);
+        coalescer.coalesce(ints, longs, n, padding);
+        if (options.undoLog) {
+            logNewlyDirtyRows();
+        } else {
+            for (int k = 0; k < coalescer.unique; k++) {
+                dirty.add(coalescer.rows[k]);
+            }
+        }
+        t++; // after the log's I/O: a step that failed there changed nothing, not even t
+        apply(gradArray, gradSegment);
+        return t;
+    }
+
+    /** Writes the pre-images of this step's rows not yet dirty, forces the log once, then marks them dirty. */
+    private void logNewlyDirtyRows() {
+        int count = 0;
+        if (newRows.length < coalescer.unique) {
+            newRows = new int[coalescer.unique];
+        }
+        for (int k = 0; k < coalescer.unique; k++) {
+            int row = coalescer.rows[k];
+            if (!dirty.contains(row)) {
+                newRows[count++] = row;
+            }
+        }
+        if (count == 0) {
+            return;
+        }
+        int rb = undo.recordBytes();
+        if (undoBatch.capacity() < count * rb) {
+            undoBatch = ByteBuffer.allocate(Math.max(count * rb, undoBatch.capacity() * 2)).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        ByteBuffer b = undoBatch;
+        b.clear();
+        MemorySegment seg = MemorySegment.ofArray(b.array());
+        float[] weights = kernels[0].p[0];
+        int stateFloats = state.stateFloats();
+        for (int i = 0; i < count; i++) {
+            int row = newRows[i];
+            int base = i * rb;
+            b.putLong(base + UndoLog.ROW_OFFSET, row).putLong(base + UndoLog.EPOCH_OFFSET, record.epoch)
+                    .putLong(base + UndoLog.COUNT_OFFSET, state.updateCount(row))
+                    .putLong(base + UndoLog.LAST_STEP_OFFSET, state.lastStep(row));
+            store.read(row, weights, 0, EmbeddingStore.ReadMode.RELAXED); // we are the only writer
+            MemorySegment.copy(weights, 0, seg, F32_UNALIGNED, base + UndoLog.WEIGHTS_OFFSET, dim);
+            state.saveFloats(row, seg, base + UndoLog.WEIGHTS_OFFSET + 4L * dim);
+            for (int z = UndoLog.crcOffset(dim, stateFloats) + 4; z < rb; z++) {
+                b.put(base + z, (byte) 0);
+            }
+        }
+        undo.append(b, count, UndoLog.crcOffset(dim, stateFloats));
+        undo.force(); // the pre-images are on disk before any page of these rows can be
+        for (int i = 0; i < count; i++) {
+            dirty.add(newRows[i]);
+        }
+    }
+
+    private void apply(float[] gradArray, MemorySegment gradSegment) {
+        int unique = coalescer.unique;
+        Step s = new Step(coalescer, gradArray, gradSegment, t);
+        int workers = Math.min(kernels.length, (unique + RowKernel.CHUNK - 1) / RowKernel.CHUNK);
+        if (gradSegment != null && !gradSegment.isAccessibleBy(poolThread)) {
+            workers = 1; // a confined segment: only its owner may read it
+        }
+        for (int w = 1; w < workers; w++) {
+            RowKernel k = kernels[w];
+            pool.execute(() -> k.run(s));
+        }
+        kernels[0].run(s);
+        // Wait for the rows, not for the tasks: a worker the OS has not scheduled yet (another process on the core)
+        // finds every chunk claimed when it runs, and the step does not wait a time slice for it.
+        for (int spins = 0; s.completed.get() < unique && s.failure == null; spins++) {
+            if (spins < 10_000) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+        if (s.failure != null) {
+            throw s.failure instanceof RuntimeException r ? r : new IllegalStateException("a step failed", s.failure);
+        }
+    }
+
+    /**
+     * One step's shared inputs, the cursor workers claim chunks of unique rows from, and the count of rows done. A
+     * worker adds its chunk to {@code completed} only after writing the rows, so the caller returning when it reaches
+     * {@code unique} means every row is written (the atomic add and get order the writes before the return).
+     */
+    static final class Step {
+        final StepCoalescer rows;
+        final float[] gradArray;
+        final MemorySegment gradSegment;
+        final long t;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger completed = new AtomicInteger();
+        volatile Throwable failure;
+
+        Step(StepCoalescer rows, float[] gradArray, MemorySegment gradSegment, long t) {
+            this.rows = rows;
+            this.gradArray = gradArray;
+            this.gradSegment = gradSegment;
+            this.t = t;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ checkpoints
+
+    /**
+     * Makes the table and optimizer state durable as they are now: forces the pages of the rows changed since the last
+     * checkpoint (matrix and state files, nothing else), publishes a new store generation, and commits the checkpoint
+     * record atomically; then empties the undo log. Returns the generation the checkpoint published, for
+     * {@link #dirtySince}.
+     */
+    public synchronized long checkpoint() {
+        ensureOpen();
+        RoaringBitmap changed = dirty;
+        forceRows(changed);
+        long generation = store.publish();
+        CheckpointRecord next = record.next(t, generation, store.rows(), changed);
+        next.writeAtomically(dir);
+        record = next;
+        undo.reset();
+        dirty = new RoaringBitmap();
+        return generation;
+    }
+
+    /**
+     * Forces the pages of {@code rows}: runs of rows that share or abut pages become one msync, so the calls number
+     * about the dirty pages, not the dirty rows; rows far apart never pull in the clean pages between them.
+     */
+    private void forceRows(RoaringBitmap rows) {
+        if (rows.isEmpty()) {
+            return;
+        }
+        long matrixRowBytes = (long) dim * store.dtype().bytes();
+        forEachRun(rows, matrixRowBytes, store::force);
+        for (OptimizerState.Array a : state.arrays()) {
+            MemorySegment seg = a.segment();
+            long rowBytes = a.rowBytes();
+            forEachRun(rows, rowBytes, (from, to) ->
+                    seg.asSlice(OptimizerState.rowAt(from, rowBytes), (to - from) * rowBytes).force());
+        }
+    }
+
+    interface RowRange {
+        void accept(long from, long to);
+    }
+
+    static void forEachRun(RoaringBitmap rows, long rowBytes, RowRange action) {
+        long gapRows = Math.max(1, 4096 / rowBytes);
+        long from = -1;
+        long to = -1;
+        for (var it = rows.getIntIterator(); it.hasNext(); ) {
+            long r = it.next() & 0xffffffffL;
+            if (from >= 0 && r - to <= gapRows) {
+                to = r + 1;
+                continue;
+            }
+            if (from >= 0) {
+                action.accept(from, to);
+            }
+            from = r;
+            to = r + 1;
+        }
+        action.accept(from, to);
+    }
+
+    // ------------------------------------------------------------------------------------------------ dirty rows
+
+    /** The rows changed since the last checkpoint (a copy). */
+    public synchronized RoaringBitmap dirtyRows() {
+        ensureOpen();
+        return dirty.clone();
+    }
+
+    /**
+     * The rows changed after the checkpoint that published {@code generation} (a value {@link #checkpoint()}
+     * returned), up to now, uncommitted changes included: what an exporter ships as a delta. For a generation older
+     * than the retained history (the last 64 checkpoints) or from before the trainer's state existed, every row.
+     * For a generation between checkpoints, a superset (the rows of the checkpoint that followed it).
+     */
+    public synchronized RoaringBitmap dirtySince(long generation) {
+        ensureOpen();
+        RoaringBitmap out = record.changedAfter(generation);
+        if (out == null) {
+            out = new RoaringBitmap();
+            out.add(0L, store.rows());
+        }
+        out.or(dirty);
+        return out;
+    }
+
+    /** The step counter {@code t}: steps applied since the optimizer state was created. */
+    public synchronized long steps() {
+        return t;
+    }
+
+    /** Checksum of the weights of every row, the optimizer state files and {@code t}; for tests comparing states. */
+    synchronized long stateChecksum() {
+        CRC32C crc = new CRC32C();
+        long rows = store.rows();
+        float[] row = new float[dim];
+        ByteBuffer bytes = ByteBuffer.allocate(dim * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (long r = 0; r < rows; r++) {
+            store.read(r, row, 0, EmbeddingStore.ReadMode.RELAXED);
+            bytes.clear();
+            bytes.asFloatBuffer().put(row);
+            crc.update(bytes.array());
+        }
+        state.checksum(crc, rows);
+        return crc.getValue() ^ (t * 0x9E3779B97F4A7C15L);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException(dir + ": the trainer is closed");
+        }
+    }
+
+    /** Checkpoints (so nothing trained is lost), stops the threads and unmaps the state. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        try {
+            checkpoint();
+        } finally {
+            closed = true;
+            if (pool != null) {
+                pool.shutdownNow();
+            }
+            undo.close();
+            state.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "SparseTrainer[" + dir + ", " + options.algorithm.label + ", t=" + t + "]";
+    }
+}

@@ -1,0 +1,121 @@
+package io.embstore.trainer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.embstore.store.EmbeddingStore;
+import io.embstore.store.EmbeddingStore.Dtype;
+import io.embstore.trainer.SparseTrainer.Options;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The state files on disk: what attach refuses (each message naming the file), what a state without optim.meta means,
+ * and an in-process crash (the store closed under a trainer that never checkpointed its last steps) rolled back exactly.
+ */
+class StateFilesTest {
+    @TempDir
+    Path tmp;
+
+    private Path trainedStore(String name) {
+        Path dir = tmp.resolve(name);
+        SplittableRandom r = new SplittableRandom(1);
+        try (EmbeddingStore s = SparseTrainerTest.newStore(dir, 2, Dtype.F32);
+             SparseTrainer t = SparseTrainer.attach(s, Options.adam())) {
+            int[] ids = SparseTrainerTest.ids(r, 40, SparseTrainerTest.ROWS);
+            t.step(ids, SparseTrainerTest.grads(r, ids.length));
+        }
+        return dir;
+    }
+
+    private static void overwrite(Path file, long at, byte[] bytes) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(bytes), at);
+        }
+    }
+
+    private static String attachFailure(Path dir, Options o) {
+        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir)) {
+            return assertThrows(IllegalStateException.class, () -> SparseTrainer.attach(s, o)).getMessage();
+        }
+    }
+
+    @Test
+    void damagedOrMismatchedFilesAreRefusedNamingTheFile() throws IOException {
+        Path dir = trainedStore("a");
+        String msg = attachFailure(dir, Options.sgd());
+        assertTrue(msg.contains(OptimizerState.META_FILE) && msg.contains("algorithm=adam"), msg);
+
+        overwrite(dir.resolve(OptimizerState.M_FILE), 0, "garbage!".getBytes());
+        msg = attachFailure(dir, Options.adam());
+        assertTrue(msg.contains(OptimizerState.M_FILE) && msg.contains("magic"), msg);
+
+        dir = trainedStore("b");
+        try (FileChannel ch = FileChannel.open(dir.resolve(OptimizerState.V_FILE), StandardOpenOption.WRITE)) {
+            ch.truncate(5000);
+        }
+        msg = attachFailure(dir, Options.adam());
+        assertTrue(msg.contains(OptimizerState.V_FILE) && msg.contains("truncated"), msg);
+
+        dir = trainedStore("c");
+        overwrite(dir.resolve(CheckpointRecord.FILE), 24, new byte[] {9});
+        msg = attachFailure(dir, Options.adam());
+        assertTrue(msg.contains(CheckpointRecord.FILE) && msg.contains("CRC"), msg);
+
+        dir = trainedStore("d");
+        overwrite(dir.resolve(UndoLog.FILE), 0, "EMBSXXXX".getBytes());
+        msg = attachFailure(dir, Options.adam());
+        assertTrue(msg.contains(UndoLog.FILE), msg);
+
+        dir = trainedStore("e");
+        Files.delete(dir.resolve(OptimizerState.ROWS_FILE));
+        msg = attachFailure(dir, Options.adam());
+        assertTrue(msg.contains(OptimizerState.ROWS_FILE) && msg.contains("missing"), msg);
+    }
+
+    @Test
+    void withoutMetaTheStateIsBuiltAgain() throws IOException {
+        Path dir = trainedStore("m");
+        Files.delete(dir.resolve(OptimizerState.META_FILE));
+        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir); SparseTrainer t = SparseTrainer.attach(s, Options.sgd())) {
+            assertEquals(0, t.steps());
+            assertFalse(Files.exists(dir.resolve(OptimizerState.M_FILE)), "adam's leftovers are deleted");
+        }
+    }
+
+    @Test
+    void aStoreClosedUnderATrainerRollsBackToTheLastCheckpoint() throws IOException {
+        long seed = Seeds.seed("inProcessCrash");
+        SplittableRandom r = new SplittableRandom(seed);
+        Path dir = tmp.resolve("crash");
+        long atCheckpoint = 0;
+        EmbeddingStore s = SparseTrainerTest.newStore(dir, 3, Dtype.F16);
+        SparseTrainer t = SparseTrainer.attach(s, Options.adam().weightDecay(0.01).perRowBiasCorrection(true));
+        for (int i = 0; i < 12; i++) {
+            int[] ids = SparseTrainerTest.ids(r, 50, SparseTrainerTest.ROWS);
+            t.step(ids, SparseTrainerTest.grads(r, ids.length));
+            if (i == 7) {
+                t.checkpoint();
+                atCheckpoint = t.stateChecksum();
+            }
+        }
+        assertTrue(t.stateChecksum() != atCheckpoint);
+        s.close(); // the trainer never closes: its last four steps are after the checkpoint, as in a crash
+        assertTrue(Files.size(dir.resolve(UndoLog.FILE)) > UndoLog.HEADER_BYTES);
+        try (EmbeddingStore again = EmbeddingStore.openForWriting(dir);
+             SparseTrainer resumed = SparseTrainer.attach(again, Options.adam())) {
+            assertEquals(8, resumed.steps());
+            assertEquals(atCheckpoint, resumed.stateChecksum(), "weights (f16), moments, counters and t as checkpointed");
+            assertEquals(UndoLog.HEADER_BYTES, Files.size(dir.resolve(UndoLog.FILE)), "the roll-back retires the log");
+        }
+    }
+}
