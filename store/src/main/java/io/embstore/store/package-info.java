@@ -17,7 +17,7 @@
  *   <li>{@code SimilarityKernel}: its inner loops, the Vector API one ({@code PanamaSimilarityKernel}, when
  *       {@code jdk.incubator.vector} is present) or the scalar one, picked once per JVM and logged.</li>
  * </ul>
- * The store depends on the JDK alone and uses the Foreign Function and Memory API; no {@code sun.misc.Unsafe}. The
+ * The store depends on the JDK alone and uses the Foreign Function and Memory API, nothing unsafe or internal. The
  * incubating Vector API is optional at run time: run with {@code --add-modules jdk.incubator.vector} for the SIMD
  * kernel ({@code -Dembstore.vector=scalar|simd} forces one).
  */
