@@ -19,7 +19,7 @@ final class BenchStores {
     /** Dimensions of every benchmark store. */
     static final int DIM = 300;
     /** Rows of the gather tables. */
-    static final int GATHER_ROWS = 1_000_000;
+    static final int GATHER_ROWS = Integer.getInteger("embstore.bench.gatherRows", 1_000_000);
     /** Seed of the gather tables' Normal(0, 1) rows. */
     static final long GATHER_SEED = 42;
 
