@@ -71,9 +71,8 @@ final class DemoReaderCommand implements Callable<Integer> {
             boolean sawWrite = Arrays.equals(v, DemoCommand.updatedVector(dim));
             out.printf("read(%d)  %s = %s  %s%n", king, DemoVocabulary.KING, DemoCommand.prefix(v),
                     sawWrite ? "<- the new vector, at once: same mapped pages" : "<- NOT the writer's vector");
-            // Not rowOf(NEW_WORD) here: before refresh() it should give -1, but the store currently throws instead
-            // when the appended word's record lies past this reader's mapping of vocab.words (a store bug, reported).
-            out.printf("rows() = %d: appended rows become visible at refresh()%n", table.rows());
+            out.printf("rows() = %d, rowOf(\"%s\") = %d: appended rows become visible at refresh()%n", table.rows(),
+                    DemoVocabulary.NEW_WORD, table.rowOf(DemoVocabulary.NEW_WORD));
             boolean refreshed = table.refresh();
             long newRow = table.rowOf(DemoVocabulary.NEW_WORD);
             out.printf("refresh() = %b: rows() = %d, rowOf(\"%s\") = %d, word(%d) = \"%s\"%n", refreshed, table.rows(),
