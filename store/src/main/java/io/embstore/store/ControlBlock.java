@@ -83,12 +83,16 @@ final class ControlBlock {
         seg.set(LONG, WRITER_PID_OFFSET, 0);
     }
 
-    /** A fresh block as bytes, for writing a new control.bin with ordinary file I/O. */
-    static java.nio.ByteBuffer fresh(long rows, long capacity, long wordBytes) {
+    /**
+     * A fresh block as bytes, for writing a new control.bin with ordinary file I/O; {@code normsRows} rows have
+     * current norms in norms.f32.
+     */
+    static java.nio.ByteBuffer fresh(long rows, long capacity, long wordBytes, long normsRows) {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             // Off-heap because the layout's fields are aligned, which a byte[] cannot promise.
             MemorySegment seg = arena.allocate(BYTES, Long.BYTES);
             initialize(seg, rows, capacity, wordBytes);
+            seg.set(LONG, NORMS_ROWS_OFFSET, normsRows);
             return java.nio.ByteBuffer.wrap(seg.toArray(ValueLayout.JAVA_BYTE));
         }
     }

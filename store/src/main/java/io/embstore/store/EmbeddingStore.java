@@ -392,6 +392,12 @@ public final class EmbeddingStore implements AutoCloseable {
         /** Bytes of word records put so far. */
         long wordBytes();
 
+        /**
+         * Whether {@link #commit} also writes norms.f32 (every row's norm, for similarity queries), so that no query
+         * and no writer has to compute them later. Off by default: a table that will be trained gains nothing by it.
+         */
+        void computeNormsOnCommit(boolean compute);
+
         /** Writes {@code src[offset, offset + dim)} as row {@code row}, converting to the dtype. */
         void putRow(long row, float[] src, int offset);
 

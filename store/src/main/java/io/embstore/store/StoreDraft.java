@@ -42,6 +42,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
     private MemorySegment words;
     private long capacity;
     private boolean finished;
+    private boolean computeNorms;
 
     StoreDraft(Path target, int dim, EmbeddingStore.Dtype dtype, boolean vocabulary, long paddingIndex, long capacity) {
         this.target = target.toAbsolutePath();
@@ -163,6 +164,12 @@ final class StoreDraft implements EmbeddingStore.Draft {
     }
 
     @Override
+    public void computeNormsOnCommit(boolean compute) {
+        checkOpen();
+        this.computeNorms = compute;
+    }
+
+    @Override
     public long wordBytes() {
         return wordCursor.get();
     }
@@ -197,6 +204,9 @@ final class StoreDraft implements EmbeddingStore.Draft {
                 matrix.asSlice(NpyHeader.BYTES + paddingIndex * rowBytes, rowBytes).fill((byte) 0);
             }
             NpyHeader.write(matrix, dtype, kept, dim);
+            if (computeNorms) {
+                writeNorms(kept);
+            }
             matrix.force();
             if (vocabulary) {
                 words.force();
@@ -211,7 +221,8 @@ final class StoreDraft implements EmbeddingStore.Draft {
                 trim(VocabularyIndex.WORDS_FILE, wordBytes);
             }
             writeNewFile(RowSeqlock.FILE, RowSeqlock.fileBytes(kept), null);
-            writeNewFile(EmbeddingStore.CONTROL_FILE, ControlBlock.BYTES, ControlBlock.fresh(kept, kept, wordBytes));
+            writeNewFile(EmbeddingStore.CONTROL_FILE, ControlBlock.BYTES,
+                    ControlBlock.fresh(kept, kept, wordBytes, computeNorms ? kept : 0));
             writeNewFile(WriterLock.FILE, 0, null);
             Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, dtype, dim, kept, vocabulary, paddingIndex);
             writeNewFile(Manifest.FILE, -1, ByteBuffer.wrap(manifest.render().getBytes(StandardCharsets.UTF_8)));
@@ -273,6 +284,18 @@ final class StoreDraft implements EmbeddingStore.Draft {
         }
         index.segment().force();
         return kept;
+    }
+
+    /** norms.f32 for rows [0, rows), from the rows as stored; the matrix is hot in the cache right after the load. */
+    private void writeNorms(long rows) throws IOException {
+        MemorySegment norms = EmbeddingStore.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(rows));
+        final long block = 4096;
+        java.util.stream.LongStream.range(0, (rows + block - 1) / block).parallel().forEach(b -> {
+            for (long row = b * block, end = Math.min(rows, row + block); row < end; row++) {
+                RowNorms.set(norms, row, RowNorms.of(matrix, dtype, NpyHeader.BYTES + row * rowBytes, dim));
+            }
+        });
+        norms.force();
     }
 
     private void trim(String file, long bytes) throws IOException {

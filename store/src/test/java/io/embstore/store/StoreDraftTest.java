@@ -136,6 +136,39 @@ class StoreDraftTest {
     }
 
     @Test
+    void normsComputedAtCommitAnswerQueriesAsNormsComputedLater() throws IOException {
+        int rows = 3000;
+        int dim = 11;
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+        float[][] data = new float[rows][dim];
+        for (float[] row : data) {
+            for (int k = 0; k < dim; k++) {
+                row[k] = (float) rnd.nextGaussian();
+            }
+        }
+        for (boolean norms : new boolean[] {true, false}) {
+            try (Draft d = EmbeddingStore.builder(tmp.resolve("n" + norms)).dim(dim).dtype(Dtype.F16).draft()) {
+                d.ensureCapacity(rows);
+                d.ensureWordCapacity(rows * 16L);
+                for (int r = 0; r < rows; r++) {
+                    d.putRow(r, data[r], 0);
+                    d.putWord(r, utf8("w" + r));
+                }
+                d.computeNormsOnCommit(norms);
+                d.commit(rows, OnDuplicate.KEEP_FIRST, null);
+            }
+            assertEquals(norms, Files.exists(tmp.resolve("n" + norms).resolve("norms.f32")));
+        }
+        assertEquals(rows * 4L, Files.size(tmp.resolve("ntrue").resolve("norms.f32")));
+        try (EmbeddingStore with = EmbeddingStore.open(tmp.resolve("ntrue"));
+             EmbeddingStore without = EmbeddingStore.open(tmp.resolve("nfalse"))) {
+            for (String w : List.of("w0", "w17", "w2999")) {
+                assertEquals(without.mostSimilar(w, 5), with.mostSimilar(w, 5), w);
+            }
+        }
+    }
+
+    @Test
     void idTableDraftAndGrowth() {
         Path dir = tmp.resolve("ids");
         try (Draft d = EmbeddingStore.builder(dir).dim(4).vocabulary(false).draft()) {

@@ -157,6 +157,8 @@ final class VectorConverter {
             }
             DuplicateCounter duplicates = new DuplicateCounter(options.onDuplicate());
             try (EmbeddingStore.Draft draft = EmbeddingStore.builder(store).dim(dim).dtype(options.dtype()).draft()) {
+                // Similarity queries want every row's norm: computed once, at the load, not by every reader's query.
+                draft.computeNormsOnCommit(true);
                 long rows;
                 if (format == VectorFormat.WORD2VEC_BINARY) {
                     rows = new BinaryVectorReader(input, seg, bodyStart, size, dim, declaredRows, options).read(draft);
@@ -192,6 +194,8 @@ final class VectorConverter {
             // Rows, not lines, name duplicates here: a stream cannot be read twice to find the line.
             duplicates.locate(row -> new InputException(input, "row " + (row + 1), ""));
             try (EmbeddingStore.Draft draft = EmbeddingStore.builder(store).dim(dim).dtype(options.dtype()).draft()) {
+                // Similarity queries want every row's norm: computed once, at the load, not by every reader's query.
+                draft.computeNormsOnCommit(true);
                 StreamingVectorReader reader = new StreamingVectorReader(input, window, options);
                 long rows = format == VectorFormat.WORD2VEC_BINARY
                         ? reader.readBinary(draft, dim, declaredRows)

@@ -136,6 +136,7 @@ class ConvertCommandTest {
         Path file = SharedData.file("test_glove.txt");
         try (EmbeddingStore s = convert(file, tmp.resolve("g"))) {
             assertEquals(50, s.dim());
+            assertEquals(76 * 4L, Files.size(tmp.resolve("g").resolve("norms.f32")), "norms computed at conversion");
             assertHolds(s, readText(file, false));
         }
     }
