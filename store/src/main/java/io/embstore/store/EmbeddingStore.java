@@ -7,8 +7,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -24,7 +22,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.LongStream;
-import java.util.stream.Stream;
 
 /**
  * An embedding table kept in memory-mapped files: row {@code i} is the vector of id (or word) {@code i}.
@@ -914,13 +911,13 @@ public final class EmbeddingStore implements AutoCloseable {
         long rows = v.rows();
         // Every id is checked before the first row is copied, so a bad batch leaves the caller's buffer untouched.
         for (int i = 0; i < n; i++) {
-            checkId(ints != null ? ints[i] : longs[i], i, rows);
+            checkId(id(ints, longs, i), i, rows);
         }
         Mapping m = v.mapping();
         Scratch scratch = scratch();
         if (mode == ReadMode.RELAXED) {
             for (int i = 0; i < n; i++) {
-                long id = ints != null ? ints[i] : longs[i];
+                long id = id(ints, longs, i);
                 copyRaw(m.matrix(), NpyHeader.BYTES + id * rowBytes, dstArray, dstSegment, target(dstArray, i), scratch);
             }
             return;
@@ -933,22 +930,27 @@ public final class EmbeddingStore implements AutoCloseable {
         for (int base = 0; base < n; base += Scratch.BLOCK) {
             int count = Math.min(Scratch.BLOCK, n - base);
             for (int j = 0; j < count; j++) {
-                seqs[j] = RowSeqlock.readBegin(seq, ints != null ? ints[base + j] : longs[base + j]);
+                seqs[j] = RowSeqlock.readBegin(seq, id(ints, longs, base + j));
             }
             for (int j = 0; j < count; j++) {
                 if ((seqs[j] & 1) == 0) {
-                    long id = ints != null ? ints[base + j] : longs[base + j];
+                    long id = id(ints, longs, base + j);
                     copyRaw(m.matrix(), NpyHeader.BYTES + id * rowBytes, dstArray, dstSegment, target(dstArray, base + j), scratch);
                 }
             }
             RowSeqlock.validateFence();
             for (int j = 0; j < count; j++) {
-                long id = ints != null ? ints[base + j] : longs[base + j];
+                long id = id(ints, longs, base + j);
                 if ((seqs[j] & 1) != 0 || RowSeqlock.readAgain(seq, id) != seqs[j]) {
                     copyRow(m, id, dstArray, dstSegment, target(dstArray, base + j), ReadMode.CONSISTENT);
                 }
             }
         }
+    }
+
+    /** Id {@code i} of a gather, from whichever of the two id arrays was given. */
+    private static long id(int[] ints, long[] longs, int i) {
+        return ints != null ? ints[i] : longs[i];
     }
 
     /** Where gathered row {@code i} goes: an element index in an array, a byte offset in a segment. */

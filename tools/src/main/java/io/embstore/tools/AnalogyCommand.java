@@ -49,9 +49,7 @@ final class AnalogyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (k < 1) {
-            throw new UserError(ExitCode.USAGE, "-k must be 1 or more, found " + k);
-        }
+        NeighborPrinter.checkedK(k);
         PrintWriter out = spec.commandLine().getOut();
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
             NeighborPrinter.requireWords(table, a, b, c);

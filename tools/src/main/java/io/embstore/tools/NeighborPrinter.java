@@ -36,6 +36,14 @@ final class NeighborPrinter {
         return n.word() != null ? n.word() : Long.toString(n.row());
     }
 
+    /** The {@code -k} of the query commands, checked. */
+    static int checkedK(int k) {
+        if (k < 1) {
+            throw new UserError(ExitCode.USAGE, "-k must be 1 or more, found " + k);
+        }
+        return k;
+    }
+
     /** A word the store lacks: a one-line "not found" error. */
     static UserError notInVocabulary(String word, EmbeddingStore table) {
         return new UserError(ExitCode.NOT_FOUND, "'" + word + "' is not in the vocabulary of " + table.path());

@@ -43,9 +43,7 @@ final class SimilarCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (k < 1) {
-            throw new UserError(ExitCode.USAGE, "-k must be 1 or more, found " + k);
-        }
+        NeighborPrinter.checkedK(k);
         PrintWriter out = spec.commandLine().getOut();
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
             NeighborPrinter.requireWords(table, words.toArray(String[]::new));
