@@ -28,6 +28,9 @@ import picocli.CommandLine.Spec;
                 AnalogyCommand.class,
                 SimilarityCommand.class,
                 EvaluateCommand.class,
+                TrainClassifierCommand.class,
+                TestClassifierCommand.class,
+                PredictCommand.class,
                 DemoCommand.class,
                 DemoReaderCommand.class,
                 CommandLine.HelpCommand.class})

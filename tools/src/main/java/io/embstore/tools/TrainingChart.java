@@ -1,0 +1,95 @@
+package io.embstore.tools;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.CombinedDomainXYPlot;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+
+/**
+ * The {@code --plot} chart of {@code train-classifier}, drawn with JFreeChart into a PNG: training loss per epoch
+ * above, training and held-out accuracy per epoch below. AWT runs headless; drawing text needs a font, which a bare
+ * Linux machine may lack (fontconfig and a font package): {@link #check()} finds that out before any training.
+ */
+final class TrainingChart {
+    static final int WIDTH = 900;
+    static final int HEIGHT = 700;
+
+    private TrainingChart() {
+    }
+
+    /**
+     * Draws a small chart in memory, so that a machine without fonts fails before the training rather than after.
+     *
+     * @throws UserError saying what to install
+     */
+    static void check() {
+        render(List.of(new ClassifierTraining.EpochStats(1, 1, 0.5, 0.5)), "check");
+    }
+
+    /** Writes the chart of {@code history} to {@code png} (through a temporary file: whole or absent). */
+    static void write(Path png, List<ClassifierTraining.EpochStats> history, String title) {
+        byte[] bytes = render(history, title);
+        Path temp = png.toAbsolutePath().resolveSibling("." + png.getFileName() + ".tmp");
+        try {
+            Files.write(temp, bytes);
+            Files.move(temp, png, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException ignored) {
+                // the write's failure is the one to report
+            }
+            throw new UserError(ExitCode.USER_ERROR, png + ": cannot write the chart (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static byte[] render(List<ClassifierTraining.EpochStats> history, String title) {
+        System.setProperty("java.awt.headless", "true");
+        try {
+            XYSeries loss = new XYSeries("training loss");
+            XYSeries trainAccuracy = new XYSeries("training accuracy");
+            XYSeries devAccuracy = new XYSeries("held-out accuracy");
+            for (ClassifierTraining.EpochStats e : history) {
+                loss.add(e.epoch(), e.loss());
+                trainAccuracy.add(e.epoch(), e.trainAccuracy());
+                if (!Double.isNaN(e.devAccuracy())) {
+                    devAccuracy.add(e.epoch(), e.devAccuracy());
+                }
+            }
+            XYSeriesCollection accuracies = new XYSeriesCollection(trainAccuracy);
+            if (devAccuracy.getItemCount() > 0) {
+                accuracies.addSeries(devAccuracy);
+            }
+            NumberAxis lossAxis = new NumberAxis("loss");
+            lossAxis.setAutoRangeIncludesZero(false);
+            NumberAxis accuracyAxis = new NumberAxis("accuracy");
+            accuracyAxis.setAutoRangeIncludesZero(false);
+            XYPlot lossPlot = new XYPlot(new XYSeriesCollection(loss), null, lossAxis, new XYLineAndShapeRenderer(true, true));
+            XYPlot accuracyPlot = new XYPlot(accuracies, null, accuracyAxis, new XYLineAndShapeRenderer(true, true));
+            NumberAxis epochAxis = new NumberAxis("epoch");
+            epochAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+            CombinedDomainXYPlot plot = new CombinedDomainXYPlot(epochAxis);
+            plot.add(lossPlot, 1);
+            plot.add(accuracyPlot, 1);
+            JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ChartUtils.writeChartAsPNG(out, chart, WIDTH, HEIGHT);
+            return out.toByteArray();
+        } catch (IOException | RuntimeException | LinkageError | InternalError e) {
+            // Without fontconfig or any font, the JDK fails in its font code with errors of several kinds.
+            throw new UserError(ExitCode.USER_ERROR, "cannot draw the chart: " + e
+                    + " (AWT needs fontconfig and a font: on Debian, apt-get install fontconfig fonts-dejavu-core)", e);
+        }
+    }
+}
