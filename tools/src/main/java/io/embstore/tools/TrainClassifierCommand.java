@@ -98,7 +98,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
     /** The defaults, tuned on the movie-review data (benchmarks/results/classifier.md). */
     static final class Defaults {
         static final int DIM = 50;
-        static final int EPOCHS = 5;
+        static final int EPOCHS = 3;
         static final double LR = 0.01;
         static final int BATCH = 32;
 

@@ -79,6 +79,7 @@ final class TrainingChart {
             XYPlot accuracyPlot = new XYPlot(accuracies, null, accuracyAxis, new XYLineAndShapeRenderer(true, true));
             NumberAxis epochAxis = new NumberAxis("epoch");
             epochAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+            epochAxis.setAutoRangeIncludesZero(false);
             CombinedDomainXYPlot plot = new CombinedDomainXYPlot(epochAxis);
             plot.add(lossPlot, 1);
             plot.add(accuracyPlot, 1);
