@@ -83,8 +83,10 @@ final class TrainClassifierCommand implements Callable<Integer> {
             description = "Seed of the initial table, the shuffles and the held-out split. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Threads of the table's optimizer steps. Default: all cores.")
-    Integer threads;
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "1",
+            description = "Threads of the table's optimizer steps. Default: ${DEFAULT-VALUE} (a step here updates a few"
+                    + " hundred rows, too few to share out; see docs/CLASSIFIER.md).")
+    int threads;
 
     @Option(names = "--plot", paramLabel = "FILE.png", description = "Write the loss and accuracy curves as a PNG chart.")
     Path plot;
@@ -128,9 +130,8 @@ final class TrainClassifierCommand implements Callable<Integer> {
             devLines = List.copyOf(shuffled.subList(0, held));
             trainLines = List.copyOf(shuffled.subList(held, shuffled.size()));
         }
-        int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         ClassifierTraining.Settings settings = new ClassifierTraining.Settings(dim, ngrams, buckets, minCount, epochs,
-                lr, batch, seed, t);
+                lr, batch, seed, threads);
         PrintWriter out = spec.commandLine().getOut();
         ClassifierTraining.Result result;
         try (TrainingProgress bar = new TrainingProgress(progress, epochs)) {
@@ -165,7 +166,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
         if (minCount < 1) {
             throw new UserError(ExitCode.USAGE, "--min-count must be 1 or more, found " + minCount);
         }
-        if (threads != null && threads < 1) {
+        if (threads < 1) {
             throw new UserError(ExitCode.USAGE, "--threads must be 1 or more, found " + threads);
         }
         if (devFraction != null && !(devFraction > 0 && devFraction < 1)) {

@@ -183,7 +183,7 @@ class ClassifierCommandsTest {
     void movieReviewsReachASaneAccuracy() {
         Path data = SharedData.file("mr-train.txt");
         CliRun run = CliRun.of("train-classifier", "--train", data.toString(), "--model", tmp.resolve("mr").toString(),
-                "--dev-fraction", "0.1", "--threads", "2", "--quiet", "--json");
+                "--dev-fraction", "0.1", "--quiet", "--json");
         assertEquals(ExitCode.OK, run.status(), run::toString);
         JsonNode last = run.json().get("epochs").get(TrainClassifierCommand.Defaults.EPOCHS - 1);
         assertEquals(960, run.json().get("dev_examples").asInt());
