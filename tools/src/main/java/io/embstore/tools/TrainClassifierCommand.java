@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
                         + " space; words seen fewer than --min-count times share the unknown word's row. A document is"
                         + " the mean of its rows (words, and with --ngrams 2 hashed word bigrams), fed to a softmax"
                         + " layer. The table is trained with lazy Adam (the embstore trainer), the output layer with"
-                        + " dense Adam, in mini-batches. MODEL is a new directory: the store plus "
+                        + " dense Adam, in mini-batches. DIR is a new directory: the store plus "
                         + ClassifierModel.FILE + " (docs/CLASSIFIER.md); it appears only when training succeeded."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
@@ -44,23 +44,30 @@ final class TrainClassifierCommand implements Callable<Integer> {
     @Option(names = "--train", paramLabel = "FILE", required = true, description = "Training data, fastText format.")
     Path train;
 
-    @Option(names = "--model", paramLabel = "DIR", required = true, description = "Model directory to create; it must not exist.")
+    @Option(names = "--model", paramLabel = "DIR", required = true,
+            description = "Model directory to create; it must not exist.")
     Path model;
 
-    @Option(names = "--dev", paramLabel = "FILE", description = "Held-out data: its accuracy is reported after every epoch.")
+    @Option(names = "--dev", paramLabel = "FILE",
+            description = "Held-out data: its accuracy is reported after every epoch.")
     Path dev;
 
     @Option(names = "--dev-fraction", paramLabel = "F",
-            description = "Hold out this share of the training lines instead (a shuffle seeded by --seed; see docs/CLASSIFIER.md).")
+            description = "Hold out this share of the training lines instead (a shuffle seeded by --seed; see"
+                    + " docs/CLASSIFIER.md).")
     Double devFraction;
 
-    @Option(names = "--dim", paramLabel = "D", defaultValue = "" + Defaults.DIM, description = "Embedding size. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--dim", paramLabel = "D", defaultValue = "" + Defaults.DIM,
+            description = "Embedding size. Default: ${DEFAULT-VALUE}.")
     int dim;
 
-    @Option(names = "--epochs", paramLabel = "N", defaultValue = "" + Defaults.EPOCHS, description = "Passes over the data. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "" + Defaults.EPOCHS,
+            description = "Passes over the data. Default: ${DEFAULT-VALUE}.")
     int epochs;
 
-    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "" + Defaults.LR, description = "Adam's learning rate. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "" + Defaults.LR,
+            description = "Adam's learning rate in the first epoch; it falls linearly over the epochs."
+                    + " Default: ${DEFAULT-VALUE}.")
     double lr;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "" + Defaults.BATCH,
@@ -68,11 +75,13 @@ final class TrainClassifierCommand implements Callable<Integer> {
     int batch;
 
     @Option(names = "--ngrams", paramLabel = "N", defaultValue = "1",
-            description = "Longest word n-gram: 1 words only, 2 adds hashed bigrams (up to 5). Default: ${DEFAULT-VALUE}.")
+            description = "Longest word n-gram: 1 words only, 2 adds hashed bigrams (up to 5)."
+                    + " Default: ${DEFAULT-VALUE}.")
     int ngrams;
 
     @Option(names = "--buckets", paramLabel = "N", defaultValue = "2000000",
-            description = "Hash buckets of the n-grams; only buckets seen in training get a row. Default: ${DEFAULT-VALUE}.")
+            description = "Hash buckets of the n-grams; only buckets seen in training get a row."
+                    + " Default: ${DEFAULT-VALUE}.")
     int buckets;
 
     @Option(names = "--min-count", paramLabel = "N", defaultValue = "1",
