@@ -49,6 +49,9 @@ def parse_args():
     p.add_argument("--opt-warmup", type=int, default=100, help="untimed optimizer steps first (default 100)")
     p.add_argument("--opt-window", type=int, default=100, help="optimizer steps per timed window (default 100)")
     p.add_argument("--opt-windows", type=int, default=3, help="timed windows per process, median taken (default 3)")
+    p.add_argument("--opt-dir", default="/dev/shm/embstore-peers-opt" if os.path.isdir("/dev/shm") else None,
+                   help="where the trainer's table and state files go (default /dev/shm/embstore-peers-opt, in RAM as "
+                        "torch's tensors are; without /dev/shm, DATA/opt-work)")
     p.add_argument("--buckets", type=int, default=2_000_000, help="hash buckets of both classifiers (default 2000000)")
     p.add_argument("--smoke", action="store_true",
                    help="tiny sizes, one repeat, its own data directory: checks the harness runs end to end")
@@ -57,6 +60,8 @@ def parse_args():
         a.rows, a.repeats, a.opt_rows = 20_000, 1, 50_000
         a.opt_warmup, a.opt_window, a.opt_windows = 3, 5, 1
         a.data = a.data.rstrip("/") + "-smoke"
+        if a.opt_dir:
+            a.opt_dir = a.opt_dir.rstrip("/") + "-smoke"
     a.only = [s for s in a.only.split(",") if s]
     for s in a.only:
         if s not in SECTIONS:
@@ -389,15 +394,16 @@ def section_optimizer(c, rows):
     grads = os.path.join(A.data, f"opt-grads-{batch}x{dim}.f32")
     if not os.path.exists(grads):
         (np.random.default_rng(11).standard_normal((batch, dim)) * 0.01).astype("<f4").tofile(grads)
-    work = os.path.join(A.data, "opt-work")
+    work = A.opt_dir or os.path.join(A.data, "opt-work")
     common = [f"dir={work}", f"rows={n}", f"dim={dim}", "seed=42", f"ids={ids}", f"grads={grads}", f"batch={batch}",
               f"threads={A.threads}", f"warmup={A.opt_warmup}", f"window={A.opt_window}", f"windows={A.opt_windows}"]
     tail = [A.threads, A.opt_warmup, A.opt_window, A.opt_windows]
     # memory traffic of one row: p, m and v read and written
     row_bytes = 3 * 2 * dim * 4
     mem = c.hw["memcpy_gb_s"] * 1e9
-    label = (f"lazy Adam, {n // 1000}K x {dim} f32, {batch} Zipf(1.05) ids per step, {A.threads} threads, "
-             "unique rows/s")
+    where = "tmpfs" if work.startswith("/dev/shm") else "disk"
+    label = (f"lazy Adam, {n // 1000}K x {dim} f32 (embstore's files on {where}), {batch} Zipf(1.05) ids per step, "
+             f"{A.threads} threads, unique rows/s")
     for mode, what in (("step", "step only"), ("forward", "forward + backward + step")):
         forward = f"forward={'true' if mode == 'forward' else 'false'}"
         sides = [lambda: probe("optimizer", *common, forward)[1],
@@ -419,7 +425,12 @@ def section_optimizer(c, rows):
             rows.append((op, ours_s, missing("torch"), None, frac))
             continue
         t = median([r["unique_rows_s"] for r in theirs])
+        # Same table, ids, gradients and steps: a trained row must come out the same on both sides.
+        a, b = ours[0]["row0_sum"], theirs[0]["row0_sum"]
+        if abs(a - b) > 1e-4 * max(1.0, abs(a)):
+            print(f"peers: optimizer {mode}: a trained row's sum differs, embstore {a} vs torch {b}", file=sys.stderr)
         rows.append((op, ours_s, f"torch {peer_what}: {t / 1e6:.2f} M", o / t, frac))
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def classifier_available():
