@@ -15,7 +15,8 @@
  *   <li>{@link io.embstore.benchmarks.ParseBenchmark} and {@code ParseExactness}: the converter's float parser against
  *       {@code Float.parseFloat}, fastdoubleparser and chronicle-bytes, for speed and exactness.</li>
  *   <li>{@link io.embstore.benchmarks.VectorFileGenerator} writes the synthetic vector files; {@code QueryTimer} times
- *       queries for the peer harness in {@code benchmarks/peers/}.</li>
+ *       queries for the peer harness in {@code benchmarks/peers/}; {@code PeerProbe} is that harness's Java side for
+ *       open, gather, reader memory and optimizer rows.</li>
  * </ul>
  *
  * <p>Build and run (JDK 25):
