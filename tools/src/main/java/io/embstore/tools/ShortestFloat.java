@@ -21,8 +21,11 @@ import java.math.BigInteger;
  * The powers-of-ten table is computed exactly from {@link BigInteger} at class initialisation, not typed in.
  */
 final class ShortestFloat {
-    /** The longest output: {@code -1.2345678E-38}, 14 characters; 15 gives room for every case. */
-    static final int MAX_CHARS = 15;
+    /**
+     * Bytes {@link #write} may touch past {@code pos}: the longest output is {@code -1.2345678E-38}, 14 characters,
+     * but digits are stored eight at a time, which can write a few bytes past the end of shorter outputs.
+     */
+    static final int MAX_CHARS = 16;
 
     private static final int P = 24;
     private static final int Q_MIN = -149;
@@ -44,6 +47,8 @@ final class ShortestFloat {
     private static final int[] LOG10_THREE_QUARTERS_POW2 = new int[Q_MAX - Q_MIN + 1];
     private static final int[] POW10 = {1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000,
         1_000_000_000};
+    private static final java.lang.invoke.VarHandle LONG_LE =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final byte[] NAN = {'N', 'a', 'N'};
     private static final byte[] INFINITY = {'I', 'n', 'f', 'i', 'n', 'i', 't', 'y'};
 
@@ -191,49 +196,52 @@ final class ShortestFloat {
 
     /** Writes {@code f 10^e} ({@code 0 < f < 10^9}) in {@code Float.toString}'s layout. */
     private static int digits(int f, int e, byte[] buf, int pos) {
-        while (f % 10 == 0) {
-            f /= 10;
-            e++;
+        // f's digit count, from its bit length (1233 / 4096 is just above log10(2)), corrected once.
+        int n = ((32 - Integer.numberOfLeadingZeros(f)) * 1233) >>> 12;
+        if (f >= POW10[n]) {
+            n++;
         }
-        int len = 1;
-        while (len < 10 && f >= POW10[len]) {
-            len++;
-        }
+        // Padded to exactly nine digits: the first one alone, the other eight as ASCII bytes in one long.
+        int f9 = f * POW10[9 - n];
+        int first = f9 / 100_000_000;
+        long rest = eightDigits(f9 - first * 100_000_000);
+        // Significant digits: the trailing '0' bytes of rest do not count.
+        long values = rest - 0x3030303030303030L;
+        int len = values == 0 ? 1 : 2 + ((63 - Long.numberOfLeadingZeros(values)) >>> 3);
         // The decimal exponent of the leading digit.
-        int lead = e + len - 1;
+        int lead = e + n - 1;
+        byte d0 = (byte) ('0' + first);
         if (lead >= 0 && lead < 7) {
             int intDigits = lead + 1;
+            buf[pos] = d0;
             if (len <= intDigits) {
-                pos = putDigits(f, len, buf, pos);
-                for (int i = len; i < intDigits; i++) {
-                    buf[pos++] = '0';
-                }
-                buf[pos] = '.';
-                buf[pos + 1] = '0';
-                return pos + 2;
+                // The padding zeros are the integer's own trailing zeros.
+                LONG_LE.set(buf, pos + 1, rest);
+                buf[pos + intDigits] = '.';
+                buf[pos + intDigits + 1] = '0';
+                return pos + intDigits + 2;
             }
-            int frac = len - intDigits;
-            int high = f / POW10[frac];
-            pos = putDigits(high, intDigits, buf, pos);
-            buf[pos++] = '.';
-            return putDigits(f - high * POW10[frac], frac, buf, pos);
+            // The point goes after intDigits digits: after the first intDigits - 1 bytes of rest.
+            int shift = 8 * (intDigits - 1);
+            long low = rest & ((1L << shift) - 1);
+            LONG_LE.set(buf, pos + 1, low | ((long) '.' << shift) | ((rest & -(1L << shift)) << 8));
+            buf[pos + 9] = (byte) (rest >>> 56);
+            return pos + len + 1;
         }
         if (lead < 0 && lead >= -3) {
-            buf[pos++] = '0';
-            buf[pos++] = '.';
-            for (int i = -1; i > lead; i--) {
-                buf[pos++] = '0';
-            }
-            return putDigits(f, len, buf, pos);
+            buf[pos] = '0';
+            buf[pos + 1] = '.';
+            buf[pos + 2] = '0';
+            buf[pos + 3] = '0';
+            int at = pos + 1 - lead;
+            buf[at] = d0;
+            LONG_LE.set(buf, at + 1, rest);
+            return at + len;
         }
-        int high = f / POW10[len - 1];
-        buf[pos++] = (byte) ('0' + high);
-        buf[pos++] = '.';
-        if (len == 1) {
-            buf[pos++] = '0';
-        } else {
-            pos = putDigits(f - high * POW10[len - 1], len - 1, buf, pos);
-        }
+        buf[pos] = d0;
+        buf[pos + 1] = '.';
+        LONG_LE.set(buf, pos + 2, rest);
+        pos += len == 1 ? 3 : len + 1;
         buf[pos++] = 'E';
         if (lead < 0) {
             buf[pos++] = '-';
@@ -246,13 +254,20 @@ final class ShortestFloat {
         return pos;
     }
 
-    /** Writes the {@code n} lowest decimal digits of {@code x}, leading zeros included. */
-    private static int putDigits(int x, int n, byte[] buf, int pos) {
-        for (int i = pos + n - 1; i >= pos; i--) {
-            int q = x / 10;
-            buf[i] = (byte) ('0' + x - q * 10);
-            x = q;
-        }
-        return pos + n;
+    /**
+     * The eight decimal digits of {@code x < 10^8}, leading zeros included, as ASCII bytes in a long whose lowest
+     * byte is the first digit (so a little-endian store writes them in order). Two 4-digit halves in 32-bit lanes
+     * are split into 2-digit quarters in 16-bit lanes and those into digits in bytes, by multiplications by
+     * reciprocals that are exact in these ranges (x / 100 = x 10486 >> 20 for x < 10^4, x / 10 = x 103 >> 10 for
+     * x < 100).
+     */
+    private static long eightDigits(int x) {
+        int high = x / 10_000;
+        long halves = high | ((long) (x - high * 10_000) << 32);
+        long hundreds = ((halves * 10486) >>> 20) & 0x0000007F0000007FL;
+        long quarters = ((halves - 100 * hundreds) << 16) + hundreds;
+        long tens = ((quarters * 103) >>> 10) & 0x000F000F000F000FL;
+        long digits = tens + ((quarters - 10 * tens) << 8);
+        return digits + 0x3030303030303030L;
     }
 }
