@@ -122,9 +122,9 @@ final class ShortestFloat {
             System.arraycopy(INFINITY, 0, buf, pos, INFINITY.length);
             return pos + INFINITY.length;
         }
-        if (bits < 0) {
-            buf[pos++] = '-';
-        }
+        // Branch-free: the sign of embedding weights is a coin toss, which a branch would mispredict half the time.
+        buf[pos] = '-';
+        pos += bits >>> 31;
         if (bq != 0) {
             int mq = -Q_MIN + 1 - bq;
             int c = C_MIN | t;
