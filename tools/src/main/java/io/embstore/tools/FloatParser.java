@@ -38,13 +38,10 @@ final class FloatParser {
      */
     float parseField(byte[] buf, int from, int limit) {
         // The common token, [-]digits[.digits] with at most 7 digits on either side, eight bytes at a time.
-        int i = from;
-        boolean negative = false;
-        if (i < limit && buf[i] == '-') {
-            negative = true;
-            i++;
-        }
-        if (i + 2 * Long.BYTES + 1 <= buf.length) {
+        if (from < limit && from + 2 * Long.BYTES + 2 <= buf.length) {
+            // Branch-free sign: in a vector file it is a coin toss, which a branch would mispredict half the time.
+            int negative = (((buf[from] & 0xff) ^ '-') - 1) >>> 31;
+            int i = from + negative;
             long w = (long) LONG_LE.get(buf, i);
             int ni = Math.min(digitRun(w), limit - i);
             if (ni < Long.BYTES) {
@@ -64,7 +61,7 @@ final class FloatParser {
                         && (j == limit || buf[j] == ' ' || buf[j] == '\t' || buf[j] == '\r')) {
                     end = j;
                     float value = mantissa / POW10[nf];
-                    return negative ? -value : value;
+                    return Float.intBitsToFloat(Float.floatToRawIntBits(value) | negative << 31);
                 }
             }
         }
