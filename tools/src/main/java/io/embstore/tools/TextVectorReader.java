@@ -262,7 +262,8 @@ final class TextVectorReader {
                         int length = (int) (piece.end() - piece.start());
                         byte[] buf = buffer(length);
                         MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, piece.start(), buf, 0, length);
-                        Chunk c = order.place(i, countLines(piece, buf, length));
+                        LineEnds ends = lineEnds.get();
+                        Chunk c = order.place(i, countLines(piece, buf, length, ends));
                         if (c == null) {
                             break;
                         }
@@ -270,7 +271,7 @@ final class TextVectorReader {
                             continue;
                         }
                         try {
-                            parseChunk(c, buf, length, draft, rowLimit, firstErrorLine);
+                            parseChunk(c, buf, length, ends, draft, rowLimit, firstErrorLine);
                         } catch (InputException e) {
                             firstErrorLine.accumulateAndGet(lineOf(e), Math::min);
                             if (first == null) {
@@ -309,31 +310,46 @@ final class TextVectorReader {
         return buf;
     }
 
-    /** The chunk with its lines and rows (non-blank lines) counted in {@code buf}. */
-    private static Chunk countLines(Chunk piece, byte[] buf, int length) {
-        long lines = 0;
+    /** Where each line of the chunk in a thread's buffer ends, noted by the count for the parse: one scan, not two. */
+    private static final class LineEnds {
+        int[] ends = new int[4096];
+        int count;
+
+        void add(int end) {
+            if (count == ends.length) {
+                ends = java.util.Arrays.copyOf(ends, count * 2);
+            }
+            ends[count++] = end;
+        }
+    }
+
+    private final ThreadLocal<LineEnds> lineEnds = ThreadLocal.withInitial(LineEnds::new);
+
+    /** The chunk with its lines and rows (non-blank lines) counted in {@code buf}; the line ends go to {@code ends}. */
+    private static Chunk countLines(Chunk piece, byte[] buf, int length, LineEnds ends) {
+        ends.count = 0;
         long rows = 0;
-        for (int pos = 0; pos < length; lines++) {
+        for (int pos = 0; pos < length; ) {
             int nl = TextScan.indexOf(buf, pos, length, (byte) '\n');
             int lineEnd = nl < 0 ? length : nl;
+            ends.add(lineEnd);
             if (LineParser.trimEnd(buf, pos, lineEnd) > pos) {
                 rows++;
             }
             pos = lineEnd + 1;
         }
-        return new Chunk(piece.start(), piece.end(), 0, 0, lines, rows);
+        return new Chunk(piece.start(), piece.end(), 0, 0, ends.count, rows);
     }
 
-    private void parseChunk(Chunk c, byte[] buf, int length, EmbeddingStore.Draft draft, long rows,
+    private void parseChunk(Chunk c, byte[] buf, int length, LineEnds ends, EmbeddingStore.Draft draft, long rows,
                             AtomicLong firstErrorLine) {
         LineParser parser = new LineParser(dim, options.allowNonFinite());
         RowSink sink = new RowSink(draft, options.encoding());
         long row = c.rowBase();
         long line = c.lineBase();
         int pos = 0;
-        while (pos < length && row < rows) {
-            int nl = TextScan.indexOf(buf, pos, length, (byte) '\n');
-            int lineEnd = nl < 0 ? length : nl;
+        for (int k = 0; k < ends.count && row < rows; k++) {
+            int lineEnd = ends.ends[k];
             int contentEnd = LineParser.trimEnd(buf, pos, lineEnd);
             if (contentEnd > pos) {
                 if (line > firstErrorLine.get()) {
