@@ -13,7 +13,9 @@ import java.math.BigInteger;
  * nothing.
  *
  * <p>The digits come from Schubfach (Raffaello Giulietti, "The Schubfach way to render doubles", 2020), the algorithm
- * behind the JDK's own float formatting; this is an independent implementation of the paper's float32 case. For
+ * behind the JDK's own float formatting. The interval test in {@link #shortest} follows the paper's float32 case
+ * and the shape of its reference implementation (the JDK's {@code FloatToDecimal}), written here from the paper;
+ * the tables and the digit writing are this class's own. For
  * {@code v = c 2^q} it picks {@code k} with {@code 10^k} just below {@code 2^q}, computes {@code 4 v 10^-k} and the
  * two rounding-interval bounds {@code 4 (v -+ half an ulp) 10^-k} with one 64 x 64 bit multiplication each against a
  * 63-bit approximation of {@code 10^-k} (rounded to odd, which the paper shows is enough for 24-bit significands),
