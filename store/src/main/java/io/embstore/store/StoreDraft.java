@@ -27,6 +27,8 @@ import java.util.stream.Stream;
  */
 final class StoreDraft implements EmbeddingStore.Draft {
     private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Bytes of rows put between two background forces of the matrix. */
+    private static final long FLUSH_STEP = 64L << 20;
 
     private final Path target;
     private final Path temp;
@@ -43,6 +45,13 @@ final class StoreDraft implements EmbeddingStore.Draft {
     private long capacity;
     private boolean finished;
     private boolean computeNorms;
+    /** Bytes of rows put since the flusher last forced the matrix; see {@link #putRow}. */
+    private final AtomicLong unflushed = new AtomicLong();
+    private final Object flushLock = new Object();
+    /** The matrix mapping as the flusher may force it: set on every growth, read by the flusher thread. */
+    private volatile MemorySegment flushable;
+    private Thread flusher;
+    private boolean flusherStopped;
 
     StoreDraft(Path target, int dim, EmbeddingStore.Dtype dtype, boolean vocabulary, long paddingIndex, long capacity) {
         this.target = target.toAbsolutePath();
@@ -107,6 +116,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
             return;
         }
         matrix = grow(EmbeddingStore.MATRIX_FILE, NpyHeader.BYTES + rows * rowBytes);
+        flushable = matrix;
         if (vocabulary) {
             offsets = grow(VocabularyIndex.OFFSETS_FILE, rows * Long.BYTES);
         }
@@ -138,6 +148,77 @@ final class StoreDraft implements EmbeddingStore.Draft {
         checkRow(row);
         java.util.Objects.checkFromIndexSize(offset, dim, src.length);
         EmbeddingStore.putRow(matrix, dtype, NpyHeader.BYTES + row * rowBytes, src, offset, dim);
+        if (unflushed.addAndGet(rowBytes) >= FLUSH_STEP) {
+            wakeFlusher();
+        }
+    }
+
+    /**
+     * Starts (once the first {@link #FLUSH_STEP} bytes of rows were put) or wakes the thread that forces the matrix
+     * to disk while rows are still being put. A bulk load writes far more than the disk can take in at commit time;
+     * this way the disk works during the load and the commit's own force finds little left. Small drafts never
+     * start it.
+     */
+    private void wakeFlusher() {
+        synchronized (flushLock) {
+            if (flusherStopped) {
+                return;
+            }
+            if (flusher == null) {
+                flusher = new Thread(this::flushWhilePutting, "embstore-draft-flush");
+                flusher.setDaemon(true);
+                flusher.start();
+            }
+            flushLock.notifyAll();
+        }
+    }
+
+    private void flushWhilePutting() {
+        while (true) {
+            synchronized (flushLock) {
+                while (!flusherStopped && unflushed.get() < FLUSH_STEP) {
+                    try {
+                        flushLock.wait();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                if (flusherStopped) {
+                    return;
+                }
+            }
+            unflushed.set(0);
+            try {
+                flushable.force();
+            } catch (RuntimeException e) {
+                // The commit forces everything again and reports a failure there, with the store's path.
+                return;
+            }
+        }
+    }
+
+    /** Stops the flusher and waits for its current force: the mappings may be closed after this. */
+    private void stopFlusher() {
+        Thread t;
+        synchronized (flushLock) {
+            flusherStopped = true;
+            flushLock.notifyAll();
+            t = flusher;
+        }
+        if (t != null) {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    t.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     @Override
@@ -194,6 +275,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
         if (paddingIndex >= rows) {
             throw new IllegalArgumentException("padding index " + paddingIndex + " is outside [0, " + rows + ")");
         }
+        stopFlusher();
         try {
             long kept = rows;
             long wordBytes = wordCursor.get();
@@ -329,6 +411,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
 
     private void abort() {
         finished = true;
+        stopFlusher();
         if (arena.scope().isAlive()) {
             arena.close();
         }

@@ -5,13 +5,24 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Reads word2vec binary (GoogleNews layout) from a mapped file: after the {@code rows dim} header line, per row the
- * word, one space, {@code dim} little-endian float32 values and an optional newline. Errors name the byte offset.
+ * word, one space, {@code dim} little-endian float32 values and an optional newline, copied into the store on every
+ * core. Errors name the byte offset.
  */
 final class BinaryVectorReader {
     static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Rows per parallel copy task. */
+    static final int BLOCK_ROWS = 4096;
 
     private final Path file;
     private final MemorySegment seg;
@@ -45,42 +56,136 @@ final class BinaryVectorReader {
         }
     }
 
+    /**
+     * Reads the rows into {@code draft} and returns how many. A first pass on this thread walks the row records
+     * (word, space, {@code dim * 4} bytes: the float bytes may hold spaces and newlines, so only a walk from the
+     * start finds where rows begin), checks their structure and notes where every block of {@link #BLOCK_ROWS}
+     * rows starts; then the blocks are copied into the draft on every core. Errors come out in file order: a
+     * structural one found by the walk loses to an earlier bad word or value found by the copy.
+     */
     long read(EmbeddingStore.Draft draft) {
         long rows = options.limit() >= 0 ? Math.min(options.limit(), declaredRows) : declaredRows;
         draft.ensureCapacity(rows);
         draft.ensureWordCapacity(RowSink.wordCapacityBound(end - bodyStart, rows, options.encoding()));
-        RowSink sink = new RowSink(draft, options.encoding());
-        float[] values = new float[dim];
-        byte[] word = new byte[VocabularyLimits.MAX_WORD_BYTES];
         long vectorBytes = 4L * dim;
+        List<Long> blockStarts = new ArrayList<>();
         long pos = bodyStart;
-        long reported = pos;
-        for (long row = 0; row < rows; row++) {
+        long walked = 0;
+        InputException structural = null;
+        for (; walked < rows; walked++) {
             pos = skipNewlines(pos);
+            if ((walked % BLOCK_ROWS) == 0) {
+                blockStarts.add(pos);
+            }
             if (pos >= end) {
-                throw InputException.atOffset(file, pos, "the header declares " + declaredRows + " rows, but the file ends after "
-                        + row);
+                structural = InputException.atOffset(file, pos, "the header declares " + declaredRows
+                        + " rows, but the file ends after " + walked);
+                break;
             }
             long space = TextScan.indexOf(seg, pos, Math.min(end, pos + VocabularyLimits.MAX_WORD_BYTES + 1), (byte) ' ');
             if (space < 0) {
-                throw InputException.atOffset(file, pos, "row " + (row + 1) + ": expected a word ending in a space, "
+                structural = InputException.atOffset(file, pos, "row " + (walked + 1) + ": expected a word ending in a space, "
                         + (end - pos <= VocabularyLimits.MAX_WORD_BYTES ? "but the file ends" : "found none in "
                         + VocabularyLimits.MAX_WORD_BYTES + " bytes"));
+                break;
             }
             if (space == pos) {
-                throw InputException.atOffset(file, pos, "row " + (row + 1) + ": the word is empty");
+                structural = InputException.atOffset(file, pos, "row " + (walked + 1) + ": the word is empty");
+                break;
             }
             long vector = space + 1;
             if (vector + vectorBytes > end) {
-                throw InputException.atOffset(file, vector, "row " + (row + 1) + ": expected " + dim + " float32 values ("
-                        + vectorBytes + " bytes), but the file ends after " + (end - vector));
+                structural = InputException.atOffset(file, vector, "row " + (walked + 1) + ": expected " + dim
+                        + " float32 values (" + vectorBytes + " bytes), but the file ends after " + (end - vector));
+                break;
             }
+            pos = vector + vectorBytes;
+        }
+        if (structural == null && options.limit() < 0) {
+            long rest = skipWhitespace(pos);
+            if (rest < end) {
+                structural = InputException.atOffset(file, rest, "the header declares " + declaredRows
+                        + " rows, but more data follows the last of them");
+            }
+        }
+        copyBlocks(draft, blockStarts, walked);
+        if (structural != null) {
+            throw structural;
+        }
+        return rows;
+    }
+
+    /** Copies rows [0, rows) into the draft on every core, block {@code b} starting at {@code blockStarts[b]}. */
+    private void copyBlocks(EmbeddingStore.Draft draft, List<Long> blockStarts, long rows) {
+        int threads = Math.max(1, options.threads());
+        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "embstore-parse");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            AtomicInteger nextBlock = new AtomicInteger();
+            AtomicLong firstBadRow = new AtomicLong(Long.MAX_VALUE);
+            List<Future<InputException>> workers = new ArrayList<>();
+            for (int w = 0; w < threads; w++) {
+                workers.add(pool.submit(() -> {
+                    RowSink sink = new RowSink(draft, options.encoding());
+                    float[] values = new float[dim];
+                    byte[] word = new byte[VocabularyLimits.MAX_WORD_BYTES];
+                    for (int b = nextBlock.getAndIncrement(); b < blockStarts.size(); b = nextBlock.getAndIncrement()) {
+                        long first = (long) b * BLOCK_ROWS;
+                        if (first >= Math.min(rows, firstBadRow.get())) {
+                            break;
+                        }
+                        InputException e = copyBlock(sink, values, word, blockStarts.get(b), first,
+                                Math.min(rows, first + BLOCK_ROWS));
+                        if (e != null) {
+                            // Blocks are taken in order, so no later block of this worker can hold an earlier error.
+                            firstBadRow.accumulateAndGet(first, Math::min);
+                            return e;
+                        }
+                    }
+                    return null;
+                }));
+            }
+            InputException first = null;
+            long firstOffset = Long.MAX_VALUE;
+            for (Future<InputException> f : workers) {
+                InputException e = join(f);
+                if (e != null && offsetOf(e) < firstOffset) {
+                    first = e;
+                    firstOffset = offsetOf(e);
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Copies rows [from, to), whose records the walk checked, starting at {@code pos}; returns the first error. */
+    private InputException copyBlock(RowSink sink, float[] values, byte[] word, long pos, long from, long to) {
+        long vectorBytes = 4L * dim;
+        long started = pos;
+        for (long row = from; row < to; row++) {
+            pos = skipNewlines(pos);
+            long space = TextScan.indexOf(seg, pos, end, (byte) ' ');
+            long vector = space + 1;
             MemorySegment.copy(seg, F32_LE, vector, values, 0, dim);
             if (!options.allowNonFinite()) {
+                boolean finite = true;
                 for (int i = 0; i < dim; i++) {
-                    if (!Float.isFinite(values[i])) {
-                        throw InputException.atOffset(file, vector + 4L * i, "row " + (row + 1) + ", value " + (i + 1) + " is "
-                                + values[i] + ": use --allow-nonfinite to keep such values");
+                    // Exponent all ones: infinite or NaN. Branch-free, so the loop vectorises.
+                    finite &= (Float.floatToRawIntBits(values[i]) & 0x7f800000) != 0x7f800000;
+                }
+                if (!finite) {
+                    for (int i = 0; i < dim; i++) {
+                        if (!Float.isFinite(values[i])) {
+                            return InputException.atOffset(file, vector + 4L * i, "row " + (row + 1) + ", value " + (i + 1)
+                                    + " is " + values[i] + ": use --allow-nonfinite to keep such values");
+                        }
                     }
                 }
             }
@@ -89,23 +194,33 @@ final class BinaryVectorReader {
                 MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, word, 0, wordLength);
                 sink.put(row, values, word, 0, wordLength);
             } catch (LineParser.MalformedLine e) {
-                throw InputException.atOffset(file, pos, "row " + (row + 1) + ": " + e.getMessage());
+                return InputException.atOffset(file, pos, "row " + (row + 1) + ": " + e.getMessage());
             }
             pos = vector + vectorBytes;
-            if ((row & 4095) == 4095) {
-                options.progress().advance(pos - reported, 4096);
-                reported = pos;
-            }
         }
-        if (options.limit() < 0) {
-            long rest = skipWhitespace(pos);
-            if (rest < end) {
-                throw InputException.atOffset(file, rest, "the header declares " + declaredRows
-                        + " rows, but more data follows the last of them");
+        options.progress().advance(pos - started, to - from);
+        return null;
+    }
+
+    private static long offsetOf(InputException e) {
+        return Long.parseLong(e.where().substring("byte offset ".length()));
+    }
+
+    private static <T> T join(Future<T> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
             }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(e.getCause());
         }
-        options.progress().advance(end - reported, rows & 4095);
-        return rows;
     }
 
     private long skipNewlines(long pos) {

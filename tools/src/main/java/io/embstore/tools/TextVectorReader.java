@@ -10,16 +10,19 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Reads word2vec/fastText text and GloVe text from a mapped file on every core.
  *
- * <p>The body is cut into chunks of at most {@link #MAX_CHUNK} bytes at line boundaries. A first parallel pass counts
- * the lines and rows (non-blank lines) of each chunk, which gives every chunk its first line number and first row; the
- * second parallel pass copies each chunk into its thread's buffer (plain array access is the fastest way for Java to
- * walk bytes) and parses it straight into its rows of the draft. So the store's row order is the file's line order,
- * and the heap holds one chunk buffer per thread whatever the file's size. The first error by line number wins.
+ * <p>The body is cut into chunks of at most {@link #MAX_CHUNK} bytes at line boundaries, and the chunks are read in
+ * one parallel pass: a worker copies its chunk into its thread's buffer (plain array access is the fastest way for
+ * Java to walk bytes), counts the chunk's lines and rows (non-blank lines) there, waits until the chunk before it has
+ * been counted, which gives its first line number and first row, and parses it straight into its rows of the draft.
+ * So the store's row order is the file's line order, the file is read once, and the heap holds one chunk buffer per
+ * thread whatever the file's size. The first error by line number wins, except that a row count disagreeing with the
+ * header is reported first, as a reader counting before parsing would.
  */
 final class TextVectorReader {
     static final int MAX_CHUNK = 8 << 20;
@@ -67,19 +70,33 @@ final class TextVectorReader {
             return t;
         });
         try {
-            chunks = count(pool, split(threads));
+            long rowLimit = Long.MAX_VALUE;
+            if (declaredRows >= 0) {
+                rowLimit = declaredRows;
+            }
+            if (options.limit() >= 0) {
+                rowLimit = Math.min(rowLimit, options.limit());
+            }
+            // The row count is known only once every chunk is counted, and counting is folded into the parse, so
+            // the draft is sized for the most rows the bytes can hold: a row is at least a one-byte word and dim
+            // pairs of separator and digit. The files are sparse until written, and trimmed at the commit.
+            long capacity = Math.min(rowLimit, (end - bodyStart + 1) / (2L * dim + 1) + 1);
+            draft.ensureCapacity(capacity);
+            draft.ensureWordCapacity(RowSink.wordCapacityBound(end - bodyStart, capacity, options.encoding()));
+            InputException parseError = parse(pool, draft, split(threads), Math.min(rowLimit, capacity));
             long total = 0;
             for (Chunk c : chunks) {
                 total += c.rows();
             }
-            long rows = declaredRows >= 0 ? declaredRows : total;
-            if (options.limit() >= 0) {
-                rows = Math.min(rows, options.limit());
+            long rows = Math.min(total, rowLimit);
+            // As in a file read twice: a row count that disagrees with the header is the error to report.
+            checkRowCount(total, declaredRows < 0 ? rows : rowLimit);
+            if (parseError != null) {
+                throw parseError;
             }
-            checkRowCount(total, rows);
-            draft.ensureCapacity(rows);
-            draft.ensureWordCapacity(RowSink.wordCapacityBound(end - bodyStart, rows, options.encoding()));
-            parse(pool, draft, rows);
+            if (rows > capacity) {
+                throw new IllegalStateException(rows + " rows parsed without an error but the bound was " + capacity);
+            }
             return rows;
         } finally {
             pool.shutdownNow();
@@ -161,83 +178,178 @@ final class TextVectorReader {
         return result;
     }
 
-    private List<Chunk> count(ExecutorService pool, List<Chunk> pieces) {
-        List<Future<Chunk>> counted = new ArrayList<>();
-        for (Chunk c : pieces) {
-            counted.add(pool.submit(() -> {
-                long lines = 0;
-                long rows = 0;
-                for (long pos = c.start(); pos < c.end(); lines++) {
-                    long nl = TextScan.indexOf(seg, pos, c.end(), (byte) '\n');
-                    long lineEnd = nl < 0 ? c.end() : nl;
-                    if (!blank(pos, lineEnd)) {
-                        rows++;
-                    }
-                    pos = lineEnd + 1;
-                }
-                return new Chunk(c.start(), c.end(), 0, 0, lines, rows);
-            }));
+    /** Hands each chunk its first line number and first row, in chunk order, as soon as the chunk before is counted. */
+    private final class ChunkOrder {
+        private final Chunk[] placed;
+        private final long stopAtRow;
+        private int next;
+        private long line = firstLine;
+        private long row;
+        private boolean stopped;
+
+        ChunkOrder(int chunks, long stopAtRow) {
+            this.placed = new Chunk[chunks];
+            this.stopAtRow = stopAtRow;
         }
-        List<Chunk> result = new ArrayList<>();
-        long line = firstLine;
-        long row = 0;
-        for (Future<Chunk> f : counted) {
-            Chunk c = join(f);
-            result.add(c.withBases(line, row));
+
+        /** Chunk {@code i} has these counts; returns it with its bases, or null if the rows to read are all placed. */
+        synchronized Chunk place(int i, Chunk counted) {
+            while (next != i && !stopped) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while parsing", e);
+                }
+            }
+            if (stopped) {
+                return null;
+            }
+            Chunk c = counted.withBases(line, row);
+            placed[i] = c;
             line += c.lines();
             row += c.rows();
+            next++;
+            // Under --limit nothing after the last wanted row needs counting (the header check needs every row
+            // only without a limit).
+            if (row >= stopAtRow) {
+                stopped = true;
+            }
+            notifyAll();
+            return c;
         }
-        return result;
+
+        synchronized boolean stopped() {
+            return stopped;
+        }
+
+        /** A worker died: nobody may wait for its chunk. */
+        synchronized void fail() {
+            stopped = true;
+            notifyAll();
+        }
+
+        synchronized List<Chunk> chunks() {
+            List<Chunk> result = new ArrayList<>();
+            for (Chunk c : placed) {
+                if (c == null) {
+                    break;
+                }
+                result.add(c);
+            }
+            return result;
+        }
     }
 
-    private void parse(ExecutorService pool, EmbeddingStore.Draft draft, long rows) {
+    /**
+     * One pass over the chunks on every core: each worker takes the next chunk, copies it into its buffer, counts
+     * its lines and rows there, waits for the chunk before it to be counted (which gives its first line and row)
+     * and parses it. Returns the parse error with the lowest line number, or null.
+     */
+    private InputException parse(ExecutorService pool, EmbeddingStore.Draft draft, List<Chunk> pieces, long rowLimit) {
+        ChunkOrder order = new ChunkOrder(pieces.size(), options.limit() >= 0 ? options.limit() : Long.MAX_VALUE);
+        AtomicInteger nextChunk = new AtomicInteger();
         AtomicLong firstErrorLine = new AtomicLong(Long.MAX_VALUE);
-        List<Future<?>> parsed = new ArrayList<>();
-        for (Chunk c : chunks) {
-            if (c.rowBase() >= rows && c.rows() > 0) {
-                break;
-            }
-            parsed.add(pool.submit(() -> {
+        List<Future<InputException>> workers = new ArrayList<>();
+        int threads = Math.max(1, options.threads());
+        for (int w = 0; w < threads; w++) {
+            workers.add(pool.submit(() -> {
+                InputException first = null;
                 try {
-                    parseChunk(c, draft, rows, firstErrorLine);
-                } catch (InputException e) {
-                    firstErrorLine.accumulateAndGet(lineOf(e), Math::min);
+                    for (int i = nextChunk.getAndIncrement(); i < pieces.size() && !order.stopped();
+                         i = nextChunk.getAndIncrement()) {
+                        Chunk piece = pieces.get(i);
+                        int length = (int) (piece.end() - piece.start());
+                        byte[] buf = buffer(length);
+                        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, piece.start(), buf, 0, length);
+                        LineEnds ends = lineEnds.get();
+                        Chunk c = order.place(i, countLines(piece, buf, length, ends));
+                        if (c == null) {
+                            break;
+                        }
+                        if (c.rowBase() >= rowLimit || c.lineBase() > firstErrorLine.get()) {
+                            continue;
+                        }
+                        try {
+                            parseChunk(c, buf, length, ends, draft, rowLimit, firstErrorLine);
+                        } catch (InputException e) {
+                            firstErrorLine.accumulateAndGet(lineOf(e), Math::min);
+                            if (first == null) {
+                                first = e;
+                            }
+                        }
+                    }
+                } catch (RuntimeException | Error e) {
+                    order.fail();
                     throw e;
                 }
-                return null;
+                return first;
             }));
         }
         InputException first = null;
-        for (Future<?> f : parsed) {
-            try {
-                join(f);
-            } catch (InputException e) {
-                if (first == null || lineOf(e) < lineOf(first)) {
-                    first = e;
-                }
+        for (Future<InputException> f : workers) {
+            InputException e = join(f);
+            if (e != null && (first == null || lineOf(e) < lineOf(first))) {
+                first = e;
             }
         }
-        if (first != null) {
-            throw first;
+        chunks = order.chunks();
+        if (chunks.isEmpty()) {
+            chunks = List.of(new Chunk(end, end, firstLine, 0, 0, 0));
+        }
+        return first;
+    }
+
+    private byte[] buffer(int length) {
+        byte[] buf = buffers.get();
+        if (buf == null || buf.length < length + 64) {
+            // Slack after the chunk lets the parser read eight bytes at a time near its end.
+            buf = new byte[Math.max(length + 64, MAX_CHUNK + (1 << 16))];
+            buffers.set(buf);
+        }
+        return buf;
+    }
+
+    /** Where each line of the chunk in a thread's buffer ends, noted by the count for the parse: one scan, not two. */
+    private static final class LineEnds {
+        int[] ends = new int[4096];
+        int count;
+
+        void add(int end) {
+            if (count == ends.length) {
+                ends = java.util.Arrays.copyOf(ends, count * 2);
+            }
+            ends[count++] = end;
         }
     }
 
-    private void parseChunk(Chunk c, EmbeddingStore.Draft draft, long rows, AtomicLong firstErrorLine) {
-        int length = (int) (c.end() - c.start());
-        byte[] buf = buffers.get();
-        if (buf == null || buf.length < length) {
-            buf = new byte[Math.max(length, MAX_CHUNK + (1 << 16))];
-            buffers.set(buf);
+    private final ThreadLocal<LineEnds> lineEnds = ThreadLocal.withInitial(LineEnds::new);
+
+    /** The chunk with its lines and rows (non-blank lines) counted in {@code buf}; the line ends go to {@code ends}. */
+    private static Chunk countLines(Chunk piece, byte[] buf, int length, LineEnds ends) {
+        ends.count = 0;
+        long rows = 0;
+        for (int pos = 0; pos < length; ) {
+            int nl = TextScan.indexOf(buf, pos, length, (byte) '\n');
+            int lineEnd = nl < 0 ? length : nl;
+            ends.add(lineEnd);
+            if (LineParser.trimEnd(buf, pos, lineEnd) > pos) {
+                rows++;
+            }
+            pos = lineEnd + 1;
         }
-        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, c.start(), buf, 0, length);
+        return new Chunk(piece.start(), piece.end(), 0, 0, ends.count, rows);
+    }
+
+    private void parseChunk(Chunk c, byte[] buf, int length, LineEnds ends, EmbeddingStore.Draft draft, long rows,
+                            AtomicLong firstErrorLine) {
         LineParser parser = new LineParser(dim, options.allowNonFinite());
         RowSink sink = new RowSink(draft, options.encoding());
         long row = c.rowBase();
         long line = c.lineBase();
         int pos = 0;
-        while (pos < length && row < rows) {
-            int nl = TextScan.indexOf(buf, pos, length, (byte) '\n');
-            int lineEnd = nl < 0 ? length : nl;
+        for (int k = 0; k < ends.count && row < rows; k++) {
+            int lineEnd = ends.ends[k];
             int contentEnd = LineParser.trimEnd(buf, pos, lineEnd);
             if (contentEnd > pos) {
                 if (line > firstErrorLine.get()) {

@@ -7,27 +7,35 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.GZIPOutputStream;
 
 /**
  * Writes a store (or some of its rows) as word2vec text, word2vec binary or GloVe text, optionally gzip-compressed.
  *
- * <p>Text values are the shortest decimal that reads back as the same float32 (Java's {@code Float.toString}
- * algorithm), so text to store to text to store is bit-identical. Rows are formatted in blocks on every core and
- * written in order. The output is written to a temporary sibling and renamed into place at the end: an error never
+ * <p>Text values are the shortest decimal that reads back as the same float32, the characters of
+ * {@code Float.toString} ({@link ShortestFloat}), so text to store to text to store is bit-identical. Rows are
+ * formatted in blocks on every core, and each block is written at its place in the file by the thread that formatted
+ * it. The output is written to a temporary sibling and renamed into place at the end: an error never
  * leaves a half-written file.
  */
 final class VectorExporter {
     private static final int BLOCK_ROWS = 1024;
+    private static final java.lang.invoke.VarHandle FLOAT_LE =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** The rows to export: all of them, or the rows of a word list. */
     interface RowSelection {
@@ -63,21 +71,145 @@ final class VectorExporter {
         Path absolute = out.toAbsolutePath();
         Path temp = absolute.resolveSibling("." + absolute.getFileName() + ".tmp-" + ProcessHandle.current().pid());
         boolean gzip = absolute.getFileName().toString().endsWith(".gz");
+        try {
+            byte[] header = format == VectorFormat.GLOVE ? new byte[0]
+                    : (rows.size() + " " + store.dim() + "\n").getBytes(StandardCharsets.US_ASCII);
+            long written = gzip ? writeCompressed(store, rows, temp, format, threads, progress, header)
+                    : writePlain(store, rows, temp, format, Math.max(1, threads), progress, header);
+            Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return written;
+        } catch (IOException e) {
+            throw new UncheckedIOException(absolute + ": cannot write: " + e.getMessage(), e);
+        } finally {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException ignored) {
+                // Best effort: the error that brought us here is the one to report.
+            }
+        }
+    }
+
+    /**
+     * Plain output: every thread formats a block, learns where it goes once the block before it is formatted (a
+     * running offset handed on in block order), and writes it there itself with one positional write. No single
+     * writer thread is a bottleneck, and a flusher forces finished data to disk while the rest is formatted, so the
+     * final force has little left to do.
+     */
+    private static long writePlain(EmbeddingStore store, RowSelection rows, Path temp, VectorFormat format, int threads,
+                                   ConvertOptions.Progress progress, byte[] header) throws IOException {
+        long blocks = (rows.size() + BLOCK_ROWS - 1) / BLOCK_ROWS;
+        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
+             BackgroundFlusher flusher = new BackgroundFlusher(ch)) {
+            writeFully(ch, ByteBuffer.wrap(header), 0);
+            BlockOrder order = new BlockOrder(header.length);
+            AtomicLong nextBlock = new AtomicLong();
+            ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+                Thread t = new Thread(r, "embstore-export");
+                t.setDaemon(true);
+                return t;
+            });
+            try {
+                List<Future<?>> workers = new ArrayList<>();
+                for (int w = 0; w < threads; w++) {
+                    workers.add(pool.submit(() -> {
+                        BlockFormatter formatter = new BlockFormatter(store, format);
+                        ByteBuffer direct = null;
+                        for (long b = nextBlock.getAndIncrement(); b < blocks; b = nextBlock.getAndIncrement()) {
+                            long first = b * BLOCK_ROWS;
+                            long last = Math.min(rows.size(), first + BLOCK_ROWS);
+                            int length;
+                            try {
+                                length = formatter.format(rows, first, last);
+                            } catch (RuntimeException | Error e) {
+                                order.fail(e);
+                                throw e;
+                            }
+                            long at = order.place(b, length);
+                            if (direct == null || direct.capacity() < length) {
+                                // A direct buffer: a heap one would be copied into a temporary direct one by every write.
+                                direct = ByteBuffer.allocateDirect(Math.max(length, 1 << 20));
+                            }
+                            direct.clear();
+                            direct.put(formatter.bytes(), 0, length).flip();
+                            writeFully(ch, direct, at);
+                            flusher.written(length);
+                            progress.advance(length, last - first);
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> f : workers) {
+                    join(f);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            flusher.finish();
+            ch.force(true);
+            return order.end();
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer buf, long at) throws IOException {
+        while (buf.hasRemaining()) {
+            at += ch.write(buf, at);
+        }
+    }
+
+    /** Hands each block its file offset in block order: block b waits until block b - 1 has its length known. */
+    private static final class BlockOrder {
+        private long nextBlock;
+        private long nextOffset;
+        private Throwable failure;
+
+        BlockOrder(long start) {
+            this.nextOffset = start;
+        }
+
+        synchronized long place(long block, int length) {
+            while (nextBlock != block) {
+                if (failure != null) {
+                    throw new IllegalStateException("another block failed", failure);
+                }
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while exporting", e);
+                }
+            }
+            long at = nextOffset;
+            nextOffset += length;
+            nextBlock++;
+            notifyAll();
+            return at;
+        }
+
+        /** Wakes the blocks waiting on a block that will never be placed. */
+        synchronized void fail(Throwable e) {
+            failure = e;
+            notifyAll();
+        }
+
+        synchronized long end() {
+            return nextOffset;
+        }
+    }
+
+    /** gzip output is one stream: blocks are formatted on every core and compressed and written in order. */
+    private static long writeCompressed(EmbeddingStore store, RowSelection rows, Path temp, VectorFormat format,
+                                        int threads, ConvertOptions.Progress progress, byte[] header) throws IOException {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
             Thread t = new Thread(r, "embstore-export");
             t.setDaemon(true);
             return t;
         });
-        long written = 0;
+        long written = header.length;
         try {
             try (OutputStream file = Files.newOutputStream(temp);
-                 OutputStream os = gzip ? new GZIPOutputStream(new BufferedOutputStream(file, 1 << 20), 1 << 16)
-                         : new BufferedOutputStream(file, 1 << 20)) {
-                if (format != VectorFormat.GLOVE) {
-                    byte[] header = (rows.size() + " " + store.dim() + "\n").getBytes(StandardCharsets.US_ASCII);
-                    os.write(header);
-                    written += header.length;
-                }
+                 OutputStream os = new GZIPOutputStream(new BufferedOutputStream(file, 1 << 20), 1 << 16)) {
+                os.write(header);
                 long blocks = (rows.size() + BLOCK_ROWS - 1) / BLOCK_ROWS;
                 ArrayDeque<Future<byte[]>> inFlight = new ArrayDeque<>();
                 long next = 0;
@@ -85,7 +217,11 @@ final class VectorExporter {
                     while (b < blocks && inFlight.size() < 4 * Math.max(1, threads)) {
                         long first = b * BLOCK_ROWS;
                         long last = Math.min(rows.size(), first + BLOCK_ROWS);
-                        inFlight.add(pool.submit(() -> format(store, rows, first, last, format)));
+                        inFlight.add(pool.submit(() -> {
+                            BlockFormatter formatter = new BlockFormatter(store, format);
+                            int length = formatter.format(rows, first, last);
+                            return java.util.Arrays.copyOf(formatter.bytes(), length);
+                        }));
                         b++;
                     }
                     byte[] block = join(inFlight.poll());
@@ -96,53 +232,69 @@ final class VectorExporter {
                     next++;
                 }
             }
-            try (var ch = java.nio.channels.FileChannel.open(temp, java.nio.file.StandardOpenOption.WRITE)) {
+            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
                 ch.force(true);
             }
-            Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return written;
-        } catch (IOException e) {
-            throw new UncheckedIOException(absolute + ": cannot write: " + e.getMessage(), e);
         } finally {
             pool.shutdownNow();
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException ignored) {
-                // Best effort: the error that brought us here is the one to report.
-            }
         }
     }
 
-    private static byte[] format(EmbeddingStore store, RowSelection rows, long first, long last, VectorFormat format) {
-        int dim = store.dim();
-        float[] values = new float[dim];
-        if (format == VectorFormat.WORD2VEC_BINARY) {
-            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream((int) (last - first) * (dim * 4 + 16));
-            ByteBuffer vector = ByteBuffer.allocate(dim * 4).order(ByteOrder.LITTLE_ENDIAN);
+    /** Formats blocks of rows into one reused byte array: words as UTF-8, values as ShortestFloat or raw float32. */
+    private static final class BlockFormatter {
+        private final EmbeddingStore store;
+        private final VectorFormat format;
+        private final int dim;
+        private final float[] values;
+        private byte[] bytes = new byte[1 << 16];
+
+        BlockFormatter(EmbeddingStore store, VectorFormat format) {
+            this.store = store;
+            this.format = format;
+            this.dim = store.dim();
+            this.values = new float[dim];
+        }
+
+        byte[] bytes() {
+            return bytes;
+        }
+
+        /** Formats rows [first, last) of the selection into {@link #bytes()}; returns the length. */
+        int format(RowSelection rows, long first, long last) {
+            boolean binary = format == VectorFormat.WORD2VEC_BINARY;
+            // A value takes at most MAX_CHARS and its separator; a binary one 4 bytes.
+            int perRow = binary ? 4 * dim + 2 : (ShortestFloat.MAX_CHARS + 1) * dim + 1;
+            int pos = 0;
             for (long i = first; i < last; i++) {
                 long row = rows.row(i);
                 store.read(row, values);
-                bytes.writeBytes(store.word(row).getBytes(StandardCharsets.UTF_8));
-                bytes.write(' ');
-                vector.clear();
-                vector.asFloatBuffer().put(values);
-                bytes.write(vector.array(), 0, dim * 4);
-                bytes.write('\n');
+                byte[] word = store.word(row).getBytes(StandardCharsets.UTF_8);
+                ensure(pos + word.length + perRow);
+                System.arraycopy(word, 0, bytes, pos, word.length);
+                pos += word.length;
+                if (binary) {
+                    bytes[pos++] = ' ';
+                    for (float v : values) {
+                        FLOAT_LE.set(bytes, pos, v);
+                        pos += 4;
+                    }
+                } else {
+                    for (float v : values) {
+                        bytes[pos++] = ' ';
+                        pos = ShortestFloat.write(v, bytes, pos);
+                    }
+                }
+                bytes[pos++] = '\n';
             }
-            return bytes.toByteArray();
+            return pos;
         }
-        StringBuilder text = new StringBuilder((int) (last - first) * dim * 10);
-        for (long i = first; i < last; i++) {
-            long row = rows.row(i);
-            store.read(row, values);
-            text.append(store.word(row));
-            for (float v : values) {
-                // StringBuilder.append(float) writes Float.toString's shortest round-tripping digits, without a String.
-                text.append(' ').append(v);
+
+        private void ensure(int size) {
+            if (size > bytes.length) {
+                bytes = java.util.Arrays.copyOf(bytes, Math.max(size, bytes.length * 2));
             }
-            text.append('\n');
         }
-        return text.toString().getBytes(StandardCharsets.UTF_8);
     }
 
     private static <T> T join(Future<T> f) {
@@ -154,6 +306,12 @@ final class VectorExporter {
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException re) {
                 throw re;
+            }
+            if (e.getCause() instanceof IOException io) {
+                throw new UncheckedIOException(io);
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
             }
             throw new IllegalStateException(e.getCause());
         }

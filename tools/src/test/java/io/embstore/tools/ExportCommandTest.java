@@ -91,6 +91,39 @@ class ExportCommandTest {
         }
     }
 
+    /**
+     * The text is exactly what Float.toString writes, word by word and value by value, whichever thread formatted
+     * and wrote which block, and the gzip output decompresses to the same bytes.
+     */
+    @Test
+    void textIsFloatToStringInRowOrderWhateverTheThreads() throws IOException {
+        Path store = awkwardStore(seed());
+        StringBuilder expected = new StringBuilder();
+        try (EmbeddingStore s = EmbeddingStore.open(store)) {
+            expected.append(s.rows()).append(' ').append(s.dim()).append('\n');
+            float[] v = new float[s.dim()];
+            for (long r = 0; r < s.rows(); r++) {
+                s.read(r, v);
+                expected.append(s.word(r));
+                for (float f : v) {
+                    expected.append(' ').append(Float.toString(f));
+                }
+                expected.append('\n');
+            }
+        }
+        byte[] want = expected.toString().getBytes(StandardCharsets.UTF_8);
+        for (String threads : List.of("1", "3", "8")) {
+            Path out = tmp.resolve("t" + threads + ".vec");
+            ok("export", store.toString(), out.toString(), "--threads", threads, "--quiet");
+            assertArrayEquals(want, Files.readAllBytes(out), threads + " threads");
+        }
+        Path gz = tmp.resolve("t.vec.gz");
+        ok("export", store.toString(), gz.toString(), "--threads", "3", "--quiet");
+        try (var in = new java.util.zip.GZIPInputStream(Files.newInputStream(gz))) {
+            assertArrayEquals(want, in.readAllBytes(), "gzip");
+        }
+    }
+
     @Test
     void binaryAndGzipRoundTrips() {
         Path store = awkwardStore(seed());

@@ -16,8 +16,50 @@ class FloatParserTest {
         return parser.parse(b, 0, b.length);
     }
 
+    private final byte[] line = new byte[256];
+    private final SplittableRandom filler = new SplittableRandom(11);
+
+    /**
+     * parseField on the token inside a larger buffer, as the converter calls it: followed by a separator and more
+     * text, or ending at {@code limit} with digits (stale bytes) right after it, which must not be read.
+     */
+    private void sameInLine(String token, float expected) {
+        byte[] t = token.getBytes(StandardCharsets.US_ASCII);
+        int from = filler.nextInt(0, 8);
+        System.arraycopy(t, 0, line, from, t.length);
+        int after = from + t.length;
+        int limit;
+        switch (filler.nextInt(4)) {
+            case 0 -> {
+                line[after] = ' ';
+                line[after + 1] = '5';
+                limit = after + 2;
+            }
+            case 1 -> {
+                line[after] = '\r';
+                limit = after + 1;
+            }
+            case 2 -> {
+                line[after] = '\t';
+                limit = after + 1;
+            }
+            default -> limit = after;
+        }
+        for (int i = limit; i < line.length; i++) {
+            line[i] = (byte) (filler.nextBoolean() ? '0' + filler.nextInt(10) : '.');
+        }
+        float got = parser.parseField(line, from, limit);
+        if (Float.floatToRawIntBits(expected) != Float.floatToRawIntBits(got) || parser.end() != after) {
+            throw new AssertionError("token '" + token + "' in a line: expected " + expected + " ending at " + after
+                    + ", parseField gives " + got + " ending at " + parser.end());
+        }
+    }
+
     private void same(String token) {
         float expected = Float.parseFloat(token);
+        if (token.length() < 200) {
+            sameInLine(token, expected);
+        }
         float actual = parse(token);
         byte[] field = (token + (token.length() % 2 == 0 ? " 7" : "")).getBytes(StandardCharsets.US_ASCII);
         float asField = parser.parseField(field, 0, field.length);
@@ -38,7 +80,10 @@ class FloatParserTest {
             "0.30000001", "-0.00066023", "4.0071", "1.2345e-05", "1E10", "1e+10", "1e-10", "9999999999", "12345678",
             "123456789", "0.123456789012345678901234567890", "100000000000000000000000", "0.000000000000000000001",
             "2.5e-8", "1.00000005960464477539062499", "1.00000005960464477539062500", "1.00000005960464477539062501",
-            "00000.1000000", "1e0", "1e-0", "-3.4028235e38", "6.103515625e-05", "5.960464477539063e-08"};
+            "00000.1000000", "1e0", "1e-0", "-3.4028235e38", "6.103515625e-05", "5.960464477539063e-08",
+            "0.12345", "-0.12345", "0.1234567", "0.12345678", "1234567.1234567", "12345678.1", "1234567.12345678",
+            "16777216.0", "16777217.0", "1677721.6", "1677721.7", "167772.17", "9999999", "99999999", "-0.0000001",
+            "0.00000001", "7.", "-.5", "0.", "-0", "12.5e1", "1.5E-3"};
         for (String t : tokens) {
             same(t);
         }

@@ -1,0 +1,275 @@
+package io.embstore.tools;
+
+import java.math.BigInteger;
+
+/**
+ * Writes a float32 as ASCII bytes, exactly the characters {@link Float#toString(float)} gives (JDK 19 and later):
+ * the shortest decimal that reads back as the same float, the one closest to the float's value when several are
+ * that short, in Java's layout ({@code 0.001}, {@code 1234.5}, {@code 1.0E7}, {@code 1.4E-45}, {@code -0.0},
+ * {@code NaN}, {@code Infinity}).
+ *
+ * <p>Why not {@code Float.toString}: an export formats 120 million values, and each call there builds a String that
+ * must then be encoded to bytes again; this writes the digits straight into the caller's buffer and allocates
+ * nothing.
+ *
+ * <p>The digits come from Schubfach (Raffaello Giulietti, "The Schubfach way to render doubles", 2020), the algorithm
+ * behind the JDK's own float formatting. The interval test in {@link #shortest} follows the paper's float32 case
+ * and the shape of its reference implementation (the JDK's {@code FloatToDecimal}), written here from the paper;
+ * the tables and the digit writing are this class's own. For
+ * {@code v = c 2^q} it picks {@code k} with {@code 10^k} just below {@code 2^q}, computes {@code 4 v 10^-k} and the
+ * two rounding-interval bounds {@code 4 (v -+ half an ulp) 10^-k} with one 64 x 64 bit multiplication each against a
+ * 63-bit approximation of {@code 10^-k} (rounded to odd, which the paper shows is enough for 24-bit significands),
+ * then keeps the shorter of the two decimal candidates that fall inside the interval, or the closer one.
+ * The powers-of-ten table is computed exactly from {@link BigInteger} at class initialisation, not typed in.
+ */
+final class ShortestFloat {
+    /**
+     * Bytes {@link #write} may touch past {@code pos}: the longest output is {@code -1.2345678E-38}, 14 characters,
+     * but digits are stored eight at a time, which can write a few bytes past the end of shorter outputs.
+     */
+    static final int MAX_CHARS = 16;
+
+    private static final int P = 24;
+    private static final int Q_MIN = -149;
+    private static final int Q_MAX = 104;
+    private static final int C_MIN = 1 << (P - 1);
+    /** Subnormal significands below this have too few digits for the interval test: they are scaled by 10 first. */
+    private static final int C_TINY = 8;
+    private static final int K_MIN = -45;
+    private static final int K_MAX = 31;
+    private static final long MASK_32 = 0xffff_ffffL;
+
+    /** {@code floor(10^-k 2^(62 - floor(log2 10^-k))) + 1}, in [2^62, 2^63), for k in [K_MIN, K_MAX]. */
+    private static final long[] G = new long[K_MAX - K_MIN + 1];
+    /** {@code floor(log2 10^-k)} for k in [K_MIN, K_MAX]. */
+    private static final int[] LOG2_POW10 = new int[K_MAX - K_MIN + 1];
+    /** {@code floor(log10 2^q)} for q in [Q_MIN, Q_MAX]. */
+    private static final int[] LOG10_POW2 = new int[Q_MAX - Q_MIN + 1];
+    /** {@code floor(log10 (3/4) 2^q)} for q in [Q_MIN, Q_MAX]: the bound below a power of two is closer. */
+    private static final int[] LOG10_THREE_QUARTERS_POW2 = new int[Q_MAX - Q_MIN + 1];
+    private static final int[] POW10 = {1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000,
+        1_000_000_000};
+    private static final java.lang.invoke.VarHandle LONG_LE =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final byte[] NAN = {'N', 'a', 'N'};
+    private static final byte[] INFINITY = {'I', 'n', 'f', 'i', 'n', 'i', 't', 'y'};
+
+    static {
+        for (int k = K_MIN; k <= K_MAX; k++) {
+            // 10^-k as the fraction num / den.
+            BigInteger num = k <= 0 ? BigInteger.TEN.pow(-k) : BigInteger.ONE;
+            BigInteger den = k <= 0 ? BigInteger.ONE : BigInteger.TEN.pow(k);
+            int log2 = floorLog2(num, den);
+            int shift = 62 - log2;
+            BigInteger scaled = shift >= 0 ? num.shiftLeft(shift).divide(den) : num.divide(den.shiftLeft(-shift));
+            G[k - K_MIN] = scaled.longValueExact() + 1;
+            LOG2_POW10[k - K_MIN] = log2;
+        }
+        for (int q = Q_MIN; q <= Q_MAX; q++) {
+            BigInteger pow2 = BigInteger.ONE.shiftLeft(Math.abs(q));
+            LOG10_POW2[q - Q_MIN] = q >= 0 ? floorLog10(pow2, BigInteger.ONE) : floorLog10(BigInteger.ONE, pow2);
+            // (3/4) 2^q = 3 2^(q-2)
+            BigInteger pow2m2 = BigInteger.ONE.shiftLeft(Math.abs(q - 2));
+            LOG10_THREE_QUARTERS_POW2[q - Q_MIN] = q - 2 >= 0
+                    ? floorLog10(BigInteger.valueOf(3).multiply(pow2m2), BigInteger.ONE)
+                    : floorLog10(BigInteger.valueOf(3), pow2m2);
+        }
+    }
+
+    private ShortestFloat() {
+    }
+
+    /** {@code floor(log2(num / den))} for positive num, den. */
+    private static int floorLog2(BigInteger num, BigInteger den) {
+        int e = num.bitLength() - den.bitLength();
+        // 2^e <= num/den < 2^(e+2); step down once if num/den < 2^e.
+        boolean below = e >= 0 ? num.compareTo(den.shiftLeft(e)) < 0 : num.shiftLeft(-e).compareTo(den) < 0;
+        return below ? e - 1 : e;
+    }
+
+    /** {@code floor(log10(num / den))} for positive num, den. */
+    private static int floorLog10(BigInteger num, BigInteger den) {
+        int e = 0;
+        while (lessThanPow10(num, den, e)) {
+            e--;
+        }
+        while (!lessThanPow10(num, den, e + 1)) {
+            e++;
+        }
+        return e;
+    }
+
+    /** {@code num / den < 10^e}. */
+    private static boolean lessThanPow10(BigInteger num, BigInteger den, int e) {
+        return e >= 0 ? num.compareTo(den.multiply(BigInteger.TEN.pow(e))) < 0
+                : num.multiply(BigInteger.TEN.pow(-e)).compareTo(den) < 0;
+    }
+
+    /**
+     * Writes {@code v} into {@code buf} at {@code pos} (at most {@link #MAX_CHARS} bytes) and returns the position
+     * after it.
+     */
+    static int write(float v, byte[] buf, int pos) {
+        int bits = Float.floatToRawIntBits(v);
+        int t = bits & (C_MIN - 1);
+        int bq = (bits >>> (P - 1)) & 0xff;
+        if (bq == 0xff) {
+            if (t != 0) {
+                System.arraycopy(NAN, 0, buf, pos, NAN.length);
+                return pos + NAN.length;
+            }
+            if (bits < 0) {
+                buf[pos++] = '-';
+            }
+            System.arraycopy(INFINITY, 0, buf, pos, INFINITY.length);
+            return pos + INFINITY.length;
+        }
+        // Branch-free: the sign of embedding weights is a coin toss, which a branch would mispredict half the time.
+        buf[pos] = '-';
+        pos += bits >>> 31;
+        if (bq != 0) {
+            int mq = -Q_MIN + 1 - bq;
+            int c = C_MIN | t;
+            if (0 < mq && mq < P) {
+                // An integer below 2^24 is its own shortest decimal.
+                int f = c >> mq;
+                if (f << mq == c) {
+                    return digits(f, 0, buf, pos);
+                }
+            }
+            return shortest(-mq, c, 0, buf, pos);
+        }
+        if (t != 0) {
+            return t < C_TINY ? shortest(Q_MIN, 10 * t, -1, buf, pos) : shortest(Q_MIN, t, 0, buf, pos);
+        }
+        buf[pos] = '0';
+        buf[pos + 1] = '.';
+        buf[pos + 2] = '0';
+        return pos + 3;
+    }
+
+    /** The shortest decimal in the rounding interval of {@code c 2^q} (times {@code 10^-dk}), written out. */
+    private static int shortest(int q, int c, int dk, byte[] buf, int pos) {
+        int out = c & 1;
+        long cb = (long) c << 2;
+        long cbr = cb + 2;
+        long cbl;
+        int k;
+        if (c != C_MIN || q == Q_MIN) {
+            cbl = cb - 2;
+            k = LOG10_POW2[q - Q_MIN];
+        } else {
+            // Just above a power of two the gap below is half the gap above.
+            cbl = cb - 1;
+            k = LOG10_THREE_QUARTERS_POW2[q - Q_MIN];
+        }
+        int h = q + LOG2_POW10[k - K_MIN] + 33;
+        long g = G[k - K_MIN];
+        int vb = roundToOdd(g, cb << h);
+        int vbl = roundToOdd(g, cbl << h);
+        int vbr = roundToOdd(g, cbr << h);
+        int s = vb >> 2;
+        if (s >= 100) {
+            // One digit fewer: s' = floor(s / 10), and its two multiples of ten around v.
+            int sp10 = 10 * (int) (s * 1_717_986_919L >>> 34);
+            int tp10 = sp10 + 10;
+            boolean upin = vbl + out <= sp10 << 2;
+            boolean wpin = (tp10 << 2) + out <= vbr;
+            if (upin != wpin) {
+                return digits(upin ? sp10 : tp10, k, buf, pos);
+            }
+        }
+        int tt = s + 1;
+        boolean uin = vbl + out <= s << 2;
+        boolean win = (tt << 2) + out <= vbr;
+        if (uin != win) {
+            return digits(uin ? s : tt, k + dk, buf, pos);
+        }
+        int cmp = vb - ((s + tt) << 1);
+        return digits(cmp < 0 || cmp == 0 && (s & 1) == 0 ? s : tt, k + dk, buf, pos);
+    }
+
+    /** {@code floor(g cp / 2^95)}, with its lowest bit set when the division was inexact (round to odd). */
+    private static int roundToOdd(long g, long cp) {
+        long x1 = Math.multiplyHigh(g, cp);
+        long vbp = x1 >>> 31;
+        return (int) (vbp | ((x1 & MASK_32) + MASK_32) >>> 32);
+    }
+
+    /** Writes {@code f 10^e} ({@code 0 < f < 10^9}) in {@code Float.toString}'s layout. */
+    private static int digits(int f, int e, byte[] buf, int pos) {
+        // f's digit count, from its bit length (1233 / 4096 is just above log10(2)), corrected once.
+        int n = ((32 - Integer.numberOfLeadingZeros(f)) * 1233) >>> 12;
+        if (f >= POW10[n]) {
+            n++;
+        }
+        // Padded to exactly nine digits: the first one alone, the other eight as ASCII bytes in one long.
+        int f9 = f * POW10[9 - n];
+        int first = f9 / 100_000_000;
+        long rest = eightDigits(f9 - first * 100_000_000);
+        // Significant digits: the trailing '0' bytes of rest do not count.
+        long values = rest - 0x3030303030303030L;
+        int len = values == 0 ? 1 : 2 + ((63 - Long.numberOfLeadingZeros(values)) >>> 3);
+        // The decimal exponent of the leading digit.
+        int lead = e + n - 1;
+        byte d0 = (byte) ('0' + first);
+        if (lead >= 0 && lead < 7) {
+            int intDigits = lead + 1;
+            buf[pos] = d0;
+            if (len <= intDigits) {
+                // The padding zeros are the integer's own trailing zeros.
+                LONG_LE.set(buf, pos + 1, rest);
+                buf[pos + intDigits] = '.';
+                buf[pos + intDigits + 1] = '0';
+                return pos + intDigits + 2;
+            }
+            // The point goes after intDigits digits: after the first intDigits - 1 bytes of rest.
+            int shift = 8 * (intDigits - 1);
+            long low = rest & ((1L << shift) - 1);
+            LONG_LE.set(buf, pos + 1, low | ((long) '.' << shift) | ((rest & -(1L << shift)) << 8));
+            buf[pos + 9] = (byte) (rest >>> 56);
+            return pos + len + 1;
+        }
+        if (lead < 0 && lead >= -3) {
+            buf[pos] = '0';
+            buf[pos + 1] = '.';
+            buf[pos + 2] = '0';
+            buf[pos + 3] = '0';
+            int at = pos + 1 - lead;
+            buf[at] = d0;
+            LONG_LE.set(buf, at + 1, rest);
+            return at + len;
+        }
+        buf[pos] = d0;
+        buf[pos + 1] = '.';
+        LONG_LE.set(buf, pos + 2, rest);
+        pos += len == 1 ? 3 : len + 1;
+        buf[pos++] = 'E';
+        if (lead < 0) {
+            buf[pos++] = '-';
+            lead = -lead;
+        }
+        if (lead >= 10) {
+            buf[pos++] = (byte) ('0' + lead / 10);
+        }
+        buf[pos++] = (byte) ('0' + lead % 10);
+        return pos;
+    }
+
+    /**
+     * The eight decimal digits of {@code x < 10^8}, leading zeros included, as ASCII bytes in a long whose lowest
+     * byte is the first digit (so a little-endian store writes them in order). Two 4-digit halves in 32-bit lanes
+     * are split into 2-digit quarters in 16-bit lanes and those into digits in bytes, by multiplications by
+     * reciprocals that are exact in these ranges (x / 100 = x 10486 >> 20 for x < 10^4, x / 10 = x 103 >> 10 for
+     * x < 100).
+     */
+    private static long eightDigits(int x) {
+        int high = x / 10_000;
+        long halves = high | ((long) (x - high * 10_000) << 32);
+        long hundreds = ((halves * 10486) >>> 20) & 0x0000007F0000007FL;
+        long quarters = ((halves - 100 * hundreds) << 16) + hundreds;
+        long tens = ((quarters * 103) >>> 10) & 0x000F000F000F000FL;
+        long digits = tens + ((quarters - 10 * tens) << 8);
+        return digits + 0x3030303030303030L;
+    }
+}
