@@ -17,7 +17,8 @@ final class ScalarSimilarityKernel extends SimilarityKernel {
         return "scalar";
     }
 
-    private static float dot(float[] q, MemorySegment rows, long at, ValueLayout.OfFloat f32, int dim) {
+    private static float dot(float[] q, MemorySegment rows, long at, ByteOrder order, int dim) {
+        ValueLayout.OfFloat f32 = floatLayout(order);
         // Four partial sums: one chain of dependent adds would wait on the FP latency at every element. Plain
         // multiply-add, not Math.fma, which is emulated (slowly) on hardware without FMA.
         float s0 = 0;
@@ -40,9 +41,8 @@ final class ScalarSimilarityKernel extends SimilarityKernel {
 
     @Override
     void rowDots(float[] query, MemorySegment rows, long at, ByteOrder order, int dim, int n, float[] out) {
-        ValueLayout.OfFloat f32 = floatLayout(order);
         for (int j = 0; j < n; j++) {
-            out[j] = dot(query, rows, at + 4L * dim * j, f32, dim);
+            out[j] = dot(query, rows, at + 4L * dim * j, order, dim);
         }
     }
 
