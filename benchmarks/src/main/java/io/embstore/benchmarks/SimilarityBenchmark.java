@@ -41,6 +41,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * </pre>
  * Each kernel runs in its own fork: the kernel is picked once per JVM, from the system property
  * {@code embstore.vector} set here before the first query.
+ *
+ * <p>The table here is written through the store's own mapping, and the kernel (Linux 6.18, ext4) then maps only about
+ * 60% of it with 2 MB pages, against about 90% for a store written by {@code convert}; the figure to hold against
+ * gensim is the peer harness's ({@code benchmarks/peers/run}, a converted store). See
+ * {@code benchmarks/results/similarity.md}.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)

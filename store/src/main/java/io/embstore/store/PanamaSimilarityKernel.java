@@ -3,12 +3,13 @@ package io.embstore.store;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The Vector API kernel: a vectorised body over the preferred float species and a scalar tail, reading rows straight
- * from a {@link MemorySegment}. Loaded only by reflection from {@link SimilarityKernel#simd()}, so that a JVM without
+ * The Vector API kernel: vectorised loops over the preferred float species, reading rows straight from a
+ * {@link MemorySegment}. Loaded only by reflection from {@link SimilarityKernel#simd()}, so that a JVM without
  * {@code jdk.incubator.vector} never links against it.
  *
  * <p>Uses {@code fma}: fused on every x86 since Haswell and every AArch64; on older hardware the JIT emulates it slowly.
@@ -30,55 +31,9 @@ final class PanamaSimilarityKernel extends SimilarityKernel {
         return LANES >= 4;
     }
 
-    @Override
-    void dots(float[][] queries, int from, int count, MemorySegment rows, long at, ByteOrder order, int dim, float[] out) {
-        if (count == 1) {
-            out[from] = dot(queries[from], rows, at, order, dim);
-            return;
-        }
-        // A group of 2 or 3 repeats its last query: the spare lanes of work cost less than a second loop shape.
-        float[] q0 = queries[from];
-        float[] q1 = queries[from + 1];
-        float[] q2 = queries[from + Math.min(2, count - 1)];
-        float[] q3 = queries[from + Math.min(3, count - 1)];
-        FloatVector a0 = FloatVector.zero(SPECIES);
-        FloatVector a1 = FloatVector.zero(SPECIES);
-        FloatVector a2 = FloatVector.zero(SPECIES);
-        FloatVector a3 = FloatVector.zero(SPECIES);
-        int bound = SPECIES.loopBound(dim);
-        int i = 0;
-        for (; i < bound; i += LANES) {
-            // The row element is loaded once for all four queries: that is the point of batching.
-            FloatVector x = FloatVector.fromMemorySegment(SPECIES, rows, at + 4L * i, order);
-            a0 = FloatVector.fromArray(SPECIES, q0, i).fma(x, a0);
-            a1 = FloatVector.fromArray(SPECIES, q1, i).fma(x, a1);
-            a2 = FloatVector.fromArray(SPECIES, q2, i).fma(x, a2);
-            a3 = FloatVector.fromArray(SPECIES, q3, i).fma(x, a3);
-        }
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD);
-        float s3 = a3.reduceLanes(VectorOperators.ADD);
-        var f32 = floatLayout(order);
-        for (; i < dim; i++) {
-            float x = rows.get(f32, at + 4L * i);
-            s0 = Math.fma(q0[i], x, s0);
-            s1 = Math.fma(q1[i], x, s1);
-            s2 = Math.fma(q2[i], x, s2);
-            s3 = Math.fma(q3[i], x, s3);
-        }
-        out[from] = s0;
-        out[from + 1] = s1;
-        if (count > 2) {
-            out[from + 2] = s2;
-        }
-        if (count > 3) {
-            out[from + 3] = s3;
-        }
-    }
-
+    /** One row: the rows left over after the groups of four, and every row when {@code dim < LANES}. */
     private static float dot(float[] q, MemorySegment rows, long at, ByteOrder order, int dim) {
-        // Two accumulators hide the FMA latency for one query, where there is no other work to interleave.
+        // Two accumulators hide the FMA latency for one row, where there is no other work to interleave.
         FloatVector a0 = FloatVector.zero(SPECIES);
         FloatVector a1 = FloatVector.zero(SPECIES);
         int bound2 = dim - dim % (2 * LANES);
@@ -98,6 +53,67 @@ final class PanamaSimilarityKernel extends SimilarityKernel {
             s = Math.fma(q[i], rows.get(f32, at + 4L * i), s);
         }
         return s;
+    }
+
+    /**
+     * Four rows at a time: each query vector is loaded once for four rows, and the four independent FMA chains hide
+     * the FMA latency. One row per call spent more time in its reduction and loop overhead than in loading the row, so
+     * a single query did not keep up with memory (measured in benchmarks/results/similarity.md).
+     */
+    @Override
+    void rowDots(float[] query, MemorySegment rows, long at, ByteOrder order, int dim, int n, float[] out) {
+        long rowBytes = 4L * dim;
+        int j = 0;
+        if (dim >= LANES) {
+            for (; j + 4 <= n; j += 4) {
+                dots4(query, rows, at + j * rowBytes, rowBytes, order, dim, out, j);
+            }
+        }
+        for (; j < n; j++) {
+            out[j] = dot(query, rows, at + j * rowBytes, order, dim);
+        }
+    }
+
+    /**
+     * The dots of four consecutive rows into {@code out[o..o+3]}; needs {@code dim >= LANES}. The tail (the last
+     * {@code dim % LANES} elements) is one more full vector ending at the row's last element, with the query's lanes
+     * that the body already counted set to zero: no masked loads (whose code made C1 give up on this method, which
+     * then ran interpreted for seconds), and nothing read outside the row. Those zero lanes multiply elements already
+     * counted, so a non-finite element can turn an infinite dot into NaN; such a row has a non-finite norm and is
+     * never ranked anyway.
+     */
+    private static void dots4(float[] q, MemorySegment rows, long at, long rowBytes, ByteOrder order, int dim,
+                              float[] out, int o) {
+        long at1 = at + rowBytes;
+        long at2 = at1 + rowBytes;
+        long at3 = at2 + rowBytes;
+        FloatVector a0 = FloatVector.zero(SPECIES);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int bound = SPECIES.loopBound(dim);
+        for (int i = 0; i < bound; i += LANES) {
+            FloatVector x = FloatVector.fromArray(SPECIES, q, i);
+            long p = 4L * i;
+            a0 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at + p, order), a0);
+            a1 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at1 + p, order), a1);
+            a2 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at2 + p, order), a2);
+            a3 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at3 + p, order), a3);
+        }
+        if (bound < dim) {
+            int t = dim - LANES;
+            FloatVector x = FloatVector.zero(SPECIES)
+                    .blend(FloatVector.fromArray(SPECIES, q, t), VectorMask.fromLong(SPECIES, -1L << (bound - t)));
+            long p = 4L * t;
+            a0 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at + p, order), a0);
+            a1 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at1 + p, order), a1);
+            a2 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at2 + p, order), a2);
+            a3 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at3 + p, order), a3);
+        }
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + 2] = a2.reduceLanes(VectorOperators.ADD);
+        out[o + 3] = a3.reduceLanes(VectorOperators.ADD);
     }
 
     @Override

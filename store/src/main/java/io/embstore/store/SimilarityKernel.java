@@ -5,7 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * The inner loops of a similarity scan: dot products of up to {@link #GROUP} queries with one row, and the sum of
+ * The inner loops of a similarity scan: dot products of one query with a block of consecutive rows, and the sum of
  * squares of a row. Rows are read from a {@link MemorySegment} (the mapped matrix for f32 rows, a heap segment over a
  * decoded block for f16 rows), so mapped and heap data share one path.
  *
@@ -21,9 +21,6 @@ import java.nio.ByteOrder;
 abstract class SimilarityKernel {
     /** System property forcing a kernel: {@code scalar} or {@code simd}. */
     static final String PROPERTY = "embstore.vector";
-    /** Most queries a {@link #dots} call takes: enough to reuse each loaded row element, few enough to stay in registers. */
-    static final int GROUP = 4;
-
     static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfFloat F32_BE = ValueLayout.JAVA_FLOAT.withOrder(ByteOrder.BIG_ENDIAN);
 
@@ -39,12 +36,11 @@ abstract class SimilarityKernel {
     }
 
     /**
-     * {@code out[from + j] = dot(queries[from + j], row)} for {@code j < count}, {@code 1 <= count <= GROUP}; the row
-     * is {@code dim} floats at byte {@code at} of {@code rows} in byte order {@code order}. Queries hold at least
-     * {@code dim} values.
+     * {@code out[j] = dot(query, row j)} for {@code j < n}, where row {@code j} is the {@code dim} floats at byte
+     * {@code at + j * 4 * dim} of {@code rows} (rows back to back, as in the matrix) in byte order {@code order}: one
+     * query against a block of rows, the shape of a single similarity query. Only the {@code n} rows are read.
      */
-    abstract void dots(float[][] queries, int from, int count, MemorySegment rows, long at, ByteOrder order, int dim,
-                       float[] out);
+    abstract void rowDots(float[] query, MemorySegment rows, long at, ByteOrder order, int dim, int n, float[] out);
 
     /** The sum of squares of the row of {@code dim} floats at byte {@code at} of {@code rows}. */
     abstract float sumOfSquares(MemorySegment rows, long at, ByteOrder order, int dim);

@@ -9,8 +9,8 @@ import java.util.stream.IntStream;
 /**
  * Brute-force cosine scan of a matrix for a batch of queries in one pass: rows are split into contiguous parts run on
  * the common fork-join pool, each part keeps a bounded heap per query, and the heaps are merged at the end. Every row
- * is read from memory once whatever the number of queries: a block of rows stays in L1 while each group of
- * {@link SimilarityKernel#GROUP} queries runs over it.
+ * is read from memory once whatever the number of queries: a block of rows stays in L1 while each query runs over it
+ * ({@link SimilarityKernel#rowDots}, several rows per query load).
  *
  * <p>Scores are {@code dot(q, x) / |x|} for a unit query {@code q}, accumulated in float. The padding row, rows of
  * norm zero and rows whose score is not a number are skipped. Rows are read without their seqlock (relaxed): a row
@@ -18,7 +18,7 @@ import java.util.stream.IntStream;
  * consistent copies.
  */
 final class SimilarityScan {
-    /** Rows decoded and scored together: 16 rows of 300 floats (19 KB) stay in L1 beside four queries. */
+    /** Rows decoded and scored together: 16 rows of 300 floats (19 KB) stay in L1 beside the queries. */
     static final int BLOCK_ROWS = 16;
     /** Below this many multiply-adds one thread finishes before a second could start. */
     static final long PARALLEL_WORK = 1L << 20;
@@ -85,8 +85,8 @@ final class SimilarityScan {
         short[] halves = f16 ? new short[BLOCK_ROWS * dim] : null;
         float[] decoded = f16 ? new float[BLOCK_ROWS * dim] : null;
         MemorySegment decodedSegment = f16 ? MemorySegment.ofArray(decoded) : null;
-        float[][] scores = new float[BLOCK_ROWS][nq];
-        float[] norm = new float[BLOCK_ROWS];
+        float[] dots = new float[BLOCK_ROWS];
+        float[] inverse = new float[BLOCK_ROWS];
         for (long r0 = from; r0 < to; r0 += BLOCK_ROWS) {
             int n = (int) Math.min(BLOCK_ROWS, to - r0);
             MemorySegment src;
@@ -107,22 +107,22 @@ final class SimilarityScan {
                 long row = r0 + b;
                 float x = norms != null ? RowNorms.get(norms, row)
                         : (float) Math.sqrt(kernel.sumOfSquares(src, base + b * floatRowBytes, order, dim));
-                // Zero, infinite or NaN norms give no usable cosine; the padding row is never a neighbour.
-                norm[b] = row == paddingRow || !(x > 0 && x < Float.POSITIVE_INFINITY) ? 0 : x;
+                // Zero, infinite or NaN norms give no usable cosine; the padding row is never a neighbour. 0 marks them.
+                inverse[b] = row == paddingRow || !(x > 0 && x < Float.POSITIVE_INFINITY) ? 0 : 1 / x;
             }
-            for (int q = 0; q < nq; q += SimilarityKernel.GROUP) {
-                int count = Math.min(SimilarityKernel.GROUP, nq - q);
+            for (int q = 0; q < nq; q++) {
+                // One query against the block's rows: the row block stays in L1 for the next query.
+                kernel.rowDots(queries[q], src, base, order, dim, n, dots);
+                TopK t = top[q];
+                float threshold = t.threshold();
                 for (int b = 0; b < n; b++) {
-                    if (norm[b] != 0) {
-                        kernel.dots(queries, q, count, src, base + b * floatRowBytes, order, dim, scores[b]);
-                    }
-                }
-            }
-            for (int b = 0; b < n; b++) {
-                if (norm[b] != 0) {
-                    float inverse = 1 / norm[b];
-                    for (int q = 0; q < nq; q++) {
-                        top[q].offer(r0 + b, scores[b][q] * inverse);
+                    if (inverse[b] != 0) {
+                        float score = dots[b] * inverse[b];
+                        // Most rows fall below the kept k-th: one comparison, no call.
+                        if (score >= threshold) {
+                            t.offer(r0 + b, score);
+                            threshold = t.threshold();
+                        }
                     }
                 }
             }
@@ -158,6 +158,14 @@ final class SimilarityScan {
                 scores[0] = score;
                 siftDown(0);
             }
+        }
+
+        /**
+         * The score an offer must reach to be kept: the worst kept score when full (an equal score may still win on
+         * its row), negative infinity before.
+         */
+        float threshold() {
+            return size < rows.length || size == 0 ? Float.NEGATIVE_INFINITY : scores[0];
         }
 
         /** Whether (s1, r1) ranks below (s2, r2). */

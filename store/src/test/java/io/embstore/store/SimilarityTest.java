@@ -14,6 +14,7 @@ import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.store.EmbeddingStore.Neighbor;
 import io.embstore.store.EmbeddingStore.OnDuplicate;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -188,7 +189,7 @@ class SimilarityTest {
         try (EmbeddingStore s = randomStore("b", dtype, dim, rows, seed)) {
             s.useKernel(kernel);
             SplittableRandom rnd = new SplittableRandom(seed);
-            // 11 queries: groups of 4, 4 and 3 in the kernel.
+            // 11 queries, each its own pass over every block of rows.
             float[][] queries = new float[11][dim];
             for (float[] q : queries) {
                 for (int i = 0; i < dim; i++) {
@@ -231,43 +232,126 @@ class SimilarityTest {
         SplittableRandom rnd = new SplittableRandom(seed);
         SimilarityKernel scalar = SimilarityKernel.scalar();
         SimilarityKernel simd = SimilarityKernel.simd();
-        for (int dim : new int[] {1, 3, 7, 16, 17, 31, 64, 300, 1021}) {
-            float[][] queries = new float[5][dim];
-            float[] row = new float[dim + 3];
-            for (float[] q : queries) {
+        // Dims below, at and around the vector widths (4, 8, 16 lanes), and block sizes around the groups of four rows.
+        for (int dim : new int[] {1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 64, 300, 1021}) {
+            for (int n : new int[] {1, 3, 4, 5, 8, 11, 16}) {
+                float[] query = new float[dim];
                 for (int i = 0; i < dim; i++) {
-                    q[i] = (float) rnd.nextGaussian();
+                    query[i] = (float) rnd.nextGaussian();
+                }
+                float[] table = new float[3 + n * dim];
+                for (int i = 0; i < table.length; i++) {
+                    table[i] = (float) rnd.nextGaussian();
+                }
+                // Rows 3 floats in (unaligned), and both byte orders of the mapped and the heap paths.
+                for (ByteOrder order : new ByteOrder[] {ByteOrder.LITTLE_ENDIAN, ByteOrder.BIG_ENDIAN}) {
+                    MemorySegment seg = Arena.ofAuto().allocate(4L * table.length, Float.BYTES);
+                    for (int i = 0; i < table.length; i++) {
+                        seg.set(SimilarityKernel.floatLayout(order), 4L * i, table[i]);
+                    }
+                    float[] a = new float[n + 1];
+                    float[] b = new float[n + 1];
+                    a[n] = 42;
+                    b[n] = 42;
+                    scalar.rowDots(query, seg, 12, order, dim, n, a);
+                    simd.rowDots(query, seg, 12, order, dim, n, b);
+                    for (int j = 0; j < n; j++) {
+                        double exact = 0;
+                        double scale = 0;
+                        for (int i = 0; i < dim; i++) {
+                            double p = (double) query[i] * table[3 + j * dim + i];
+                            exact += p;
+                            scale += Math.abs(p);
+                        }
+                        String where = order + " dim " + dim + " n " + n + " row " + j;
+                        assertEquals(exact, a[j], 1e-6 * scale + 1e-6, "scalar " + where);
+                        assertEquals(exact, b[j], 1e-6 * scale + 1e-6, "simd " + where);
+                    }
+                    assertEquals(42f, a[n], "scalar wrote past its n rows");
+                    assertEquals(42f, b[n], "simd wrote past its n rows");
                 }
             }
+            float[] row = new float[dim + 3];
             for (int i = 0; i < row.length; i++) {
                 row[i] = (float) rnd.nextGaussian();
             }
-            // An unaligned offset (3 floats in) and both byte orders of the mapped and the heap paths.
             MemorySegment seg = MemorySegment.ofArray(row);
-            for (int count = 1; count <= SimilarityKernel.GROUP; count++) {
-                float[] a = new float[5];
-                float[] b = new float[5];
-                scalar.dots(queries, 1, count, seg, 12, ByteOrder.nativeOrder(), dim, a);
-                simd.dots(queries, 1, count, seg, 12, ByteOrder.nativeOrder(), dim, b);
-                for (int j = 1; j <= count; j++) {
-                    double exact = 0;
-                    double scale = 0;
-                    for (int i = 0; i < dim; i++) {
-                        exact += (double) queries[j][i] * row[i + 3];
-                        scale += Math.abs((double) queries[j][i] * row[i + 3]);
-                    }
-                    assertEquals(exact, a[j], 1e-6 * scale + 1e-6, "scalar dim " + dim + " count " + count + " query " + j);
-                    assertEquals(exact, b[j], 1e-6 * scale + 1e-6, "simd dim " + dim + " count " + count + " query " + j);
-                }
-                assertEquals(0f, a[0]);
-                assertEquals(0f, b[0], "a kernel wrote outside its group");
-            }
             double squares = 0;
             for (int i = 0; i < dim; i++) {
                 squares += (double) row[i + 3] * row[i + 3];
             }
             assertEquals(squares, scalar.sumOfSquares(seg, 12, ByteOrder.nativeOrder(), dim), 1e-5 * squares);
             assertEquals(squares, simd.sumOfSquares(seg, 12, ByteOrder.nativeOrder(), dim), 1e-5 * squares);
+        }
+    }
+
+    /**
+     * The SIMD tail reads the last full vector of each row: it must stay inside the rows asked for (the segment ends
+     * with the last row, so a read past it throws) and a row's dot must not see its neighbours, even non-finite ones.
+     */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void rowDotsReadOnlyTheirRows(SimilarityKernel kernel) {
+        for (int dim : new int[] {5, 16, 17, 20, 300}) {
+            int n = 9;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment rows = arena.allocate(4L * n * dim);
+                for (int j = 0; j < n; j++) {
+                    for (int i = 0; i < dim; i++) {
+                        // Odd rows are poison: NaN and infinities at both ends, where a neighbour's tail would reach.
+                        float x = j % 2 == 0 ? (j + 1) * 0.5f : (i % 2 == 0 ? Float.NaN : Float.POSITIVE_INFINITY);
+                        rows.set(SimilarityKernel.F32_LE, 4L * (j * dim + i), x);
+                    }
+                }
+                float[] query = new float[dim];
+                for (int i = 0; i < dim; i++) {
+                    query[i] = i + 1;
+                }
+                float[] out = new float[n];
+                kernel.rowDots(query, rows, 0, ByteOrder.LITTLE_ENDIAN, dim, n, out);
+                double sum = dim * (dim + 1) / 2.0;
+                for (int j = 0; j < n; j += 2) {
+                    assertEquals((j + 1) * 0.5 * sum, out[j], 1e-6 * (j + 1) * sum, kernel + " dim " + dim + " row " + j);
+                }
+                for (int j = 1; j < n; j += 2) {
+                    assertFalse(Float.isFinite(out[j]), kernel + " dim " + dim + " poison row " + j + " gave " + out[j]);
+                }
+            }
+        }
+    }
+
+    /**
+     * Rows with NaN or infinite values are never ranked, and do not disturb their neighbours: the SIMD kernel reads
+     * rows four at a time and each row's tail as a full vector, on dims with and without a tail.
+     */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void nonFiniteRowsAreNeverRankedNorDisturbTheirNeighbours(SimilarityKernel kernel) {
+        long seed = seed("nonFiniteRowsAreNeverRankedNorDisturbTheirNeighbours " + kernel);
+        for (Dtype dtype : Dtype.values()) {
+            for (int dim : new int[] {20, 32, 301}) {
+                int rows = 300;
+                try (EmbeddingStore s = randomStore("nf" + dtype + dim, dtype, dim, rows, seed)) {
+                    s.useKernel(kernel);
+                    Set<Long> poison = Set.of(9L, 10L, 11L, 40L, 41L, 42L, 43L, 200L);
+                    for (long row : poison) {
+                        float[] x = new float[dim];
+                        for (int i = 0; i < dim; i++) {
+                            x[i] = 0.5f;
+                        }
+                        x[0] = row % 2 == 0 ? Float.NaN : Float.POSITIVE_INFINITY;
+                        x[dim - 1] = row % 3 == 0 ? Float.NEGATIVE_INFINITY : Float.NaN;
+                        s.write(row, x);
+                    }
+                    double[][] t = table(s);
+                    for (int row : new int[] {8, 12, 39, 44, 199, 201}) {
+                        Set<Long> excluded = new HashSet<>(poison);
+                        excluded.add((long) row);
+                        List<Neighbor> got = s.mostSimilar(s.word(row), 15);
+                        assertMatches(reference(t, t[row], 2, excluded), got, 15, dtype + " dim " + dim + " row " + row);
+                    }
+                }
+            }
         }
     }
 
