@@ -6,10 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * ShortestFloat against the JDK: the very characters of {@link Float#toString(float)}, which also means the shortest
@@ -94,28 +92,5 @@ class ShortestFloatTest {
                 same((float) (rnd.nextGaussian() * 0.4), b);
             }
         });
-    }
-
-    /**
-     * Every one of the 2^32 bit patterns. Minutes of CPU, so off by default; run it by hand with
-     * {@code mvn -pl tools -am test -Dtest=ShortestFloatTest -Dsurefire.failIfNoSpecifiedTests=false
-     * -Dembstore.exhaustive=true}.
-     */
-    @Test
-    @EnabledIfSystemProperty(named = "embstore.exhaustive", matches = "true")
-    void agreesWithFloatToStringOnEveryFloat() {
-        AtomicLong checked = new AtomicLong();
-        long started = System.nanoTime();
-        IntStream.range(0, 1 << 16).parallel().forEach(high -> {
-            byte[] b = new byte[ShortestFloat.MAX_CHARS + 4];
-            for (int low = 0; low < 1 << 16; low++) {
-                // Float.toString's own contract makes its output read back as the same float.
-                sameAsToString(Float.intBitsToFloat(high << 16 | low), b);
-            }
-            checked.addAndGet(1 << 16);
-        });
-        assertEquals(1L << 32, checked.get());
-        System.out.printf("ShortestFloatTest: all %d float bit patterns agree with Float.toString (%.0f s)%n",
-                checked.get(), (System.nanoTime() - started) / 1e9);
     }
 }
