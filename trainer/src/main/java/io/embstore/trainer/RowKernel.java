@@ -70,7 +70,7 @@ final class RowKernel {
     void run(SparseTrainer.Step s) {
         try {
             StepCoalescer c = s.rows;
-            int unique = c.unique;
+            int unique = s.unique;
             // The step size for the global t, once per step (two pow calls per row cost as much as the update).
             float globalStep = adamStepSize(s.t);
             for (int start = s.next.getAndAdd(CHUNK); start < unique; start = s.next.getAndAdd(CHUNK)) {
@@ -99,7 +99,10 @@ final class RowKernel {
         int d = dim;
         for (int j = 0; j < n; j++) {
             int row = c.rows[k + j];
-            store.read(row, p[j], 0, EmbeddingStore.ReadMode.RELAXED); // the trainer is the store's only writer
+            // CONSISTENT although the trainer is the store's only writer (it never retries): its read of the row's
+            // seqlock word brings that cache line in with the batch's other misses; store.write's read of it in
+            // update() would otherwise miss alone, once per row, with nothing to overlap it.
+            store.read(row, p[j], 0, EmbeddingStore.ReadMode.CONSISTENT);
             if (algorithm == SparseTrainer.Algorithm.ADAM) {
                 long at = OptimizerState.rowAt(row, stateRowBytes);
                 MemorySegment.copy(state.m, F32, at, m[j], 0, d);
