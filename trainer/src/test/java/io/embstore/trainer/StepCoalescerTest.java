@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The coalescer against a map-based reference: unique rows in order of first appearance, each row's positions in
- * increasing order, the skipped row left out; one coalescer reused across steps of every size (its hash table is
- * cleared by entry and grows), with ids that collide in its table (multiples of its size) and ids near int's limit.
+ * increasing order, the skipped row left out; one coalescer reused across steps of every size (its map is
+ * cleared and grows), with ids that collide in its table (multiples of its size) and ids near int's limit.
  */
 class StepCoalescerTest {
 
