@@ -398,8 +398,9 @@ def section_optimizer(c, rows):
     common = [f"dir={work}", f"rows={n}", f"dim={dim}", "seed=42", f"ids={ids}", f"grads={grads}", f"batch={batch}",
               f"threads={A.threads}", f"warmup={A.opt_warmup}", f"window={A.opt_window}", f"windows={A.opt_windows}"]
     tail = [A.threads, A.opt_warmup, A.opt_window, A.opt_windows]
-    # memory traffic of one row: p, m and v read and written
-    row_bytes = 3 * 2 * dim * 4
+    # One row's p, m and v are each read and written once, as memcpy reads and writes each byte it copies: a row is
+    # worth 3 * dim * 4 bytes of memcpy.
+    row_bytes = 3 * dim * 4
     mem = c.hw["memcpy_gb_s"] * 1e9
     where = "tmpfs" if work.startswith("/dev/shm") else "disk"
     label = (f"lazy Adam, {n // 1000}K x {dim} f32 (embstore's files on {where}), {batch} Zipf(1.05) ids per step, "
@@ -420,7 +421,7 @@ def section_optimizer(c, rows):
         peer_what = ("SparseAdam.step() on a sparse grad" if mode == "step"
                      else "nn.Embedding(sparse=True) forward, backward, SparseAdam.step()")
         op = f"{label}: {what}" + (" (embstore: gather + step)" if mode == "forward" else "")
-        frac = f"{o * row_bytes / mem:.2f} of memcpy (p, m, v read and written)"
+        frac = f"{o * row_bytes / mem:.2f} of memcpy (p, m, v each read and written once)"
         if not theirs:
             rows.append((op, ours_s, missing("torch"), None, frac))
             continue

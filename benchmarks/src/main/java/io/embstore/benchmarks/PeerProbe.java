@@ -35,7 +35,8 @@ import java.util.stream.Stream;
  *   create    store=DIR rows=N dim=D seed=S     a table of Normal(0, 1) rows (the optimizer's start)
  *   optimizer dir=DIR rows=N dim=D seed=S ids=FILE grads=FILE batch=N threads=T warmup=W window=S windows=K
  *             [forward=true] [undo=true|false]  lazy Adam steps on a fresh table in DIR/table (deleted after):
- *                                               unique rows/s, median of K windows of S steps after W warm-up steps
+ *                                               unique rows/s, median of K windows of S steps after a sweep over
+ *                                               every row and W warm-up steps
  * </pre>
  * Id files are raw little-endian int32, gradient files raw little-endian float32 ({@code batch x dim}): numpy's
  * {@code tofile} of {@code <i4} and {@code <f4} arrays, so both sides read the very same ids.
@@ -177,8 +178,11 @@ public final class PeerProbe {
 
     /**
      * Lazy Adam steps on a fresh table (the same Normal(seed) rows as {@link #create}) in {@code dir/table}, deleted
-     * afterwards. The id stream is not cycled: step {@code s} takes batch {@code s} of the file, so rows keep being
-     * touched for the first time as in real training (page faults of the state files and undo-log writes included).
+     * afterwards. First, untimed, one sweep over every row in order ({@code batch} consecutive ids per step, the same
+     * gradients), as the first epoch of a real training run would: every page of the weights and the optimizer state
+     * is then resident, so the timed steps measure the optimizer and not first-touch page faults (which on the torch
+     * side zero a 2 MB huge page of its {@code zeros_like} state per fault, about 100 ms a step). Then step {@code s}
+     * takes batch {@code s} of the id file.
      * With {@code forward=true} each step first gathers its rows (relaxed: this process is the table's only writer),
      * the counterpart of {@code nn.Embedding}'s forward before the backward and the step.
      */
@@ -210,6 +214,11 @@ public final class PeerProbe {
                 int[] ids = new int[batch];
                 double[] rate = new double[windows];
                 long uniqueTotal = 0;
+                for (int base = 0; base < rows; base += batch) {
+                    int n = Math.min(batch, rows - base);
+                    int[] sweep = IntStream.range(base, base + n).toArray();
+                    oneStep(store, trainer, sweep, n == batch ? grads : Arrays.copyOf(grads, n * dim), activations, forward);
+                }
                 for (int s = 0; s < warmup; s++) {
                     System.arraycopy(all, s * batch, ids, 0, batch);
                     oneStep(store, trainer, ids, grads, activations, forward);
