@@ -145,6 +145,7 @@ embstore_aot_current() {
 # its final name and renamed into place, so a concurrent start sees the old one or the new one.
 embstore_aot_record() {
   local jar=$1 cache=$2 work status=0
+  [ -w "$(dirname "$cache")" ] || return 1 # a read-only build: start without a cache, quietly
   echo "embstore: recording the JVM's startup cache for this build (once; EMBSTORE_AOT=0 skips it)..." >&2
   work=$(mktemp -d "${TMPDIR:-/tmp}/embstore-aot.XXXXXX") || return 1
   embstore_aot_workload >"$work/train.txt"
