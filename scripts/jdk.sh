@@ -142,7 +142,8 @@ embstore_aot_current() {
 
 # Records the cache from a training run: train-classifier (with held-out scoring) on a small generated file, which
 # goes through picocli, the text reader, the store's create and open, and the trainer. The cache is written beside
-# its final name and renamed into place, so a concurrent start sees the old one or the new one.
+# its final name and renamed into place, so a concurrent start sees the old one or the new one; it reads nothing of
+# the standard input, which belongs to the command that follows.
 embstore_aot_record() {
   local jar=$1 cache=$2 work status=0
   [ -w "$(dirname "$cache")" ] || return 1 # a read-only build: start without a cache, quietly
@@ -151,7 +152,7 @@ embstore_aot_record() {
   embstore_aot_workload >"$work/train.txt"
   (cd "$work" && "$JAVA_HOME/bin/java" -XX:AOTCacheOutput="$cache.$$.tmp" --enable-native-access=ALL-UNNAMED \
       -jar "$jar" train-classifier --train train.txt --dev train.txt --model model --ngrams 2 --buckets 4096 \
-      --quiet) >/dev/null 2>&1 && [ -s "$cache.$$.tmp" ] || status=1
+      --quiet) </dev/null >/dev/null 2>&1 && [ -s "$cache.$$.tmp" ] || status=1
   rm -rf "$work"
   if [ "$status" = 0 ]; then
     printf '%s\n' "$JAVA_HOME" >"$cache.jdk" && mv -f "$cache.$$.tmp" "$cache" && rm -f "$cache.failed" && return 0

@@ -116,7 +116,7 @@ class LauncherScriptTest {
                 for a in "$@"; do
                   case $a in -XX:AOTCacheOutput=*) out=${a#-XX:AOTCacheOutput=} ;; esac
                 done
-                echo "record $* lines=$(wc -l < train.txt)" >> '%s'
+                echo "record $* lines=$(wc -l < train.txt) stdin=$(wc -c)" >> '%s'
                 echo cache > "$out"
                 """.formatted(fail, log));
         return home;
@@ -144,7 +144,7 @@ class LauncherScriptTest {
         assertEquals(1, records(log));
         String call = Files.readAllLines(log).get(0);
         assertTrue(call.contains("-XX:AOTCacheOutput=" + cache + ".") && call.contains("-jar " + jar + " train-classifier")
-                && call.endsWith("lines=2000"), call);
+                && call.endsWith("lines=2000 stdin=0"), call);
         assertEquals("cache", Files.readString(cache).strip(), "the recording was renamed into place");
 
         assertEquals(using, aotFlags(home, jar, ""));
@@ -160,6 +160,17 @@ class LauncherScriptTest {
         assertEquals(using, aotFlags(other, jar, ""));
         assertEquals(3, records(log), "a cache recorded by another JDK is recorded again");
         assertEquals(other.toString(), Files.readString(tmp.resolve("embstore.aot.jdk")).strip());
+    }
+
+    @Test
+    void recordingLeavesTheStandardInputToTheCommand() throws Exception {
+        Path log = tmp.resolve("log");
+        Path home = fakeRecordingJdk("jdk25", log, tmp.resolve("never"));
+        Path jar = Files.writeString(tmp.resolve("embstore.jar"), "jar");
+        String out = bash("printf 'a gorgeous film\\n' | { JAVA_HOME='" + home + "'; EMBSTORE_JDK_MAJOR=25; embstore_aot '"
+                + jar + "' 2>/dev/null; cat; }");
+        assertEquals("a gorgeous film", out, "what is piped to ./embstore predict reaches it");
+        assertTrue(Files.readString(log).strip().endsWith("stdin=0"), Files.readString(log));
     }
 
     @Test
