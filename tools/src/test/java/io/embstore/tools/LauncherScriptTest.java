@@ -68,6 +68,22 @@ class LauncherScriptTest {
     }
 
     @Test
+    void theReleaseFileGivesTheVersionWithoutStartingJava() throws Exception {
+        // This java would say 17 (and fails besides): the release file is read, no JVM is started.
+        Path home = fakeJdk("jdk", "openjdk version \"17.0.15\" 2025-04-15", true);
+        Files.writeString(home.resolve("bin/java"), "#!/bin/sh\necho started >> '" + tmp.resolve("started") + "'\nexit 1\n");
+        Files.writeString(home.resolve("release"), "IMPLEMENTOR=\"Eclipse Adoptium\"\nJAVA_VERSION=\"25.0.3\"\nOS_NAME=\"Linux\"\n");
+        assertEquals(home + " 25",
+                bash("JAVA_HOME='" + home + "'; embstore_find_jdk && echo \"$JAVA_HOME $EMBSTORE_JDK_MAJOR\""));
+        assertTrue(!Files.exists(tmp.resolve("started")), "java was started");
+        // Without a release file, java -version is asked.
+        Path bare = fakeJdk("bare", "openjdk version \"23.0.2\" 2025-01-21", true);
+        assertEquals("23", bash("embstore_jdk_major '" + bare + "'"));
+        Files.writeString(bare.resolve("release"), "JAVA_VERSION=\"1.8.0_392\"\n");
+        assertEquals("8", bash("embstore_release_major '" + bare + "'"));
+    }
+
+    @Test
     void noSuitableJdkSaysWhatToInstall() throws Exception {
         String out = bash("EMBSTORE_MIN_JDK=1000; embstore_find_jdk; echo \"status $?\"");
         assertTrue(out.contains("embstore needs a JDK 1000 or newer"), out);
@@ -82,5 +98,138 @@ class LauncherScriptTest {
         assertEquals("-Xmx1g --sun-misc-unsafe-memory-access=allow",
                 bash("MAVEN_OPTS=-Xmx1g; EMBSTORE_JDK_MAJOR=25; embstore_maven_opts; echo \"$MAVEN_OPTS\""));
         assertEquals("", bash("unset MAVEN_OPTS; EMBSTORE_JDK_MAJOR=22; embstore_maven_opts; echo \"$MAVEN_OPTS\""));
+    }
+
+    // ------------------------------------------------------------------------------------------------ AOT cache
+
+    /**
+     * A fake JDK 25 whose java, when asked to record an AOT cache, notes the call (its arguments and the lines of the
+     * training file in its working directory) in {@code log} and writes the cache file; it fails instead while the
+     * file {@code fail} exists.
+     */
+    private Path fakeRecordingJdk(String name, Path log, Path fail) throws IOException {
+        Path home = fakeJdk(name, "openjdk version \"25.0.1\" 2025-10-21", true);
+        Path java = home.resolve("bin/java");
+        Files.writeString(java, """
+                #!/bin/sh
+                [ -e '%s' ] && exit 1
+                for a in "$@"; do
+                  case $a in -XX:AOTCacheOutput=*) out=${a#-XX:AOTCacheOutput=} ;; esac
+                done
+                echo "record $* lines=$(wc -l < train.txt) stdin=$(wc -c)" >> '%s'
+                echo cache > "$out"
+                """.formatted(fail, log));
+        return home;
+    }
+
+    /** Runs embstore_aot for {@code jar} with the given JDK and prints the flags it chose. */
+    private static String aotFlags(Path home, Path jar, String env) throws IOException, InterruptedException {
+        return bash(env + " JAVA_HOME='" + home + "'; EMBSTORE_JDK_MAJOR=25; embstore_aot '" + jar
+                + "' 2>/dev/null; echo \"flags: ${EMBSTORE_AOT_FLAGS[*]}\"");
+    }
+
+    private static long records(Path log) throws IOException {
+        return Files.exists(log) ? Files.readAllLines(log).size() : 0;
+    }
+
+    @Test
+    void aotCacheIsRecordedOnceAndUsedUntilTheJarOrTheJdkChanges() throws Exception {
+        Path log = tmp.resolve("log");
+        Path home = fakeRecordingJdk("jdk25", log, tmp.resolve("never"));
+        Path jar = Files.writeString(tmp.resolve("embstore.jar"), "jar");
+        Path cache = tmp.resolve("embstore.aot");
+        String using = "flags: -XX:AOTCache=" + cache + " -Xlog:aot=off -Xlog:cds=off";
+
+        assertEquals(using, aotFlags(home, jar, ""));
+        assertEquals(1, records(log));
+        String call = Files.readAllLines(log).get(0);
+        assertTrue(call.contains("-XX:AOTCacheOutput=" + cache + ".") && call.contains("-jar " + jar + " train-classifier")
+                && call.endsWith("lines=2000 stdin=0"), call);
+        assertEquals("cache", Files.readString(cache).strip(), "the recording was renamed into place");
+
+        assertEquals(using, aotFlags(home, jar, ""));
+        assertEquals(1, records(log), "a current cache is not recorded again");
+
+        // A rebuilt jar: the cache is stale.
+        Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 10_000));
+        assertEquals(using, aotFlags(home, jar, ""));
+        assertEquals(2, records(log), "a cache older than the jar is recorded again");
+
+        // Another JDK: the cache is foreign.
+        Path other = fakeRecordingJdk("other25", log, tmp.resolve("never"));
+        assertEquals(using, aotFlags(other, jar, ""));
+        assertEquals(3, records(log), "a cache recorded by another JDK is recorded again");
+        assertEquals(other.toString(), Files.readString(tmp.resolve("embstore.aot.jdk")).strip());
+    }
+
+    @Test
+    void recordingLeavesTheStandardInputToTheCommand() throws Exception {
+        Path log = tmp.resolve("log");
+        Path home = fakeRecordingJdk("jdk25", log, tmp.resolve("never"));
+        Path jar = Files.writeString(tmp.resolve("embstore.jar"), "jar");
+        String out = bash("printf 'a gorgeous film\\n' | { JAVA_HOME='" + home + "'; EMBSTORE_JDK_MAJOR=25; embstore_aot '"
+                + jar + "' 2>/dev/null; cat; }");
+        assertEquals("a gorgeous film", out, "what is piped to ./embstore predict reaches it");
+        assertTrue(Files.readString(log).strip().endsWith("stdin=0"), Files.readString(log));
+    }
+
+    @Test
+    void aFailedRecordingStartsWithoutACacheAndIsNotRetriedForTheSameJar() throws Exception {
+        Path log = tmp.resolve("log");
+        Path fail = Files.writeString(tmp.resolve("fail"), "");
+        Path home = fakeRecordingJdk("jdk25", log, fail);
+        Path jar = Files.writeString(tmp.resolve("embstore.jar"), "jar");
+
+        String out = bash("JAVA_HOME='" + home + "'; EMBSTORE_JDK_MAJOR=25; embstore_aot '" + jar
+                + "'; echo \"status $? flags: ${EMBSTORE_AOT_FLAGS[*]}\"");
+        assertTrue(out.contains("could not record the startup cache; starting without it"), out);
+        assertTrue(out.endsWith("status 0 flags:"), out);
+        assertTrue(!Files.exists(tmp.resolve("embstore.aot")), "no cache is left behind");
+        try (var left = Files.list(tmp)) {
+            assertEquals(java.util.List.of(), left.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList());
+        }
+
+        Files.delete(fail); // would succeed now, but the failure stands for this jar
+        assertEquals("flags:", aotFlags(home, jar, ""));
+        assertEquals(0, records(log));
+        Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 10_000));
+        assertEquals("flags: -XX:AOTCache=" + tmp.resolve("embstore.aot") + " -Xlog:aot=off -Xlog:cds=off",
+                aotFlags(home, jar, ""), "a new jar is tried again");
+        assertEquals(1, records(log));
+    }
+
+    @Test
+    void noCacheWhenSwitchedOffOrBeforeJdk25() throws Exception {
+        Path log = tmp.resolve("log");
+        Path home = fakeRecordingJdk("jdk25", log, tmp.resolve("never"));
+        Path jar = Files.writeString(tmp.resolve("embstore.jar"), "jar");
+        assertEquals("flags:", aotFlags(home, jar, "EMBSTORE_AOT=0;"));
+        assertEquals("flags:", bash("JAVA_HOME='" + home + "'; EMBSTORE_JDK_MAJOR=24; embstore_aot '" + jar
+                + "'; echo \"flags: ${EMBSTORE_AOT_FLAGS[*]}\""));
+        assertEquals(0, records(log));
+    }
+
+    /**
+     * The flags with a real JVM (the one running this test, JDK 25): a cache it cannot use (one recorded for another
+     * class path, a damaged file) is ignored without a word and the program runs.
+     */
+    @Test
+    void theRealJvmIgnoresAForeignOrDamagedCacheSilently() throws Exception {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        Path foreign = tmp.resolve("foreign.aot");
+        Process rec = new ProcessBuilder(java.toString(), "-XX:AOTCacheOutput=" + foreign, "-cp", empty.toString(), "-version")
+                .redirectErrorStream(true).start();
+        String recOut = new String(rec.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, rec.waitFor(), recOut);
+        assertTrue(Files.size(foreign) > 0, recOut);
+        Path damaged = Files.writeString(tmp.resolve("damaged.aot"), "not a cache");
+        Path hello = Files.writeString(tmp.resolve("Hello.java"),
+                "class Hello { public static void main(String[] a) { System.out.println(\"hello \" + a[0]); } }");
+        for (Path cache : new Path[] {foreign, damaged}) {
+            String out = bash("EMBSTORE_AOT_FLAGS=(-XX:AOTCache='" + cache + "' -Xlog:aot=off -Xlog:cds=off); '" + java
+                    + "' \"${EMBSTORE_AOT_FLAGS[@]}\" '" + hello + "' there; echo \"status $?\"");
+            assertEquals("hello there\nstatus 0", out, cache.toString());
+        }
     }
 }
