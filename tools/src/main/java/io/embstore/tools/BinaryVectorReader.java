@@ -7,7 +7,6 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -151,7 +150,7 @@ final class BinaryVectorReader {
             InputException first = null;
             long firstOffset = Long.MAX_VALUE;
             for (Future<InputException> f : workers) {
-                InputException e = join(f);
+                InputException e = TaskResults.join(f, "reading");
                 if (e != null && offsetOf(e) < firstOffset) {
                     first = e;
                     firstOffset = offsetOf(e);
@@ -206,22 +205,6 @@ final class BinaryVectorReader {
         return Long.parseLong(e.where().substring("byte offset ".length()));
     }
 
-    private static <T> T join(Future<T> f) {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while reading", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            if (e.getCause() instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(e.getCause());
-        }
-    }
 
     private long skipNewlines(long pos) {
         while (pos < end && seg.get(ValueLayout.JAVA_BYTE, pos) == '\n') {

@@ -6,7 +6,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -288,7 +287,7 @@ final class TextVectorReader {
         }
         InputException first = null;
         for (Future<InputException> f : workers) {
-            InputException e = join(f);
+            InputException e = TaskResults.join(f, "parsing");
             if (e != null && (first == null || lineOf(e) < lineOf(first))) {
                 first = e;
             }
@@ -373,20 +372,4 @@ final class TextVectorReader {
         return Long.parseLong(e.where().substring("line ".length()));
     }
 
-    private static <T> T join(Future<T> f) {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while parsing", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            if (e.getCause() instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(e.getCause());
-        }
-    }
 }

@@ -16,7 +16,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -140,7 +139,7 @@ final class VectorExporter {
                     }));
                 }
                 for (Future<?> f : workers) {
-                    join(f);
+                    TaskResults.join(f, "exporting");
                 }
             } finally {
                 pool.shutdownNow();
@@ -224,7 +223,7 @@ final class VectorExporter {
                         }));
                         b++;
                     }
-                    byte[] block = join(inFlight.poll());
+                    byte[] block = TaskResults.join(inFlight.poll(), "exporting");
                     os.write(block);
                     written += block.length;
                     long done = Math.min(rows.size(), (next + 1) * BLOCK_ROWS) - next * BLOCK_ROWS;
@@ -297,23 +296,4 @@ final class VectorExporter {
         }
     }
 
-    private static <T> T join(Future<T> f) {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while exporting", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            if (e.getCause() instanceof IOException io) {
-                throw new UncheckedIOException(io);
-            }
-            if (e.getCause() instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(e.getCause());
-        }
-    }
 }
