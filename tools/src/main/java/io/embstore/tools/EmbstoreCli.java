@@ -10,7 +10,7 @@ import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 
 /**
- * The {@code embstore} command-line tool: {@code create}, {@code info}, {@code get} and {@code demo}.
+ * The {@code embstore} command-line tool: every subcommand of {@link EmbstoreCommand} ({@code --help} lists them).
  *
  * <pre>{@code
  * java --enable-native-access=ALL-UNNAMED -jar tools/target/embstore.jar --help
