@@ -139,21 +139,21 @@ final class ClassifierTraining {
         Batches batches = new Batches(table, train, weights, bias, labels, s);
         List<EpochStats> history = new ArrayList<>();
         listener.started((long) n * s.epochs());
-        for (int epoch = 1; epoch <= s.epochs(); epoch++) {
-            // The learning rate falls linearly over the epochs, as fastText's does (here a step per epoch: the
-            // trainer's rate is fixed while it is attached, so each epoch attaches it anew with its own rate).
-            double epochLr = s.lr() * (s.epochs() - epoch + 1) / s.epochs();
-            shuffle(order, random);
-            try (SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam()
-                    .learningRate(epochLr)
-                    .threads(s.threads())
-                    .undoLog(false))) { // a failed run leaves nothing to resume: its directory is deleted
+        try (SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam()
+                .learningRate(s.lr())
+                .threads(s.threads())
+                .undoLog(false))) { // a failed run leaves nothing to resume: its directory is deleted
+            for (int epoch = 1; epoch <= s.epochs(); epoch++) {
+                // The learning rate falls linearly over the epochs, as fastText's does (here a step per epoch).
+                double epochLr = s.lr() * (s.epochs() - epoch + 1) / s.epochs();
+                trainer.setLearningRate(epochLr);
+                shuffle(order, random);
                 batches.epoch(trainer, order, epochLr, epoch, listener);
+                double devAccuracy = dev.size() == 0 ? Double.NaN : accuracy(table, dev, weights, bias, labels, s.dim());
+                EpochStats stats = new EpochStats(epoch, batches.lossSum / n, (double) batches.correct / n, devAccuracy);
+                history.add(stats);
+                listener.epochEnded(stats);
             }
-            double devAccuracy = dev.size() == 0 ? Double.NaN : accuracy(table, dev, weights, bias, labels, s.dim());
-            EpochStats stats = new EpochStats(epoch, batches.lossSum / n, (double) batches.correct / n, devAccuracy);
-            history.add(stats);
-            listener.epochEnded(stats);
         }
         return history;
     }

@@ -21,16 +21,18 @@ final class RowKernel {
     private final SparseTrainer.Algorithm algorithm;
     private final int dim;
     private final long stateRowBytes;
-    private final float lr;
-    private final double lrD;
     private final double beta1;
     private final double beta2;
     private final float oneMinusBeta1;
     private final float oneMinusBeta2;
     private final float eps;
     private final boolean perRowBiasCorrection;
-    private final double decayPerStep;
+    private final double weightDecay;
     private final double maxNorm;
+    /** The step's learning rate ({@link SparseTrainer.Step#lr}), in float and double, and AdamW's factor per step. */
+    private float lr;
+    private double lrD;
+    private double decayPerStep;
     /*
      * One array per batch slot, every loop indexed by the same i: C2 vectorises a loop only when it can prove that no
      * store feeds a later load, and with two float[] that may be the same array at different offsets it cannot.
@@ -49,8 +51,6 @@ final class RowKernel {
         this.algorithm = o.algorithm;
         this.dim = store.dim();
         this.stateRowBytes = 4L * dim;
-        this.lr = (float) o.lr;
-        this.lrD = o.lr;
         this.beta1 = o.beta1;
         this.beta2 = o.beta2;
         // torch multiplies float32 tensors by these Python floats, which its CPU kernels cast to float first.
@@ -58,7 +58,7 @@ final class RowKernel {
         this.oneMinusBeta2 = (float) (1 - o.beta2);
         this.eps = (float) o.eps;
         this.perRowBiasCorrection = o.perRowBiasCorrection;
-        this.decayPerStep = 1 - o.lr * o.weightDecay;
+        this.weightDecay = o.weightDecay;
         this.maxNorm = o.maxNorm;
         this.p = new float[BATCH][dim];
         this.g = new float[dim];
@@ -71,6 +71,9 @@ final class RowKernel {
         try {
             StepCoalescer c = s.rows;
             int unique = s.unique;
+            lr = (float) s.lr;
+            lrD = s.lr;
+            decayPerStep = 1 - s.lr * weightDecay;
             // The step size for the global t, once per step (two pow calls per row cost as much as the update).
             float globalStep = adamStepSize(s.t);
             for (int start = s.next.getAndAdd(CHUNK); start < unique; start = s.next.getAndAdd(CHUNK)) {
@@ -161,7 +164,8 @@ final class RowKernel {
         long count = counts[j] + 1;
         long last = lasts[j];
         if (decayPerStep != 1) {
-            // AdamW's p *= 1 - lr*wd at every step, for this step and each the row missed since its last update.
+            // AdamW's p *= 1 - lr*wd at every step, for this step and each the row missed since its last update (at
+            // today's rate: exact while the rate is constant; see SparseTrainer.setLearningRate).
             float f = (float) Math.pow(decayPerStep, t - last);
             for (int i = 0; i < d; i++) {
                 p[i] *= f;

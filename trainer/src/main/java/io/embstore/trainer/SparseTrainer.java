@@ -43,6 +43,7 @@ import org.roaringbitmap.RoaringBitmap;
  * applied lazily: a row's decay for the steps it missed is caught up exactly, {@code (1-lr*wd)^(t - last)}, when it is
  * next updated), {@link Options#maxNorm} (a row whose norm exceeds it after its update is scaled to
  * {@code maxNorm/(norm+1e-7)}, as {@code nn.Embedding(max_norm=...)} renormalises looked-up rows).
+ * {@link #setLearningRate} changes the rate between steps, as a learning-rate schedule does.
  *
  * <h2>Durability</h2>
  * Rows changed since the last checkpoint are kept in a RoaringBitmap. Before a row's first change after a checkpoint,
@@ -194,6 +195,8 @@ public final class SparseTrainer implements AutoCloseable {
     private CheckpointRecord record;
     private RoaringBitmap dirty = new RoaringBitmap();
     private long t;
+    /** The rate of the next step: the options' until {@link #setLearningRate} changes it. */
+    private double learningRate;
     private boolean closed;
     private ByteBuffer undoBatch = ByteBuffer.allocate(0);
     private int[] newRows = new int[0];
@@ -208,6 +211,7 @@ public final class SparseTrainer implements AutoCloseable {
         this.undo = undo;
         this.record = record;
         this.t = record.step;
+        this.learningRate = options.lr;
         this.kernels = new RowKernel[options.threads];
         for (int i = 0; i < kernels.length; i++) {
             kernels[i] = new RowKernel(store, state, options);
@@ -408,7 +412,7 @@ public final class SparseTrainer implements AutoCloseable {
 
     private void apply(float[] gradArray, MemorySegment gradSegment, boolean fanOut) {
         int unique = coalescer.unique;
-        Step s = new Step(coalescer, unique, gradArray, gradSegment, t);
+        Step s = new Step(coalescer, unique, gradArray, gradSegment, t, learningRate);
         if (fanOut && unique > RowKernel.CHUNK) {
             for (Worker w : workers) {
                 w.submit(s);
@@ -447,16 +451,19 @@ public final class SparseTrainer implements AutoCloseable {
         final float[] gradArray;
         final MemorySegment gradSegment;
         final long t;
+        /** The learning rate of this step, read by every worker with the step (not a field each would have to see change). */
+        final double lr;
         final AtomicInteger next = new AtomicInteger();
         final AtomicInteger completed = new AtomicInteger();
         volatile Throwable failure;
 
-        Step(StepCoalescer rows, int unique, float[] gradArray, MemorySegment gradSegment, long t) {
+        Step(StepCoalescer rows, int unique, float[] gradArray, MemorySegment gradSegment, long t, double lr) {
             this.rows = rows;
             this.unique = unique;
             this.gradArray = gradArray;
             this.gradSegment = gradSegment;
             this.t = t;
+            this.lr = lr;
         }
     }
 
@@ -605,6 +612,27 @@ public final class SparseTrainer implements AutoCloseable {
         }
         out.or(dirty);
         return out;
+    }
+
+    /** The learning rate the next step uses. */
+    public synchronized double learningRate() {
+        return learningRate;
+    }
+
+    /**
+     * Sets the learning rate of the steps that follow, as a scheduler sets torch's {@code param_groups[0]["lr"]}
+     * (warm-up, linear or cosine decay); the moments and the step counter are untouched. With lazy weight decay, the
+     * catch-up for the steps a row skipped uses the rate of the step that next touches it: exact only while the rate
+     * is constant.
+     *
+     * @throws IllegalArgumentException if {@code lr} is negative or not a number
+     */
+    public synchronized void setLearningRate(double lr) {
+        ensureOpen();
+        if (!(lr >= 0) || lr == Double.POSITIVE_INFINITY) {
+            throw new IllegalArgumentException("invalid learning rate " + lr + " (need a finite lr >= 0)");
+        }
+        learningRate = lr;
     }
 
     /** The step counter {@code t}: steps applied since the optimizer state was created. */

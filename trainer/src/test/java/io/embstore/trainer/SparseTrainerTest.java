@@ -197,6 +197,10 @@ class SparseTrainerTest {
             assertTrue(e.getMessage().contains("id " + ROWS + " at position 2"), e.getMessage());
             assertThrows(IndexOutOfBoundsException.class, () -> trainer.step(new int[] {-1}, new float[DIM]));
             assertThrows(IllegalArgumentException.class, () -> trainer.step(new int[] {1, 2}, new float[DIM]));
+            double rate = trainer.learningRate();
+            assertThrows(IllegalArgumentException.class, () -> trainer.setLearningRate(-1e-3));
+            assertThrows(IllegalArgumentException.class, () -> trainer.setLearningRate(Double.NaN));
+            assertEquals(rate, trainer.learningRate());
             assertEquals(t, trainer.steps());
             for (int row = 0; row < ROWS; row++) {
                 assertArrayEquals(before[row], rowBytes(s, row));
@@ -220,7 +224,8 @@ class SparseTrainerTest {
     /** A straightforward scalar implementation of each rule, in double, with a dense state per row. */
     static final class Reference {
         final Algorithm algorithm;
-        final double lr;
+        /** The rate of the next step: set between steps, as {@link SparseTrainer#setLearningRate}. */
+        double lr;
         final double b1 = 0.9;
         final double b2 = 0.999;
         final double eps;
@@ -342,6 +347,13 @@ class SparseTrainerTest {
              SparseTrainer trainer = SparseTrainer.attach(s, o)) {
             Reference ref = new Reference(c.algorithm(), lr, o.eps, c.perRow(), c.wd(), c.maxNorm(), s);
             for (int step = 0; step < 40; step++) {
+                if (step >= 20) {
+                    // the second half follows a linear decay schedule: the rate changes between every step
+                    double scheduled = lr * (60 - step) / 40.0;
+                    trainer.setLearningRate(scheduled);
+                    ref.lr = scheduled;
+                    assertEquals(scheduled, trainer.learningRate());
+                }
                 int[] ids = ids(r, 1 + r.nextInt(50), ROWS);
                 float[] g = grads(r, ids.length);
                 if (step % 3 == 0) {
