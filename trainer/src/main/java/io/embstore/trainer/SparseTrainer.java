@@ -614,6 +614,37 @@ public final class SparseTrainer implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The rows a trainer's checkpoints changed after {@code generation}, read from the store's checkpoint record without
+     * attaching (a reader's view: no writer lock, nothing written), and the generation they are complete up to: what a
+     * process that shipped the table at {@code generation} ships next. A running trainer's changes after its last
+     * checkpoint are not included; they come with the next checkpoint, whose generation is above
+     * {@link Changes#upTo}, so asking again from {@code upTo} misses nothing. A table never trained, or a generation
+     * older than the retained history, gives every row.
+     *
+     * @throws IllegalStateException if the checkpoint record is damaged
+     */
+    public static Changes changedSince(EmbeddingStore store, long generation) {
+        Objects.requireNonNull(store, "store");
+        RoaringBitmap all = new RoaringBitmap();
+        all.add(0L, store.rows());
+        if (!OptimizerState.exists(store.path())) {
+            return new Changes(all, store.generation());
+        }
+        CheckpointRecord r = CheckpointRecord.read(store.path());
+        RoaringBitmap changed = r.changedAfter(generation);
+        return new Changes(changed == null ? all : changed, r.generation);
+    }
+
+    /**
+     * Rows changed after a generation, as of the checkpoint that published {@code upTo}.
+     *
+     * @param rows the changed rows (a bitmap of row numbers)
+     * @param upTo the generation the answer is complete up to: ask from here next time
+     */
+    public record Changes(RoaringBitmap rows, long upTo) {
+    }
+
     /** The learning rate the next step uses. */
     public synchronized double learningRate() {
         return learningRate;

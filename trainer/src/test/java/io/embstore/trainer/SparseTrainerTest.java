@@ -499,4 +499,30 @@ class SparseTrainerTest {
             assertEquals(RoaringBitmap.bitmapOf(9), t.dirtySince(rec.history.get(rec.history.size() - 2).generation()));
         }
     }
+    @Test
+    void changedSinceReadsTheCommittedCheckpointsFromAReader() {
+        Path dir = tmp.resolve("c");
+        RoaringBitmap all = new RoaringBitmap();
+        all.add(0L, ROWS);
+        try (EmbeddingStore s = newStore(dir, 1, Dtype.F32); EmbeddingStore reader = EmbeddingStore.open(dir)) {
+            SparseTrainer.Changes untrained = SparseTrainer.changedSince(reader, reader.generation());
+            assertEquals(all, untrained.rows(), "a table never trained: every row");
+            try (SparseTrainer t = SparseTrainer.attach(s, Options.sgd())) {
+                long g0 = t.checkpoint();
+                t.step(new int[] {3, 4, 4}, new float[3 * DIM]);
+                long g1 = t.checkpoint();
+                t.step(new int[] {8}, new float[DIM]); // not checkpointed: not in a reader's answer yet
+                reader.refresh();
+                SparseTrainer.Changes c = SparseTrainer.changedSince(reader, g0);
+                assertEquals(RoaringBitmap.bitmapOf(3, 4), c.rows());
+                assertEquals(g1, c.upTo());
+                assertTrue(SparseTrainer.changedSince(reader, g1).rows().isEmpty());
+                long g2 = t.checkpoint();
+                SparseTrainer.Changes next = SparseTrainer.changedSince(reader, c.upTo());
+                assertEquals(RoaringBitmap.bitmapOf(8), next.rows(), "asking again from upTo misses nothing");
+                assertEquals(g2, next.upTo());
+                assertEquals(all, SparseTrainer.changedSince(reader, -1).rows(), "before the history: every row");
+            }
+        }
+    }
 }
