@@ -1,5 +1,6 @@
 package io.embstore.tools;
 
+import io.embstore.store.EmbeddingStore;
 import java.util.Locale;
 
 /**
@@ -109,11 +110,19 @@ enum VectorFormat {
                 return WORD2VEC_BINARY;
             }
         }
-        // Text only if the row's fields after the word count exactly dim and all parse as numbers.
-        FloatParser parser = new FloatParser();
+        if (h.rows() == 0) {
+            return WORD2VEC;
+        }
+        // Text only if the row ends in dim fields that all parse as numbers, after a word of one field or more (the
+        // word may contain spaces: GloVe 840B's do, and so do words exported from such a store).
+        long dim = h.dim();
+        if (dim < 1 || dim > EmbeddingStore.MAX_DIM) {
+            return WORD2VEC_BINARY; // either way the header check rejects the dim, naming it
+        }
+        int[] starts = new int[(int) dim + 1];
+        int[] ends = new int[starts.length];
         long fields = 0;
         int i = lineStart;
-        boolean first = true;
         while (i < lineEnd) {
             while (i < lineEnd && isBlank(buf[i])) {
                 i++;
@@ -125,18 +134,26 @@ enum VectorFormat {
             while (tokenEnd < lineEnd && !isBlank(buf[tokenEnd])) {
                 tokenEnd++;
             }
-            if (!first) {
-                try {
-                    parser.parse(buf, i, tokenEnd);
-                } catch (NumberFormatException e) {
-                    return WORD2VEC_BINARY;
-                }
-                fields++;
-            }
-            first = false;
+            // A ring of the last dim + 1 fields: only those decide.
+            int slot = (int) (fields % starts.length);
+            starts[slot] = i;
+            ends[slot] = tokenEnd;
+            fields++;
             i = tokenEnd;
         }
-        return fields == h.dim() || h.rows() == 0 ? WORD2VEC : WORD2VEC_BINARY;
+        if (fields < dim + 1) {
+            return WORD2VEC_BINARY;
+        }
+        FloatParser parser = new FloatParser();
+        for (long f = fields - dim; f < fields; f++) {
+            int slot = (int) (f % starts.length);
+            try {
+                parser.parse(buf, starts[slot], ends[slot]);
+            } catch (NumberFormatException e) {
+                return WORD2VEC_BINARY;
+            }
+        }
+        return WORD2VEC;
     }
 
     private static boolean isBlank(byte c) {

@@ -266,6 +266,20 @@ class ConvertCommandTest {
     }
 
     @Test
+    void word2vecTextWhoseFirstWordHasSpacesIsDetectedAsText() throws IOException {
+        // What exporting a store with such a word gives (the classifier's "<unknown word>" row, GloVe 840B's tokens).
+        Path file = tmp.resolve("spaced.vec");
+        Files.write(file, "2 3\n<unknown word> 0.25 -1 3e-2\nb 1 2 3\n".getBytes(StandardCharsets.UTF_8));
+        try (EmbeddingStore s = convert(file, tmp.resolve("spaced"))) {
+            assertEquals(2, s.rows());
+            assertEquals("<unknown word>", s.word(0));
+            float[] v = new float[3];
+            s.read(0, v);
+            assertArrayEquals(new float[] {0.25f, -1f, 3e-2f}, v);
+        }
+    }
+
+    @Test
     void duplicatesKeepFirstOrLastAndAreReported() throws IOException {
         Path file = resource("duplicate-word.txt");
         CliRun first = CliRun.of("convert", file.toString(), tmp.resolve("first").toString());
