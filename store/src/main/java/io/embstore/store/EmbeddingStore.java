@@ -1104,6 +1104,42 @@ public final class EmbeddingStore implements AutoCloseable {
     }
 
     /**
+     * {@link #mostSimilar(String, int)} for several words in one pass over the matrix: entry {@code i} holds the
+     * {@code k} rows most similar to {@code words.get(i)}, without that word (the other words may appear).
+     *
+     * @throws IllegalArgumentException naming a word the store does not have, or one whose vector is zero
+     * @throws IllegalStateException    if the store has no vocabulary
+     */
+    public List<List<Neighbor>> mostSimilar(List<String> words, int k) {
+        if (k < 0) {
+            throw new IllegalArgumentException("k must be at least 0: k=" + k);
+        }
+        View v = view;
+        int n = words.size();
+        long[] rows = new long[n];
+        float[][] queries = new float[n][dim];
+        String[] names = new String[n];
+        for (int i = 0; i < n; i++) {
+            rows[i] = requireRow(v, words.get(i));
+            copyRow(v.mapping(), rows[i], queries[i], null, 0, ReadMode.CONSISTENT);
+            names[i] = "word '" + words.get(i) + "'";
+        }
+        // One more than asked, nothing excluded: each query's own row is dropped from its own list afterwards.
+        List<List<Neighbor>> found = search(queries, k == 0 || k == Integer.MAX_VALUE ? k : k + 1, new long[0], names);
+        List<List<Neighbor>> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            List<Neighbor> kept = new ArrayList<>(k);
+            for (Neighbor x : found.get(i)) {
+                if (x.row() != rows[i] && kept.size() < k) {
+                    kept.add(x);
+                }
+            }
+            out.add(List.copyOf(kept));
+        }
+        return out;
+    }
+
+    /**
      * The {@code k} rows most similar to {@code vector} by cosine, best first, leaving out the words in
      * {@code exclude} (words the store does not have are ignored).
      *

@@ -48,8 +48,9 @@ final class SimilarCommand implements Callable<Integer> {
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
             NeighborPrinter.requireWords(table, words.toArray(String[]::new));
             StringBuilder all = new StringBuilder("{");
+            List<List<EmbeddingStore.Neighbor>> answers = table.mostSimilar(words, k); // one pass for all the words
             for (int i = 0; i < words.size(); i++) {
-                List<EmbeddingStore.Neighbor> neighbors = table.mostSimilar(words.get(i), k);
+                List<EmbeddingStore.Neighbor> neighbors = answers.get(i);
                 if (json.json) {
                     all.append(i == 0 ? "" : ",").append(JsonText.string(words.get(i))).append(':')
                             .append(NeighborPrinter.json(neighbors));

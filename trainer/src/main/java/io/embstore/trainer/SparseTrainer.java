@@ -42,7 +42,9 @@ import org.roaringbitmap.RoaringBitmap;
  * FBGEMM's row-wise variant), {@link Options#weightDecay} (decoupled, AdamW-style {@code p *= 1 - lr*wd} per step,
  * applied lazily: a row's decay for the steps it missed is caught up exactly, {@code (1-lr*wd)^(t - last)}, when it is
  * next updated), {@link Options#maxNorm} (a row whose norm exceeds it after its update is scaled to
- * {@code maxNorm/(norm+1e-7)}, as {@code nn.Embedding(max_norm=...)} renormalises looked-up rows).
+ * {@code maxNorm/(norm+1e-7)}, the formula of {@code nn.Embedding(max_norm=...)}; torch renormalises the rows a
+ * forward pass looks up, before they are used, while the trainer renormalises the rows it has just updated, so a row
+ * loaded with a larger norm keeps it until its first update).
  * {@link #setLearningRate} changes the rate between steps, as a learning-rate schedule does.
  *
  * <h2>Durability</h2>
@@ -132,6 +134,7 @@ public final class SparseTrainer implements AutoCloseable {
             return of(Algorithm.SGD, 0.01, 0);
         }
 
+        /** The learning rate of the first step ({@link SparseTrainer#setLearningRate} changes it between steps). */
         public Options learningRate(double v) {
             return new Options(algorithm, v, beta1, beta2, eps, perRowBiasCorrection, weightDecay, maxNorm, threads, undoLog);
         }

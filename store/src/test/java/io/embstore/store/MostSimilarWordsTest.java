@@ -1,0 +1,52 @@
+package io.embstore.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.EmbeddingStore.Neighbor;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link EmbeddingStore#mostSimilar(List, int)}: several words in one pass, each answered as on its own. */
+class MostSimilarWordsTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void eachWordGetsWhatItsOwnQueryGivesWithoutItself() {
+        int rows = 300;
+        int dim = 11;
+        List<String> words = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            words.add("w" + r);
+        }
+        // Init.normal's seed fixes the table: the same rows every run.
+        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("t")).words(words).dim(dim).init(Init.normal(7))
+                .create()) {
+            List<String> asked = List.of("w3", "w150", "w299", "w3");
+            for (int k : new int[] {0, 1, 5, rows}) {
+                List<List<Neighbor>> together = s.mostSimilar(asked, k);
+                assertEquals(asked.size(), together.size());
+                for (int i = 0; i < asked.size(); i++) {
+                    List<Neighbor> alone = s.mostSimilar(asked.get(i), k);
+                    assertEquals(alone, together.get(i), asked.get(i) + ", k " + k);
+                    assertEquals(Math.min(k, rows - 1), together.get(i).size());
+                    String self = asked.get(i);
+                    assertFalse(together.get(i).stream().anyMatch(n -> n.word().equals(self)), "never the word itself");
+                }
+            }
+            // the other asked words are not excluded: w150's neighbours may include w3 (here: checked on the full list)
+            assertTrue(s.mostSimilar(List.of("w150", "w3"), rows).get(0).stream().anyMatch(n -> n.word().equals("w3")));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> s.mostSimilar(List.of("w1", "absent"), 3));
+            assertTrue(e.getMessage().contains("absent"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> s.mostSimilar(List.of("w1"), -1));
+        }
+    }
+}
