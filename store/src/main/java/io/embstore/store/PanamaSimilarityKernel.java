@@ -1,14 +1,10 @@
 package io.embstore.store;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -21,11 +17,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class PanamaSimilarityKernel extends SimilarityKernel {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
-    /** As many halves as {@link #SPECIES} has floats, in half its bits: widened, they fill one float vector. */
-    private static final VectorSpecies<Short> HALVES =
-            VectorSpecies.of(short.class, VectorShape.forBitSize(SPECIES.vectorBitSize() / 2));
-    private static final VectorSpecies<Integer> INTS = SPECIES.withLanes(int.class);
-    private static final ValueLayout.OfShort F16_LE = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     PanamaSimilarityKernel() {
     }
@@ -38,11 +29,6 @@ final class PanamaSimilarityKernel extends SimilarityKernel {
     @Override
     boolean useful() {
         return LANES >= 4;
-    }
-
-    @Override
-    int reductionLanes() {
-        return LANES;
     }
 
     /** One row: the rows left over after the groups of four, and every row when {@code dim < LANES}. */
@@ -130,91 +116,6 @@ final class PanamaSimilarityKernel extends SimilarityKernel {
         out[o + 3] = a3.reduceLanes(VectorOperators.ADD);
     }
 
-    /**
-     * {@link #LANES} halves at byte {@code at} as {@link SimilarityKernel#halfBits} floats: sign-extended to ints
-     * (vpmovsxwd), shifted and masked, three instructions where a full conversion needs a rebias and the special cases.
-     */
-    private static FloatVector halfBits(MemorySegment rows, long at) {
-        return ((IntVector) ShortVector.fromMemorySegment(HALVES, rows, at, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.S2I, INTS, 0))
-                .lanewise(VectorOperators.LSHL, 13).and(HALF_BITS_MASK).reinterpretAsFloats();
-    }
-
-    /**
-     * f16 rows read in place: {@link #rowDots}'s loops with each row vector loaded as {@link #halfBits}, against the
-     * query scaled by 2^112. Same lanes, same order of FMAs, same reductions as {@link #rowDots} on the decoded rows,
-     * so the same sums; what is saved is the copy of the halves and the decoded block (measured in
-     * benchmarks/results/similarity.md).
-     */
-    @Override
-    void halfRowDots(float[] halfQuery, MemorySegment rows, long at, int dim, int n, float[] out) {
-        long rowBytes = 2L * dim;
-        int j = 0;
-        if (dim >= LANES) {
-            for (; j + 4 <= n; j += 4) {
-                halfDots4(halfQuery, rows, at + j * rowBytes, rowBytes, dim, out, j);
-            }
-        }
-        for (; j < n; j++) {
-            out[j] = halfDot(halfQuery, rows, at + j * rowBytes, dim);
-        }
-    }
-
-    /** {@link #dot} over halves. */
-    private static float halfDot(float[] q, MemorySegment rows, long at, int dim) {
-        FloatVector a0 = FloatVector.zero(SPECIES);
-        FloatVector a1 = FloatVector.zero(SPECIES);
-        int bound2 = dim - dim % (2 * LANES);
-        int i = 0;
-        for (; i < bound2; i += 2 * LANES) {
-            a0 = FloatVector.fromArray(SPECIES, q, i).fma(halfBits(rows, at + 2L * i), a0);
-            a1 = FloatVector.fromArray(SPECIES, q, i + LANES).fma(halfBits(rows, at + 2L * (i + LANES)), a1);
-        }
-        if (i + LANES <= dim) {
-            a0 = FloatVector.fromArray(SPECIES, q, i).fma(halfBits(rows, at + 2L * i), a0);
-            i += LANES;
-        }
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
-        for (; i < dim; i++) {
-            s = Math.fma(q[i], SimilarityKernel.halfBits(rows.get(F16_LE, at + 2L * i)), s);
-        }
-        return s;
-    }
-
-    /** {@link #dots4} over halves, with the same tail: one more vector ending at the row's end, counted lanes zeroed. */
-    private static void halfDots4(float[] q, MemorySegment rows, long at, long rowBytes, int dim, float[] out, int o) {
-        long at1 = at + rowBytes;
-        long at2 = at1 + rowBytes;
-        long at3 = at2 + rowBytes;
-        FloatVector a0 = FloatVector.zero(SPECIES);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        int bound = SPECIES.loopBound(dim);
-        for (int i = 0; i < bound; i += LANES) {
-            FloatVector x = FloatVector.fromArray(SPECIES, q, i);
-            long p = 2L * i;
-            a0 = x.fma(halfBits(rows, at + p), a0);
-            a1 = x.fma(halfBits(rows, at1 + p), a1);
-            a2 = x.fma(halfBits(rows, at2 + p), a2);
-            a3 = x.fma(halfBits(rows, at3 + p), a3);
-        }
-        if (bound < dim) {
-            int t = dim - LANES;
-            FloatVector x = FloatVector.zero(SPECIES)
-                    .blend(FloatVector.fromArray(SPECIES, q, t), VectorMask.fromLong(SPECIES, -1L << (bound - t)));
-            long p = 2L * t;
-            a0 = x.fma(halfBits(rows, at + p), a0);
-            a1 = x.fma(halfBits(rows, at1 + p), a1);
-            a2 = x.fma(halfBits(rows, at2 + p), a2);
-            a3 = x.fma(halfBits(rows, at3 + p), a3);
-        }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + 1] = a1.reduceLanes(VectorOperators.ADD);
-        out[o + 2] = a2.reduceLanes(VectorOperators.ADD);
-        out[o + 3] = a3.reduceLanes(VectorOperators.ADD);
-    }
-
     @Override
     float sumOfSquares(MemorySegment rows, long at, ByteOrder order, int dim) {
         FloatVector a = FloatVector.zero(SPECIES);
@@ -245,6 +146,9 @@ final class PanamaSimilarityKernel extends SimilarityKernel {
             dst[i] = Float.float16ToFloat(scratch[i]);
         }
     }
+
+    private static final java.lang.foreign.ValueLayout.OfShort F16_LE =
+            java.lang.foreign.ValueLayout.JAVA_SHORT.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     @Override
     public String toString() {

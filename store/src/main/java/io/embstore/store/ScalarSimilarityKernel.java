@@ -74,36 +74,6 @@ final class ScalarSimilarityKernel extends SimilarityKernel {
         }
     }
 
-    /**
-     * The loop of {@link #dotLittleEndian} over halves read as {@link #halfBits}: the same products in the same order,
-     * so the same sums as decoding the rows first, without the pass over a decoded block.
-     */
-    @Override
-    void halfRowDots(float[] halfQuery, MemorySegment rows, long at, int dim, int n, float[] out) {
-        for (int j = 0; j < n; j++) {
-            out[j] = halfDot(halfQuery, rows, at + 2L * dim * j, dim);
-        }
-    }
-
-    private static float halfDot(float[] q, MemorySegment rows, long at, int dim) {
-        float s0 = 0;
-        float s1 = 0;
-        float s2 = 0;
-        float s3 = 0;
-        int i = 0;
-        for (; i + 4 <= dim; i += 4) {
-            long p = at + 2L * i;
-            s0 += q[i] * halfBits(rows.get(F16_LE, p));
-            s1 += q[i + 1] * halfBits(rows.get(F16_LE, p + 2));
-            s2 += q[i + 2] * halfBits(rows.get(F16_LE, p + 4));
-            s3 += q[i + 3] * halfBits(rows.get(F16_LE, p + 6));
-        }
-        for (; i < dim; i++) {
-            s0 += q[i] * halfBits(rows.get(F16_LE, at + 2L * i));
-        }
-        return (s0 + s1) + (s2 + s3);
-    }
-
     @Override
     float sumOfSquares(MemorySegment rows, long at, ByteOrder order, int dim) {
         ValueLayout.OfFloat f32 = floatLayout(order);

@@ -5,9 +5,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * The inner loops of a similarity scan: dot products of one query with a block of consecutive rows (f32 rows, or f16
- * rows read as they are stored), and the sum of squares of a row. Rows are read from a {@link MemorySegment} (the
- * mapped matrix, or a heap segment over a decoded block of f16 rows), so mapped and heap data share one path.
+ * The inner loops of a similarity scan: dot products of one query with a block of consecutive rows, and the sum of
+ * squares of a row. Rows are read from a {@link MemorySegment} (the mapped matrix for f32 rows, a heap segment over a
+ * decoded block for f16 rows), so mapped and heap data share one path.
  *
  * <p>Two implementations: {@link ScalarSimilarityKernel} (plain Java) and {@code PanamaSimilarityKernel} (the Vector
  * API of the incubator module {@code jdk.incubator.vector}). {@link #selected()} picks one once per JVM, as Lucene's
@@ -36,66 +36,11 @@ abstract class SimilarityKernel {
     }
 
     /**
-     * How many partial sums the final reduction of a dot adds in an order that may differ between an interpreted and a
-     * JIT-compiled run (the Vector API's {@code reduceLanes}); 1 when the whole sum is plain Java, whose order is
-     * fixed. Lane {@code l} holds the products of elements {@code i} with {@code i % lanes == l} (and of the tail
-     * element that lands in it), so a test can compare two dot paths bit for bit with a query that is zero elsewhere.
-     */
-    int reductionLanes() {
-        return 1;
-    }
-
-    /**
      * {@code out[j] = dot(query, row j)} for {@code j < n}, where row {@code j} is the {@code dim} floats at byte
      * {@code at + j * 4 * dim} of {@code rows} (rows back to back, as in the matrix) in byte order {@code order}: one
      * query against a block of rows, the shape of a single similarity query. Only the {@code n} rows are read.
      */
     abstract void rowDots(float[] query, MemorySegment rows, long at, ByteOrder order, int dim, int n, float[] out);
-
-    /**
-     * {@code out[j] = dot(query, row j)} for {@code j < n}, where row {@code j} is the {@code dim} little-endian binary16
-     * values at byte {@code at + j * 2 * dim} of {@code rows}, and {@code halfQuery} is {@link #halfQuery(float[])} of
-     * the query. For rows of finite halves each result is bit for bit that of {@link #rowDots} on the rows decoded by
-     * {@link #decodeHalves} (the kernel's own order of additions; a reduction JIT-compiled and the same one interpreted
-     * may still differ by rounding). Infinite and NaN halves are read as large finite numbers: such a row's dot is
-     * meaningless, and its norm, computed from the decoded values, is not finite, so a scan never ranks it.
-     */
-    abstract void halfRowDots(float[] halfQuery, MemorySegment rows, long at, int dim, int n, float[] out);
-
-    /**
-     * The query as {@link #halfRowDots} takes it: every value times {@link #HALF_SCALE} (2^112). A half's
-     * sign, exponent and mantissa bits moved to the top of a float ({@link #halfBits}) make that float exactly the
-     * half's value divided by 2^112, for normal and subnormal halves alike; the scale is a power of two, so each
-     * product {@code halfQuery[i] * halfBits(h)} is exactly {@code query[i] * Float.float16ToFloat(h)} and rounds
-     * the same way. The kernels then skip the exponent rebias and the special cases of a conversion.
-     *
-     * @throws IllegalArgumentException if a scaled value overflows (|value| of 2^16 or more; unit queries are far below)
-     */
-    static float[] halfQuery(float[] query) {
-        float[] scaled = new float[query.length];
-        for (int i = 0; i < query.length; i++) {
-            scaled[i] = query[i] * HALF_SCALE;
-            if (!Float.isFinite(scaled[i])) {
-                throw new IllegalArgumentException("query value " + i + " is " + query[i]
-                        + ": f16 dots take values below 2^16 in magnitude");
-            }
-        }
-        return scaled;
-    }
-
-    /** 2^112 = 2^(127 - 15): the difference of the float and binary16 exponent biases. */
-    static final float HALF_SCALE = 0x1p112f;
-    /** Sign (bit 31) and the half's exponent and mantissa (bits 27..13) of a half shifted left by 13. */
-    static final int HALF_BITS_MASK = 0x8FFFE000;
-
-    /**
-     * The float whose sign is the half's and whose low exponent and mantissa bits are the half's exponent and mantissa:
-     * {@code Float.float16ToFloat(h) / 2^112} exactly for every finite half. {@code h << 13} of the sign-extended
-     * half puts the sign in bits 31..28; the mask keeps bit 31 only.
-     */
-    static float halfBits(short h) {
-        return Float.intBitsToFloat((h << 13) & HALF_BITS_MASK);
-    }
 
     /** The sum of squares of the row of {@code dim} floats at byte {@code at} of {@code rows}. */
     abstract float sumOfSquares(MemorySegment rows, long at, ByteOrder order, int dim);

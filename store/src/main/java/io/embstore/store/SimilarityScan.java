@@ -10,8 +10,7 @@ import java.util.stream.IntStream;
  * Brute-force cosine scan of a matrix for a batch of queries in one pass: rows are split into contiguous parts run on
  * the common fork-join pool, each part keeps a bounded heap per query, and the heaps are merged at the end. Every row
  * is read from memory once whatever the number of queries: a block of rows stays in L1 while each query runs over it
- * ({@link SimilarityKernel#rowDots}, or {@link SimilarityKernel#halfRowDots} on f16 rows as stored; several rows per
- * query load).
+ * ({@link SimilarityKernel#rowDots}, several rows per query load).
  *
  * <p>Scores are {@code dot(q, x) / |x|} for a unit query {@code q}, accumulated in float. The padding row, rows of
  * norm zero and rows whose score is not a number are skipped. Rows are read without their seqlock (relaxed): a row
@@ -45,9 +44,7 @@ final class SimilarityScan {
         long work = rows * dim * Math.max(1, nq);
         int parts = work < PARALLEL_WORK ? 1
                 : (int) Math.min(4L * Runtime.getRuntime().availableProcessors(), (rows + BLOCK_ROWS - 1) / BLOCK_ROWS);
-        float[][] halfQueries = halfQueries(dtype, norms, unitQueries);
-        Part part = (from, to) -> scanPart(matrix, first, dtype, from, to, dim, paddingRow, norms, unitQueries,
-                halfQueries, wanted, kernel);
+        Part part = (from, to) -> scanPart(matrix, first, dtype, from, to, dim, paddingRow, norms, unitQueries, wanted, kernel);
         List<TopK[]> results;
         if (parts <= 1) {
             results = List.<TopK[]>of(part.run(0, rows));
@@ -69,56 +66,42 @@ final class SimilarityScan {
         return out;
     }
 
-    /**
-     * The queries for {@link SimilarityKernel#halfRowDots} when f16 rows are read in place, else null. They are unless
-     * their norms are computed in the scan: a norm needs the decoded values (an infinite or NaN half must give a
-     * non-finite norm), and the decoded block then serves the dots too.
-     */
-    private static float[][] halfQueries(EmbeddingStore.Dtype dtype, MemorySegment norms, float[][] unitQueries) {
-        if (dtype != EmbeddingStore.Dtype.F16 || norms == null) {
-            return null;
-        }
-        float[][] out = new float[unitQueries.length][];
-        for (int q = 0; q < out.length; q++) {
-            out[q] = SimilarityKernel.halfQuery(unitQueries[q]);
-        }
-        return out;
-    }
-
     @FunctionalInterface
     private interface Part {
         TopK[] run(long from, long to);
     }
 
     private static TopK[] scanPart(MemorySegment matrix, long first, EmbeddingStore.Dtype dtype, long from, long to,
-                                   int dim, long paddingRow, MemorySegment norms, float[][] queries,
-                                   float[][] halfQueries, int wanted, SimilarityKernel kernel) {
+                                   int dim, long paddingRow, MemorySegment norms, float[][] queries, int wanted,
+                                   SimilarityKernel kernel) {
         int nq = queries.length;
         TopK[] top = new TopK[nq];
         for (int q = 0; q < nq; q++) {
             top[q] = new TopK((int) Math.min(wanted, to - from));
         }
-        boolean inPlace = halfQueries != null;
-        boolean decode = dtype == EmbeddingStore.Dtype.F16 && !inPlace;
+        boolean f16 = dtype == EmbeddingStore.Dtype.F16;
         long rowBytes = (long) dim * dtype.bytes();
         long floatRowBytes = (long) dim * Float.BYTES;
-        short[] halves = decode ? new short[BLOCK_ROWS * dim] : null;
-        float[] decoded = decode ? new float[BLOCK_ROWS * dim] : null;
-        MemorySegment decodedSegment = decode ? MemorySegment.ofArray(decoded) : null;
+        short[] halves = f16 ? new short[BLOCK_ROWS * dim] : null;
+        float[] decoded = f16 ? new float[BLOCK_ROWS * dim] : null;
+        MemorySegment decodedSegment = f16 ? MemorySegment.ofArray(decoded) : null;
         float[] dots = new float[BLOCK_ROWS];
         float[] inverse = new float[BLOCK_ROWS];
         for (long r0 = from; r0 < to; r0 += BLOCK_ROWS) {
             int n = (int) Math.min(BLOCK_ROWS, to - r0);
-            long at = first + r0 * rowBytes;
-            MemorySegment src = matrix;
-            long base = at;
-            ByteOrder order = ByteOrder.LITTLE_ENDIAN;
-            if (decode) {
+            MemorySegment src;
+            long base;
+            ByteOrder order;
+            if (f16) {
                 // Decoded once per block, the rows then serve every query at float speed.
-                kernel.decodeHalves(matrix, at, n * dim, halves, decoded);
+                kernel.decodeHalves(matrix, first + r0 * rowBytes, n * dim, halves, decoded);
                 src = decodedSegment;
                 base = 0;
                 order = ByteOrder.nativeOrder();
+            } else {
+                src = matrix;
+                base = first + r0 * rowBytes;
+                order = ByteOrder.LITTLE_ENDIAN;
             }
             for (int b = 0; b < n; b++) {
                 long row = r0 + b;
@@ -129,11 +112,7 @@ final class SimilarityScan {
             }
             for (int q = 0; q < nq; q++) {
                 // One query against the block's rows: the row block stays in L1 for the next query.
-                if (inPlace) {
-                    kernel.halfRowDots(halfQueries[q], matrix, at, dim, n, dots);
-                } else {
-                    kernel.rowDots(queries[q], src, base, order, dim, n, dots);
-                }
+                kernel.rowDots(queries[q], src, base, order, dim, n, dots);
                 TopK t = top[q];
                 float threshold = t.threshold();
                 for (int b = 0; b < n; b++) {

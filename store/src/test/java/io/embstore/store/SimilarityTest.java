@@ -379,122 +379,6 @@ class SimilarityTest {
         }
     }
 
-    private static final java.lang.foreign.ValueLayout.OfShort F16_LE =
-            java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
-    /**
-     * Every binary16 bit pattern at every position of rows of 7 dims (no full vector), 20 (a body and an overlapping
-     * tail) and 301, nine rows per call (groups of four and single rows): a query of one 1 gives back each finite half's
-     * value exactly, as Float.float16ToFloat decodes it, subnormals included. Infinite and NaN halves read as some finite
-     * number: their rows have non-finite norms and are never ranked, so nothing is asserted about them.
-     */
-    @ParameterizedTest
-    @MethodSource("kernels")
-    void halfRowDotsReadEveryFiniteHalfExactly(SimilarityKernel kernel) {
-        for (int dim : new int[] {7, 20, 301}) {
-            int n = 9;
-            int block = n * dim;
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment rows = arena.allocate(2L * block);
-                float[] query = new float[dim];
-                float[] out = new float[n];
-                for (int start = 0; start < 65536; start += block) {
-                    for (int k = 0; k < block; k++) {
-                        rows.set(F16_LE, 2L * k, (short) (start + k));
-                    }
-                    for (int i = 0; i < dim; i++) {
-                        java.util.Arrays.fill(query, 0);
-                        query[i] = 1;
-                        kernel.halfRowDots(SimilarityKernel.halfQuery(query), rows, 0, dim, n, out);
-                        for (int j = 0; j < n; j++) {
-                            short h = (short) (start + j * dim + i);
-                            float expected = Float.float16ToFloat(h);
-                            if (Float.isFinite(expected)) {
-                                // Delta 0: equal values, where -0.0 may come back as 0.0 (a sum of zeros).
-                                assertEquals(expected, out[j], 0f, kernel + " dim " + dim + " half 0x"
-                                        + Integer.toHexString(h & 0xffff) + " at " + i + " of row " + j);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /** A random finite half, often subnormal or a signed zero, sometimes near the largest (65504). */
-    private static short randomHalf(SplittableRandom rnd) {
-        int sign = rnd.nextBoolean() ? 0x8000 : 0;
-        return switch (rnd.nextInt(8)) {
-            case 0 -> (short) (sign | rnd.nextInt(0x400));
-            case 1 -> (short) sign;
-            case 2 -> (short) (sign | rnd.nextInt(0x7c00));
-            case 3 -> (short) (sign | (0x7bff - rnd.nextInt(0x400)));
-            default -> Float.floatToFloat16((float) (0.1 * rnd.nextGaussian()));
-        };
-    }
-
-    /**
-     * halfRowDots against rowDots over the rows decoded by decodeHalves (what the scan did before reading halves in
-     * place): the same sums bit for bit, on random finite halves including subnormals and -0.0. The SIMD kernel's final
-     * reduction may add its lanes in another order once JIT-compiled, so each SIMD query is nonzero in one lane only
-     * ({@link SimilarityKernel#reductionLanes}): the reduction then adds zeros to one value, exactly in any order, and
-     * what is compared is that lane's chain of FMAs. The scalar kernel takes full queries.
-     */
-    @ParameterizedTest
-    @MethodSource("kernels")
-    void halfRowDotsEqualDotsOverDecodedRows(SimilarityKernel kernel) {
-        long seed = seed("halfRowDotsEqualDotsOverDecodedRows " + kernel);
-        SplittableRandom rnd = new SplittableRandom(seed);
-        int lanes = kernel.reductionLanes();
-        for (int dim : new int[] {1, 3, 7, 15, 16, 17, 31, 32, 33, 64, 300, 301, 1021}) {
-            for (int n : new int[] {1, 3, 4, 5, 8, 11, 16}) {
-                short[] halves = new short[n * dim];
-                for (int i = 0; i < halves.length; i++) {
-                    halves[i] = randomHalf(rnd);
-                }
-                float[] decoded = new float[n * dim];
-                try (Arena arena = Arena.ofConfined()) {
-                    // Rows 3 halves in (unaligned); the segment ends with the last row, so a read past it throws.
-                    MemorySegment rows = arena.allocate(6 + 2L * n * dim);
-                    MemorySegment.copy(halves, 0, rows, F16_LE, 6, halves.length);
-                    kernel.decodeHalves(rows, 6, n * dim, new short[n * dim], decoded);
-                    int[] tried = lanes == 1 ? new int[] {0} : new int[] {0, lanes - 1, rnd.nextInt(lanes)};
-                    for (int lane : tried) {
-                        float[] query = laneQuery(rnd, dim, lanes, lane);
-                        float[] expected = new float[n];
-                        kernel.rowDots(query, MemorySegment.ofArray(decoded), 0, ByteOrder.nativeOrder(), dim, n, expected);
-                        float[] got = new float[n + 1];
-                        got[n] = 42;
-                        kernel.halfRowDots(SimilarityKernel.halfQuery(query), rows, 6, dim, n, got);
-                        for (int j = 0; j < n; j++) {
-                            assertEquals(Float.floatToRawIntBits(expected[j]), Float.floatToRawIntBits(got[j]),
-                                    kernel + " dim " + dim + " n " + n + " lane " + lane + " row " + j + ": decoded "
-                                            + expected[j] + ", halves " + got[j]);
-                        }
-                        assertEquals(42f, got[n], kernel + " wrote past its n rows");
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * A Gaussian query that is zero outside one lane of a kernel with {@code lanes} reduction lanes: element i of the
-     * vector body (i below the last multiple of lanes) is in lane i % lanes; a tail element i (dots of four rows read
-     * the last full vector of the row) in lane i - (dim - lanes); below one vector every element is summed in order.
-     */
-    private static float[] laneQuery(SplittableRandom rnd, int dim, int lanes, int lane) {
-        float[] q = new float[dim];
-        int bound = dim - dim % lanes;
-        for (int i = 0; i < dim; i++) {
-            boolean inLane = dim < lanes || (i < bound ? i % lanes == lane : i - (dim - lanes) == lane);
-            if (inLane) {
-                q[i] = (float) rnd.nextGaussian();
-            }
-        }
-        return q;
-    }
-
     @ParameterizedTest
     @MethodSource("kernels")
     void exclusionsPaddingAndZeroRowsAreNeverReturned(SimilarityKernel kernel) {
@@ -627,7 +511,7 @@ class SimilarityTest {
         }
     }
 
-    /** Without current norms the scan computes them, from decoded rows for f16 (where an f16 query otherwise reads halves). */
+    /** Without current norms the scan computes them itself, for f16 from the decoded rows. */
     @ParameterizedTest
     @EnumSource(Dtype.class)
     void aReaderIgnoresStaleNormsAndTheWriterRecomputesThem(Dtype dtype) throws IOException {
