@@ -36,6 +36,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -510,11 +511,13 @@ class SimilarityTest {
         }
     }
 
-    @Test
-    void aReaderIgnoresStaleNormsAndTheWriterRecomputesThem() throws IOException {
-        long seed = seed("aReaderIgnoresStaleNormsAndTheWriterRecomputesThem");
+    /** Without current norms the scan computes them itself, for f16 from the decoded rows. */
+    @ParameterizedTest
+    @EnumSource(Dtype.class)
+    void aReaderIgnoresStaleNormsAndTheWriterRecomputesThem(Dtype dtype) throws IOException {
+        long seed = seed("aReaderIgnoresStaleNormsAndTheWriterRecomputesThem " + dtype);
         Path dir = tmp.resolve("stale");
-        try (EmbeddingStore s = randomStore("stale", Dtype.F32, 31, 500, seed)) {
+        try (EmbeddingStore s = randomStore("stale", dtype, 31, 500, seed)) {
             s.computeNorms();
         }
         // What a crash can leave: norms that are not those of the rows, and norms_rows saying they are not current.
@@ -528,7 +531,10 @@ class SimilarityTest {
         ControlBlockView.normsRows(dir, 0);
         try (EmbeddingStore reader = EmbeddingStore.open(dir)) {
             double[][] t = table(reader);
-            assertMatches(reference(t, t[42], 2, Set.of(42L)), reader.mostSimilar("w42", 20), 20, "stale norms");
+            for (SimilarityKernel kernel : kernels().toList()) {
+                reader.useKernel(kernel);
+                assertMatches(reference(t, t[42], 2, Set.of(42L)), reader.mostSimilar("w42", 20), 20, "stale norms " + kernel);
+            }
         }
         try (EmbeddingStore writer = EmbeddingStore.openForWriting(dir)) {
             writer.mostSimilar("w42", 1);
