@@ -30,15 +30,17 @@ import org.junit.jupiter.api.io.TempDir;
  * One writer JVM and two reader JVMs on the same store: readers must never see a torn row, must see the writer's
  * generations move and its appended rows appear after refresh, and a second writer must be refused at once.
  *
- * <p>Randomised: the seed is printed; replay with {@code -Dembstore.seed=N}.
+ * <p>Randomised: each dtype's seed is printed; replay one with {@code EMBSTORE_SEED=N}.
  */
 class MultiProcessConsistencyTest {
-    private static final long SEED = Long.getLong("embstore.seed", System.nanoTime());
     private static final int ROWS = 2000;
     private static final int DIM = 257;
     private static final long READ_MILLIS = 3000;
     private static final int READERS = 2;
-    /** Far below what a reader manages in {@link #READ_MILLIS} even on a loaded machine, far above zero. */
+    /**
+     * Far above zero, so the torn-row count means something. Not a speed check: a reader keeps going past
+     * {@link #READ_MILLIS} until it has read this many rows (and seen the writer's generations and appends).
+     */
     private static final long MIN_READS = 10_000;
     private static final Duration CHILD_TIMEOUT = Duration.ofSeconds(60);
 
@@ -48,8 +50,7 @@ class MultiProcessConsistencyTest {
     @ParameterizedTest
     @EnumSource(Dtype.class)
     void readersInOtherProcessesNeverSeeTornRowsAndSeeAppends(Dtype dtype) throws Exception {
-        long seed = SEED ^ dtype.ordinal();
-        System.out.println("MultiProcessConsistencyTest " + dtype + " seed=" + seed + " (replay with -Dembstore.seed=" + SEED + ")");
+        long seed = Seeds.seed("MultiProcessConsistencyTest " + dtype);
         Path dir = tmp.resolve("store-" + dtype.label());
         List<String> words = new ArrayList<>(ROWS);
         for (int i = 0; i < ROWS; i++) {
@@ -73,13 +74,17 @@ class MultiProcessConsistencyTest {
             long refusedMillis = (System.nanoTime() - before) / 1_000_000;
             assertTrue(refused.getMessage().contains("pid " + writer.process.pid()),
                     "the refusal must name the writer's pid " + writer.process.pid() + ": " + refused.getMessage());
-            assertTrue(refusedMillis < 2000, "the refusal must come at once, took " + refusedMillis + " ms");
+            // A liveness bound, not a speed check: a writer that waited for the lock instead of refusing would wait
+            // until the writer child exits (it runs until told to stop, up to CHILD_TIMEOUT), and then be granted the
+            // lock rather than refused. 20 s is far above any refusal on a loaded machine and far below that wait.
+            assertTrue(refusedMillis < 20_000, "the refusal must not wait for the lock, took " + refusedMillis + " ms");
             assertTrue(writer.process.isAlive(), "writer died early\n" + writer.describe());
 
             List<Child> readers = new ArrayList<>();
             for (int i = 0; i < READERS; i++) {
                 Child reader = Child.start(tmp, "reader" + i, StoreReaderProcess.class, dir.toString(),
-                        Long.toString(seed + 1 + i), Long.toString(READ_MILLIS), Integer.toString(ROWS));
+                        Long.toString(seed + 1 + i), Long.toString(READ_MILLIS), Integer.toString(ROWS),
+                        Long.toString(MIN_READS));
                 children.add(reader);
                 readers.add(reader);
             }

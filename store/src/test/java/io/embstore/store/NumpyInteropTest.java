@@ -28,10 +28,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * value bit for bit, before and after the table grows. Needs {@code python3} with NumPy: the test fails without them
  * when the environment variable {@code CI} is {@code true} and is skipped otherwise.
  *
- * <p>Randomised: the seed is printed; replay with {@code -Dembstore.seed=N}.
+ * <p>Randomised: each dtype's seed is printed; replay one with {@code EMBSTORE_SEED=N}.
  */
 class NumpyInteropTest {
-    private static final long SEED = Long.getLong("embstore.seed", System.nanoTime());
     private static final int ROWS = 37;
     private static final int DIM = 13;
     private static final int APPENDED = 30;
@@ -153,8 +152,7 @@ class NumpyInteropTest {
     @ParameterizedTest
     @EnumSource(Dtype.class)
     void numpyMapsTheMatrixAndSeesEveryValue(Dtype dtype) throws Exception {
-        long seed = SEED ^ dtype.ordinal();
-        System.out.println("NumpyInteropTest " + dtype + " seed=" + seed + " (replay with -Dembstore.seed=" + SEED + ")");
+        long seed = Seeds.seed("NumpyInteropTest " + dtype);
         SplittableRandom random = new SplittableRandom(seed);
         Path dir = tmp.resolve("store-" + dtype.label());
         List<String> words = new ArrayList<>();

@@ -74,9 +74,7 @@ class SimilarityTest {
     }
 
     private static long seed(String test) {
-        long seed = new SplittableRandom().nextLong();
-        System.out.println(test + " seed=" + seed);
-        return seed;
+        return Seeds.seed(test);
     }
 
     private static List<String> words(int n) {

@@ -38,7 +38,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Damaged, truncated, mismatched and crafted store directories: every one must give a {@link StoreException} naming the
  * file and what is wrong, never an {@link IndexOutOfBoundsException}, an {@link InternalError} or a crash. Ends with a
- * seeded corruption fuzz test (replay with {@code -Dembstore.seed=N}).
+ * seeded corruption fuzz test (replay with {@code EMBSTORE_SEED=N}).
  */
 class StoreCorruptionTest {
     private static final int DIM = 5;
@@ -517,6 +517,9 @@ class StoreCorruptionTest {
         return p.pid();
     }
 
+    /** How long a reader waits for a live writer to finish a row (EmbeddingStore.ROW_WAIT_NANOS). */
+    private static final Duration LIVE_WRITER_WAIT = Duration.ofSeconds(10);
+
     @Test
     void rowLeftHalfWrittenByAWriterThatIsGoneFailsPromptly() throws Exception {
         for (long pid : new long[] {0, deadPid()}) {
@@ -526,15 +529,15 @@ class StoreCorruptionTest {
                 float[] row = new float[DIM];
                 s.read(10, row);
                 s.read(12, row);
-                long start = System.nanoTime();
-                StoreException e = assertTimeoutPreemptively(Duration.ofSeconds(5),
+                // "no longer running" is only said when the reader checked the writer; the bound is a liveness
+                // bound, not a speed check: a reader that waited for the row instead would wait the whole live-writer
+                // wait (10 s) or forever, a reader that checks takes milliseconds even on a loaded machine.
+                StoreException e = assertTimeoutPreemptively(LIVE_WRITER_WAIT,
                         () -> assertThrows(StoreException.class, () -> s.read(11, row)));
                 assertNames(e, dir, "row 11 was left half-written", "no longer running");
-                e = assertTimeoutPreemptively(Duration.ofSeconds(5),
+                e = assertTimeoutPreemptively(LIVE_WRITER_WAIT,
                         () -> assertThrows(StoreException.class, () -> s.gather(new int[] {3, 11}, new float[2 * DIM])));
-                assertNames(e, dir, "row 11 was left half-written");
-                long millis = (System.nanoTime() - start) / 1_000_000;
-                assertTrue(millis < 2000, "a dead writer must be noticed at once, took " + millis + " ms");
+                assertNames(e, dir, "row 11 was left half-written", "no longer running");
             }
             // The next writer repairs the row.
             EmbeddingStore.openForWriting(dir).close();
@@ -555,7 +558,6 @@ class StoreCorruptionTest {
         leaveRowHalfWritten(dir, 11, ProcessHandle.current().pid());
         try (EmbeddingStore s = EmbeddingStore.open(dir)) {
             float[] row = new float[DIM];
-            long start = System.nanoTime();
             CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> s.read(11, row));
             // The writer "wakes up" 300 ms later and completes the row.
             Thread.sleep(300);
@@ -575,18 +577,20 @@ class StoreCorruptionTest {
                 ch.write(values.flip(), NpyHeader.BYTES + 11L * DIM * Float.BYTES);
             }
             putInt(dir.resolve(RowSeqlock.FILE), 11L * Integer.BYTES, 8);
+            // Not done after 300 ms (checked above) and holding the values written after that: the read waited for
+            // the row to be complete. (A bound on the elapsed time could not fail: the 300 ms sleep is inside it.)
             reader.get(15, TimeUnit.SECONDS);
-            long millis = (System.nanoTime() - start) / 1_000_000;
             assertArrayEquals(newValues, row);
-            assertTrue(millis >= 250, "the read returned after " + millis + " ms, before the row was complete");
         }
     }
 
     // ------------------------------------------------------------------------------------------------ fuzz
 
-    private static final long SEED = Long.getLong("embstore.seed", System.nanoTime());
+    /**
+     * A fixed count, not a time budget: the same seed then replays exactly the same mutations, and a slow machine
+     * runs the same test, only longer (about 2 s on an idle 2-core machine).
+     */
     private static final int FUZZ_ITERATIONS = 500;
-    private static final long FUZZ_BUDGET_NANOS = 20_000_000_000L;
 
     /** What one fuzz iteration did to its copy, for the failure message. */
     private record Mutation(String file, String what) {
@@ -594,7 +598,7 @@ class StoreCorruptionTest {
 
     @Test
     void randomCorruptionGivesStoreExceptionOrValidResults() throws Exception {
-        System.out.println("StoreCorruptionTest fuzz seed=" + SEED + " (replay with -Dembstore.seed=" + SEED + ")");
+        long seed = Seeds.seed("StoreCorruptionTest fuzz");
         List<Path> templates = new ArrayList<>();
         templates.add(store("template-f32"));
         templates.add(store("template-f16", Dtype.F16));
@@ -607,22 +611,24 @@ class StoreCorruptionTest {
         }
         templates.add(grown);
 
-        SplittableRandom random = new SplittableRandom(SEED);
+        SplittableRandom random = new SplittableRandom(seed);
         int openedFine = 0;
         int refusedAtOpen = 0;
         int failedOnUse = 0;
         long start = System.nanoTime();
         int iteration = 0;
-        for (; iteration < FUZZ_ITERATIONS && System.nanoTime() - start < FUZZ_BUDGET_NANOS; iteration++) {
+        for (; iteration < FUZZ_ITERATIONS; iteration++) {
             Path template = templates.get(random.nextInt(templates.size()));
             Path dir = tmp.resolve("fuzz-" + iteration);
             copy(template, dir);
             Mutation mutation = mutate(dir, random);
-            String context = "seed=" + SEED + " iteration=" + iteration + " template=" + template.getFileName()
+            String context = "seed=" + seed + " iteration=" + iteration + " template=" + template.getFileName()
                     + " mutation=" + mutation;
             int outcome;
             try {
-                outcome = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> exercise(dir), "hung: " + context);
+                // A liveness bound (a damaged store must not make a reader loop forever), not a speed check: one
+                // iteration takes a few milliseconds.
+                outcome = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> exercise(dir), "hung: " + context);
             } catch (Throwable t) {
                 throw new AssertionError("only StoreException may come out of a damaged store: " + context, t);
             }
@@ -636,9 +642,8 @@ class StoreCorruptionTest {
         long millis = (System.nanoTime() - start) / 1_000_000;
         System.out.println("fuzz: " + iteration + " iterations in " + millis + " ms: " + openedFine + " fine, "
                 + refusedAtOpen + " refused at open, " + failedOnUse + " failed on use");
-        assertTrue(iteration >= 100, "too few iterations in the time budget: " + iteration);
         assertTrue(openedFine > 0 && refusedAtOpen > 0 && failedOnUse > 0,
-                "the fuzz test should see all three outcomes (seed=" + SEED + ")");
+                "the fuzz test should see all three outcomes (seed=" + seed + ")");
     }
 
     /**

@@ -54,15 +54,14 @@ class CrashRecoveryTest {
             expected = Long.toHexString(t.stateChecksum());
             expectedSteps = 0;
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         int rolledBack = 0;
         int checkpointsSeen = 0;
         int kills = 0;
         int committedUnreported = 0;
+        // No time budget for the whole run: how fast a loaded machine gets through the kills says nothing about
+        // recovery. Each round is bounded on its own (the child must print its start line within 30 s, a liveness
+        // bound; it is killed at most 700 ms later), so the test cannot hang.
         while (kills < KILLS) {
-            if (System.nanoTime() > deadline) {
-                fail("only " + kills + " kills in 90 s");
-            }
             String java = ProcessHandle.current().info().command().orElseThrow();
             Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx128m", "-XX:+UseSerialGC",
                     "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), TrainingChild.class.getName(),
