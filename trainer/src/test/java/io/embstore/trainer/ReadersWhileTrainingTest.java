@@ -59,7 +59,7 @@ class ReadersWhileTrainingTest {
                 assertNotNull(result, "the reader printed no result");
                 System.out.println("ReadersWhileTrainingTest: " + steps + " steps; reader: " + result);
                 String[] f = result.split(" ");
-                assertTrue(Long.parseLong(f[1]) > 10_000, "the reader read too little to mean anything: " + result);
+                assertTrue(Long.parseLong(f[1]) >= UniformRowReader.MIN_READS, "the reader read too little to mean anything: " + result);
                 assertEquals("0", f[3], "torn rows: " + result);
                 assertEquals(0, reader.waitFor());
             }

@@ -6,17 +6,23 @@ import java.util.SplittableRandom;
 
 /**
  * The reader JVM of {@link ReadersWhileTrainingTest}: reads random rows of a store that is being trained for the given
- * milliseconds and counts rows whose values are not all equal (the trainer keeps every row uniform, so a non-uniform
- * read is a torn one). Prints {@code reads N torn T generations G}.
+ * milliseconds, and on past them (up to 30 s, a liveness bound) until it has read {@link #MIN_READS} rows, so that a
+ * loaded machine makes the run longer rather than the check weaker; counts rows whose values are not all equal (the
+ * trainer keeps every row uniform, so a non-uniform read is a torn one). Prints {@code reads N torn T generations G}.
  *
  * <p>Arguments: store directory, milliseconds, seed.
  */
 public final class UniformRowReader {
+    /** Rows read before the reader stops: fewer would not mean much. */
+    static final long MIN_READS = 10_000;
+
     private UniformRowReader() {
     }
 
     public static void main(String[] args) {
-        long until = System.nanoTime() + Long.parseLong(args[1]) * 1_000_000;
+        long start = System.nanoTime();
+        long until = start + Long.parseLong(args[1]) * 1_000_000;
+        long deadline = start + 30_000_000_000L;
         SplittableRandom r = new SplittableRandom(Long.parseLong(args[2]));
         System.out.println("ready");
         System.out.flush();
@@ -28,7 +34,7 @@ public final class UniformRowReader {
             long generation = s.generation();
             int[] ids = new int[64];
             float[] batch = new float[ids.length * s.dim()];
-            while (System.nanoTime() < until) {
+            while (System.nanoTime() < until || (reads < MIN_READS && System.nanoTime() < deadline)) {
                 for (int i = 0; i < ids.length; i++) {
                     ids[i] = r.nextInt(16) == 0 ? r.nextInt((int) s.rows()) : r.nextInt(8);
                 }
