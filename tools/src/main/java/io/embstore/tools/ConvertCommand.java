@@ -40,7 +40,8 @@ final class ConvertCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "IN", description = "The vector file (.txt, .vec, .bin, optionally .gz).")
     Path input;
 
-    @Parameters(index = "1", paramLabel = "STORE", description = "The store directory to create; it must not exist yet.")
+    @Parameters(index = "1", paramLabel = "STORE", description = "The store directory to create; it must not exist yet,"
+            + " its parent must.")
     Path store;
 
     @Option(names = "--format", paramLabel = "FORMAT", converter = FormatConverter.class,
@@ -90,6 +91,7 @@ final class ConvertCommand implements Callable<Integer> {
         if (Files.exists(store)) {
             throw new UserError(ExitCode.USER_ERROR, store + ": already exists: choose a new path or delete it first");
         }
+        OutputLocation.checkParent(store);
         // A compressed input's size says nothing of the bytes parsed: its bar shows progress without an end.
         long size = !Files.isRegularFile(input) ? 0 : VectorConverter.isGzip(input) ? -1 : Files.size(input);
         VectorConverter.Summary s;

@@ -44,7 +44,8 @@ final class CreateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "Directory to create; it must not exist yet.")
+    @Parameters(index = "0", paramLabel = "STORE", description = "Directory to create; it must not exist yet, its parent"
+            + " must.")
     Path store;
 
     @Option(names = "--rows", paramLabel = "N",
@@ -134,6 +135,7 @@ final class CreateCommand implements Callable<Integer> {
         if (rows == null && wordsFile == null) {
             throw new ParameterException(spec.commandLine(), "give --rows=N, or --words=FILE whose lines are the rows");
         }
+        OutputLocation.checkParent(store);
         EmbeddingStore.Builder builder = EmbeddingStore.builder(store)
                 .dim(dim)
                 .dtype(dtype)

@@ -56,14 +56,17 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
             status = e.exitCode();
         } else if (ex instanceof InputException e) {
             err.println(name + ": " + oneLine(e.getMessage()));
-            status = e.file() != null && !Files.exists(e.file()) ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
+            status = missing(e.file(), e) ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
         } else if (ex instanceof java.io.UncheckedIOException e) {
             err.println(name + ": " + oneLine(e.getMessage()));
             status = ExitCode.USER_ERROR;
         } else if (ex instanceof StoreException e) {
             err.println(name + ": " + oneLine(e.getMessage()));
             // The store names the file or directory concerned: if that is absent, something asked for is not there.
-            status = e.path() != null && !Files.exists(e.path()) ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
+            status = missing(e.path(), e) ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
+        } else if (ex instanceof java.nio.file.FileSystemException e && OutputLocation.deniesAccess(e)) {
+            err.println(name + ": " + oneLine(e.getFile() + ": " + OutputLocation.reason(e)));
+            status = ExitCode.USER_ERROR;
         } else if (ex instanceof IllegalArgumentException e) {
             err.println(name + ": " + oneLine(e.getMessage()));
             status = ExitCode.USER_ERROR;
@@ -76,10 +79,18 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
         return status;
     }
 
+    /**
+     * Whether the error means that {@code path} is not there. A path the process may not look into, or create, does
+     * not exist as far as {@link Files#exists} can tell: the operating system's refusal says it is bad input (exit 1).
+     */
+    private static boolean missing(java.nio.file.Path path, Exception e) {
+        return path != null && !Files.exists(path) && !OutputLocation.deniesAccess(e);
+    }
+
     private static String oneLine(String message) {
         if (message == null || message.isBlank()) {
             return "failed (no message)";
         }
-        return message.strip().replaceAll("\\s*\\R\\s*", " ");
+        return PrintableText.escape(message.strip().replaceAll("\\s*\\R\\s*", " "));
     }
 }

@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
                 "--word-pairs: lines 'word1 word2 score' (WordSim-353 and similar); prints the Pearson and Spearman"
                         + " correlation of cosine similarity with the human scores. --analogies: Google's"
                         + " questions-words.txt format; prints the accuracy per section and overall. Words are"
-                        + " lower-cased and pairs or questions with unknown words are skipped and counted, as gensim does."},
+                        + " lower-cased and pairs or questions with unknown words are skipped and counted, as gensim does;"
+                        + " a file with no pairs or questions at all is an error."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore evaluate glove300 --word-pairs wordsim353.tsv --analogies questions-words.txt"})
@@ -53,9 +54,12 @@ final class EvaluateCommand implements Callable<Integer> {
             if (!table.hasVocabulary()) {
                 throw new UserError(ExitCode.USER_ERROR, table.path() + " has no vocabulary to evaluate");
             }
+            // Both files are read and scored before anything is printed: a bad second file leaves no half report.
+            WordEvaluation.PairResult pairResult = pairs == null ? null : WordEvaluation.wordPairs(table, pairs);
+            WordEvaluation.AnalogyResult analogyResult = analogies == null ? null : WordEvaluation.analogies(table, analogies);
             StringBuilder j = new StringBuilder("{");
-            if (pairs != null) {
-                WordEvaluation.PairResult r = WordEvaluation.wordPairs(table, pairs);
+            if (pairResult != null) {
+                WordEvaluation.PairResult r = pairResult;
                 if (json.json) {
                     j.append("\"word_pairs\":{\"pairs\":").append(r.pairs()).append(",\"skipped\":").append(r.skipped())
                             .append(",\"pearson\":").append(number(r.pearson())).append(",\"spearman\":")
@@ -65,8 +69,8 @@ final class EvaluateCommand implements Callable<Integer> {
                             pairs.getFileName(), r.pairs(), r.skipped(), r.pearson(), r.spearman());
                 }
             }
-            if (analogies != null) {
-                WordEvaluation.AnalogyResult r = WordEvaluation.analogies(table, analogies);
+            if (analogyResult != null) {
+                WordEvaluation.AnalogyResult r = analogyResult;
                 if (json.json) {
                     j.append(j.length() > 1 ? "," : "").append("\"analogies\":{\"correct\":").append(r.correct())
                             .append(",\"total\":").append(r.total()).append(",\"skipped\":").append(r.skipped())

@@ -9,11 +9,14 @@ import java.util.Map;
 final class ExitCode {
     /** The command did what it was asked. */
     static final int OK = 0;
-    /** The input was wrong: a malformed or locked store, a bad words file, a value the store rejects. */
+    /**
+     * The input was wrong: a malformed or locked store, a bad words file, a value the store rejects, a path the
+     * operating system does not let this process write (permission denied).
+     */
     static final int USER_ERROR = 1;
     /** The command line itself was wrong: an unknown option, a missing parameter, a value of the wrong form. */
     static final int USAGE = 2;
-    /** Something asked for does not exist: the store directory, a word, a row. */
+    /** Something asked for does not exist: the store directory, a word, a row, the directory an output goes in. */
     static final int NOT_FOUND = 3;
     /** A bug in embstore: the stack trace was printed and is worth reporting. */
     static final int INTERNAL_ERROR = 70;
@@ -25,9 +28,9 @@ final class ExitCode {
     static Map<String, String> helpList() {
         Map<String, String> list = new LinkedHashMap<>();
         list.put(" 0", "success");
-        list.put(" 1", "bad input: malformed or locked store, bad words file, rejected value");
+        list.put(" 1", "bad input: malformed or locked store, bad file, rejected value, permission denied");
         list.put(" 2", "bad command line: unknown option, missing or malformed parameter");
-        list.put(" 3", "not found: the store, a word or a row");
+        list.put(" 3", "not found: the store, a file, a word, a row, an output's parent directory");
         list.put("70", "internal error: a bug in embstore (a stack trace is printed)");
         return list;
     }

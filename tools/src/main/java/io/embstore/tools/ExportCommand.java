@@ -44,7 +44,8 @@ final class ExportCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "STORE", description = "The store directory.")
     Path store;
 
-    @Parameters(index = "1", paramLabel = "OUT", description = "The file to write; it is replaced if it exists.")
+    @Parameters(index = "1", paramLabel = "OUT", description = "The file to write; it is replaced if it exists. Its"
+            + " directory must exist and must not be a store's.")
     Path out;
 
     @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "word2vec", converter = ConvertCommand.FormatConverter.class,
@@ -67,6 +68,7 @@ final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         long started = System.nanoTime();
+        OutputLocation.checkExportFile(out);
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
             VectorExporter.RowSelection rows = wordsFile == null ? VectorExporter.allRows(table) : wordRows(table);
             long bytes;
@@ -94,7 +96,7 @@ final class ExportCommand implements Callable<Integer> {
         return rows * (table.dim() * 10L + 10);
     }
 
-    private VectorExporter.RowSelection wordRows(EmbeddingStore table) throws IOException {
+    private VectorExporter.RowSelection wordRows(EmbeddingStore table) {
         List<String> lines;
         try {
             lines = Files.readAllLines(wordsFile, StandardCharsets.UTF_8);
@@ -102,6 +104,9 @@ final class ExportCommand implements Callable<Integer> {
             throw new UserError(ExitCode.NOT_FOUND, wordsFile + ": no such file");
         } catch (CharacterCodingException e) {
             throw new UserError(ExitCode.USER_ERROR, wordsFile + ": not UTF-8 text");
+        } catch (IOException e) {
+            throw new UserError(ExitCode.USER_ERROR, wordsFile + ": cannot read the words file ("
+                    + OutputLocation.reason(e) + ")", e);
         }
         List<Long> found = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {

@@ -4,7 +4,9 @@ import java.nio.file.Path;
 
 /**
  * A malformed input file: names the file, where (a line, or a byte offset in binary input) and what was expected.
- * The CLI prints its message as it is and exits with {@code EXIT_BAD_INPUT}; nothing is left behind.
+ * The CLI prints its message as it is and exits with {@code EXIT_BAD_INPUT}; nothing is left behind. The message may
+ * quote the input (a value that is not a number), which may be binary garbage: it is made {@link PrintableText
+ * printable} and cut to a sane length here, so no reader has to remember to.
  */
 final class InputException extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -13,7 +15,8 @@ final class InputException extends RuntimeException {
     private final String where;
 
     InputException(Path file, String where, String message) {
-        super(file + (where == null ? "" : ": " + where) + ": " + message);
+        super(PrintableText.escape(String.valueOf(file)) + (where == null ? "" : ": " + where) + ": "
+                + PrintableText.line(message));
         this.file = file;
         this.where = where;
     }

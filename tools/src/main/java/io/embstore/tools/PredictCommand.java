@@ -52,6 +52,7 @@ final class PredictCommand implements Callable<Integer> {
             throw new UserError(ExitCode.USAGE, "-k must be 1 or more, found " + k);
         }
         PrintWriter out = spec.commandLine().getOut();
+        TestClassifierCommand.checkModelDirectory(model);
         try (TextClassifier classifier = TextClassifier.open(model)) {
             int labels = classifier.model.labelCount();
             int shown = Math.min(k, labels);

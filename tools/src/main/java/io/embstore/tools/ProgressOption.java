@@ -16,8 +16,7 @@ final class ProgressOption {
 
     /** A bar over {@code totalBytes}, or a no-op when quiet or when standard error is not a terminal. */
     Bar start(String task, long totalBytes) {
-        java.io.Console console = System.console();
-        if (quiet || console == null || !console.isTerminal()) {
+        if (quiet || !StderrTerminal.isTerminal()) {
             return new Bar(null);
         }
         ProgressBar bar = new ProgressBarBuilder()

@@ -46,6 +46,7 @@ final class TestClassifierCommand implements Callable<Integer> {
         int correct = 0;
         int examples;
         int labels;
+        checkModelDirectory(model);
         try (TextClassifier classifier = TextClassifier.open(model)) {
             List<Tokenizer.Line> lines = TrainClassifierCommand.readExamples(test);
             examples = lines.size();
@@ -71,5 +72,13 @@ final class TestClassifierCommand implements Callable<Integer> {
         }
         out.flush();
         return ExitCode.OK;
+    }
+
+    /** A file given as the model is there but is not a model: that is bad input (exit 1), not "no such model". */
+    static void checkModelDirectory(Path model) {
+        if (java.nio.file.Files.exists(model) && !java.nio.file.Files.isDirectory(model)) {
+            throw new UserError(ExitCode.USER_ERROR, model + ": not a directory: expected a model directory made by"
+                    + " 'embstore train-classifier'");
+        }
     }
 }

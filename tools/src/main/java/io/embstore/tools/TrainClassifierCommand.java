@@ -1,6 +1,8 @@
 package io.embstore.tools;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,6 +12,7 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.Callable;
 
+import io.embstore.store.StoreException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -45,7 +48,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
     Path train;
 
     @Option(names = "--model", paramLabel = "DIR", required = true,
-            description = "Model directory to create; it must not exist.")
+            description = "Model directory to create; it must not exist, its parent must.")
     Path model;
 
     @Option(names = "--dev", paramLabel = "FILE",
@@ -123,7 +126,13 @@ final class TrainClassifierCommand implements Callable<Integer> {
         if (Files.exists(model)) {
             throw new UserError(ExitCode.USER_ERROR, model + ": already exists: choose a new model directory or delete it first");
         }
+        OutputLocation.checkParent(model);
         if (plot != null) {
+            // Found out now, not after the training: the chart is written last.
+            if (Files.isDirectory(plot)) {
+                throw new UserError(ExitCode.USER_ERROR, plot + ": is a directory: expected the name of a .png file to write");
+            }
+            OutputLocation.checkParent(plot);
             TrainingChart.check();
         }
         List<Tokenizer.Line> trainLines = readExamples(train);
@@ -145,9 +154,24 @@ final class TrainClassifierCommand implements Callable<Integer> {
         ClassifierTraining.Result result;
         try (TrainingProgress bar = new TrainingProgress(progress, epochs)) {
             result = ClassifierTraining.train(trainLines, devLines, settings, model, bar);
+        } catch (StoreException e) {
+            // The training builds the model in a temporary sibling directory, whose name the store's message gives:
+            // the user knows the directory they asked for.
+            if (!(e.getCause() instanceof IOException io)) {
+                throw e;
+            }
+            throw new UserError(ExitCode.USER_ERROR, model + ": cannot create the model directory ("
+                    + OutputLocation.reason(io) + ")", e);
+        } catch (UncheckedIOException e) {
+            throw new UserError(ExitCode.USER_ERROR, model + ": cannot create the model directory ("
+                    + OutputLocation.reason(e.getCause()) + ")", e);
         }
         if (plot != null) {
-            TrainingChart.write(plot, result.epochs(), "train-classifier " + train.getFileName());
+            try {
+                TrainingChart.write(plot, result.epochs(), "train-classifier " + train.getFileName());
+            } catch (UserError e) {
+                throw new UserError(e.exitCode(), e.getMessage() + "; the trained model is complete in " + model, e);
+            }
         }
         print(out, result);
         return ExitCode.OK;

@@ -50,7 +50,7 @@ final class TrainingChart {
             } catch (IOException ignored) {
                 // the write's failure is the one to report
             }
-            throw new UserError(ExitCode.USER_ERROR, png + ": cannot write the chart (" + e.getMessage() + ")", e);
+            throw new UserError(ExitCode.USER_ERROR, png + ": cannot write the chart (" + OutputLocation.reason(e) + ")", e);
         }
     }
 

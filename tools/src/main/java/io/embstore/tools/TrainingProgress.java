@@ -18,8 +18,7 @@ final class TrainingProgress implements ClassifierTraining.Listener, AutoCloseab
     private ProgressBar bar;
 
     TrainingProgress(ProgressOption option, int epochs) {
-        java.io.Console console = System.console();
-        this.enabled = !option.quiet && console != null && console.isTerminal();
+        this.enabled = !option.quiet && StderrTerminal.isTerminal();
         this.epochs = epochs;
     }
 

@@ -84,6 +84,10 @@ final class WordEvaluation {
             human.add(score);
             model.add((double) table.similarity(a, b));
         }
+        if (human.isEmpty() && skipped == 0) {
+            // An empty file (or a wrong path such as /dev/null) would otherwise print a correlation of nothing.
+            throw new InputException(file, null, "no word pairs in the file: expected lines 'word1 word2 score'");
+        }
         double[] h = human.stream().mapToDouble(Double::doubleValue).toArray();
         double[] m = model.stream().mapToDouble(Double::doubleValue).toArray();
         return new PairResult(h.length, skipped, pearson(h, m), pearson(ranks(h), ranks(m)));
@@ -157,6 +161,11 @@ final class WordEvaluation {
             } else {
                 skipped++;
             }
+        }
+        if (questions.isEmpty() && skipped == 0) {
+            // An empty file (or a wrong path such as /dev/null) would otherwise print "0 / 0 correct" and succeed.
+            throw new InputException(file, null, "no questions in the file: expected lines 'a b c d' (a is to b as c"
+                    + " is to d), optionally under ': section' lines");
         }
         Map<String, int[]> perSection = new LinkedHashMap<>();
         int correct = 0;
