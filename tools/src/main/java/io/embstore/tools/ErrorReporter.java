@@ -1,7 +1,9 @@
 package io.embstore.tools;
 
 import java.io.PrintWriter;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -64,8 +66,8 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
             err.println(name + ": " + oneLine(e.getMessage()));
             // The store names the file or directory concerned: if that is absent, something asked for is not there.
             status = missing(e.path(), e) ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
-        } else if (ex instanceof java.nio.file.FileSystemException e && OutputLocation.deniesAccess(e)) {
-            err.println(name + ": " + oneLine(e.getFile() + ": " + OutputLocation.reason(e)));
+        } else if (ex instanceof FileSystemException e && OutputLocation.deniesAccess(e)) {
+            err.println(name + ": " + oneLine((e.getFile() == null ? "" : e.getFile() + ": ") + OutputLocation.reason(e)));
             status = ExitCode.USER_ERROR;
         } else if (ex instanceof IllegalArgumentException e) {
             err.println(name + ": " + oneLine(e.getMessage()));
@@ -83,7 +85,7 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
      * Whether the error means that {@code path} is not there. A path the process may not look into, or create, does
      * not exist as far as {@link Files#exists} can tell: the operating system's refusal says it is bad input (exit 1).
      */
-    private static boolean missing(java.nio.file.Path path, Exception e) {
+    private static boolean missing(Path path, Exception e) {
         return path != null && !Files.exists(path) && !OutputLocation.deniesAccess(e);
     }
 

@@ -1,6 +1,7 @@
 package io.embstore.tools;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -76,7 +77,7 @@ final class TestClassifierCommand implements Callable<Integer> {
 
     /** A file given as the model is there but is not a model: that is bad input (exit 1), not "no such model". */
     static void checkModelDirectory(Path model) {
-        if (java.nio.file.Files.exists(model) && !java.nio.file.Files.isDirectory(model)) {
+        if (Files.exists(model) && !Files.isDirectory(model)) {
             throw new UserError(ExitCode.USER_ERROR, model + ": not a directory: expected a model directory made by"
                     + " 'embstore train-classifier'");
         }
