@@ -34,7 +34,9 @@ class ClassifierGradientTest {
             TextClassifier.mean(rows, 0, n, DIM, h);
             TextClassifier.softmax(weights, bias, LABELS, DIM, h, probs);
             float loss = TextClassifier.backward(weights, LABELS, DIM, h, probs, n, target, scale, dW, db, dRow);
-            assertEquals(loss(rows, n, weights, bias, target), loss, 1e-6, "trial " + trial + ": loss");
+            double expected = loss(rows, n, weights, bias, target);
+            // float32 arithmetic against a double reference: a few float steps, relative to the loss's size
+            assertEquals(expected, loss, 1e-6 + 1e-6 * Math.abs(expected), "trial " + trial + ": loss");
 
             for (int r = 0; r < n; r++) {
                 for (int j = 0; j < DIM; j++) {
