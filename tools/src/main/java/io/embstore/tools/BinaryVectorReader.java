@@ -107,6 +107,7 @@ final class BinaryVectorReader {
                         + " rows, but more data follows the last of them");
             }
         }
+        VectorConverter.phase("walked");
         copyBlocks(draft, blockStarts, walked);
         if (structural != null) {
             throw structural;
