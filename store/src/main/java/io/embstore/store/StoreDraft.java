@@ -27,8 +27,10 @@ import java.util.stream.Stream;
  */
 final class StoreDraft implements EmbeddingStore.Draft {
     private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
-    /** Bytes of rows put between two background forces of the matrix. */
+    /** Drafts that can hold this many bytes of rows force the matrix in the background while rows are put. */
     private static final long FLUSH_STEP = 64L << 20;
+    /** How often the flusher forces the matrix while rows are put. */
+    private static final long FLUSH_MILLIS = 100;
     /** The records in row order, written by the commit; renamed over {@code vocab.words} once unmapped. */
     private static final String ORDERED_WORDS_FILE = VocabularyIndex.WORDS_FILE + ".ordered";
     /** {@code -Dembstore.phases=true}: the commit's phases on standard error, for measuring a conversion. */
@@ -56,8 +58,6 @@ final class StoreDraft implements EmbeddingStore.Draft {
     private MemorySegment norms;
     /** Whether a row was put: norms asked for later are computed from the matrix at commit. Only goes false to true. */
     private boolean rowsPut;
-    /** Bytes of rows put since the flusher last forced the matrix; see {@link #putRow}. */
-    private final AtomicLong unflushed = new AtomicLong();
     private final Object flushLock = new Object();
     /** The matrix mapping as the flusher may force it: set on every growth, read by the flusher thread. */
     private volatile MemorySegment flushable;
@@ -128,6 +128,9 @@ final class StoreDraft implements EmbeddingStore.Draft {
         }
         matrix = grow(EmbeddingStore.MATRIX_FILE, NpyHeader.BYTES + rows * rowBytes);
         flushable = matrix;
+        if (rows * rowBytes >= FLUSH_STEP) {
+            startFlusher();
+        }
         if (vocabulary) {
             offsets = grow(VocabularyIndex.OFFSETS_FILE, rows * Long.BYTES);
         }
@@ -169,37 +172,33 @@ final class StoreDraft implements EmbeddingStore.Draft {
         if (n != null) {
             RowNorms.set(n, row, RowNorms.of(src, offset, dim, dtype));
         }
-        if (unflushed.addAndGet(rowBytes) >= FLUSH_STEP) {
-            wakeFlusher();
-        }
     }
 
     /**
-     * Starts (once the first {@link #FLUSH_STEP} bytes of rows were put) or wakes the thread that forces the matrix
-     * to disk while rows are still being put. A bulk load writes far more than the disk can take in at commit time;
-     * this way the disk works during the load and the commit's own force finds little left. Small drafts never
-     * start it.
+     * Starts, once the draft can hold {@link #FLUSH_STEP} bytes of rows, the thread that forces the matrix to disk
+     * every {@link #FLUSH_MILLIS} while rows are being put. A bulk load writes far more than the disk can take in at
+     * commit time; this way the disk works during the load and the commit's own force finds little left. Small
+     * drafts never start it. It goes by the clock rather than by the rows put: counting them would put a shared
+     * counter and a branch taken once in a while into {@link #putRow}, the hottest method of a load, and the
+     * branch's first use would send it back to the interpreter. A force with nothing new to write costs little.
      */
-    private void wakeFlusher() {
+    private void startFlusher() {
         synchronized (flushLock) {
-            if (flusherStopped) {
+            if (flusher != null || flusherStopped) {
                 return;
             }
-            if (flusher == null) {
-                flusher = new Thread(this::flushWhilePutting, "embstore-draft-flush");
-                flusher.setDaemon(true);
-                flusher.start();
-            }
-            flushLock.notifyAll();
+            flusher = new Thread(this::flushWhilePutting, "embstore-draft-flush");
+            flusher.setDaemon(true);
+            flusher.start();
         }
     }
 
     private void flushWhilePutting() {
         while (true) {
             synchronized (flushLock) {
-                while (!flusherStopped && unflushed.get() < FLUSH_STEP) {
+                if (!flusherStopped) {
                     try {
-                        flushLock.wait();
+                        flushLock.wait(FLUSH_MILLIS);
                     } catch (InterruptedException e) {
                         return;
                     }
@@ -208,7 +207,6 @@ final class StoreDraft implements EmbeddingStore.Draft {
                     return;
                 }
             }
-            unflushed.set(0);
             try {
                 flushable.force();
             } catch (RuntimeException e) {
