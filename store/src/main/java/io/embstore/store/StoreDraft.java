@@ -437,16 +437,24 @@ final class StoreDraft implements EmbeddingStore.Draft {
                 EmbeddingStore.createMapped(arena, indexFile, VocabularyIndex.fileBytes(slots)), slots, 1, indexFile);
         MemorySegment ordered = EmbeddingStore.createMapped(arena, temp.resolve(ORDERED_WORDS_FILE), putBytes);
         VocabularyOrder order = new VocabularyOrder(index, ordered, putBytes, onDuplicate, listener, indexFile);
-        // One call per row rather than one long loop: the JIT compiles a method after a few hundred calls, a loop
+        // One call per batch of rows rather than one long loop: the JIT compiles a method after a few hundred calls, a loop
         // only after tens of thousands of iterations in the interpreter, where each mapped access is slow.
-        for (long row = 0; row < rows; row++) {
-            order.add(row);
+        for (long row = 0; row < rows; ) {
+            row = order.addBatch(row, Math.min(rows, row + VocabularyOrder.BATCH));
         }
         return new VocabularyBuild(order.kept, order.cursor, order.moved, ordered, index);
     }
 
     /** The state of {@link #buildVocabulary}'s walk over the rows. */
     private final class VocabularyOrder {
+        /**
+         * Rows hashed, and their home slots loaded, before any of them is inserted: their cache misses in the index
+         * (random by design) overlap instead of each insert waiting for its own. They are still inserted in row order.
+         */
+        static final int BATCH = 16;
+        private final long[] hashes = new long[BATCH];
+        /** The slots loaded ahead, folded together so that the loads are not dead code. */
+        long touched;
         private final VocabularyIndex index;
         private final MemorySegment ordered;
         private final MemorySegment put = words;
@@ -468,17 +476,37 @@ final class StoreDraft implements EmbeddingStore.Draft {
             this.indexFile = indexFile;
         }
 
-        /** Copies row {@code row}'s record to the end of the ordered records and indexes it, or drops the row. */
-        void add(long row) {
-            long record = offsets.get(LONG_LE, row * Long.BYTES);
-            if (record < 0 || record + VocabularyIndex.RECORD_HEADER_BYTES > putBytes
-                    || (put.get(VocabularyIndex.INT_U, record) & 0xffffffffL) != row) {
-                throw new IllegalStateException("row " + row + " has no word: putWord was not called for it");
+        /** {@link #addRow} for rows [from, to), at most {@link #BATCH} of them; returns the next row to add. */
+        long addBatch(long from, long to) {
+            for (long row = from; row < to; row++) {
+                long record = offsets.get(LONG_LE, row * Long.BYTES);
+                if (record < 0 || record + VocabularyIndex.RECORD_HEADER_BYTES > putBytes
+                        || (put.get(VocabularyIndex.INT_U, record) & 0xffffffffL) != row) {
+                    if (row == from) {
+                        throw new IllegalStateException("row " + row + " has no word: putWord was not called for it");
+                    }
+                    // The rows before it first, as one at a time would: one of them may be a duplicate to report.
+                    to = row;
+                    break;
+                }
+                long h = VocabularyIndex.hash(put, record + VocabularyIndex.RECORD_HEADER_BYTES,
+                        put.get(VocabularyIndex.INT_U, record + 4));
+                hashes[(int) (row - from)] = h;
+                touched += index.touchSlot(h);
             }
+            for (long row = from; row < to; row++) {
+                addRow(row, hashes[(int) (row - from)]);
+            }
+            return to;
+        }
+
+        /** Copies row {@code row}'s record to the end of the ordered records and indexes it, or drops the row. */
+        void addRow(long row, long hash) {
+            long record = offsets.get(LONG_LE, row * Long.BYTES);
             long bytes = VocabularyIndex.RECORD_HEADER_BYTES + (put.get(VocabularyIndex.INT_U, record + 4) & 0xffffffffL);
             MemorySegment.copy(put, record, ordered, cursor, bytes);
             ordered.set(VocabularyIndex.INT_U, cursor, (int) kept);
-            long first = index.insertIfAbsent(ordered, cursor);
+            long first = index.insertIfAbsent(ordered, cursor, hash);
             if (first >= 0) {
                 if (listener != null) {
                     listener.duplicate(VocabularyIndex.word(put, record, putBytes, row, indexFile), first, row);
