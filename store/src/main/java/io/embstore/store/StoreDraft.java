@@ -216,14 +216,18 @@ final class StoreDraft implements EmbeddingStore.Draft {
         }
     }
 
-    /** Stops the flusher and waits for its current force: the mappings may be closed after this. */
-    private void stopFlusher() {
-        Thread t;
+    /** Tells the flusher to force no more, without waiting for a force it is in; returns the flusher or null. */
+    private Thread askFlusherToStop() {
         synchronized (flushLock) {
             flusherStopped = true;
             flushLock.notifyAll();
-            t = flusher;
+            return flusher;
         }
+    }
+
+    /** Stops the flusher and waits for its current force: the mappings may be closed after this. */
+    private void stopFlusher() {
+        Thread t = askFlusherToStop();
         if (t != null) {
             boolean interrupted = false;
             while (true) {
@@ -301,7 +305,8 @@ final class StoreDraft implements EmbeddingStore.Draft {
         if (paddingIndex >= rows) {
             throw new IllegalArgumentException("padding index " + paddingIndex + " is outside [0, " + rows + ")");
         }
-        stopFlusher();
+        // A force the flusher is in goes on beside the commit's own: it is waited for before anything is unmapped.
+        askFlusherToStop();
         phase("commit");
         // The disk and the cores work at the same time: the rows go to disk while the words are indexed and the
         // rows checksummed. Each force is final only when it starts after the last change to its file, so the
@@ -371,6 +376,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
             background.run(() -> writeNewFile(Manifest.FILE, -1, ByteBuffer.wrap(manifestBytes)));
             background.run(() -> StoreChecksums.write(temp, sums));
             background.finish();
+            stopFlusher();
             phase("forced");
             finished = true;
             arena.close();
