@@ -140,7 +140,7 @@ final class LineParser {
             if (low != space || n > dim - count) {
                 return -1;
             }
-            // A word of a vector line holds one space, sometimes none or two: both slots are written whatever the
+            // Eight bytes of a vector line hold one space, sometimes none or two: both slots are written whatever the
             // count (a loop over the bits would mispredict its exit on most words); a third and more are rare.
             at[count] = i + (Long.numberOfTrailingZeros(space) >>> 3);
             long rest = space & (space - 1);
