@@ -54,6 +54,42 @@ final class RowNorms {
         norms.set(F32_LE, row * Float.BYTES, norm);
     }
 
+    /**
+     * The norm that {@link #of(MemorySegment, EmbeddingStore.Dtype, long, int)} gives for the row {@code src[offset,
+     * offset + dim)} once stored as {@code dtype}: the same rounding to f16, the same two sums in the same order, so
+     * the same bits. A bulk load computes it from the values it is putting, while they are in the cache, instead of
+     * reading the whole matrix back afterwards.
+     */
+    static float of(float[] src, int offset, int dim, EmbeddingStore.Dtype dtype) {
+        double s0 = 0;
+        double s1 = 0;
+        int i = 0;
+        if (dtype == EmbeddingStore.Dtype.F32) {
+            for (; i + 2 <= dim; i += 2) {
+                double x0 = src[offset + i];
+                double x1 = src[offset + i + 1];
+                s0 += x0 * x0;
+                s1 += x1 * x1;
+            }
+            if (i < dim) {
+                double x = src[offset + i];
+                s0 += x * x;
+            }
+        } else {
+            for (; i + 2 <= dim; i += 2) {
+                double x0 = Float.float16ToFloat(Float.floatToFloat16(src[offset + i]));
+                double x1 = Float.float16ToFloat(Float.floatToFloat16(src[offset + i + 1]));
+                s0 += x0 * x0;
+                s1 += x1 * x1;
+            }
+            if (i < dim) {
+                double x = Float.float16ToFloat(Float.floatToFloat16(src[offset + i]));
+                s0 += x * x;
+            }
+        }
+        return (float) Math.sqrt(s0 + s1);
+    }
+
     /** The norm of the stored row of {@code dim} elements of {@code dtype} at byte {@code at} of {@code matrix}. */
     static float of(MemorySegment matrix, EmbeddingStore.Dtype dtype, long at, int dim) {
         double s0 = 0;

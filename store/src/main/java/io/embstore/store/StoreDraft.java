@@ -27,8 +27,14 @@ import java.util.stream.Stream;
  */
 final class StoreDraft implements EmbeddingStore.Draft {
     private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
-    /** Bytes of rows put between two background forces of the matrix. */
+    /** Drafts that can hold this many bytes of rows force the matrix in the background while rows are put. */
     private static final long FLUSH_STEP = 64L << 20;
+    /** How often the flusher forces the matrix while rows are put. */
+    private static final long FLUSH_MILLIS = 100;
+    /** The records in row order, written by the commit; renamed over {@code vocab.words} once unmapped. */
+    private static final String ORDERED_WORDS_FILE = VocabularyIndex.WORDS_FILE + ".ordered";
+    /** {@code -Dembstore.phases=true}: the commit's phases on standard error, for measuring a conversion. */
+    private static final boolean PHASES = Boolean.getBoolean("embstore.phases");
 
     private final Path target;
     private final Path temp;
@@ -45,8 +51,13 @@ final class StoreDraft implements EmbeddingStore.Draft {
     private long capacity;
     private boolean finished;
     private boolean computeNorms;
-    /** Bytes of rows put since the flusher last forced the matrix; see {@link #putRow}. */
-    private final AtomicLong unflushed = new AtomicLong();
+    /**
+     * norms.f32 while every row's norm is computed as the row is put (norms were asked for before the first row), so
+     * that the commit need not read the matrix back; null otherwise.
+     */
+    private MemorySegment norms;
+    /** Whether a row was put: norms asked for later are computed from the matrix at commit. Only goes false to true. */
+    private boolean rowsPut;
     private final Object flushLock = new Object();
     /** The matrix mapping as the flusher may force it: set on every growth, read by the flusher thread. */
     private volatile MemorySegment flushable;
@@ -117,8 +128,14 @@ final class StoreDraft implements EmbeddingStore.Draft {
         }
         matrix = grow(EmbeddingStore.MATRIX_FILE, NpyHeader.BYTES + rows * rowBytes);
         flushable = matrix;
+        if (rows * rowBytes >= FLUSH_STEP) {
+            startFlusher();
+        }
         if (vocabulary) {
             offsets = grow(VocabularyIndex.OFFSETS_FILE, rows * Long.BYTES);
+        }
+        if (norms != null) {
+            norms = grow(RowNorms.FILE, RowNorms.fileBytes(rows));
         }
         capacity = rows;
     }
@@ -148,37 +165,40 @@ final class StoreDraft implements EmbeddingStore.Draft {
         checkRow(row);
         java.util.Objects.checkFromIndexSize(offset, dim, src.length);
         EmbeddingStore.putRow(matrix, dtype, NpyHeader.BYTES + row * rowBytes, src, offset, dim);
-        if (unflushed.addAndGet(rowBytes) >= FLUSH_STEP) {
-            wakeFlusher();
+        if (!rowsPut) {
+            rowsPut = true;
+        }
+        MemorySegment n = norms;
+        if (n != null) {
+            RowNorms.set(n, row, RowNorms.of(src, offset, dim, dtype));
         }
     }
 
     /**
-     * Starts (once the first {@link #FLUSH_STEP} bytes of rows were put) or wakes the thread that forces the matrix
-     * to disk while rows are still being put. A bulk load writes far more than the disk can take in at commit time;
-     * this way the disk works during the load and the commit's own force finds little left. Small drafts never
-     * start it.
+     * Starts, once the draft can hold {@link #FLUSH_STEP} bytes of rows, the thread that forces the matrix to disk
+     * every {@link #FLUSH_MILLIS} while rows are being put. A bulk load writes far more than the disk can take in at
+     * commit time; this way the disk works during the load and the commit's own force finds little left. Small
+     * drafts never start it. It goes by the clock rather than by the rows put: counting them would put a shared
+     * counter and a branch taken once in a while into {@link #putRow}, the hottest method of a load, and the
+     * branch's first use would send it back to the interpreter. A force with nothing new to write costs little.
      */
-    private void wakeFlusher() {
+    private void startFlusher() {
         synchronized (flushLock) {
-            if (flusherStopped) {
+            if (flusher != null || flusherStopped) {
                 return;
             }
-            if (flusher == null) {
-                flusher = new Thread(this::flushWhilePutting, "embstore-draft-flush");
-                flusher.setDaemon(true);
-                flusher.start();
-            }
-            flushLock.notifyAll();
+            flusher = new Thread(this::flushWhilePutting, "embstore-draft-flush");
+            flusher.setDaemon(true);
+            flusher.start();
         }
     }
 
     private void flushWhilePutting() {
         while (true) {
             synchronized (flushLock) {
-                while (!flusherStopped && unflushed.get() < FLUSH_STEP) {
+                if (!flusherStopped) {
                     try {
-                        flushLock.wait();
+                        flushLock.wait(FLUSH_MILLIS);
                     } catch (InterruptedException e) {
                         return;
                     }
@@ -187,7 +207,6 @@ final class StoreDraft implements EmbeddingStore.Draft {
                     return;
                 }
             }
-            unflushed.set(0);
             try {
                 flushable.force();
             } catch (RuntimeException e) {
@@ -197,14 +216,18 @@ final class StoreDraft implements EmbeddingStore.Draft {
         }
     }
 
-    /** Stops the flusher and waits for its current force: the mappings may be closed after this. */
-    private void stopFlusher() {
-        Thread t;
+    /** Tells the flusher to force no more, without waiting for a force it is in; returns the flusher or null. */
+    private Thread askFlusherToStop() {
         synchronized (flushLock) {
             flusherStopped = true;
             flushLock.notifyAll();
-            t = flusher;
+            return flusher;
         }
+    }
+
+    /** Stops the flusher and waits for its current force: the mappings may be closed after this. */
+    private void stopFlusher() {
+        Thread t = askFlusherToStop();
         if (t != null) {
             boolean interrupted = false;
             while (true) {
@@ -248,6 +271,13 @@ final class StoreDraft implements EmbeddingStore.Draft {
     public void computeNormsOnCommit(boolean compute) {
         checkOpen();
         this.computeNorms = compute;
+        if (compute && norms == null && !rowsPut) {
+            try {
+                norms = EmbeddingStore.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(capacity));
+            } catch (IOException e) {
+                throw new StoreException(temp.resolve(RowNorms.FILE), "cannot create the file", e);
+            }
+        }
     }
 
     @Override
@@ -275,40 +305,101 @@ final class StoreDraft implements EmbeddingStore.Draft {
         if (paddingIndex >= rows) {
             throw new IllegalArgumentException("padding index " + paddingIndex + " is outside [0, " + rows + ")");
         }
-        stopFlusher();
+        // A force the flusher is in goes on beside the commit's own: it is waited for before anything is unmapped.
+        askFlusherToStop();
+        phase("commit");
+        // The disk and the cores work at the same time: the rows go to disk while the words are indexed and the
+        // rows checksummed. Each force is final only when it starts after the last change to its file, so the
+        // ones that may start too early (the matrix, changed by duplicates) are repeated at the end; a repeat
+        // writes only the pages changed since.
+        Background background = new Background();
         try {
+            background.force(matrix);
+            long bodyBytes = rows * rowBytes;
+            java.util.concurrent.Future<StoreChecksums.Entry> bodyCrc = background.compute(() ->
+                    StoreChecksums.compute(matrix.asSlice(NpyHeader.BYTES, bodyBytes)));
             long kept = rows;
-            long wordBytes = wordCursor.get();
+            long wordBytes = 0;
+            boolean rowsMoved = false;
+            MemorySegment orderedWords = null;
+            VocabularyIndex index = null;
             if (vocabulary) {
-                kept = indexAndDeduplicate(rows, wordBytes, onDuplicate, listener);
+                VocabularyBuild built = buildVocabulary(rows, onDuplicate, listener);
+                kept = built.kept();
+                wordBytes = built.wordBytes();
+                rowsMoved = built.rowsMoved();
+                orderedWords = built.words();
+                index = built.index();
+                phase("vocabulary");
+                background.force(index.segment());
+                background.force(orderedWords);
+                background.force(offsets);
             }
             if (paddingIndex >= 0) {
                 matrix.asSlice(NpyHeader.BYTES + paddingIndex * rowBytes, rowBytes).fill((byte) 0);
+                rowsMoved = true;
+                if (norms != null) {
+                    RowNorms.set(norms, paddingIndex, 0f);
+                }
             }
             NpyHeader.write(matrix, dtype, kept, dim);
+            MemorySegment normsOut = null;
             if (computeNorms) {
-                writeNorms(kept);
+                normsOut = norms != null ? norms : writeNorms(kept);
+                background.force(normsOut);
             }
-            matrix.force();
+            phase("norms");
+            java.util.Map<String, StoreChecksums.Entry> sums = new java.util.HashMap<>();
+            StoreChecksums.Entry body = background.join(bodyCrc);
+            if (rowsMoved || kept != rows) {
+                body = StoreChecksums.compute(matrix.asSlice(NpyHeader.BYTES, kept * rowBytes));
+            }
+            StoreChecksums.Entry header = StoreChecksums.compute(matrix.asSlice(0, NpyHeader.BYTES));
+            sums.put(EmbeddingStore.MATRIX_FILE, new StoreChecksums.Entry(header.size() + body.size(),
+                    StoreChecksums.combine((int) header.crc(), (int) body.crc(), body.size()) & 0xffffffffL));
             if (vocabulary) {
-                words.force();
-                offsets.force();
+                sums.put(VocabularyIndex.WORDS_FILE, StoreChecksums.compute(orderedWords.asSlice(0, wordBytes)));
+                sums.put(VocabularyIndex.OFFSETS_FILE, StoreChecksums.compute(offsets.asSlice(0, kept * Long.BYTES)));
+                sums.put(VocabularyIndex.INDEX_FILE, StoreChecksums.compute(index.segment()));
             }
+            phase("checksums");
+            background.force(matrix);
+            Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, dtype, dim, kept, vocabulary, paddingIndex);
+            byte[] manifestBytes = manifest.render().getBytes(StandardCharsets.UTF_8);
+            sums.put(Manifest.FILE, StoreChecksums.compute(MemorySegment.ofArray(manifestBytes)));
+            long finalRows = kept;
+            long finalWordBytes = wordBytes;
+            background.run(() -> writeNewFile(RowSeqlock.FILE, RowSeqlock.fileBytes(finalRows), null));
+            background.run(() -> writeNewFile(EmbeddingStore.CONTROL_FILE, ControlBlock.BYTES,
+                    ControlBlock.fresh(finalRows, finalRows, finalWordBytes, computeNorms ? finalRows : 0)));
+            background.run(() -> writeNewFile(WriterLock.FILE, 0, null));
+            background.run(() -> writeNewFile(Manifest.FILE, -1, ByteBuffer.wrap(manifestBytes)));
+            background.run(() -> StoreChecksums.write(temp, sums));
+            background.finish();
+            stopFlusher();
+            phase("forced");
             finished = true;
             arena.close();
             // Unmapped now, so trimming the files to their exact sizes cannot fault anyone.
-            trim(EmbeddingStore.MATRIX_FILE, NpyHeader.BYTES + kept * rowBytes);
+            background = new Background();
+            long matrixBytes = NpyHeader.BYTES + kept * rowBytes;
+            background.run(() -> trim(EmbeddingStore.MATRIX_FILE, matrixBytes));
             if (vocabulary) {
-                trim(VocabularyIndex.OFFSETS_FILE, kept * Long.BYTES);
-                trim(VocabularyIndex.WORDS_FILE, wordBytes);
+                background.run(() -> trim(VocabularyIndex.OFFSETS_FILE, finalRows * Long.BYTES));
+                background.run(() -> {
+                    // The records as put (in the order the threads put them) gave way to the ordered copy.
+                    Files.delete(temp.resolve(VocabularyIndex.WORDS_FILE));
+                    Files.move(temp.resolve(ORDERED_WORDS_FILE), temp.resolve(VocabularyIndex.WORDS_FILE));
+                    trim(VocabularyIndex.WORDS_FILE, finalWordBytes);
+                });
             }
-            writeNewFile(RowSeqlock.FILE, RowSeqlock.fileBytes(kept), null);
-            writeNewFile(EmbeddingStore.CONTROL_FILE, ControlBlock.BYTES,
-                    ControlBlock.fresh(kept, kept, wordBytes, computeNorms ? kept : 0));
-            writeNewFile(WriterLock.FILE, 0, null);
-            Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, dtype, dim, kept, vocabulary, paddingIndex);
-            writeNewFile(Manifest.FILE, -1, ByteBuffer.wrap(manifest.render().getBytes(StandardCharsets.UTF_8)));
-            StoreChecksums.record(temp);
+            if (computeNorms) {
+                background.run(() -> trim(RowNorms.FILE, RowNorms.fileBytes(finalRows)));
+            } else if (norms != null) {
+                // Asked for, then not: the norms computed meanwhile go.
+                background.run(() -> Files.delete(temp.resolve(RowNorms.FILE)));
+            }
+            background.finish();
             EmbeddingStore.forceDirectory(temp);
             try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -318,66 +409,245 @@ final class StoreDraft implements EmbeddingStore.Draft {
                 throw new StoreException(target, "the file system cannot rename atomically", e);
             }
             EmbeddingStore.forceDirectory(target.getParent());
+            phase("renamed");
             return kept;
         } catch (IOException e) {
+            background.abandon();
             abort();
             throw new StoreException(target, "cannot create the store", e);
         } catch (RuntimeException | Error e) {
+            background.abandon();
             abort();
             throw e;
         }
     }
 
+    /** The commit's vocabulary: rows kept, the ordered records and their bytes, the index over them. */
+    private record VocabularyBuild(long kept, long wordBytes, boolean rowsMoved, MemorySegment words,
+                                   VocabularyIndex index) {
+    }
+
     /**
-     * Builds vocab.index over rows [0, rows) in row order. A word seen before is a duplicate: the listener hears of it
-     * (and may throw to abort), then the later row is dropped, its vector first copied over the earlier one's for
-     * {@code KEEP_LAST}. Kept rows move down over dropped ones; the index points at records, so only the records' row
-     * fields change. Returns the rows kept.
+     * Builds the vocabulary over rows [0, rows) in row order: each row's record is copied from where its thread put
+     * it into {@link #ORDERED_WORDS_FILE}, one after another in row order (so the same rows give the same bytes
+     * whatever the threads did), and indexed there. A word seen before is a duplicate: the listener hears of it (and
+     * may throw to abort), then the later row is dropped, its vector (and norm) first copied over the earlier one's
+     * for {@code KEEP_LAST}. Kept rows move down over dropped ones.
      */
-    private long indexAndDeduplicate(long rows, long wordBytes, EmbeddingStore.OnDuplicate onDuplicate,
-                                     EmbeddingStore.DuplicateListener listener) throws IOException {
+    private VocabularyBuild buildVocabulary(long rows, EmbeddingStore.OnDuplicate onDuplicate,
+                                            EmbeddingStore.DuplicateListener listener) throws IOException {
+        long putBytes = wordCursor.get();
         Path indexFile = temp.resolve(VocabularyIndex.INDEX_FILE);
         long slots = VocabularyIndex.slotsFor(rows);
         VocabularyIndex index = VocabularyIndex.initialize(
                 EmbeddingStore.createMapped(arena, indexFile, VocabularyIndex.fileBytes(slots)), slots, 1, indexFile);
-        long kept = 0;
-        for (long row = 0; row < rows; row++) {
-            long record = offsets.get(LONG_LE, row * Long.BYTES);
-            if (record < 0 || record + VocabularyIndex.RECORD_HEADER_BYTES > wordBytes
-                    || (words.get(VocabularyIndex.INT_U, record) & 0xffffffffL) != row) {
-                throw new IllegalStateException("row " + row + " has no word: putWord was not called for it");
-            }
-            long first = index.insertIfAbsent(words, record);
-            if (first >= 0) {
-                if (listener != null) {
-                    listener.duplicate(VocabularyIndex.word(words, record, wordBytes, row, indexFile), first, row);
-                }
-                if (onDuplicate == EmbeddingStore.OnDuplicate.KEEP_LAST) {
-                    MemorySegment.copy(matrix, NpyHeader.BYTES + row * rowBytes, matrix, NpyHeader.BYTES + first * rowBytes, rowBytes);
-                }
-                continue;
-            }
-            if (kept != row) {
-                MemorySegment.copy(matrix, NpyHeader.BYTES + row * rowBytes, matrix, NpyHeader.BYTES + kept * rowBytes, rowBytes);
-                offsets.set(LONG_LE, kept * Long.BYTES, record);
-            }
-            words.set(VocabularyIndex.INT_U, record, (int) kept);
-            kept++;
+        MemorySegment ordered = EmbeddingStore.createMapped(arena, temp.resolve(ORDERED_WORDS_FILE), putBytes);
+        VocabularyOrder order = new VocabularyOrder(index, ordered, putBytes, onDuplicate, listener, indexFile);
+        // One call per batch of rows rather than one long loop: the JIT compiles a method after a few hundred calls, a loop
+        // only after tens of thousands of iterations in the interpreter, where each mapped access is slow.
+        for (long row = 0; row < rows; ) {
+            row = order.addBatch(row, Math.min(rows, row + VocabularyOrder.BATCH));
         }
-        index.segment().force();
-        return kept;
+        return new VocabularyBuild(order.kept, order.cursor, order.moved, ordered, index);
     }
 
-    /** norms.f32 for rows [0, rows), from the rows as stored; the matrix is hot in the cache right after the load. */
-    private void writeNorms(long rows) throws IOException {
-        MemorySegment norms = EmbeddingStore.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(rows));
+    /** The state of {@link #buildVocabulary}'s walk over the rows. */
+    private final class VocabularyOrder {
+        /**
+         * Rows hashed, and their home slots loaded, before any of them is inserted: their cache misses in the index
+         * (random by design) overlap instead of each insert waiting for its own. They are still inserted in row order.
+         */
+        static final int BATCH = 16;
+        private final long[] hashes = new long[BATCH];
+        /** The slots loaded ahead, folded together so that the loads are not dead code. */
+        long touched;
+        private final VocabularyIndex index;
+        private final MemorySegment ordered;
+        private final MemorySegment put = words;
+        private final long putBytes;
+        private final EmbeddingStore.OnDuplicate onDuplicate;
+        private final EmbeddingStore.DuplicateListener listener;
+        private final Path indexFile;
+        long cursor;
+        long kept;
+        boolean moved;
+
+        VocabularyOrder(VocabularyIndex index, MemorySegment ordered, long putBytes, EmbeddingStore.OnDuplicate onDuplicate,
+                        EmbeddingStore.DuplicateListener listener, Path indexFile) {
+            this.index = index;
+            this.ordered = ordered;
+            this.putBytes = putBytes;
+            this.onDuplicate = onDuplicate;
+            this.listener = listener;
+            this.indexFile = indexFile;
+        }
+
+        /** {@link #addRow} for rows [from, to), at most {@link #BATCH} of them; returns the next row to add. */
+        long addBatch(long from, long to) {
+            for (long row = from; row < to; row++) {
+                long record = offsets.get(LONG_LE, row * Long.BYTES);
+                if (record < 0 || record + VocabularyIndex.RECORD_HEADER_BYTES > putBytes
+                        || (put.get(VocabularyIndex.INT_U, record) & 0xffffffffL) != row) {
+                    if (row == from) {
+                        throw new IllegalStateException("row " + row + " has no word: putWord was not called for it");
+                    }
+                    // The rows before it first, as one at a time would: one of them may be a duplicate to report.
+                    to = row;
+                    break;
+                }
+                long h = VocabularyIndex.hash(put, record + VocabularyIndex.RECORD_HEADER_BYTES,
+                        put.get(VocabularyIndex.INT_U, record + 4));
+                hashes[(int) (row - from)] = h;
+                touched += index.touchSlot(h);
+            }
+            for (long row = from; row < to; row++) {
+                addRow(row, hashes[(int) (row - from)]);
+            }
+            return to;
+        }
+
+        /** Copies row {@code row}'s record to the end of the ordered records and indexes it, or drops the row. */
+        void addRow(long row, long hash) {
+            long record = offsets.get(LONG_LE, row * Long.BYTES);
+            long bytes = VocabularyIndex.RECORD_HEADER_BYTES + (put.get(VocabularyIndex.INT_U, record + 4) & 0xffffffffL);
+            MemorySegment.copy(put, record, ordered, cursor, bytes);
+            ordered.set(VocabularyIndex.INT_U, cursor, (int) kept);
+            long first = index.insertIfAbsent(ordered, cursor, hash);
+            if (first >= 0) {
+                if (listener != null) {
+                    listener.duplicate(VocabularyIndex.word(put, record, putBytes, row, indexFile), first, row);
+                }
+                if (onDuplicate == EmbeddingStore.OnDuplicate.KEEP_LAST) {
+                    moveRow(row, first);
+                    moved = true;
+                }
+                // The copied record is not kept: the next one overwrites it.
+                return;
+            }
+            if (kept != row) {
+                moveRow(row, kept);
+                moved = true;
+            }
+            offsets.set(LONG_LE, kept * Long.BYTES, cursor);
+            cursor += bytes;
+            kept++;
+        }
+    }
+
+    /** Copies row {@code from}'s vector (and its norm, when norms are kept as rows are put) over row {@code to}. */
+    private void moveRow(long from, long to) {
+        MemorySegment.copy(matrix, NpyHeader.BYTES + from * rowBytes, matrix, NpyHeader.BYTES + to * rowBytes, rowBytes);
+        if (norms != null) {
+            RowNorms.set(norms, to, RowNorms.get(norms, from));
+        }
+    }
+
+    /** norms.f32 for rows [0, rows), from the rows as stored, when they were not computed as the rows were put. */
+    private MemorySegment writeNorms(long rows) throws IOException {
+        MemorySegment out = EmbeddingStore.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(rows));
         final long block = 4096;
         java.util.stream.LongStream.range(0, (rows + block - 1) / block).parallel().forEach(b -> {
             for (long row = b * block, end = Math.min(rows, row + block); row < end; row++) {
-                RowNorms.set(norms, row, RowNorms.of(matrix, dtype, NpyHeader.BYTES + row * rowBytes, dim));
+                RowNorms.set(out, row, RowNorms.of(matrix, dtype, NpyHeader.BYTES + row * rowBytes, dim));
             }
         });
-        norms.force();
+        return out;
+    }
+
+    /** Work of the commit that runs beside it: forces (waiting on the disk) and computations. */
+    private static final class Background {
+        /** Runs a piece of file work that may throw {@link IOException}. */
+        interface IoWork {
+            void run() throws IOException;
+        }
+
+        private final java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "embstore-commit");
+            t.setDaemon(true);
+            return t;
+        });
+        private final java.util.List<java.util.concurrent.Future<?>> pending = new java.util.ArrayList<>();
+
+        void force(MemorySegment seg) {
+            pending.add(pool.submit(seg::force));
+        }
+
+        void run(IoWork work) {
+            pending.add(pool.submit(() -> {
+                work.run();
+                return null;
+            }));
+        }
+
+        <T> java.util.concurrent.Future<T> compute(java.util.concurrent.Callable<T> work) {
+            java.util.concurrent.Future<T> f = pool.submit(work);
+            pending.add(f);
+            return f;
+        }
+
+        <T> T join(java.util.concurrent.Future<T> f) throws IOException {
+            boolean interrupted = false;
+            try {
+                while (true) {
+                    try {
+                        return f.get();
+                    } catch (InterruptedException e) {
+                        // The mappings must outlive every task, so the wait goes on; the interrupt is kept.
+                        interrupted = true;
+                    }
+                }
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable cause = e.getCause();
+                if (cause instanceof IOException io) {
+                    throw io;
+                }
+                if (cause instanceof RuntimeException r) {
+                    throw r;
+                }
+                if (cause instanceof Error err) {
+                    throw err;
+                }
+                throw new IllegalStateException(cause);
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        /** Waits for every task; the first failure is thrown after all have ended. */
+        void finish() throws IOException {
+            Throwable first = null;
+            for (java.util.concurrent.Future<?> f : pending) {
+                try {
+                    join(f);
+                } catch (IOException | RuntimeException | Error e) {
+                    if (first == null) {
+                        first = e;
+                    }
+                }
+            }
+            pending.clear();
+            pool.shutdown();
+            if (first instanceof IOException io) {
+                throw io;
+            }
+            if (first instanceof RuntimeException r) {
+                throw r;
+            }
+            if (first != null) {
+                throw (Error) first;
+            }
+        }
+
+        /** Waits for every task and ignores their failures: the draft is being deleted. */
+        void abandon() {
+            try {
+                finish();
+            } catch (IOException | RuntimeException | Error ignored) {
+                // The first failure is already on its way to the caller.
+            }
+        }
     }
 
     private void trim(String file, long bytes) throws IOException {
@@ -398,6 +668,14 @@ final class StoreDraft implements EmbeddingStore.Draft {
                 ch.write(ByteBuffer.allocate(1), size - 1);
             }
             ch.force(true);
+        }
+    }
+
+    /** With {@code -Dembstore.phases=true}, prints the wall clock (ms since the epoch) at which a phase ended. */
+    static void phase(String name) {
+        if (PHASES) {
+            java.time.Instant now = java.time.Instant.now();
+            System.err.printf("embstore phase %-12s %d.%03d%n", name, now.toEpochMilli(), now.getNano() / 1000 % 1000);
         }
     }
 

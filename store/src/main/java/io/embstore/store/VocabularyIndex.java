@@ -137,7 +137,7 @@ final class VocabularyIndex {
         return fmix64(h);
     }
 
-    private static long hash(MemorySegment words, long from, int len) {
+    static long hash(MemorySegment words, long from, int len) {
         long h = 0xcbf29ce484222325L;
         for (long i = from, end = from + len; i < end; i++) {
             h = (h ^ (words.get(ValueLayout.JAVA_BYTE, i) & 0xff)) * 0x100000001b3L;
@@ -170,6 +170,11 @@ final class VocabularyIndex {
      * for a whole batch of words before any of them is looked up, so that the batch's cache misses overlap instead of
      * each lookup waiting for its own two in turn (a slot, then its record).
      */
+    /** Brings the home slot of hash {@code h} into the cache (and its page into the mapping); returns the slot. */
+    long touchSlot(long h) {
+        return index.get(LONG, HEADER_BYTES + (h & mask) * Long.BYTES);
+    }
+
     long touch(long h, MemorySegment words, long visibleBytes) {
         long slot = (long) SLOT.getAcquire(index, HEADER_BYTES + (h & mask) * Long.BYTES);
         long record = (slot & OFFSET_MASK) - 1;
@@ -256,8 +261,13 @@ final class VocabularyIndex {
      */
     long insertIfAbsent(MemorySegment words, long record) {
         int len = words.get(INT_U, record + 4);
+        return insertIfAbsent(words, record, hash(words, record + RECORD_HEADER_BYTES, len));
+    }
+
+    /** {@link #insertIfAbsent(MemorySegment, long)} with the word's hash already computed. */
+    long insertIfAbsent(MemorySegment words, long record, long h) {
+        int len = words.get(INT_U, record + 4);
         long from = record + RECORD_HEADER_BYTES;
-        long h = hash(words, from, len);
         long fingerprint = h >>> FINGERPRINT_SHIFT;
         long i = h & mask;
         for (long probes = 0; probes <= mask; probes++) {

@@ -188,4 +188,131 @@ class StoreDraftTest {
             assertTrue(!s.hasVocabulary());
         }
     }
+
+    private static long seed(String test) {
+        String fixed = System.getenv("EMBSTORE_SEED");
+        long seed = fixed != null ? Long.parseLong(fixed) : new java.util.SplittableRandom().nextLong();
+        System.out.println(test + " seed=" + seed + " (replay with EMBSTORE_SEED=" + seed + ")");
+        return seed;
+    }
+
+    private static long crc32c(byte[] bytes, int from, int to) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(bytes, from, to - from);
+        return crc.getValue();
+    }
+
+    @Test
+    void checksumsOfPiecesCombineIntoTheChecksumOfTheWhole() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed("checksumsOfPiecesCombine"));
+        byte[] bytes = new byte[1 << 16];
+        rnd.nextBytes(bytes);
+        for (int trial = 0; trial < 200; trial++) {
+            int a = rnd.nextInt(bytes.length + 1);
+            int b = rnd.nextInt(bytes.length + 1);
+            int from = Math.min(a, b);
+            int cut = from + rnd.nextInt(Math.max(a, b) - from + 1);
+            int to = Math.max(a, b);
+            int combined = StoreChecksums.combine((int) crc32c(bytes, from, cut), (int) crc32c(bytes, cut, to), to - cut);
+            assertEquals(crc32c(bytes, from, to), combined & 0xffffffffL, "[" + from + ", " + cut + ") + [" + cut + ", " + to + ")");
+        }
+        // Whole segments, cut into pieces on every core: sizes around the piece boundaries, and empty.
+        byte[] big = new byte[(40 << 20) + 7];
+        rnd.nextBytes(big);
+        for (int size : new int[] {0, 1, 4096, 16 << 20, (16 << 20) + 1, (32 << 20) - 1, big.length}) {
+            StoreChecksums.Entry e = StoreChecksums.compute(MemorySegment.ofArray(big).asSlice(0, size));
+            assertEquals(size, e.size());
+            assertEquals(crc32c(big, 0, size), e.crc(), "size " + size);
+        }
+    }
+
+    /** Every file of a store directory, by name, as bytes. */
+    private static java.util.Map<String, byte[]> files(Path dir) throws IOException {
+        java.util.Map<String, byte[]> all = new java.util.TreeMap<>();
+        for (String name : contents(dir)) {
+            all.put(name, Files.readAllBytes(dir.resolve(name)));
+        }
+        return all;
+    }
+
+    private static void assertSameFiles(Path expected, Path actual) throws IOException {
+        java.util.Map<String, byte[]> want = files(expected);
+        java.util.Map<String, byte[]> got = files(actual);
+        assertEquals(want.keySet(), got.keySet(), "the same files");
+        for (String name : want.keySet()) {
+            assertArrayEquals(want.get(name), got.get(name), name + " byte for byte");
+        }
+    }
+
+    /**
+     * Norms computed from the values as the rows are put, and everything else the commit writes, are byte for byte
+     * what the commit writes when it computes norms from the stored matrix, whatever the dtype, duplicates and
+     * padding row; and the same rows put in another order by several threads give the very same files.
+     */
+    @Test
+    void normsAsRowsArePutAndAnyPutOrderGiveTheSameFiles() throws IOException {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed("normsAsRowsArePut"));
+        int rows = 5000;
+        int dim = 13;
+        float[][] data = new float[rows][dim];
+        String[] words = new String[rows];
+        for (int r = 0; r < rows; r++) {
+            for (int k = 0; k < dim; k++) {
+                data[r][k] = (float) (rnd.nextGaussian() * Math.exp(rnd.nextGaussian()));
+            }
+            // Some words repeat, so that rows are dropped and moved.
+            words[r] = "w" + (rnd.nextInt(10) == 0 ? rnd.nextInt(rows) : r);
+        }
+        for (Dtype dtype : Dtype.values()) {
+            for (OnDuplicate policy : OnDuplicate.values()) {
+                String name = dtype + "-" + policy;
+                List<Path> made = new ArrayList<>();
+                for (String how : List.of("late-norms", "early-norms", "parallel")) {
+                    Path dir = tmp.resolve(name + "-" + how);
+                    made.add(dir);
+                    try (Draft d = EmbeddingStore.builder(dir).dim(dim).dtype(dtype).paddingIndex(3).draft()) {
+                        d.ensureCapacity(rows + 100);
+                        d.ensureWordCapacity(rows * 16L);
+                        if (!how.equals("late-norms")) {
+                            d.computeNormsOnCommit(true);
+                        }
+                        IntStream order = IntStream.range(0, rows);
+                        if (how.equals("parallel")) {
+                            order = IntStream.range(0, rows).map(i -> rows - 1 - i).parallel();
+                        }
+                        order.forEach(r -> {
+                            d.putRow(r, data[r], 0);
+                            d.putWord(r, utf8(words[r]));
+                        });
+                        if (how.equals("late-norms")) {
+                            d.computeNormsOnCommit(true);
+                        }
+                        d.commit(rows, policy, null);
+                    }
+                }
+                assertSameFiles(made.get(0), made.get(1));
+                assertSameFiles(made.get(0), made.get(2));
+                try (EmbeddingStore s = EmbeddingStore.openForWriting(made.get(2))) {
+                    EmbeddingStore.Verification v = s.verify();
+                    assertTrue(v.ok() && v.checksumsChecked(), name + ": " + v);
+                }
+            }
+        }
+    }
+
+    @Test
+    void normsAskedForThenNotLeaveNoFile() throws IOException {
+        Path dir = tmp.resolve("no-norms");
+        try (Draft d = EmbeddingStore.builder(dir).dim(2).vocabulary(false).draft()) {
+            d.computeNormsOnCommit(true);
+            d.ensureCapacity(3);
+            for (int r = 0; r < 3; r++) {
+                d.putRow(r, new float[] {r, 1}, 0);
+            }
+            d.computeNormsOnCommit(false);
+            d.commit(3, OnDuplicate.KEEP_FIRST, null);
+        }
+        assertEquals(List.of("checksums.txt", "control.bin", "manifest.txt", "matrix.npy", "rows.seq", "writer.lock"),
+                contents(dir));
+    }
 }

@@ -66,39 +66,21 @@ final class BinaryVectorReader {
         long rows = options.limit() >= 0 ? Math.min(options.limit(), declaredRows) : declaredRows;
         draft.ensureCapacity(rows);
         draft.ensureWordCapacity(RowSink.wordCapacityBound(end - bodyStart, rows, options.encoding()));
-        long vectorBytes = 4L * dim;
         List<Long> blockStarts = new ArrayList<>();
         long pos = bodyStart;
         long walked = 0;
-        InputException structural = null;
+        // A method call per row, not a long loop body: the JIT compiles a method after a few hundred calls, a loop
+        // body only after tens of thousands of iterations in the interpreter.
         for (; walked < rows; walked++) {
             pos = skipNewlines(pos);
             if ((walked % BLOCK_ROWS) == 0) {
                 blockStarts.add(pos);
             }
-            if (pos >= end) {
-                structural = InputException.atOffset(file, pos, "the header declares " + declaredRows
-                        + " rows, but the file ends after " + walked);
+            long next = walkRow(pos, walked);
+            if (next < 0) {
                 break;
             }
-            long space = TextScan.indexOf(seg, pos, Math.min(end, pos + VocabularyLimits.MAX_WORD_BYTES + 1), (byte) ' ');
-            if (space < 0) {
-                structural = InputException.atOffset(file, pos, "row " + (walked + 1) + ": expected a word ending in a space, "
-                        + (end - pos <= VocabularyLimits.MAX_WORD_BYTES ? "but the file ends" : "found none in "
-                        + VocabularyLimits.MAX_WORD_BYTES + " bytes"));
-                break;
-            }
-            if (space == pos) {
-                structural = InputException.atOffset(file, pos, "row " + (walked + 1) + ": the word is empty");
-                break;
-            }
-            long vector = space + 1;
-            if (vector + vectorBytes > end) {
-                structural = InputException.atOffset(file, vector, "row " + (walked + 1) + ": expected " + dim
-                        + " float32 values (" + vectorBytes + " bytes), but the file ends after " + (end - vector));
-                break;
-            }
-            pos = vector + vectorBytes;
+            pos = next;
         }
         if (structural == null && options.limit() < 0) {
             long rest = skipWhitespace(pos);
@@ -107,11 +89,46 @@ final class BinaryVectorReader {
                         + " rows, but more data follows the last of them");
             }
         }
+        VectorConverter.phase("walked");
         copyBlocks(draft, blockStarts, walked);
         if (structural != null) {
             throw structural;
         }
         return rows;
+    }
+
+    /** The first structural error the walk found, or null. */
+    private InputException structural;
+
+    /**
+     * Checks the record of row {@code row} (0-based) at {@code pos} (after any newlines) and returns where the next
+     * one starts, or -1 after noting a structural error.
+     */
+    private long walkRow(long pos, long row) {
+        if (pos >= end) {
+            structural = InputException.atOffset(file, pos, "the header declares " + declaredRows
+                    + " rows, but the file ends after " + row);
+            return -1;
+        }
+        long space = TextScan.indexOf(seg, pos, Math.min(end, pos + VocabularyLimits.MAX_WORD_BYTES + 1), (byte) ' ');
+        if (space < 0) {
+            structural = InputException.atOffset(file, pos, "row " + (row + 1) + ": expected a word ending in a space, "
+                    + (end - pos <= VocabularyLimits.MAX_WORD_BYTES ? "but the file ends" : "found none in "
+                    + VocabularyLimits.MAX_WORD_BYTES + " bytes"));
+            return -1;
+        }
+        if (space == pos) {
+            structural = InputException.atOffset(file, pos, "row " + (row + 1) + ": the word is empty");
+            return -1;
+        }
+        long vector = space + 1;
+        long vectorBytes = 4L * dim;
+        if (vector + vectorBytes > end) {
+            structural = InputException.atOffset(file, vector, "row " + (row + 1) + ": expected " + dim
+                    + " float32 values (" + vectorBytes + " bytes), but the file ends after " + (end - vector));
+            return -1;
+        }
+        return vector + vectorBytes;
     }
 
     /** Copies rows [0, rows) into the draft on every core, block {@code b} starting at {@code blockStarts[b]}. */
@@ -166,9 +183,34 @@ final class BinaryVectorReader {
 
     /** Copies rows [from, to), whose records the walk checked, starting at {@code pos}; returns the first error. */
     private InputException copyBlock(RowSink sink, float[] values, byte[] word, long pos, long from, long to) {
-        long vectorBytes = 4L * dim;
         long started = pos;
+        RowCopy copy = new RowCopy(sink, values, word);
+        // One call per row (see read): the loop body is compiled as soon as the method is.
         for (long row = from; row < to; row++) {
+            pos = copy.row(pos, row);
+            if (pos < 0) {
+                return copy.error;
+            }
+        }
+        options.progress().advance(pos - started, to - from);
+        return null;
+    }
+
+    /** Copies one row at a time for {@link #copyBlock}, keeping the first error. */
+    private final class RowCopy {
+        private final RowSink sink;
+        private final float[] values;
+        private final byte[] word;
+        InputException error;
+
+        RowCopy(RowSink sink, float[] values, byte[] word) {
+            this.sink = sink;
+            this.values = values;
+            this.word = word;
+        }
+
+        /** Copies row {@code row} whose record starts at {@code pos} (or after newlines there); returns the next. */
+        long row(long pos, long row) {
             pos = skipNewlines(pos);
             long space = TextScan.indexOf(seg, pos, end, (byte) ' ');
             long vector = space + 1;
@@ -182,8 +224,9 @@ final class BinaryVectorReader {
                 if (!finite) {
                     for (int i = 0; i < dim; i++) {
                         if (!Float.isFinite(values[i])) {
-                            return InputException.atOffset(file, vector + 4L * i, "row " + (row + 1) + ", value " + (i + 1)
+                            error = InputException.atOffset(file, vector + 4L * i, "row " + (row + 1) + ", value " + (i + 1)
                                     + " is " + values[i] + ": use --allow-nonfinite to keep such values");
+                            return -1;
                         }
                     }
                 }
@@ -193,12 +236,11 @@ final class BinaryVectorReader {
                 MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, word, 0, wordLength);
                 sink.put(row, values, word, 0, wordLength);
             } catch (LineParser.MalformedLine e) {
-                return InputException.atOffset(file, pos, "row " + (row + 1) + ": " + e.getMessage());
+                error = InputException.atOffset(file, pos, "row " + (row + 1) + ": " + e.getMessage());
+                return -1;
             }
-            pos = vector + vectorBytes;
+            return vector + 4L * dim;
         }
-        options.progress().advance(pos - started, to - from);
-        return null;
     }
 
     private static long offsetOf(InputException e) {

@@ -16,9 +16,9 @@ import ch.randelshofer.fastdoubleparser.JavaFloatParser;
  * rejected with a {@link NumberFormatException}.
  */
 final class FloatParser {
-    private static final float[] POW10 = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
+    static final float[] POW10 = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
     private static final long FAST_MANTISSA_LIMIT = 1L << 24;
-    private static final long[] LONG_POW10 = {1L, 10L, 100L, 1_000L, 10_000L, 100_000L, 1_000_000L, 10_000_000L};
+    static final long[] LONG_POW10 = {1L, 10L, 100L, 1_000L, 10_000L, 100_000L, 1_000_000L, 10_000_000L};
     private static final java.lang.invoke.VarHandle LONG_LE =
             java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     /** Where the last {@link #parseField} stopped: the blank after the number, or the limit. */
@@ -69,7 +69,7 @@ final class FloatParser {
     }
 
     /** How many of the eight bytes of {@code w} (little-endian, first byte lowest) lead with ASCII digits. */
-    private static int digitRun(long w) {
+    static int digitRun(long w) {
         // A byte outside '0'..'9' gets its high bit set by one of the two sums; carries and borrows only run upward,
         // from the first such byte, so the lowest flag is exact.
         long flags = ((w + 0x4646464646464646L) | (w - 0x3030303030303030L)) & 0x8080808080808080L;
@@ -77,7 +77,7 @@ final class FloatParser {
     }
 
     /** The value of the first {@code n < 8} bytes of {@code w} as ASCII digits, the first in the lowest byte. */
-    private static long digits(long w, int n) {
+    static long digits(long w, int n) {
         if (n == 0) {
             return 0;
         }

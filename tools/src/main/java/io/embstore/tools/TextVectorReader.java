@@ -329,15 +329,22 @@ final class TextVectorReader {
         ends.count = 0;
         long rows = 0;
         for (int pos = 0; pos < length; ) {
-            int nl = TextScan.indexOf(buf, pos, length, (byte) '\n');
-            int lineEnd = nl < 0 ? length : nl;
-            ends.add(lineEnd);
-            if (LineParser.trimEnd(buf, pos, lineEnd) > pos) {
-                rows++;
-            }
-            pos = lineEnd + 1;
+            int lineEnd = countLine(buf, pos, length, ends);
+            rows += lineEnd >>> 31;
+            pos = (lineEnd & Integer.MAX_VALUE) + 1;
         }
         return new Chunk(piece.start(), piece.end(), 0, 0, ends.count, rows);
+    }
+
+    /**
+     * Notes the end of the line that starts at {@code pos} and returns it, with the sign bit set when the line is not
+     * blank. A method per line rather than a loop body, for the JIT (see {@link #parseChunk}).
+     */
+    private static int countLine(byte[] buf, int pos, int length, LineEnds ends) {
+        int nl = TextScan.indexOf(buf, pos, length, (byte) '\n');
+        int lineEnd = nl < 0 ? length : nl;
+        ends.add(lineEnd);
+        return LineParser.trimEnd(buf, pos, lineEnd) > pos ? lineEnd | Integer.MIN_VALUE : lineEnd;
     }
 
     private void parseChunk(Chunk c, byte[] buf, int length, LineEnds ends, EmbeddingStore.Draft draft, long rows,
@@ -347,25 +354,41 @@ final class TextVectorReader {
         long row = c.rowBase();
         long line = c.lineBase();
         int pos = 0;
+        // The loop only calls putLine: the JIT compiles a method after a few hundred calls, but a loop body only
+        // after tens of thousands of iterations in the interpreter, which would run the first chunks' lines.
         for (int k = 0; k < ends.count && row < rows; k++) {
             int lineEnd = ends.ends[k];
-            int contentEnd = LineParser.trimEnd(buf, pos, lineEnd);
-            if (contentEnd > pos) {
-                if (line > firstErrorLine.get()) {
-                    return;
-                }
-                try {
-                    int wordEnd = parser.parse(buf, pos, contentEnd);
-                    sink.put(row, parser.values(), buf, pos, wordEnd);
-                } catch (LineParser.MalformedLine e) {
-                    throw InputException.atLine(file, line, e.getMessage());
-                }
-                row++;
+            int put = putLine(buf, pos, lineEnd, row, line, parser, sink, firstErrorLine);
+            if (put < 0) {
+                return;
             }
+            row += put;
             line++;
             pos = lineEnd + 1;
         }
         options.progress().advance(length, row - c.rowBase());
+    }
+
+    /**
+     * Parses the line {@code buf[pos, lineEnd)} into row {@code row}: returns 1 when it put the row, 0 for a blank
+     * line, -1 when the line comes after an error already found (nothing after it matters).
+     */
+    private int putLine(byte[] buf, int pos, int lineEnd, long row, long line, LineParser parser, RowSink sink,
+                        AtomicLong firstErrorLine) {
+        int contentEnd = LineParser.trimEnd(buf, pos, lineEnd);
+        if (contentEnd <= pos) {
+            return 0;
+        }
+        if (line > firstErrorLine.get()) {
+            return -1;
+        }
+        try {
+            int wordEnd = parser.parse(buf, pos, contentEnd);
+            sink.put(row, parser.values(), buf, pos, wordEnd);
+        } catch (LineParser.MalformedLine e) {
+            throw InputException.atLine(file, line, e.getMessage());
+        }
+        return 1;
     }
 
     private static long lineOf(InputException e) {

@@ -36,7 +36,19 @@ final class VectorConverter {
     private VectorConverter() {
     }
 
+    /** {@code -Dembstore.phases=true}: when each phase of a conversion ended, on standard error (for measuring). */
+    private static final boolean PHASES = Boolean.getBoolean("embstore.phases");
+
+    /** With {@code -Dembstore.phases=true}, prints the wall clock (ms since the epoch) at which a phase ended. */
+    static void phase(String name) {
+        if (PHASES) {
+            java.time.Instant now = java.time.Instant.now();
+            System.err.printf("embstore phase %-12s %d.%03d%n", name, now.toEpochMilli(), now.getNano() / 1000 % 1000);
+        }
+    }
+
     static Summary convert(Path input, Path store, ConvertOptions options) {
+        phase("main");
         long started = System.nanoTime();
         long size;
         try {
@@ -162,10 +174,12 @@ final class VectorConverter {
                 long rows;
                 if (format == VectorFormat.WORD2VEC_BINARY) {
                     rows = new BinaryVectorReader(input, seg, bodyStart, size, dim, declaredRows, options).read(draft);
+                    phase("parsed");
                     duplicates.locate(row -> new InputException(input, "row " + (row + 1), ""));
                 } else {
                     TextVectorReader reader = new TextVectorReader(input, seg, bodyStart, size, firstLine, dim, declaredRows, options);
                     rows = reader.read(draft);
+                    phase("parsed");
                     duplicates.locate(row -> InputException.atLine(input, reader.lineOfRow(row), ""));
                 }
                 long kept = draft.commit(rows, duplicates.policy(), duplicates);

@@ -151,4 +151,69 @@ class FloatParserTest {
             same(token);
         }
     }
+
+    /**
+     * Whole lines as the converter reads them, each value compared bit for bit with Float.parseFloat: lines of plain
+     * numbers with single spaces (read by LineParser's two-step path) and the same lines with a tab or a double space,
+     * or with one token outside the plain shape (read field by field), with stale digits after the line's end.
+     */
+    @Test
+    void linesReadAsFloatParseFloatWhicheverPathTheyTake() throws LineParser.MalformedLine {
+        String fixed = System.getenv("EMBSTORE_SEED");
+        long seed = fixed != null ? Long.parseLong(fixed) : new SplittableRandom().nextLong();
+        System.out.println("FloatParserTest lines seed=" + seed + " (replay with EMBSTORE_SEED=" + seed + ")");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        StringBuilder sb = new StringBuilder();
+        for (int n = 0; n < 20_000; n++) {
+            int dim = rnd.nextInt(1, 40);
+            String[] tokens = new String[dim];
+            for (int k = 0; k < dim; k++) {
+                sb.setLength(0);
+                if (rnd.nextBoolean()) {
+                    sb.append('-');
+                }
+                // Mostly up to 7 digits a side (the plain shape), sometimes 8 (not).
+                int whole = rnd.nextInt(100) == 0 ? 8 : rnd.nextInt(0, 8);
+                int fraction = rnd.nextInt(100) == 0 ? 8 : rnd.nextInt(0, 8);
+                for (int d = 0; d < whole; d++) {
+                    sb.append((char) ('0' + rnd.nextInt(10)));
+                }
+                if (fraction > 0 || whole == 0 || rnd.nextInt(4) == 0) {
+                    sb.append('.');
+                }
+                for (int d = 0; d < fraction || whole + fraction == 0; d++) {
+                    sb.append((char) ('0' + rnd.nextInt(10)));
+                    fraction = Math.max(fraction, 1);
+                }
+                if (rnd.nextInt(200) == 0) {
+                    sb.append('e').append(rnd.nextInt(-9, 9));
+                }
+                tokens[k] = sb.toString();
+            }
+            String separator = switch (rnd.nextInt(20)) {
+                case 0 -> "\t";
+                case 1 -> "  ";
+                default -> " ";
+            };
+            String word = rnd.nextInt(10) == 0 ? "w\u00f6rd" + n : "w" + n;
+            String text = word + " " + String.join(rnd.nextBoolean() ? " " : separator, tokens);
+            byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+            byte[] buf = new byte[bytes.length + 1 + 64];
+            System.arraycopy(bytes, 0, buf, 0, bytes.length);
+            for (int i = bytes.length; i < buf.length; i++) {
+                buf[i] = (byte) ('0' + rnd.nextInt(10));
+            }
+            buf[bytes.length] = (byte) (rnd.nextBoolean() ? '\n' : '7');
+            LineParser lp = new LineParser(dim, false);
+            int wordEnd = lp.parse(buf, 0, bytes.length);
+            assertEquals(word.getBytes(StandardCharsets.UTF_8).length, wordEnd, text);
+            for (int k = 0; k < dim; k++) {
+                float expected = Float.parseFloat(tokens[k]);
+                if (Float.floatToRawIntBits(expected) != Float.floatToRawIntBits(lp.values()[k])) {
+                    throw new AssertionError("line '" + text + "' value " + (k + 1) + " '" + tokens[k]
+                            + "': Float.parseFloat gives " + expected + ", LineParser " + lp.values()[k]);
+                }
+            }
+        }
+    }
 }

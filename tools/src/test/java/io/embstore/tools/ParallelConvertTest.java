@@ -236,4 +236,52 @@ class ParallelConvertTest {
         assertTrue(run.toString().contains("the header declares 50000 rows, but the file has only 40000"), run.toString());
         assertNothingLeft(failed);
     }
+
+    /** Every file of a store directory, by name, as bytes. */
+    private static java.util.Map<String, byte[]> files(Path dir) throws IOException {
+        java.util.Map<String, byte[]> all = new java.util.TreeMap<>();
+        try (Stream<Path> list = Files.list(dir)) {
+            for (Path p : list.toList()) {
+                all.put(p.getFileName().toString(), Files.readAllBytes(p));
+            }
+        }
+        return all;
+    }
+
+    /**
+     * Converting the same file again, on several threads, gives the same store byte for byte, every file of it (the
+     * word records too, whatever order the threads finished in), and so does one thread.
+     */
+    @Test
+    void theSameInputGivesByteIdenticalStores() throws IOException {
+        SplittableRandom rnd = new SplittableRandom(seed());
+        Path text = tmp.resolve("same.txt");
+        writeText(text, 40_000, 40, rnd);
+        Path binary = tmp.resolve("same.bin");
+        List<Row> rows = randomRows(5 * BinaryVectorReader.BLOCK_ROWS + 77, 9, rnd);
+        // Duplicate words: dropped rows and moved rows must not make a difference either.
+        for (int r = 0; r < rows.size(); r += 101) {
+            rows.set(r, new Row(rows.get(rnd.nextInt(rows.size())).word(), rows.get(r).values()));
+        }
+        writeBinary(binary, rows, 9, rnd);
+        for (Path in : List.of(text, binary)) {
+            java.util.Map<String, byte[]> first = null;
+            for (String threads : List.of("3", "3", "2", "1")) {
+                Path store = tmp.resolve(in.getFileName() + "-" + threads + "-" + rnd.nextInt(1_000_000));
+                CliRun run = convert(in, store, "--threads", threads, "--on-duplicate", "last");
+                assertEquals(0, run.status(), run.toString());
+                java.util.Map<String, byte[]> got = files(store);
+                assertTrue(got.containsKey("vocab.words") && got.containsKey("norms.f32"), got.keySet().toString());
+                if (first == null) {
+                    first = got;
+                    continue;
+                }
+                assertEquals(first.keySet(), got.keySet(), in + " with " + threads + " threads: the same files");
+                for (String name : first.keySet()) {
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(first.get(name), got.get(name),
+                            in.getFileName() + " with " + threads + " threads: " + name + " byte for byte");
+                }
+            }
+        }
+    }
 }
