@@ -126,15 +126,16 @@ final class VectorConverter {
         return new Layout(format, (int) h.dim(), h.rows(), h.endOffset(), 2);
     }
 
-    /** The header of a word2vec file, checked: dim in range, rows not absurd. */
+    /** The header of a word2vec file, checked: dim in range, rows at least 1 and not absurd. */
     private static VectorFormat.Header checkedHeader(Path input, byte[] head, int start, int end, VectorFormat format) {
         VectorFormat.Header h = VectorFormat.header(head, start, end);
         if (h == null) {
             throw InputException.atLine(input, 1, "expected a header line 'rows dim' (two numbers) for " + format.label()
                     + " input" + (format == VectorFormat.WORD2VEC ? "; a file without one is GloVe: --format glove" : ""));
         }
-        if (h.rows() < 0) {
-            throw InputException.atLine(input, 1, "the header declares " + h.rows() + " rows, expected 0 or more");
+        if (h.rows() < 1) {
+            // Zero is refused with the negatives: a vector file of no rows is a damaged or truncated one in practice.
+            throw InputException.atLine(input, 1, "the header declares " + h.rows() + " rows, expected 1 or more");
         }
         if (h.dim() < 1 || h.dim() > EmbeddingStore.MAX_DIM) {
             throw InputException.atLine(input, 1, "the header declares dim " + h.dim() + ", expected 1 to " + EmbeddingStore.MAX_DIM);
