@@ -1,9 +1,14 @@
-/* The machine's own limits, for the peer table: memcpy bandwidth and random row gather rate.
- * usage: hwlimits ROW_BYTES   prints JSON {"memcpy_gb_s": ..., "gather_rows_s": ...} (medians of 5). */
+/* The machine's own limits, for the peer table: memcpy bandwidth, random row gather rate and, given a directory,
+ * the disk's sequential write rate with fsync (what convert and export pay for their output).
+ * usage: hwlimits ROW_BYTES [DIR]   prints JSON {"memcpy_gb_s": ..., "gather_rows_s": ..., "disk_write_mb_s": ...}
+ * (memcpy and gather medians of 5; the disk median of 3 writes of 512 MB to a file in DIR, each fsync'ed and deleted;
+ * without DIR, disk_write_mb_s is 0). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now(void) {
     struct timespec t;
@@ -14,6 +19,38 @@ static double now(void) {
 static int cmp(const void *a, const void *b) {
     double x = *(const double *) a, y = *(const double *) b;
     return x < y ? -1 : x > y;
+}
+
+/* Seconds to write `bytes` to a new file at path, 8 MB of buf again and again, and fsync it (the file is then
+ * deleted); negative on an error, which is printed. Timed from the open to the end of the fsync, as an export is. */
+static double write_fsync(const char *path, const char *buf, size_t bytes) {
+    size_t chunk = (size_t) 8 << 20;
+    double t = now();
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        perror(path);
+        return -1;
+    }
+    for (size_t done = 0; done < bytes;) {
+        ssize_t n = write(fd, buf, bytes - done < chunk ? bytes - done : chunk);
+        if (n <= 0) {
+            perror(path);
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+        done += (size_t) n;
+    }
+    if (fsync(fd) != 0) {
+        perror(path);
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    t = now() - t;
+    close(fd);
+    unlink(path);
+    return t;
 }
 
 int main(int argc, char **argv) {
@@ -47,6 +84,23 @@ int main(int argc, char **argv) {
     }
     qsort(copy, 5, sizeof(double), cmp);
     qsort(gather, 5, sizeof(double), cmp);
-    printf("{\"memcpy_gb_s\": %.2f, \"gather_rows_s\": %.0f, \"checksum\": %d}\n", copy[2], gather[2], out[row] + dst[7]);
+    double disk = 0;
+    if (argc > 2) {
+        /* 512 MB of text-like bytes (not zeros, which a thin-provisioned virtual disk may not store at all). */
+        size_t disk_bytes = (size_t) 512 << 20;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/.hwlimits-write-%ld.tmp", argv[2], (long) getpid());
+        for (size_t i = 0; i < ((size_t) 8 << 20); i++) src[i] = "0123456789 .-\n"[i % 14];
+        double rate[3];
+        for (int r = 0; r < 3; r++) {
+            double t = write_fsync(path, src, disk_bytes);
+            if (t < 0) return 1;
+            rate[r] = disk_bytes / t / 1e6;
+        }
+        qsort(rate, 3, sizeof(double), cmp);
+        disk = rate[1];
+    }
+    printf("{\"memcpy_gb_s\": %.2f, \"gather_rows_s\": %.0f, \"disk_write_mb_s\": %.0f, \"checksum\": %d}\n",
+           copy[2], gather[2], disk, out[row] + dst[7]);
     return 0;
 }
