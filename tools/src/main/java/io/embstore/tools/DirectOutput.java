@@ -182,8 +182,8 @@ final class DirectOutput implements AutoCloseable {
         } else {
             // The padding of the direct tail goes; then the length, the data's extents and the disk's cache are made
             // durable.
-            NativeFile.truncate(fd, length, path);
-            NativeFile.fsync(fd, path);
+            NativeFile.truncate(fd, length);
+            NativeFile.fsync(fd);
         }
     }
 
@@ -262,7 +262,7 @@ final class DirectOutput implements AutoCloseable {
     /** Writes {@code data[0, length)} at {@code at}: directly, or through the page cache once that was refused. */
     private void writeChunk(MemorySegment data, int length, long at) throws IOException {
         if (buffered == null) {
-            if (NativeFile.pwriteDirect(fd, data, length, at, path)) {
+            if (NativeFile.pwriteDirect(fd, data, length, at)) {
                 return;
             }
             // The file system refused a direct write (EINVAL): this and every later chunk go through the page cache.
@@ -378,7 +378,7 @@ final class DirectOutput implements AutoCloseable {
                 if (errno(state) == EINVAL) {
                     return -1;
                 }
-                throw new IOException(path + ": " + message(errno(state)));
+                throw new IOException(message(errno(state)));
             } catch (IOException | RuntimeException | Error e) {
                 throw e;
             } catch (Throwable t) {
@@ -390,7 +390,7 @@ final class DirectOutput implements AutoCloseable {
          * Writes {@code data[0, length)} at {@code at}; false, with nothing to undo, when the file system refuses the
          * direct write (EINVAL: the chunk is then written again through the page cache).
          */
-        static boolean pwriteDirect(int fd, MemorySegment data, long length, long at, Path path) throws IOException {
+        static boolean pwriteDirect(int fd, MemorySegment data, long length, long at) throws IOException {
             try (Arena call = Arena.ofConfined()) {
                 MemorySegment state = call.allocate(CALL_STATE);
                 long done = 0;
@@ -399,11 +399,11 @@ final class DirectOutput implements AutoCloseable {
                     if (n > 0) {
                         done += n;
                     } else if (n == 0) {
-                        throw new IOException(path + ": a write wrote nothing at offset " + (at + done));
+                        throw new IOException("a write wrote nothing at offset " + (at + done));
                     } else if (errno(state) == EINVAL) {
                         return false;
                     } else if (errno(state) != EINTR) {
-                        throw new IOException(path + ": " + message(errno(state)));
+                        throw new IOException(message(errno(state)));
                     }
                 }
                 return true;
@@ -414,12 +414,12 @@ final class DirectOutput implements AutoCloseable {
             }
         }
 
-        static void truncate(int fd, long length, Path path) throws IOException {
-            call(FTRUNCATE, fd, length, path);
+        static void truncate(int fd, long length) throws IOException {
+            call(FTRUNCATE, fd, length);
         }
 
-        static void fsync(int fd, Path path) throws IOException {
-            call(FSYNC, fd, -1, path);
+        static void fsync(int fd) throws IOException {
+            call(FSYNC, fd, -1);
         }
 
         static void close(int fd) {
@@ -431,7 +431,7 @@ final class DirectOutput implements AutoCloseable {
             }
         }
 
-        private static void call(MethodHandle h, int fd, long length, Path path) throws IOException {
+        private static void call(MethodHandle h, int fd, long length) throws IOException {
             try (Arena call = Arena.ofConfined()) {
                 MemorySegment state = call.allocate(CALL_STATE);
                 int rc;
@@ -439,7 +439,7 @@ final class DirectOutput implements AutoCloseable {
                     rc = length >= 0 ? (int) h.invokeExact(state, fd, length) : (int) h.invokeExact(state, fd);
                 } while (rc != 0 && errno(state) == EINTR);
                 if (rc != 0) {
-                    throw new IOException(path + ": " + message(errno(state)));
+                    throw new IOException(message(errno(state)));
                 }
             } catch (IOException | RuntimeException | Error e) {
                 throw e;

@@ -78,6 +78,9 @@ final class VectorExporter {
             return written;
         } catch (IOException e) {
             throw new UncheckedIOException(absolute + ": cannot write: " + e.getMessage(), e);
+        } catch (UncheckedIOException e) {
+            // A write failed on the output's writer thread (a full disk): reported as above, naming the output.
+            throw new UncheckedIOException(absolute + ": cannot write: " + e.getCause().getMessage(), e.getCause());
         } finally {
             try {
                 Files.deleteIfExists(temp);
