@@ -3,21 +3,16 @@ package io.embstore.tools;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.HashMap;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -26,24 +21,28 @@ import java.util.Map;
  *
  * <p>Why direct I/O: writing a gigabyte through the page cache costs the writing process a kernel copy of every
  * byte into freshly allocated cache pages, then writeback. Measured on the 2-core VM this project is benchmarked
- * on, that was 1.2 to 2.7 s of system CPU per 1 GB export ({@code copy_folio_from_iter_atomic} alone a third of
- * the process's samples: first touches of guest pages the host had not backed), CPU the formatting threads needed.
- * A direct write is a DMA from the chunk: about 0.01 s of CPU per GB, and the disk works while the formatting goes
- * on. The file is still forced ({@code fsync}) before {@link #finish} returns, for its length and the disk's cache.
+ * on, that was 0.4 to 2.7 s of system CPU per 1 GB export ({@code copy_folio_from_iter_atomic} alone a third of
+ * the process's samples in one run: first touches of guest pages), CPU the formatting threads needed. A direct write
+ * is a DMA from the chunk: about 0.2 s of system CPU per GB, and the disk works while the formatting goes on. The
+ * file is still forced ({@code fsync}) before {@link #finish} returns, for its length and the disk's cache.
  *
- * <p>Where direct I/O is not to be had (not Linux on x86-64 or AArch64, native access denied, a file system that
- * refuses {@code O_DIRECT} at open or at a write), the same chunks go through a {@link FileChannel} and the page
- * cache instead, forced in the background by a {@link BackgroundFlusher}: slower, the same bytes.
+ * <p>Direct I/O is the JDK's {@code com.sun.nio.file.ExtendedOpenOption.DIRECT} (module {@code jdk.unsupported}),
+ * looked up by name: javac warns on every direct use of that module, and a JDK or file system without it falls back.
+ * Where it is not to be had (no such option, a file system that refuses it at open or at a write, a block size that
+ * does not divide a chunk), the same chunks go through a plain {@link FileChannel} and the page cache instead,
+ * forced in the background by a {@link BackgroundFlusher}: slower, the same bytes.
  *
  * <p>Memory: at most {@link #MAX_QUEUED} whole chunks wait for the disk (a writer that gets ahead of the disk
  * waits), plus the chunks still being filled, about one per formatting thread.
  */
 final class DirectOutput implements AutoCloseable {
-    /** Offsets, lengths and buffer addresses of direct writes are multiples of this (any device's block size). */
+    /** Chunk buffers are aligned to this, and offsets and lengths of direct writes are multiples of it. */
     static final int ALIGNMENT = 4096;
     /** Bytes per chunk: one direct write each. */
     static final int CHUNK = 4 << 20;
     private static final int MAX_QUEUED = 8;
+    /** {@code ExtendedOpenOption.DIRECT}, or null when this JDK has none. */
+    private static final OpenOption DIRECT = directOption();
 
     private final Path path;
     private final int chunkSize;
@@ -60,9 +59,12 @@ final class DirectOutput implements AutoCloseable {
     private boolean closing;
     private IOException failure;
     private final Thread writer;
-    /** The direct file descriptor, or -1 when the file is written through {@link #buffered}. */
-    private final int fd;
-    /** Set once a write goes through the page cache; only the writer thread touches it until {@link #finish}. */
+    /** The file opened for direct I/O, or null. */
+    private final FileChannel directChannel;
+    /**
+     * The file through the page cache: from the start, or from the first direct write refused. Only the writer
+     * thread sets it, before the lock hands the chunk back, and {@link #finish} reads it after waiting on the lock.
+     */
     private FileChannel buffered;
     private BackgroundFlusher flusher;
 
@@ -74,6 +76,14 @@ final class DirectOutput implements AutoCloseable {
         Chunk(long index, MemorySegment data) {
             this.index = index;
             this.data = data;
+        }
+    }
+
+    private static OpenOption directOption() {
+        try {
+            return (OpenOption) Class.forName("com.sun.nio.file.ExtendedOpenOption").getField("DIRECT").get(null);
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            return null;
         }
     }
 
@@ -92,21 +102,41 @@ final class DirectOutput implements AutoCloseable {
         }
         this.path = path;
         this.chunkSize = chunkSize;
-        int opened = direct ? NativeFile.openDirect(path) : -1;
-        if (opened < 0) {
+        this.directChannel = direct ? openDirect(path, chunkSize) : null;
+        if (directChannel == null) {
             buffered = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING);
             flusher = new BackgroundFlusher(buffered);
         }
-        this.fd = opened;
         this.writer = new Thread(this::writeChunks, "embstore-export-writer");
         writer.setDaemon(true);
         writer.start();
     }
 
+    /** {@code path} created or truncated for direct I/O, or null when that is not to be had here. */
+    private static FileChannel openDirect(Path path, int chunkSize) {
+        if (DIRECT == null) {
+            return null;
+        }
+        try {
+            FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING, DIRECT);
+            // The JDK checks every direct write against the file store's block size: ALIGNMENT must be a multiple.
+            long block = Files.getFileStore(path).getBlockSize();
+            if (block > 0 && ALIGNMENT % block == 0) {
+                return ch;
+            }
+            ch.close();
+            return null;
+        } catch (IOException | UnsupportedOperationException e) {
+            // The plain open that follows reports a real problem (no such directory, no permission) on its own.
+            return null;
+        }
+    }
+
     /** Whether writes go around the page cache (until a write is refused). */
     boolean direct() {
-        return fd >= 0 && buffered == null;
+        return directChannel != null && buffered == null;
     }
 
     /**
@@ -167,24 +197,21 @@ final class DirectOutput implements AutoCloseable {
                 throw new IllegalStateException("export output: bytes missing below " + length);
             }
         }
-        // The writer thread is idle (nothing is queued) and no put is running: this thread writes the tail.
+        // The writer thread is idle (nothing is queued) and no put is running: this thread writes the tail, a direct
+        // one padded to a whole block.
         if (last != null) {
             int padded = (last.filled + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
             last.data.asSlice(last.filled, padded - last.filled).fill((byte) 0);
             writeChunk(last.data, buffered == null ? padded : last.filled, last.index * chunkSize);
         }
-        if (buffered != null) {
+        FileChannel ch = buffered != null ? buffered : directChannel;
+        if (flusher != null) {
             flusher.finish();
-            // A tail refused as a direct write went through the page cache padded: the padding goes. fsync covers
-            // the chunks written directly before the switch too.
-            buffered.truncate(length);
-            buffered.force(true);
-        } else {
-            // The padding of the direct tail goes; then the length, the data's extents and the disk's cache are made
-            // durable.
-            NativeFile.truncate(fd, length);
-            NativeFile.fsync(fd);
         }
+        // The padding goes; then fsync makes the data, the length and the disk's cache durable (on either channel it
+        // covers the whole file, chunks written directly before a switch to the page cache included).
+        ch.truncate(length);
+        ch.force(true);
     }
 
     @Override
@@ -198,7 +225,7 @@ final class DirectOutput implements AutoCloseable {
             try {
                 writer.join();
             } catch (InterruptedException e) {
-                // A native write cannot be abandoned halfway: wait for it, then pass the interrupt on.
+                // A write in progress cannot be abandoned halfway: wait for it, then pass the interrupt on.
                 interrupted = true;
             }
         }
@@ -209,8 +236,8 @@ final class DirectOutput implements AutoCloseable {
             if (buffered != null) {
                 buffered.close();
             }
-            if (fd >= 0) {
-                NativeFile.close(fd);
+            if (directChannel != null) {
+                directChannel.close();
             }
         } finally {
             arena.close();
@@ -262,19 +289,24 @@ final class DirectOutput implements AutoCloseable {
     /** Writes {@code data[0, length)} at {@code at}: directly, or through the page cache once that was refused. */
     private void writeChunk(MemorySegment data, int length, long at) throws IOException {
         if (buffered == null) {
-            if (NativeFile.pwriteDirect(fd, data, length, at)) {
+            try {
+                writeFully(directChannel, data.asSlice(0, length).asByteBuffer(), at);
                 return;
+            } catch (IOException e) {
+                // Refused as a direct write (EINVAL on some file systems): this and every later chunk go through the
+                // page cache. A failure that is not about direct I/O (a full disk) fails there too, and is reported.
+                buffered = FileChannel.open(path, StandardOpenOption.WRITE);
+                flusher = new BackgroundFlusher(buffered);
             }
-            // The file system refused a direct write (EINVAL): this and every later chunk go through the page cache.
-            buffered = FileChannel.open(path, StandardOpenOption.WRITE);
-            flusher = new BackgroundFlusher(buffered);
         }
-        ByteBuffer buf = data.asSlice(0, length).asByteBuffer();
-        long position = at;
-        while (buf.hasRemaining()) {
-            position += buffered.write(buf, position);
-        }
+        writeFully(buffered, data.asSlice(0, length).asByteBuffer(), at);
         flusher.written(length);
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer buf, long at) throws IOException {
+        while (buf.hasRemaining()) {
+            at += ch.write(buf, at);
+        }
     }
 
     private void await() {
@@ -289,172 +321,6 @@ final class DirectOutput implements AutoCloseable {
     private void throwIfFailed() {
         if (failure != null) {
             throw new UncheckedIOException(failure.getMessage(), failure);
-        }
-    }
-
-    /** open, pwrite, ftruncate, fsync and close from the C library, with errno. */
-    private static final class NativeFile {
-        private static final int O_WRONLY = 1;
-        private static final int O_CREAT = 0x40;
-        private static final int O_TRUNC = 0x200;
-        private static final int O_CLOEXEC = 0x80000;
-        private static final int EINTR = 4;
-        private static final int EINVAL = 22;
-        /** O_DIRECT differs between architectures; 0 where this class does not know it. */
-        private static final int O_DIRECT = switch (System.getProperty("os.arch", "")) {
-            case "amd64", "x86_64" -> 0x4000;
-            case "aarch64" -> 0x10000;
-            default -> 0;
-        };
-        private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-        private static final VarHandle ERRNO =
-                CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-        private static final MethodHandle OPEN;
-        private static final MethodHandle PWRITE;
-        private static final MethodHandle FTRUNCATE;
-        private static final MethodHandle FSYNC;
-        private static final MethodHandle CLOSE;
-        private static final MethodHandle STRERROR;
-
-        static {
-            MethodHandle open = null;
-            MethodHandle pwrite = null;
-            MethodHandle ftruncate = null;
-            MethodHandle fsync = null;
-            MethodHandle close = null;
-            MethodHandle strerror = null;
-            if (O_DIRECT != 0 && System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
-                try {
-                    Linker linker = Linker.nativeLinker();
-                    Linker.Option errno = Linker.Option.captureCallState("errno");
-                    open = handle(linker, "open", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
-                            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), errno, Linker.Option.firstVariadicArg(2));
-                    pwrite = handle(linker, "pwrite", FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
-                            ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), errno);
-                    ftruncate = handle(linker, "ftruncate",
-                            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG), errno);
-                    fsync = handle(linker, "fsync", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), errno);
-                    close = handle(linker, "close", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-                    strerror = handle(linker, "strerror", FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
-                } catch (RuntimeException e) {
-                    System.getLogger(DirectOutput.class.getName()).log(System.Logger.Level.INFO,
-                            "direct I/O unavailable (" + e + "): the export writes through the page cache;"
-                                    + " run with --enable-native-access=ALL-UNNAMED to allow it");
-                    open = null;
-                }
-            }
-            OPEN = open;
-            PWRITE = pwrite;
-            FTRUNCATE = ftruncate;
-            FSYNC = fsync;
-            CLOSE = close;
-            STRERROR = strerror;
-        }
-
-        private NativeFile() {
-        }
-
-        private static MethodHandle handle(Linker linker, String name, FunctionDescriptor fd, Linker.Option... options) {
-            MemorySegment f = linker.defaultLookup().find(name)
-                    .orElseThrow(() -> new UnsupportedOperationException(name + " not found"));
-            return linker.downcallHandle(f, fd, options);
-        }
-
-        /** A descriptor of {@code path} created or truncated for direct writing, or -1 when that is not to be had. */
-        static int openDirect(Path path) throws IOException {
-            if (OPEN == null) {
-                return -1;
-            }
-            try (Arena call = Arena.ofConfined()) {
-                MemorySegment state = call.allocate(CALL_STATE);
-                MemorySegment name = call.allocateFrom(path.toString());
-                int fd;
-                do {
-                    fd = (int) OPEN.invokeExact(state, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0666);
-                } while (fd < 0 && errno(state) == EINTR);
-                if (fd >= 0) {
-                    return fd;
-                }
-                if (errno(state) == EINVAL) {
-                    return -1;
-                }
-                throw new IOException(message(errno(state)));
-            } catch (IOException | RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable t) {
-                throw new IllegalStateException(t);
-            }
-        }
-
-        /**
-         * Writes {@code data[0, length)} at {@code at}; false, with nothing to undo, when the file system refuses the
-         * direct write (EINVAL: the chunk is then written again through the page cache).
-         */
-        static boolean pwriteDirect(int fd, MemorySegment data, long length, long at) throws IOException {
-            try (Arena call = Arena.ofConfined()) {
-                MemorySegment state = call.allocate(CALL_STATE);
-                long done = 0;
-                while (done < length) {
-                    long n = (long) PWRITE.invokeExact(state, fd, data.asSlice(done), length - done, at + done);
-                    if (n > 0) {
-                        done += n;
-                    } else if (n == 0) {
-                        throw new IOException("a write wrote nothing at offset " + (at + done));
-                    } else if (errno(state) == EINVAL) {
-                        return false;
-                    } else if (errno(state) != EINTR) {
-                        throw new IOException(message(errno(state)));
-                    }
-                }
-                return true;
-            } catch (IOException | RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable t) {
-                throw new IllegalStateException(t);
-            }
-        }
-
-        static void truncate(int fd, long length) throws IOException {
-            call(FTRUNCATE, fd, length);
-        }
-
-        static void fsync(int fd) throws IOException {
-            call(FSYNC, fd, -1);
-        }
-
-        static void close(int fd) {
-            try {
-                int rc = (int) CLOSE.invokeExact(fd);
-                assert rc == 0 || rc == -1;
-            } catch (Throwable t) {
-                throw new IllegalStateException(t);
-            }
-        }
-
-        private static void call(MethodHandle h, int fd, long length) throws IOException {
-            try (Arena call = Arena.ofConfined()) {
-                MemorySegment state = call.allocate(CALL_STATE);
-                int rc;
-                do {
-                    rc = length >= 0 ? (int) h.invokeExact(state, fd, length) : (int) h.invokeExact(state, fd);
-                } while (rc != 0 && errno(state) == EINTR);
-                if (rc != 0) {
-                    throw new IOException(message(errno(state)));
-                }
-            } catch (IOException | RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable t) {
-                throw new IllegalStateException(t);
-            }
-        }
-
-        private static int errno(MemorySegment state) {
-            return (int) ERRNO.get(state, 0L);
-        }
-
-        private static String message(int errno) throws Throwable {
-            MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
-            return s.reinterpret(256).getString(0);
         }
     }
 }
