@@ -118,8 +118,9 @@ final class DirectOutput implements AutoCloseable {
         if (DIRECT == null) {
             return null;
         }
+        FileChannel ch = null;
         try {
-            FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+            ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING, DIRECT);
             // The JDK checks every direct write against the file store's block size: ALIGNMENT must be a multiple.
             long block = Files.getFileStore(path).getBlockSize();
@@ -129,6 +130,13 @@ final class DirectOutput implements AutoCloseable {
             ch.close();
             return null;
         } catch (IOException | UnsupportedOperationException e) {
+            if (ch != null) {
+                try {
+                    ch.close();
+                } catch (IOException ignored) {
+                    // The page-cache channel opened next is the one that matters.
+                }
+            }
             // The plain open that follows reports a real problem (no such directory, no permission) on its own.
             return null;
         }

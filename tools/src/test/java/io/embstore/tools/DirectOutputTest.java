@@ -2,6 +2,7 @@ package io.embstore.tools;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -112,7 +113,7 @@ class DirectOutputTest {
         }
         assertEquals("abc", Files.readString(file));
         try (DirectOutput out = new DirectOutput(tmp.resolve("buffered"), DirectOutput.ALIGNMENT, false)) {
-            assertTrue(!out.direct(), "direct=false goes through the page cache");
+            assertFalse(out.direct(), "direct=false goes through the page cache");
         }
     }
 
