@@ -1,9 +1,19 @@
-/* The machine's own limits, for the peer table: memcpy bandwidth and random row gather rate.
- * usage: hwlimits ROW_BYTES   prints JSON {"memcpy_gb_s": ..., "gather_rows_s": ...} (medians of 5). */
+/* The machine's own limits, for the peer table: memcpy bandwidth, random row gather rate and, given a directory,
+ * the disk's sequential write rate with fsync (what convert and export pay for their output).
+ * usage: hwlimits ROW_BYTES [DIR]   prints JSON {"memcpy_gb_s": ..., "gather_rows_s": ..., "disk_write_mb_s": ...,
+ * "disk_write_buffered_mb_s": ...} (memcpy and gather medians of 5). The disk figures are medians of 3 writes of
+ * 512 MB to a new file in DIR in 8 MB writes, fsync'ed and deleted: disk_write_mb_s with O_DIRECT (the disk itself;
+ * the buffered figure when the file system refuses O_DIRECT), disk_write_buffered_mb_s through the page cache, as a
+ * plain program writes (on a VM the kernel's copy into fresh cache pages can cost more than the disk). Without DIR
+ * both are 0. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now(void) {
     struct timespec t;
@@ -14,6 +24,42 @@ static double now(void) {
 static int cmp(const void *a, const void *b) {
     double x = *(const double *) a, y = *(const double *) b;
     return x < y ? -1 : x > y;
+}
+
+/* Seconds to write `bytes` to a new file at path, 8 MB of buf (4096-aligned) again and again, and fsync it (the file
+ * is then deleted); negative on an error, which is printed; 0 when direct I/O was asked for and is refused. Timed
+ * from the open to the end of the fsync, as an export is. */
+static double write_fsync(const char *path, const char *buf, size_t bytes, int direct) {
+    size_t chunk = (size_t) 8 << 20;
+    double t = now();
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | (direct ? O_DIRECT : 0), 0644);
+    if (fd < 0 && direct && errno == EINVAL) {
+        return 0; /* no direct I/O on this file system */
+    }
+    if (fd < 0) {
+        perror(path);
+        return -1;
+    }
+    for (size_t done = 0; done < bytes;) {
+        ssize_t n = write(fd, buf, bytes - done < chunk ? bytes - done : chunk);
+        if (n <= 0) {
+            perror(path);
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+        done += (size_t) n;
+    }
+    if (fsync(fd) != 0) {
+        perror(path);
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    t = now() - t;
+    close(fd);
+    unlink(path);
+    return t;
 }
 
 int main(int argc, char **argv) {
@@ -47,6 +93,28 @@ int main(int argc, char **argv) {
     }
     qsort(copy, 5, sizeof(double), cmp);
     qsort(gather, 5, sizeof(double), cmp);
-    printf("{\"memcpy_gb_s\": %.2f, \"gather_rows_s\": %.0f, \"checksum\": %d}\n", copy[2], gather[2], out[row] + dst[7]);
+    double disk[2] = {0, 0}; /* direct, buffered */
+    if (argc > 2) {
+        /* 512 MB of text-like bytes (not zeros, which a thin-provisioned virtual disk may not store at all). */
+        size_t disk_bytes = (size_t) 512 << 20;
+        char path[4096], *text;
+        snprintf(path, sizeof path, "%s/.hwlimits-write-%ld.tmp", argv[2], (long) getpid());
+        if (posix_memalign((void **) &text, 4096, (size_t) 8 << 20) != 0) return 1;
+        for (size_t i = 0; i < ((size_t) 8 << 20); i++) text[i] = "0123456789 .-\n"[i % 14];
+        for (int direct = 1; direct >= 0; direct--) {
+            double rate[3];
+            for (int r = 0; r < 3; r++) {
+                double t = write_fsync(path, text, disk_bytes, direct);
+                if (t < 0) return 1;
+                rate[r] = t > 0 ? disk_bytes / t / 1e6 : 0;
+            }
+            qsort(rate, 3, sizeof(double), cmp);
+            disk[!direct] = rate[1];
+        }
+        if (disk[0] == 0) disk[0] = disk[1];
+    }
+    printf("{\"memcpy_gb_s\": %.2f, \"gather_rows_s\": %.0f, \"disk_write_mb_s\": %.0f, "
+           "\"disk_write_buffered_mb_s\": %.0f, \"checksum\": %d}\n", copy[2], gather[2], disk[0], disk[1],
+           out[row] + dst[7]);
     return 0;
 }

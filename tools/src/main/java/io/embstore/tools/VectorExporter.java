@@ -5,7 +5,6 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -27,9 +26,9 @@ import java.util.zip.GZIPOutputStream;
  *
  * <p>Text values are the shortest decimal that reads back as the same float32, the characters of
  * {@code Float.toString} ({@link ShortestFloat}), so text to store to text to store is bit-identical. Rows are
- * formatted in blocks on every core, and each block is written at its place in the file by the thread that formatted
- * it. The output is written to a temporary sibling and renamed into place at the end: an error never
- * leaves a half-written file.
+ * formatted in blocks on every core, and each block is put at its place in the file by the thread that formatted
+ * it ({@link DirectOutput}, direct I/O where available). The output is written to a temporary sibling, forced to
+ * disk and renamed into place at the end: an error never leaves a half-written file.
  */
 final class VectorExporter {
     private static final int BLOCK_ROWS = 1024;
@@ -79,6 +78,9 @@ final class VectorExporter {
             return written;
         } catch (IOException e) {
             throw new UncheckedIOException(absolute + ": cannot write: " + e.getMessage(), e);
+        } catch (UncheckedIOException e) {
+            // A write failed on the output's writer thread (a full disk): reported as above, naming the output.
+            throw new UncheckedIOException(absolute + ": cannot write: " + e.getCause().getMessage(), e.getCause());
         } finally {
             try {
                 Files.deleteIfExists(temp);
@@ -90,17 +92,15 @@ final class VectorExporter {
 
     /**
      * Plain output: every thread formats a block, learns where it goes once the block before it is formatted (a
-     * running offset handed on in block order), and writes it there itself with one positional write. No single
-     * writer thread is a bottleneck, and a flusher forces finished data to disk while the rest is formatted, so the
-     * final force has little left to do.
+     * running offset handed on in block order), and puts it there itself. No single thread copies everything; the
+     * {@link DirectOutput} writes each 4 MB of the file with direct I/O as soon as it is whole, so the disk works while
+     * the rest is formatted and the final fsync has almost nothing left to do.
      */
     private static long writePlain(EmbeddingStore store, RowSelection rows, Path temp, VectorFormat format, int threads,
                                    ConvertOptions.Progress progress, byte[] header) throws IOException {
         long blocks = (rows.size() + BLOCK_ROWS - 1) / BLOCK_ROWS;
-        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING);
-             BackgroundFlusher flusher = new BackgroundFlusher(ch)) {
-            writeFully(ch, ByteBuffer.wrap(header), 0);
+        try (DirectOutput output = DirectOutput.create(temp)) {
+            output.put(0, header, header.length);
             BlockOrder order = new BlockOrder(header.length);
             AtomicLong nextBlock = new AtomicLong();
             ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
@@ -113,7 +113,6 @@ final class VectorExporter {
                 for (int w = 0; w < threads; w++) {
                     workers.add(pool.submit(() -> {
                         BlockFormatter formatter = new BlockFormatter(store, format);
-                        ByteBuffer direct = null;
                         for (long b = nextBlock.getAndIncrement(); b < blocks; b = nextBlock.getAndIncrement()) {
                             long first = b * BLOCK_ROWS;
                             long last = Math.min(rows.size(), first + BLOCK_ROWS);
@@ -124,15 +123,7 @@ final class VectorExporter {
                                 order.fail(e);
                                 throw e;
                             }
-                            long at = order.place(b, length);
-                            if (direct == null || direct.capacity() < length) {
-                                // A direct buffer: a heap one would be copied into a temporary direct one by every write.
-                                direct = ByteBuffer.allocateDirect(Math.max(length, 1 << 20));
-                            }
-                            direct.clear();
-                            direct.put(formatter.bytes(), 0, length).flip();
-                            writeFully(ch, direct, at);
-                            flusher.written(length);
+                            output.put(order.place(b, length), formatter.bytes(), length);
                             progress.advance(length, last - first);
                         }
                         return null;
@@ -144,15 +135,9 @@ final class VectorExporter {
             } finally {
                 pool.shutdownNow();
             }
-            flusher.finish();
-            ch.force(true);
-            return order.end();
-        }
-    }
-
-    private static void writeFully(FileChannel ch, ByteBuffer buf, long at) throws IOException {
-        while (buf.hasRemaining()) {
-            at += ch.write(buf, at);
+            long end = order.end();
+            output.finish(end);
+            return end;
         }
     }
 
