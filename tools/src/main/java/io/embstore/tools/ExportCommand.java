@@ -1,6 +1,7 @@
 package io.embstore.tools;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.trainer.SparseTrainer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.CharacterCodingException;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.roaringbitmap.RoaringBitmap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -36,7 +38,8 @@ import picocli.CommandLine.Spec;
         footer = {
                 "  embstore export glove300 glove300.txt --format glove",
                 "  embstore export news news.bin --format word2vec-binary",
-                "  embstore export news subset.vec.gz --words my-words.txt"})
+                "  embstore export news subset.vec.gz --words my-words.txt",
+                "  embstore export items delta.vec --changed-since 41   (rows a trainer changed after generation 41)"})
 final class ExportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -56,6 +59,13 @@ final class ExportCommand implements Callable<Integer> {
             description = "Export only these words, in this order: UTF-8 text, one word per line.")
     Path wordsFile;
 
+    @Option(names = "--changed-since", paramLabel = "GENERATION",
+            description = "Export only the rows a trainer's checkpoints changed after this store generation (a delta"
+                    + " for readers that hold the table as of GENERATION; see 'info'). Prints the generation the delta is"
+                    + " complete up to: the value to pass next time. Every row when the table was never trained or"
+                    + " GENERATION is older than the last 64 checkpoints.")
+    Long changedSince;
+
     @Option(names = "--threads", paramLabel = "N", description = "Formatting threads. Default: all cores.")
     Integer threads;
 
@@ -69,8 +79,13 @@ final class ExportCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         long started = System.nanoTime();
         OutputLocation.checkExportFile(out);
+        if (wordsFile != null && changedSince != null) {
+            throw new UserError(ExitCode.USAGE, "--words and --changed-since cannot be used together");
+        }
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
-            VectorExporter.RowSelection rows = wordsFile == null ? VectorExporter.allRows(table) : wordRows(table);
+            SparseTrainer.Changes changes = changedSince == null ? null : changes(table);
+            VectorExporter.RowSelection rows = wordsFile != null ? wordRows(table)
+                    : changes != null ? changedRows(table, changes.rows()) : VectorExporter.allRows(table);
             long bytes;
             try (ProgressOption.Bar bar = progress.start("export", estimate(table, rows.size()))) {
                 bytes = VectorExporter.export(table, rows, out, format,
@@ -82,10 +97,15 @@ final class ExportCommand implements Callable<Integer> {
                 o.println("{\"store\":" + JsonText.string(table.path().toAbsolutePath().normalize().toString())
                         + ",\"output\":" + JsonText.string(out.toAbsolutePath().normalize().toString())
                         + ",\"format\":" + JsonText.string(format.label()) + ",\"rows\":" + rows.size()
+                        + (changes == null ? "" : ",\"changed_since\":" + changedSince + ",\"up_to\":" + changes.upTo())
                         + ",\"bytes\":" + bytes + ",\"seconds\":" + String.format(Locale.ROOT, "%.3f", seconds) + "}");
             } else {
                 o.printf(Locale.ROOT, "exported %,d rows of %s to %s (%s): %,d bytes in %.2f s (%.0f MB/s)%n", rows.size(),
                         table.path(), out, format.label(), bytes, seconds, bytes / 1e6 / Math.max(seconds, 1e-9));
+                if (changes != null) {
+                    o.printf(Locale.ROOT, "rows changed after generation %d, complete up to generation %d: next time"
+                            + " pass --changed-since %d%n", changedSince, changes.upTo(), changes.upTo());
+                }
             }
             o.flush();
         }
@@ -94,6 +114,35 @@ final class ExportCommand implements Callable<Integer> {
 
     private static long estimate(EmbeddingStore table, long rows) {
         return rows * (table.dim() * 10L + 10);
+    }
+
+    private SparseTrainer.Changes changes(EmbeddingStore table) {
+        try {
+            return SparseTrainer.changedSince(table, changedSince);
+        } catch (IllegalStateException e) { // a damaged checkpoint record: the message names the file
+            throw new UserError(ExitCode.USER_ERROR, e.getMessage());
+        }
+    }
+
+    /** The changed rows in row order; all rows through the plain selection when every row changed. */
+    private static VectorExporter.RowSelection changedRows(EmbeddingStore table, RoaringBitmap changed) {
+        RoaringBitmap present = changed.clone();
+        present.remove(table.rows(), 0x1_0000_0000L); // rows a reader's view does not have yet
+        if (present.getLongCardinality() == table.rows()) {
+            return VectorExporter.allRows(table);
+        }
+        int[] selected = present.toArray();
+        return new VectorExporter.RowSelection() {
+            @Override
+            public long size() {
+                return selected.length;
+            }
+
+            @Override
+            public long row(long index) {
+                return selected[(int) index] & 0xffffffffL;
+            }
+        };
     }
 
     private VectorExporter.RowSelection wordRows(EmbeddingStore table) {

@@ -6,11 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.trainer.SparseTrainer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -175,5 +177,53 @@ class ExportCommandTest {
         try (Stream<Path> left = Files.list(tmp)) {
             assertTrue(left.noneMatch(p -> p.getFileName().toString().contains(".tmp-")), "no temporary file left");
         }
+    }
+    @Test
+    void changedSinceExportsTheRowsTrainedAfterAGeneration() throws IOException {
+        Path dir = tmp.resolve("trained");
+        List<String> words = new ArrayList<>();
+        for (int r = 0; r < 50; r++) {
+            words.add("t" + r);
+        }
+        int dim = 4;
+        long g0;
+        long g1;
+        try (EmbeddingStore s = EmbeddingStore.builder(dir).words(words).dim(dim).init(EmbeddingStore.Init.normal(3))
+                .create();
+             SparseTrainer t = SparseTrainer.attach(s,
+                     SparseTrainer.Options.sgd().threads(1))) {
+            g0 = t.checkpoint();
+            float[] g = new float[3 * dim];
+            Arrays.fill(g, 1f);
+            t.step(new int[] {7, 31, 7}, g);
+            g1 = t.checkpoint();
+        }
+        Path delta = tmp.resolve("delta.vec");
+        CliRun run = CliRun.of("export", dir.toString(), delta.toString(), "--changed-since", Long.toString(g0), "--quiet",
+                "--json");
+        assertEquals(0, run.status(), run.toString());
+        assertEquals(2, run.json().get("rows").asLong());
+        long upTo = run.json().get("up_to").asLong();
+        assertTrue(upTo >= g1, "complete up to the last checkpoint (close() makes one more): " + upTo + " vs " + g1);
+        List<String> lines = Files.readAllLines(delta, StandardCharsets.UTF_8);
+        assertEquals("2 4", lines.get(0));
+        assertTrue(lines.get(1).startsWith("t7 ") && lines.get(2).startsWith("t31 "), lines.toString());
+        // the values are the trained rows, exactly
+        try (EmbeddingStore s = EmbeddingStore.open(dir)) {
+            float[] v = new float[dim];
+            s.read(31, v);
+            String[] f = lines.get(2).split(" ");
+            for (int k = 0; k < dim; k++) {
+                assertEquals(Float.floatToIntBits(v[k]), Float.floatToIntBits(Float.parseFloat(f[k + 1])));
+            }
+        }
+        // nothing changed after the generation the last delta was complete up to: empty; before any history: every row
+        ok("export", dir.toString(), tmp.resolve("none.vec").toString(), "--changed-since", Long.toString(upTo), "--quiet");
+        assertEquals("0 4", Files.readAllLines(tmp.resolve("none.vec"), StandardCharsets.UTF_8).get(0));
+        ok("export", dir.toString(), tmp.resolve("all.vec").toString(), "--changed-since", "-1", "--quiet");
+        assertEquals("50 4", Files.readAllLines(tmp.resolve("all.vec"), StandardCharsets.UTF_8).get(0));
+        CliRun both = CliRun.of("export", dir.toString(), tmp.resolve("x.vec").toString(), "--changed-since", "0",
+                "--words", delta.toString());
+        assertEquals(2, both.status(), both.toString());
     }
 }
