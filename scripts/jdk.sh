@@ -150,7 +150,7 @@ embstore_aot_record() {
   echo "embstore: recording the JVM's startup cache for this build (once; EMBSTORE_AOT=0 skips it)..." >&2
   work=$(mktemp -d "${TMPDIR:-/tmp}/embstore-aot.XXXXXX") || return 1
   embstore_aot_workload >"$work/train.txt"
-  (cd "$work" && "$JAVA_HOME/bin/java" -XX:AOTCacheOutput="$cache.$$.tmp" --enable-native-access=ALL-UNNAMED \
+  (cd "$work" && "$JAVA_HOME/bin/java" -XX:AOTCacheOutput="$cache.$$.tmp" -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED \
       -jar "$jar" train-classifier --train train.txt --dev train.txt --model model --ngrams 2 --buckets 4096 \
       --quiet) </dev/null >/dev/null 2>&1 && [ -s "$cache.$$.tmp" ] || status=1
   rm -rf "$work"

@@ -1,5 +1,6 @@
 package io.embstore.tools;
 
+import java.util.List;
 import java.util.concurrent.Callable;
 
 import picocli.CommandLine;
@@ -16,25 +17,30 @@ import picocli.CommandLine.Spec;
                 "",
                 "Embedding tables in memory-mapped files: any number of processes read one table, one writer updates"
                         + " it in place, and readers see the changes without reopening it."},
-        commandListHeading = "%nCommands:%n",
-        subcommands = {
-                ConvertCommand.class,
-                ExportCommand.class,
-                CreateCommand.class,
-                InfoCommand.class,
-                GetCommand.class,
-                VerifyCommand.class,
-                SimilarCommand.class,
-                AnalogyCommand.class,
-                SimilarityCommand.class,
-                EvaluateCommand.class,
-                TrainClassifierCommand.class,
-                TestClassifierCommand.class,
-                PredictCommand.class,
-                DemoCommand.class,
-                DemoReaderCommand.class,
-                CommandLine.HelpCommand.class})
+        commandListHeading = "%nCommands:%n")
 final class EmbstoreCommand implements Callable<Integer> {
+    /**
+     * The subcommands, in the order {@code --help} lists them. Registered by {@link EmbstoreCli#createCommandLine}
+     * rather than in the annotation, so that a run of one command builds the model of that command alone.
+     */
+    static final List<Class<?>> SUBCOMMANDS = List.of(
+            ConvertCommand.class,
+            ExportCommand.class,
+            CreateCommand.class,
+            InfoCommand.class,
+            GetCommand.class,
+            VerifyCommand.class,
+            SimilarCommand.class,
+            AnalogyCommand.class,
+            SimilarityCommand.class,
+            EvaluateCommand.class,
+            TrainClassifierCommand.class,
+            TestClassifierCommand.class,
+            PredictCommand.class,
+            DemoCommand.class,
+            DemoReaderCommand.class,
+            CommandLine.HelpCommand.class);
+
     @Spec
     CommandSpec spec;
 

@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.Set;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -57,5 +60,23 @@ class EmbstoreCliTest {
         assertEquals(ExitCode.USAGE, option.status());
         assertArrayEquals(new String[] {"embstore info: Unknown option: '--jsno' (see 'embstore info --help')"},
                 option.errLines());
+    }
+    @Test
+    void aRunOfOneCommandBuildsThatCommandAloneAndEverythingElseTheWholeTree() {
+        PrintWriter sink = new PrintWriter(new StringWriter());
+        Set<String> all = EmbstoreCli.createCommandLine(sink, sink).getSubcommands().keySet();
+        assertEquals(EmbstoreCommand.SUBCOMMANDS.size(), all.size());
+        assertEquals(Set.of("info"),
+                EmbstoreCli.createCommandLine(sink, sink, new String[] {"info", "x"}).getSubcommands().keySet());
+        for (String[] args : new String[][] {{}, {"--help"}, {"help", "info"}, {"conver", "x"}}) {
+            assertEquals(all, EmbstoreCli.createCommandLine(sink, sink, args).getSubcommands().keySet(),
+                    String.join(" ", args));
+        }
+        // a misspelt command still gets picocli's suggestion, which needs every command's name
+        StringWriter err = new StringWriter();
+        int status = EmbstoreCli.createCommandLine(sink, new PrintWriter(err), new String[] {"conver"})
+                .execute("conver");
+        assertEquals(ExitCode.USAGE, status);
+        assertTrue(err.toString().contains("convert"), err.toString());
     }
 }
