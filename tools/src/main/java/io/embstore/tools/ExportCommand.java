@@ -127,22 +127,11 @@ final class ExportCommand implements Callable<Integer> {
     /** The changed rows in row order; all rows through the plain selection when every row changed. */
     private static VectorExporter.RowSelection changedRows(EmbeddingStore table, RoaringBitmap changed) {
         RoaringBitmap present = changed.clone();
-        present.remove(table.rows(), 0x1_0000_0000L); // rows a reader's view does not have yet
+        present.remove(table.rows(), 1L << 32); // rows a reader's view does not have yet
         if (present.getLongCardinality() == table.rows()) {
             return VectorExporter.allRows(table);
         }
-        int[] selected = present.toArray();
-        return new VectorExporter.RowSelection() {
-            @Override
-            public long size() {
-                return selected.length;
-            }
-
-            @Override
-            public long row(long index) {
-                return selected[(int) index] & 0xffffffffL;
-            }
-        };
+        return listed(present.stream().asLongStream().toArray()); // rows < MAX_ROWS = 2^31 - 1: no sign to mend
     }
 
     private VectorExporter.RowSelection wordRows(EmbeddingStore table) {
@@ -173,7 +162,11 @@ final class ExportCommand implements Callable<Integer> {
             }
             found.add(row);
         }
-        long[] selected = found.stream().mapToLong(Long::longValue).toArray();
+        return listed(found.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    /** The rows of a list, in its order. */
+    private static VectorExporter.RowSelection listed(long[] selected) {
         return new VectorExporter.RowSelection() {
             @Override
             public long size() {
