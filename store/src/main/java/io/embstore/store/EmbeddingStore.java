@@ -1,6 +1,7 @@
 package io.embstore.store;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -471,6 +472,24 @@ public final class EmbeddingStore implements AutoCloseable {
         this.lock = lock;
         this.view = view;
         this.flushedRows = manifest.rows();
+    }
+
+    /**
+     * Whether {@code dir} looks like a store: it holds a manifest whose first line is the store's magic (nothing else
+     * is checked; {@link #open} checks everything). An unreadable manifest counts as a store, the safe answer for a
+     * caller about to write into the directory.
+     */
+    public static boolean isStore(Path dir) {
+        Path manifest = dir.resolve(Manifest.FILE);
+        if (!Files.isRegularFile(manifest)) {
+            return false;
+        }
+        byte[] magic = Manifest.MAGIC.getBytes(StandardCharsets.US_ASCII);
+        try (InputStream in = Files.newInputStream(manifest)) {
+            return Arrays.equals(in.readNBytes(magic.length), magic);
+        } catch (IOException e) {
+            return true;
+        }
     }
 
     /** Starts describing a new store at {@code dir}, which must not exist yet. */

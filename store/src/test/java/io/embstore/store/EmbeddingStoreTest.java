@@ -495,4 +495,15 @@ class EmbeddingStoreTest {
             ch.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, value), row * 4);
         }
     }
+    @Test
+    void isStoreKnowsAStoreByItsManifest() throws IOException {
+        Path store = tmp.resolve("a-store");
+        EmbeddingStore.builder(store).vocabulary(false).rows(3).dim(2).init(Init.zeros()).create().close();
+        assertTrue(EmbeddingStore.isStore(store));
+        Path other = Files.createDirectories(tmp.resolve("other"));
+        assertFalse(EmbeddingStore.isStore(other), "no manifest");
+        Files.writeString(other.resolve("manifest.txt"), "some other tool's manifest\n");
+        assertFalse(EmbeddingStore.isStore(other), "a manifest.txt that is not a store's");
+        assertFalse(EmbeddingStore.isStore(tmp.resolve("absent")));
+    }
 }

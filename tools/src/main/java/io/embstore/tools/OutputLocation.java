@@ -1,15 +1,13 @@
 package io.embstore.tools;
 
+import io.embstore.store.EmbeddingStore;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.Arrays;
 
 /**
  * Checks on the path a command is about to write (a new store, an export, a model directory, a chart), made before any
@@ -18,11 +16,6 @@ import java.util.Arrays;
  * JDK message is often just a file name.
  */
 final class OutputLocation {
-    /** The first line of every store's manifest (docs/FORMAT.md): what tells a store directory from any other. */
-    private static final byte[] MANIFEST_MAGIC = "embstore-manifest".getBytes(StandardCharsets.US_ASCII);
-    /** The manifest's file name in a store directory (docs/FORMAT.md). */
-    private static final String MANIFEST_FILE = "manifest.txt";
-
     private OutputLocation() {
     }
 
@@ -67,24 +60,10 @@ final class OutputLocation {
             throw new UserError(ExitCode.USER_ERROR, out + ": cannot resolve the parent directory (" + reason(e) + ")", e);
         }
         for (Path d = dir; d != null; d = d.getParent()) {
-            if (isStore(d)) {
+            if (EmbeddingStore.isStore(d)) {
                 throw new UserError(ExitCode.USER_ERROR, out + ": is inside the store " + d
                         + ": writing there would damage the store; choose a path outside any store directory");
             }
-        }
-    }
-
-    /** Whether {@code dir} holds a store's manifest (checked by its first bytes, not just its name). */
-    static boolean isStore(Path dir) {
-        Path manifest = dir.resolve(MANIFEST_FILE);
-        if (!Files.isRegularFile(manifest)) {
-            return false;
-        }
-        try (InputStream in = Files.newInputStream(manifest)) {
-            return Arrays.equals(in.readNBytes(MANIFEST_MAGIC.length), MANIFEST_MAGIC);
-        } catch (IOException e) {
-            // An unreadable manifest is still a manifest: refusing to write beside it is the safe answer.
-            return true;
         }
     }
 
