@@ -113,20 +113,7 @@ class ConvertMemoryTest {
         assertTrue(uncompressed > HEAP, "the uncompressed input (" + uncompressed + " bytes) is larger than the heap");
         Path store = tmp.resolve("store");
         convertInChild(file, store);
-        try (EmbeddingStore s = EmbeddingStore.open(store)) {
-            assertEquals(rows, s.rows());
-            float[] got = new float[DIM];
-            float[] want = new float[DIM];
-            for (int r : new int[] {0, 1, 4095, 4096, rows / 2, rows - 2, rows - 1}) {
-                for (int k = 0; k < DIM; k++) {
-                    want[k] = Float.parseFloat(textValue(r, k));
-                }
-                s.read(r, got);
-                assertArrayEquals(want, got, "row " + r);
-                assertEquals("w" + r, s.word(r));
-                assertEquals(r, s.rowOf("w" + r));
-            }
-        }
+        assertSampledRows(store, rows, (r, k) -> Float.parseFloat(textValue(r, k)));
     }
 
     /**
@@ -162,13 +149,23 @@ class ConvertMemoryTest {
         assertTrue(uncompressed > HEAP, "the uncompressed input (" + uncompressed + " bytes) is larger than the heap");
         Path store = tmp.resolve("store");
         convertInChild(file, store);
+        assertSampledRows(store, rows, ConvertMemoryTest::binaryValue);
+    }
+
+    /** What row {@code r}, value {@code k} of a generated file must read as. */
+    private interface Expected {
+        float value(int r, int k);
+    }
+
+    /** Rows at the ends, around the reader's 4096-row boundary and in the middle: words, lookups and every value. */
+    private static void assertSampledRows(Path store, int rows, Expected expected) {
         try (EmbeddingStore s = EmbeddingStore.open(store)) {
             assertEquals(rows, s.rows());
             float[] got = new float[DIM];
             float[] want = new float[DIM];
             for (int r : new int[] {0, 1, 4095, 4096, rows / 2, rows - 2, rows - 1}) {
                 for (int k = 0; k < DIM; k++) {
-                    want[k] = binaryValue(r, k);
+                    want[k] = expected.value(r, k);
                 }
                 s.read(r, got);
                 assertArrayEquals(want, got, "row " + r);
