@@ -1,12 +1,13 @@
 # shellcheck shell=bash
 # Finds a JDK for embstore; sourced by ./embstore and ./run-tests.
 #
-# embstore needs java.lang.foreign (final since JDK 22); it is built for and tested on JDK 25.
+# embstore is compiled for JDK 25 (maven.compiler.release in pom.xml: the FFM API, final since 22, plus the JDK 25
+# language level and AOT cache); LauncherScriptTest checks that this minimum and the pom agree.
 # embstore_find_jdk looks, in order, at $JAVA_HOME, at every /usr/lib/jvm/*/bin/java (the newest wins) and at the
-# java on PATH, and takes the first JDK (java and javac) of version 22 or newer. It then sets JAVA_HOME and
+# java on PATH, and takes the first JDK (java and javac) of version 25 or newer. It then sets JAVA_HOME and
 # EMBSTORE_JDK_MAJOR, or prints what to install on stderr and returns 1.
 
-EMBSTORE_MIN_JDK=22
+EMBSTORE_MIN_JDK=25
 
 # The major version in a version string (8 for "1.8.0_392", 25 for "25.0.1" or "25-ea"), or nothing.
 embstore_major_of() {
@@ -85,7 +86,7 @@ embstore_find_jdk() {
     return 0
   fi
   {
-    echo "embstore needs a JDK $EMBSTORE_MIN_JDK or newer (JDK 25 recommended), with javac; none was found."
+    echo "embstore needs a JDK $EMBSTORE_MIN_JDK or newer, with javac; none was found."
     echo "  looked at: JAVA_HOME=${JAVA_HOME:-(unset)}, /usr/lib/jvm/*, the java on PATH"
     [ -n "$seen" ] && echo "  too old or not a JDK:$seen"
     echo "Install one, for example:"

@@ -57,11 +57,14 @@ class LauncherScriptTest {
 
     @Test
     void javaHomeIsTakenWhenRecentEnoughAndSkippedWhenNot() throws Exception {
-        Path recent = fakeJdk("recent", "openjdk version \"23.0.2\" 2025-01-21", true);
-        assertEquals(recent + " 23",
+        Path recent = fakeJdk("recent", "openjdk version \"25.0.2\" 2026-01-20", true);
+        assertEquals(recent + " 25",
                 bash("JAVA_HOME='" + recent + "'; embstore_find_jdk && echo \"$JAVA_HOME $EMBSTORE_JDK_MAJOR\""));
         Path old = fakeJdk("old", "openjdk version \"17.0.15\" 2025-04-15", true);
         assertTrue(!bash("JAVA_HOME='" + old + "'; embstore_find_jdk >/dev/null 2>&1 && echo \"$JAVA_HOME\" || echo none").equals(old.toString()));
+        // FFM is final since 22, but the build targets 25: a JDK 24 cannot compile it.
+        Path jdk24 = fakeJdk("jdk24", "openjdk version \"24.0.2\" 2025-07-15", true);
+        assertTrue(!bash("JAVA_HOME='" + jdk24 + "'; embstore_find_jdk >/dev/null 2>&1 && echo \"$JAVA_HOME\" || echo none").equals(jdk24.toString()));
         Path jre = fakeJdk("jre", "openjdk version \"25.0.1\" 2025-10-21", false);
         assertTrue(!bash("JAVA_HOME='" + jre + "'; embstore_find_jdk >/dev/null 2>&1 && echo \"$JAVA_HOME\" || echo none").equals(jre.toString()),
                 "a JRE without javac cannot build embstore");
@@ -77,10 +80,26 @@ class LauncherScriptTest {
                 bash("JAVA_HOME='" + home + "'; embstore_find_jdk && echo \"$JAVA_HOME $EMBSTORE_JDK_MAJOR\""));
         assertTrue(!Files.exists(tmp.resolve("started")), "java was started");
         // Without a release file, java -version is asked.
-        Path bare = fakeJdk("bare", "openjdk version \"23.0.2\" 2025-01-21", true);
-        assertEquals("23", bash("embstore_jdk_major '" + bare + "'"));
+        Path bare = fakeJdk("bare", "openjdk version \"26.0.1\" 2026-04-21", true);
+        assertEquals("26", bash("embstore_jdk_major '" + bare + "'"));
         Files.writeString(bare.resolve("release"), "JAVA_VERSION=\"1.8.0_392\"\n");
         assertEquals("8", bash("embstore_release_major '" + bare + "'"));
+    }
+
+    /** The launchers, the README and the build must name the same minimum JDK (the README once said 22; the build needs 25). */
+    @Test
+    void theMinimumJdkIsTheOneTheBuildTargets() throws Exception {
+        String pom = Files.readString(Path.of("..", "pom.xml"));
+        java.util.regex.Matcher release = java.util.regex.Pattern.compile("<maven.compiler.release>(\\d+)<").matcher(pom);
+        assertTrue(release.find(), "pom.xml has no maven.compiler.release");
+        String target = release.group(1);
+        assertEquals(target, bash("echo \"$EMBSTORE_MIN_JDK\""));
+        String readme = Files.readString(Path.of("..", "README.md"));
+        assertTrue(readme.contains("a JDK " + target + " or newer"), "README.md must say 'a JDK " + target + " or newer'");
+        java.util.regex.Matcher other = java.util.regex.Pattern.compile("JDK (\\d+)(\\+| or newer)").matcher(readme);
+        while (other.find()) {
+            assertEquals(target, other.group(1), "README.md names another minimum: " + other.group());
+        }
     }
 
     @Test
