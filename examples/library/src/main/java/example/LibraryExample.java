@@ -1,0 +1,53 @@
+package example;
+
+import io.embstore.store.EmbeddingStore;
+import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.EmbeddingStore.Neighbor;
+import io.embstore.trainer.SparseTrainer;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Creates an id-indexed table, writes and gathers rows, trains a few rows sparsely, then finds a row's neighbours.
+ * Run: java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp CLASSPATH example.LibraryExample DIR
+ */
+public final class LibraryExample {
+    private LibraryExample() {
+    }
+
+    public static void main(String[] args) {
+        Path dir = Path.of(args[0]).resolve("items");
+        int dim = 16;
+        try (EmbeddingStore table = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
+                .init(Init.normal(42)).create()) {
+            float[] ones = new float[dim];
+            java.util.Arrays.fill(ones, 1f);
+            table.write(7, ones);
+            long appended = table.appendRow(ones);
+            System.out.println("rows " + table.rows() + " appended " + appended);
+
+            float[] batch = new float[2 * dim];
+            table.gather(new int[] {7, (int) appended}, batch);
+            System.out.println("gathered " + batch[0] + " " + batch[2 * dim - 1]);
+
+            try (SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam().learningRate(0.1))) {
+                long shipped = trainer.checkpoint();        // the generation a reader or a delta export has
+                float[] grad = new float[2 * dim];
+                java.util.Arrays.fill(grad, 1f);
+                trainer.step(new int[] {7, 9}, grad);       // only rows 7 and 9 (and their Adam state) change
+                trainer.checkpoint();
+                System.out.println("changed since " + shipped + ": " + trainer.dirtySince(shipped));
+            }
+            float[] row = new float[dim];
+            table.read(7, row);
+            System.out.println("row 7 after one Adam step " + row[0]);
+        }
+        // A reader: any process may open the same directory, while a writer works.
+        try (EmbeddingStore reader = EmbeddingStore.open(dir)) {
+            float[] query = new float[reader.dim()];
+            reader.read(1000, query);
+            List<Neighbor> near = reader.mostSimilar(query, 2, java.util.Set.of());
+            System.out.println("nearest to row 1000: " + near.get(0).row() + " " + near.get(1).row());
+        }
+    }
+}
