@@ -219,6 +219,47 @@ class EmbeddingStoreTest {
         }
     }
 
+    /**
+     * After growth the files have room for more rows than are live: an id equal to rows() lies inside the mapping (an
+     * unused row of zeros) and must still be refused, which a bound checked against capacity would let through.
+     */
+    @Test
+    void gatherRefusesTheFirstIdPastTheLiveRowsOfAGrownStore() {
+        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("grown")).rows(0).vocabulary(false).dim(4)
+                .init(Init.zeros()).create()) {
+            for (int i = 0; i < 10; i++) {
+                s.appendRow(new float[] {i, i, i, i});
+            }
+            long capacity = ControlBlockFields.capacity(s.path());
+            assertTrue(capacity > s.rows(), "the test needs rows < capacity: rows " + s.rows() + ", capacity " + capacity);
+            float[] dst = new float[2 * 4];
+            Arrays.fill(dst, Float.NaN);
+            for (ReadMode mode : ReadMode.values()) {
+                IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class,
+                        () -> s.gather(new int[] {9, 10}, dst, mode), mode.name());
+                assertEquals("id 10 at position 1 is outside [0, 10)", e.getMessage());
+                e = assertThrows(IndexOutOfBoundsException.class, () -> s.gather(new long[] {10}, dst, mode), mode.name());
+                assertEquals("id 10 at position 0 is outside [0, 10)", e.getMessage());
+                assertTrue(Arrays.stream(toDoubles(dst)).allMatch(Double::isNaN), "nothing written");
+            }
+            s.gather(new int[] {9}, dst);
+            assertEquals(9f, dst[0]);
+        }
+    }
+
+    /** Reads fields of a store's control.bin through a private mapping. */
+    private static final class ControlBlockFields {
+        static long capacity(Path dir) {
+            try (FileChannel ch = FileChannel.open(dir.resolve(EmbeddingStore.CONTROL_FILE), StandardOpenOption.READ)) {
+                ByteBuffer b = ByteBuffer.allocate(ControlBlock.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                ch.read(b, 0);
+                return b.getLong((int) ControlBlock.CAPACITY_OFFSET);
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
     private static double[] toDoubles(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) {
