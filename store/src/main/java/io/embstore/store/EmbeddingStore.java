@@ -1727,7 +1727,8 @@ public final class EmbeddingStore implements AutoCloseable {
 
     /**
      * Reads the whole store and checks it: the recorded checksums of every data file (if still current), every word
-     * record and that each word's lookup finds its own row, that no row was left half-written, and the matrix values.
+     * record and that each word's lookup finds its own row, that no row was left half-written, each current norm in
+     * norms.f32 against its row, and the matrix values.
      * Reads every byte, so it takes as long as reading the files.
      */
     public Verification verify() {
@@ -1765,6 +1766,9 @@ public final class EmbeddingStore implements AutoCloseable {
         MemorySegment seq = v.mapping().seq();
         float[] row = new float[dim];
         long nonFinite = 0;
+        // Norms left by a writer that died are not trusted by anyone (the next writer recomputes them): not checked.
+        MemorySegment norms = writerAliveOrNone() ? v.mapping().norms() : null;
+        long normsRows = norms == null ? 0 : Math.min(rows, control.normsRows());
         for (long r = 0; r < rows; r++) {
             if ((RowSeqlock.readBegin(seq, r) & 1) != 0) {
                 problems.add(dir.resolve(RowSeqlock.FILE) + ": row " + r + " is marked half-written");
@@ -1774,6 +1778,12 @@ public final class EmbeddingStore implements AutoCloseable {
             for (float x : row) {
                 if (!Float.isFinite(x)) {
                     nonFinite++;
+                }
+            }
+            if (r < normsRows) {
+                String problem = normProblem(v.mapping(), norms, r);
+                if (problem != null) {
+                    problems.add(problem);
                 }
             }
             if (manifest.vocabulary()) {
@@ -1794,6 +1804,33 @@ public final class EmbeddingStore implements AutoCloseable {
             }
         }
         return new Verification(rows, checksummed, nonFinite, List.copyOf(problems));
+    }
+
+    /**
+     * Whether row {@code r}'s recorded norm is the one its values give, or null if it is. The norm is computed exactly as
+     * the writer computes it ({@link RowNorms#of}), so the bits must match; both are read inside one unchanged
+     * sequence of the row, so a concurrent write is not mistaken for damage. A row that stays under write is skipped.
+     */
+    private String normProblem(Mapping m, MemorySegment norms, long r) {
+        long at = NpyHeader.BYTES + r * rowBytes;
+        for (int attempt = 0; attempt < 100_000; attempt++) {
+            int begin = RowSeqlock.readBegin(m.seq(), r);
+            if ((begin & 1) != 0) {
+                Thread.onSpinWait();
+                continue;
+            }
+            float recorded = RowNorms.get(norms, r);
+            float actual = RowNorms.of(m.matrix(), dtype, at, dim);
+            if (!RowSeqlock.readValidate(m.seq(), r, begin)) {
+                continue;
+            }
+            if (Float.floatToIntBits(recorded) == Float.floatToIntBits(actual)) {
+                return null;
+            }
+            return dir.resolve(RowNorms.FILE) + ": row " + r + " has norm " + recorded + " but its values give " + actual
+                    + ": the file is damaged (delete norms.f32; the writer recomputes it)";
+        }
+        return null;
     }
 
     /**

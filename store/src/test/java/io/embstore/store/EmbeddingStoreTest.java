@@ -531,6 +531,46 @@ class EmbeddingStoreTest {
         }
     }
 
+    /** A changed norm reorders similarity results: verify must see it, through the checksum and row by row. */
+    @ParameterizedTest
+    @EnumSource(Dtype.class)
+    void verifyChecksEveryNormAgainstItsRowAndTheNormsChecksum(Dtype dtype) throws IOException {
+        Path dir = tmp.resolve("n");
+        try (EmbeddingStore w = EmbeddingStore.builder(dir).words(words(300)).dim(9).dtype(dtype).init(Init.normal(5)).create()) {
+            w.computeNorms();
+            w.recordChecksums();
+        }
+        try (EmbeddingStore r = EmbeddingStore.open(dir)) {
+            EmbeddingStore.Verification v = r.verify();
+            assertTrue(v.ok() && v.checksumsChecked(), v.toString());
+        }
+        assertTrue(Files.readString(dir.resolve(StoreChecksums.FILE)).contains(RowNorms.FILE + " "),
+                "checksums.txt covers norms.f32 when it exists");
+        Path norms = dir.resolve(RowNorms.FILE);
+        float recorded;
+        try (FileChannel ch = FileChannel.open(norms, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(b, 4L * 123);
+            recorded = b.getFloat(0);
+            // The last bit of the mantissa: the smallest change a norm can have.
+            b.putInt(0, b.getInt(0) ^ 1);
+            ch.write(b.flip(), 4L * 123);
+        }
+        try (EmbeddingStore r = EmbeddingStore.open(dir)) {
+            EmbeddingStore.Verification v = r.verify();
+            assertEquals(2, v.problems().size(), v.problems().toString());
+            assertTrue(v.problems().get(0).contains(RowNorms.FILE + ": CRC-32C"), v.problems().toString());
+            assertTrue(v.problems().get(1).contains(RowNorms.FILE + ": row 123") && v.problems().get(1).contains(
+                    Float.toString(recorded)), v.problems().toString());
+        }
+        Files.delete(dir.resolve(StoreChecksums.FILE));
+        try (EmbeddingStore r = EmbeddingStore.open(dir)) {
+            EmbeddingStore.Verification v = r.verify();
+            assertEquals(1, v.problems().size(), v.problems().toString());
+            assertTrue(v.problems().get(0).contains(RowNorms.FILE + ": row 123"), v.problems().toString());
+        }
+    }
+
     private static void setSeq(Path dir, long row, int value) throws IOException {
         try (FileChannel ch = FileChannel.open(dir.resolve("rows.seq"), StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, value), row * 4);
