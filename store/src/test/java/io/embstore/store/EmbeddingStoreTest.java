@@ -476,7 +476,7 @@ class EmbeddingStoreTest {
     }
 
     @Test
-    void aRowLeftOddByADeadWriterFailsReadersAndIsRepairedByTheNextWriter() throws IOException {
+    void aRowLeftOddByADeadWriterFailsReadersUntilTheNextWriterRewritesIt() throws IOException {
         Path dir = tmp.resolve("odd");
         EmbeddingStore.builder(dir).words(words(8)).dim(2).create().close();
         setSeq(dir, 5, 7);
@@ -487,7 +487,16 @@ class EmbeddingStoreTest {
         }
         EmbeddingStore.openForWriting(dir).close();
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            r.read(5, new float[2]);
+            StoreException e = assertThrows(StoreException.class, () -> r.read(5, new float[2]));
+            assertTrue(e.getMessage().contains("row 5 is damaged"), e.getMessage());
+        }
+        try (EmbeddingStore w = EmbeddingStore.openForWriting(dir)) {
+            w.write(5, new float[] {1, 2});
+        }
+        try (EmbeddingStore r = EmbeddingStore.open(dir)) {
+            float[] got = new float[2];
+            r.read(5, got);
+            assertArrayEquals(new float[] {1, 2}, got);
         }
     }
 
