@@ -11,10 +11,15 @@ import java.nio.file.Path;
  * publishes to readers in other processes. All fields are little-endian and 8-byte aligned.
  *
  * <pre>
- *  0        8        12       16          24           32         40           48          56          64          72
- *  +--------+--------+--------+-----------+------------+----------+------------+-----------+-----------+-----------+-- ... 4096
- *  | magic  |version |reserved| live_rows | generation | capacity | index_epoch| word_bytes| writer_pid| norms_rows|
- *  +--------+--------+--------+-----------+------------+----------+------------+-----------+-----------+-----------+--
+ *  0        8        12       16          24           32         40           48          56          64
+ *  +--------+--------+--------+-----------+------------+----------+------------+-----------+-----------+-- ...
+ *  | magic  |version |reserved| live_rows | generation | capacity | index_epoch| word_bytes| writer_pid|
+ *  +--------+--------+--------+-----------+------------+----------+------------+-----------+-----------+-- ...
+ *
+ *  64           72             80              88
+ *  +------------+--------------+---------------+-- ... 4096
+ *  | norms_rows | damaged_rows | damaged_epoch |   reserved, zero
+ *  +------------+--------------+---------------+-- ...
  * </pre>
  *
  * <p>Memory ordering, as release/acquire pairs:
@@ -27,6 +32,8 @@ import java.nio.file.Path;
  *   <li>the writer renames a rebuilt {@code vocab.index} into place, then release-writes {@code index_epoch};</li>
  *   <li>the writer writes norms to {@code norms.f32}, then release-writes {@code norms_rows}; a reader acquire-reads
  *       it before it trusts any norm (see {@link RowNorms});</li>
+ *   <li>the writer replaces {@code damaged.rows}, then release-writes {@code damaged_rows} and {@code damaged_epoch};
+ *       a reader acquire-reads {@code damaged_epoch} and re-reads the file when it moved (see {@link DamagedRows});</li>
  *   <li>{@code generation} is release-written by {@code publish()/flush()} and by growth, acquire-read by readers that
  *       poll for change.</li>
  * </ul>
@@ -60,6 +67,13 @@ final class ControlBlock {
      * file or it cannot be trusted. Stores made before norms existed have 0 here, as the block was reserved and zero.
      */
     static final long NORMS_ROWS_OFFSET = 64;
+    /**
+     * long: how many rows {@code damaged.rows} lists (release/acquire); 0 when none, which readers take as "no need to
+     * read the file". Stores made before damaged rows were recorded have 0 here, as the block was reserved and zero.
+     */
+    static final long DAMAGED_ROWS_OFFSET = 72;
+    /** long: bumped each time {@code damaged.rows} is replaced (release/acquire), so readers know to re-read it. */
+    static final long DAMAGED_EPOCH_OFFSET = 80;
 
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -120,6 +134,9 @@ final class ControlBlock {
         if (normsRows() < 0) {
             throw new StoreException(file, "norms_rows " + normsRows() + " is negative");
         }
+        if (damagedRows() < 0) {
+            throw new StoreException(file, "damaged_rows " + damagedRows() + " is negative");
+        }
         if (wordBytes() < 0) {
             throw new StoreException(file, "word_bytes " + wordBytes() + " is negative");
         }
@@ -173,6 +190,20 @@ final class ControlBlock {
 
     void normsRows(long rows) {
         LONG_HANDLE.setRelease(seg, NORMS_ROWS_OFFSET, rows);
+    }
+
+    long damagedRows() {
+        return (long) LONG_HANDLE.getAcquire(seg, DAMAGED_ROWS_OFFSET);
+    }
+
+    long damagedEpoch() {
+        return (long) LONG_HANDLE.getAcquire(seg, DAMAGED_EPOCH_OFFSET);
+    }
+
+    /** Publishes a new {@code damaged.rows} holding {@code count} rows: the count first, then the epoch readers poll. */
+    void damagedRowsReplaced(long count) {
+        LONG_HANDLE.setRelease(seg, DAMAGED_ROWS_OFFSET, count);
+        LONG_HANDLE.setRelease(seg, DAMAGED_EPOCH_OFFSET, damagedEpoch() + 1);
     }
 
     long writerPid() {

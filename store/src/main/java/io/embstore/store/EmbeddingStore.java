@@ -456,6 +456,23 @@ public final class EmbeddingStore implements AutoCloseable {
     private volatile boolean checksumsCurrent = true;
     /** The similarity kernel of this store's queries; null for the one selected for the JVM. Set by tests only. */
     private volatile SimilarityKernel kernel;
+    /**
+     * The rows listed in damaged.rows: the writer's own list (the file follows it), or a reader's copy of the file as of
+     * {@code epoch} of control.bin's damaged_epoch (re-read when that moves).
+     */
+    private volatile Damage damage = Damage.UNREAD;
+    /** Serialises the writer's changes to damaged.rows. */
+    private final Object damageLock = new Object();
+
+    /** A snapshot of damaged.rows; replaced as a whole. */
+    private record Damage(long epoch, long[] rows) {
+        /** A reader's start: no damaged_epoch has this value, so the first look reads the file (if count says so). */
+        static final Damage UNREAD = new Damage(Long.MIN_VALUE, new long[0]);
+
+        boolean contains(long row) {
+            return rows.length != 0 && Arrays.binarySearch(rows, row) >= 0;
+        }
+    }
 
     private EmbeddingStore(Path dir, Manifest manifest, boolean writable, Arena arena, ControlBlock control,
                            WriterLock lock, View view) {
@@ -507,7 +524,8 @@ public final class EmbeddingStore implements AutoCloseable {
 
     /**
      * Opens a store for writing. Only one process may hold a store for writing; a second one fails at once with a
-     * {@link StoreException} naming the holder's pid.
+     * {@link StoreException} naming the holder's pid. Rows a previous writer died in the middle of are recorded as
+     * damaged (see {@link #damagedRows()}).
      */
     public static EmbeddingStore openForWriting(Path dir) {
         return open(dir, true);
@@ -547,19 +565,29 @@ public final class EmbeddingStore implements AutoCloseable {
                 throw new StoreException(dir.resolve(MATRIX_FILE), ".npy header says " + header.rows()
                         + " rows but the files hold " + capacity);
             }
+            long[] damaged = null;
             if (writable) {
                 // A writer that died between renaming a rebuilt index and bumping index_epoch: catch the epoch up.
                 if (mapping.index() != null && mapping.index().epoch() != control.indexEpoch()) {
                     control.indexEpoch(mapping.index().epoch());
                 }
-                RowSeqlock.repair(mapping.seq(), capacity);
+                // A row a writer died in the middle of has no known content: it stays odd and is recorded as
+                // damaged until it is rewritten. Past the live rows, an append that never published: nobody can see it.
+                damaged = RowSeqlock.oddRows(mapping.seq(), 0, rows);
+                RowSeqlock.resetOdd(mapping.seq(), rows, capacity);
+                recordDamagedAtOpen(dir, control, damaged);
                 // A writer that did not close may have left rows and norms apart on disk; they are recomputed on demand.
                 if (control.writerPid() != 0 || mapping.norms() == null) {
                     control.normsRows(0);
                 }
                 control.writerPid(ProcessHandle.current().pid());
             }
-            return new EmbeddingStore(dir, manifest, writable, arena, control, lock, new View(mapping, rows, wordBytes));
+            EmbeddingStore store = new EmbeddingStore(dir, manifest, writable, arena, control, lock,
+                    new View(mapping, rows, wordBytes));
+            if (writable) {
+                store.damage = new Damage(control.damagedEpoch(), damaged);
+            }
+            return store;
         } catch (RuntimeException e) {
             arena.close();
             if (lock != null) {
@@ -570,6 +598,30 @@ public final class EmbeddingStore implements AutoCloseable {
                 }
             }
             throw e;
+        }
+    }
+
+    /**
+     * Makes damaged.rows list exactly {@code damaged} (the odd rows among the live ones), durably, and publishes its
+     * count; rows listed before whose counter is even again were rewritten and go.
+     */
+    private static void recordDamagedAtOpen(Path dir, ControlBlock control, long[] damaged) {
+        Path file = dir.resolve(DamagedRows.FILE);
+        if (damaged.length == 0 && control.damagedRows() == 0 && !Files.exists(file)) {
+            return;
+        }
+        try {
+            DamagedRows.write(dir, damaged);
+        } catch (IOException e) {
+            throw new StoreException(file, "cannot record the " + damaged.length + " damaged rows", e);
+        }
+        control.damagedRowsReplaced(damaged.length);
+        if (damaged.length > 0) {
+            System.getLogger(EmbeddingStore.class.getName()).log(System.Logger.Level.WARNING, dir + ": "
+                    + damaged.length + " damaged rows, whose writes did not complete (rows "
+                    + Arrays.toString(Arrays.copyOf(damaged, Math.min(10, damaged.length)))
+                    + (damaged.length > 10 ? " ..." : "") + "): they read as damaged until rewritten with write(row, vector);"
+                    + " a trainer's attach restores the rows of an interrupted step");
         }
     }
 
@@ -1038,6 +1090,8 @@ public final class EmbeddingStore implements AutoCloseable {
                 if (RowSeqlock.readValidate(seq, row, begin)) {
                     return;
                 }
+            } else if (damage().contains(row)) {
+                throw damagedRowError(row);
             }
             if (spins < SPINS_BEFORE_CHECK) {
                 Thread.onSpinWait();
@@ -1060,7 +1114,9 @@ public final class EmbeddingStore implements AutoCloseable {
                 || (pid != 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
         if (!alive) {
             throw new StoreException(dir, "row " + row + " was left half-written (sequence " + sequence
-                    + ") by a writer that is no longer running; open the store for writing once to repair it");
+                    + ") by a writer that is no longer running: its content is unknown; open the store for writing and"
+                    + " rewrite the row with write(" + row + ", vector) (a trainer's attach restores the rows of an"
+                    + " interrupted step)");
         }
         if (System.nanoTime() - waitingSince > ROW_WAIT_NANOS) {
             throw new StoreException(dir, "row " + row + " has been under write by pid " + pid
@@ -1070,6 +1126,63 @@ public final class EmbeddingStore implements AutoCloseable {
         if (Thread.interrupted()) {
             Thread.currentThread().interrupt();
             throw new StoreException(dir, "interrupted while waiting for row " + row + " to be written");
+        }
+    }
+
+    /** The damaged rows as this object knows them: a reader re-reads damaged.rows when the writer replaced it. */
+    private Damage damage() {
+        Damage d = damage;
+        if (writable) {
+            return d;
+        }
+        long epoch = control.damagedEpoch();
+        if (epoch != d.epoch()) {
+            // The epoch first: the file read after it is at least that new; a newer one is read again next time.
+            d = new Damage(epoch, control.damagedRows() == 0 ? new long[0] : DamagedRows.read(dir));
+            damage = d;
+        }
+        return d;
+    }
+
+    private StoreException damagedRowError(long row) {
+        return new StoreException(dir, "row " + row + " is damaged: a write of it did not complete (its writer died or"
+                + " the write failed), so its content is unknown; rewrite it with write(" + row + ", vector) in the"
+                + " writer (a trainer's attach restores it from its undo log if a training step left it)");
+    }
+
+    /**
+     * The damaged rows, ascending: rows whose last write did not complete (a writer died in the middle of the row, or
+     * the write failed), so that their content is unknown. Consistent reads of them throw a {@link StoreException}
+     * at once, similarity queries skip them, {@link #verify()} lists them; {@link #write} makes a row whole again.
+     * Empty for a healthy store. Rows a dead writer left half-written are listed once a writer has opened the store.
+     */
+    public long[] damagedRows() {
+        ensureOpen();
+        View v = view;
+        MemorySegment seq = v.mapping().seq();
+        // Listed and still odd: a listed row whose counter is even was rewritten (by a writer that died before it
+        // could take it off the list).
+        return Arrays.stream(damage().rows())
+                .filter(r -> r < v.rows() && (RowSeqlock.readBegin(seq, r) & 1) != 0)
+                .toArray();
+    }
+
+    /** How many rows {@link #damagedRows()} would list, cheaply: 0 (the usual answer) costs one memory read. */
+    public long damagedRowCount() {
+        ensureOpen();
+        return damage().rows().length == 0 ? 0 : damagedRows().length;
+    }
+
+    /**
+     * Throws the {@link StoreException} a consistent read of {@code row} would throw if the row is damaged; returns if
+     * it is not. For writers that read rows relaxed (a trainer) and must not build on an unknown row.
+     */
+    public void requireHealthy(long row) {
+        ensureOpen();
+        View v = view;
+        Objects.checkIndex(row, v.rows());
+        if (damage().contains(row) && (RowSeqlock.readBegin(v.mapping().seq(), row) & 1) != 0) {
+            throw damagedRowError(row);
         }
     }
 
@@ -1175,10 +1288,11 @@ public final class EmbeddingStore implements AutoCloseable {
      *
      * <p>The scan is brute force over every row on all processors (one thread for small tables), with the Vector API
      * kernel when {@code jdk.incubator.vector} is present (see the log), and ranks rows by {@code dot(q, x) / |x|}
-     * accumulated in float, with norms from {@code norms.f32} when they are current. The padding row and rows with a
-     * zero vector are never returned. The similarities returned are then recomputed in double from a consistent copy
-     * of each returned row, so they are exact to float precision even while the writer changes rows; rows whose
-     * similarities differ by less than float rounding (about 1e-6) may come in either order, or trade the last place.
+     * accumulated in float, with norms from {@code norms.f32} when they are current. The padding row, damaged rows
+     * (see {@link #damagedRows()}) and rows with a zero vector are never returned. The similarities returned are then
+     * recomputed in double from a consistent copy of each returned row, so they are exact to float precision even
+     * while the writer changes rows; rows whose similarities differ by less than float rounding (about 1e-6) may come
+     * in either order, or trade the last place.
      * Rows are scanned without the seqlock: a row written during the scan is ranked with its old or new values.
      *
      * @param queries vectors of {@code dim} values each, not zero
@@ -1250,6 +1364,7 @@ public final class EmbeddingStore implements AutoCloseable {
      * Computes the norm of every row into {@code norms.f32} (creating it), so that similarity queries need not
      * compute them. The writer does this by itself on its first query; call it after a bulk load to pay the pass
      * ahead. Afterwards {@link #write} and {@link #append} keep the norms current. Rows may be written meanwhile.
+     * A damaged row keeps whatever norm it had (queries skip it) until it is rewritten.
      *
      * @throws IllegalStateException if the store is open read-only (readers without norms compute them during the scan)
      */
@@ -1296,6 +1411,10 @@ public final class EmbeddingStore implements AutoCloseable {
         while (true) {
             int begin = RowSeqlock.readBegin(m.seq(), row);
             if ((begin & 1) != 0) {
+                if (damage.contains(row)) {
+                    // Stays odd until rewritten, and the rewrite stores the norm; queries skip the row meanwhile.
+                    return;
+                }
                 // Only this process writes, and a write is short.
                 Thread.onSpinWait();
                 continue;
@@ -1328,6 +1447,11 @@ public final class EmbeddingStore implements AutoCloseable {
         long rows = v.rows();
         Mapping m = v.mapping();
         MemorySegment norms = trustedNorms(v);
+        long[] damaged = damage().rows();
+        if (damaged.length != 0) {
+            // A damaged row's values are unknown: never a neighbour (its consistent rescoring read would throw).
+            excluded = LongStream.concat(Arrays.stream(excluded), Arrays.stream(damaged)).toArray();
+        }
         int wanted = (int) Math.min(rows, (long) k + excluded.length);
         List<List<SimilarityScan.Hit>> hits = k == 0 ? null : SimilarityScan.scan(m.matrix(), NpyHeader.BYTES, dtype, rows,
                 dim, paddingIndex, norms, unit, wanted, kernel);
@@ -1495,9 +1619,12 @@ public final class EmbeddingStore implements AutoCloseable {
     }
 
     /**
-     * Writes {@code src[offset, offset + dim)} into row {@code row}.
+     * Writes {@code src[offset, offset + dim)} into row {@code row}. Rewriting a damaged row makes it healthy again
+     * (durably: the row reaches the disk before it leaves {@code damaged.rows}).
      *
      * @throws IllegalArgumentException for the padding row, which is never written
+     * @throws StoreException           if writing the row's bytes fails part way (an I/O fault in the mapped file):
+     *                                  the row is then damaged, and reads of it fail until it is rewritten
      */
     public void write(long row, float[] src, int offset) {
         View v = view;
@@ -1513,11 +1640,81 @@ public final class EmbeddingStore implements AutoCloseable {
         Mapping m = v.mapping();
         long at = NpyHeader.BYTES + row * rowBytes;
         int next = RowSeqlock.beginWrite(m.seq(), row);
-        putRow(m.matrix(), dtype, at, src, offset, dim);
-        if (m.norms() != null) {
-            RowNorms.set(m.norms(), row, RowNorms.of(m.matrix(), dtype, at, dim));
+        try {
+            putRow(m.matrix(), dtype, at, src, offset, dim);
+            if (m.norms() != null) {
+                RowNorms.set(m.norms(), row, RowNorms.of(m.matrix(), dtype, at, dim));
+            }
+        } catch (Throwable t) {
+            // Part of the row may be written (a fault in a mapped write surfaces as an InternalError): its counter stays
+            // odd, and the mark tells readers, this one included, that no write is coming to complete it.
+            throw markDamaged(row, t);
         }
         RowSeqlock.endWrite(m.seq(), row, next);
+        if (damage.rows().length != 0) {
+            unmarkDamaged(m, row);
+        }
+    }
+
+    /** Records {@code row} as damaged after its write failed with {@code cause}; returns the exception to throw. */
+    private StoreException markDamaged(long row, Throwable cause) {
+        synchronized (damageLock) {
+            Damage d = damage;
+            long[] rows = d.rows();
+            int at = Arrays.binarySearch(rows, row);
+            if (at < 0) {
+                long[] more = new long[rows.length + 1];
+                int i = -at - 1;
+                System.arraycopy(rows, 0, more, 0, i);
+                more[i] = row;
+                System.arraycopy(rows, i, more, i + 1, rows.length - i);
+                rows = more;
+            }
+            // In memory first: whatever happens to the file, this writer's reads of the row fail at once.
+            damage = new Damage(d.epoch(), rows);
+            String unrecorded = "";
+            try {
+                DamagedRows.write(dir, rows);
+                control.damagedRowsReplaced(rows.length);
+            } catch (IOException | RuntimeException e) {
+                cause.addSuppressed(e);
+                unrecorded = "; the mark could not be written to " + DamagedRows.FILE + " (" + e.getMessage()
+                        + "): the next writer to open the store records it";
+            }
+            return new StoreException(dir, "writing row " + row + " failed, so the row is damaged: its content is"
+                    + " unknown and reads of it fail until it is rewritten with write(" + row + ", vector)" + unrecorded,
+                    cause);
+        }
+    }
+
+    /**
+     * Takes a rewritten row off the damaged list. Its pages are forced first, so that after a power cut the row is
+     * either still listed or whole on disk.
+     */
+    private void unmarkDamaged(Mapping m, long row) {
+        if (!damage.contains(row)) {
+            return;
+        }
+        synchronized (damageLock) {
+            Damage d = damage;
+            if (!d.contains(row)) {
+                return;
+            }
+            long[] rows = Arrays.stream(d.rows()).filter(r -> r != row).toArray();
+            try {
+                m.matrix().asSlice(NpyHeader.BYTES + row * rowBytes, rowBytes).force();
+                m.seq().asSlice(row * Integer.BYTES, Integer.BYTES).force();
+                DamagedRows.write(dir, rows);
+            } catch (IOException | java.io.UncheckedIOException e) {
+                // The row is whole (its counter is even), and a listed row with an even counter is not damaged; the
+                // next writer to open the store rewrites the list.
+                System.getLogger(EmbeddingStore.class.getName()).log(System.Logger.Level.WARNING, dir + ": row " + row
+                        + " was rewritten, but could not be taken off " + DamagedRows.FILE + ": " + e);
+                return;
+            }
+            damage = new Damage(d.epoch(), rows);
+            control.damagedRowsReplaced(rows.length);
+        }
     }
 
     private void invalidateChecksums() {
@@ -1575,9 +1772,15 @@ public final class EmbeddingStore implements AutoCloseable {
             m = ensureCapacity(m, row + 1);
             long rowAt = NpyHeader.BYTES + row * rowBytes;
             int next = RowSeqlock.beginWrite(m.seq(), row);
-            putRow(m.matrix(), dtype, rowAt, vector, 0, dim);
-            if (m.norms() != null) {
-                RowNorms.set(m.norms(), row, RowNorms.of(m.matrix(), dtype, rowAt, dim));
+            try {
+                putRow(m.matrix(), dtype, rowAt, vector, 0, dim);
+                if (m.norms() != null) {
+                    RowNorms.set(m.norms(), row, RowNorms.of(m.matrix(), dtype, rowAt, dim));
+                }
+            } catch (Throwable t) {
+                // Not published: no reader can see the row, and the next append writes it whole.
+                RowSeqlock.endWrite(m.seq(), row, next);
+                throw new StoreException(dir, "appending row " + row + " failed; nothing was appended", t);
             }
             RowSeqlock.endWrite(m.seq(), row, next);
             long wordBytes = v.wordBytes();
@@ -1727,7 +1930,8 @@ public final class EmbeddingStore implements AutoCloseable {
 
     /**
      * Reads the whole store and checks it: the recorded checksums of every data file (if still current), every word
-     * record and that each word's lookup finds its own row, that no row was left half-written, and the matrix values.
+     * record and that each word's lookup finds its own row, that no row was left half-written, each current norm in
+     * norms.f32 against its row, and the matrix values.
      * Reads every byte, so it takes as long as reading the files.
      */
     public Verification verify() {
@@ -1765,15 +1969,27 @@ public final class EmbeddingStore implements AutoCloseable {
         MemorySegment seq = v.mapping().seq();
         float[] row = new float[dim];
         long nonFinite = 0;
+        // Norms left by a writer that died are not trusted by anyone (the next writer recomputes them): not checked.
+        MemorySegment norms = writerAliveOrNone() ? v.mapping().norms() : null;
+        long normsRows = norms == null ? 0 : Math.min(rows, control.normsRows());
         for (long r = 0; r < rows; r++) {
             if ((RowSeqlock.readBegin(seq, r) & 1) != 0) {
-                problems.add(dir.resolve(RowSeqlock.FILE) + ": row " + r + " is marked half-written");
+                problems.add(damage().contains(r)
+                        ? dir.resolve(DamagedRows.FILE) + ": row " + r + " is damaged (a write of it did not complete):"
+                                + " rewrite it with write(" + r + ", vector)"
+                        : dir.resolve(RowSeqlock.FILE) + ": row " + r + " is marked half-written");
                 continue;
             }
             read(r, row, 0, ReadMode.RELAXED);
             for (float x : row) {
                 if (!Float.isFinite(x)) {
                     nonFinite++;
+                }
+            }
+            if (r < normsRows) {
+                String problem = normProblem(v.mapping(), norms, r);
+                if (problem != null) {
+                    problems.add(problem);
                 }
             }
             if (manifest.vocabulary()) {
@@ -1794,6 +2010,33 @@ public final class EmbeddingStore implements AutoCloseable {
             }
         }
         return new Verification(rows, checksummed, nonFinite, List.copyOf(problems));
+    }
+
+    /**
+     * Whether row {@code r}'s recorded norm is the one its values give, or null if it is. The norm is computed exactly as
+     * the writer computes it ({@link RowNorms#of}), so the bits must match; both are read inside one unchanged
+     * sequence of the row, so a concurrent write is not mistaken for damage. A row that stays under write is skipped.
+     */
+    private String normProblem(Mapping m, MemorySegment norms, long r) {
+        long at = NpyHeader.BYTES + r * rowBytes;
+        for (int attempt = 0; attempt < 100_000; attempt++) {
+            int begin = RowSeqlock.readBegin(m.seq(), r);
+            if ((begin & 1) != 0) {
+                Thread.onSpinWait();
+                continue;
+            }
+            float recorded = RowNorms.get(norms, r);
+            float actual = RowNorms.of(m.matrix(), dtype, at, dim);
+            if (!RowSeqlock.readValidate(m.seq(), r, begin)) {
+                continue;
+            }
+            if (Float.floatToIntBits(recorded) == Float.floatToIntBits(actual)) {
+                return null;
+            }
+            return dir.resolve(RowNorms.FILE) + ": row " + r + " has norm " + recorded + " but its values give " + actual
+                    + ": the file is damaged (delete norms.f32; the writer recomputes it)";
+        }
+        return null;
     }
 
     /**

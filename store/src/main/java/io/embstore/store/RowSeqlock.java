@@ -14,9 +14,11 @@ import java.nio.ByteOrder;
  * <br>Reader: acquire-read {@code s1}; if odd, wait; copy the row; acquire fence; read {@code s2}; retry unless
  * {@code s1 == s2}. The counter wraps around harmlessly: only equality is tested.
  *
- * <p>A writer that dies between the two writes leaves a row odd. Readers then wait a while, check whether the writer
- * process named in the control block still lives, and fail with a {@link StoreException} if it does not; the next
- * writer to open the store resets odd counters ({@link #repair}).
+ * <p>A writer that dies between the two writes leaves a row odd, and its content unknown (half old, half new). Readers
+ * then wait a while, check whether the writer process named in the control block still lives, and fail with a
+ * {@link StoreException} if it does not. The next writer to open the store records the odd rows among the live ones
+ * as damaged ({@link DamagedRows}): they stay odd, so that no read ever returns them, until they are rewritten. Odd
+ * counters past the live rows (an append that never published its row) are reset ({@link #resetOdd}).
  */
 final class RowSeqlock {
     static final String FILE = "rows.seq";
@@ -64,17 +66,29 @@ final class RowSeqlock {
         return (int) SEQ.getOpaque(seq, row * Integer.BYTES);
     }
 
-    /** Resets counters left odd by a writer that died mid-write; returns how many there were. */
-    static long repair(MemorySegment seq, long capacity) {
-        long repaired = 0;
-        for (long row = 0; row < capacity; row++) {
+    /** The rows in {@code [from, to)} whose counter is odd, ascending. */
+    static long[] oddRows(MemorySegment seq, long from, long to) {
+        long[] odd = new long[0];
+        int n = 0;
+        for (long row = from; row < to; row++) {
+            if ((seq.get(INT, row * Integer.BYTES) & 1) != 0) {
+                if (n == odd.length) {
+                    odd = java.util.Arrays.copyOf(odd, Math.max(8, 2 * n));
+                }
+                odd[n++] = row;
+            }
+        }
+        return java.util.Arrays.copyOf(odd, n);
+    }
+
+    /** Makes the odd counters of rows {@code [from, to)} even: for rows no reader can see. */
+    static void resetOdd(MemorySegment seq, long from, long to) {
+        for (long row = from; row < to; row++) {
             long at = row * Integer.BYTES;
             int s = seq.get(INT, at);
             if ((s & 1) != 0) {
                 SEQ.setRelease(seq, at, s + 1);
-                repaired++;
             }
         }
-        return repaired;
     }
 }

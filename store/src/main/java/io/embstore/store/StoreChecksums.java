@@ -26,14 +26,14 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * A writer may change any file, so opening a store for writing deletes the record: stale checksums would only cry
- * wolf. {@link #FILES} lists what is covered; {@code control.bin}, {@code rows.seq} and {@code writer.lock} change
- * under readers by design and are left out.
+ * wolf. {@link #FILES} lists what is covered (those present: the vocabulary files and {@code norms.f32} are optional);
+ * {@code control.bin}, {@code rows.seq} and {@code writer.lock} change under readers by design and are left out.
  */
 final class StoreChecksums {
     static final String FILE = "checksums.txt";
     static final String MAGIC = "embstore-checksums";
     static final List<String> FILES = List.of(Manifest.FILE, EmbeddingStore.MATRIX_FILE, VocabularyIndex.WORDS_FILE,
-            VocabularyIndex.OFFSETS_FILE, VocabularyIndex.INDEX_FILE);
+            VocabularyIndex.OFFSETS_FILE, VocabularyIndex.INDEX_FILE, RowNorms.FILE);
 
     /** Size and CRC-32C of one file. */
     record Entry(long size, long crc) {

@@ -362,6 +362,9 @@ final class StoreDraft implements EmbeddingStore.Draft {
                 sums.put(VocabularyIndex.OFFSETS_FILE, StoreChecksums.compute(offsets.asSlice(0, kept * Long.BYTES)));
                 sums.put(VocabularyIndex.INDEX_FILE, StoreChecksums.compute(index.segment()));
             }
+            if (computeNorms) {
+                sums.put(RowNorms.FILE, StoreChecksums.compute(normsOut.asSlice(0, RowNorms.fileBytes(kept))));
+            }
             phase("checksums");
             background.force(matrix);
             Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, dtype, dim, kept, vocabulary, paddingIndex);

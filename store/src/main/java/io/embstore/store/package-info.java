@@ -12,6 +12,8 @@
  *   <li>{@code VocabularyIndex}: the mapped word records and the open-addressing hash index word to row;</li>
  *   <li>{@code RowSeqlock}: the per-row sequence counters that keep readers from seeing half-written rows;</li>
  *   <li>{@code RowNorms}: the optional {@code norms.f32}, one norm per row for cosine queries;</li>
+ *   <li>{@code DamagedRows}: {@code damaged.rows}, the rows whose write did not complete, which reads refuse;</li>
+ *   <li>{@code WriterLock}: the one-writer lock on {@code writer.lock} (an open file description lock on Linux);</li>
  *   <li>{@code SimilarityScan}: the multi-threaded brute-force top-k scan behind {@code mostSimilar} and
  *       {@code analogy};</li>
  *   <li>{@code SimilarityKernel}: its inner loops, the Vector API one ({@code PanamaSimilarityKernel}, when

@@ -219,6 +219,47 @@ class EmbeddingStoreTest {
         }
     }
 
+    /**
+     * After growth the files have room for more rows than are live: an id equal to rows() lies inside the mapping (an
+     * unused row of zeros) and must still be refused, which a bound checked against capacity would let through.
+     */
+    @Test
+    void gatherRefusesTheFirstIdPastTheLiveRowsOfAGrownStore() {
+        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("grown")).rows(0).vocabulary(false).dim(4)
+                .init(Init.zeros()).create()) {
+            for (int i = 0; i < 10; i++) {
+                s.appendRow(new float[] {i, i, i, i});
+            }
+            long capacity = ControlBlockFields.capacity(s.path());
+            assertTrue(capacity > s.rows(), "the test needs rows < capacity: rows " + s.rows() + ", capacity " + capacity);
+            float[] dst = new float[2 * 4];
+            Arrays.fill(dst, Float.NaN);
+            for (ReadMode mode : ReadMode.values()) {
+                IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class,
+                        () -> s.gather(new int[] {9, 10}, dst, mode), mode.name());
+                assertEquals("id 10 at position 1 is outside [0, 10)", e.getMessage());
+                e = assertThrows(IndexOutOfBoundsException.class, () -> s.gather(new long[] {10}, dst, mode), mode.name());
+                assertEquals("id 10 at position 0 is outside [0, 10)", e.getMessage());
+                assertTrue(Arrays.stream(toDoubles(dst)).allMatch(Double::isNaN), "nothing written");
+            }
+            s.gather(new int[] {9}, dst);
+            assertEquals(9f, dst[0]);
+        }
+    }
+
+    /** Reads fields of a store's control.bin through a private mapping. */
+    private static final class ControlBlockFields {
+        static long capacity(Path dir) {
+            try (FileChannel ch = FileChannel.open(dir.resolve(EmbeddingStore.CONTROL_FILE), StandardOpenOption.READ)) {
+                ByteBuffer b = ByteBuffer.allocate(ControlBlock.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                ch.read(b, 0);
+                return b.getLong((int) ControlBlock.CAPACITY_OFFSET);
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
     private static double[] toDoubles(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) {
@@ -435,7 +476,7 @@ class EmbeddingStoreTest {
     }
 
     @Test
-    void aRowLeftOddByADeadWriterFailsReadersAndIsRepairedByTheNextWriter() throws IOException {
+    void aRowLeftOddByADeadWriterFailsReadersUntilTheNextWriterRewritesIt() throws IOException {
         Path dir = tmp.resolve("odd");
         EmbeddingStore.builder(dir).words(words(8)).dim(2).create().close();
         setSeq(dir, 5, 7);
@@ -446,7 +487,16 @@ class EmbeddingStoreTest {
         }
         EmbeddingStore.openForWriting(dir).close();
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            r.read(5, new float[2]);
+            StoreException e = assertThrows(StoreException.class, () -> r.read(5, new float[2]));
+            assertTrue(e.getMessage().contains("row 5 is damaged"), e.getMessage());
+        }
+        try (EmbeddingStore w = EmbeddingStore.openForWriting(dir)) {
+            w.write(5, new float[] {1, 2});
+        }
+        try (EmbeddingStore r = EmbeddingStore.open(dir)) {
+            float[] got = new float[2];
+            r.read(5, got);
+            assertArrayEquals(new float[] {1, 2}, got);
         }
     }
 
@@ -487,6 +537,46 @@ class EmbeddingStoreTest {
             EmbeddingStore.Verification v = r.verify();
             assertTrue(v.ok() && v.checksumsChecked(), v.toString());
             assertEquals(1, v.nonFiniteValues());
+        }
+    }
+
+    /** A changed norm reorders similarity results: verify must see it, through the checksum and row by row. */
+    @ParameterizedTest
+    @EnumSource(Dtype.class)
+    void verifyChecksEveryNormAgainstItsRowAndTheNormsChecksum(Dtype dtype) throws IOException {
+        Path dir = tmp.resolve("n");
+        try (EmbeddingStore w = EmbeddingStore.builder(dir).words(words(300)).dim(9).dtype(dtype).init(Init.normal(5)).create()) {
+            w.computeNorms();
+            w.recordChecksums();
+        }
+        try (EmbeddingStore r = EmbeddingStore.open(dir)) {
+            EmbeddingStore.Verification v = r.verify();
+            assertTrue(v.ok() && v.checksumsChecked(), v.toString());
+        }
+        assertTrue(Files.readString(dir.resolve(StoreChecksums.FILE)).contains(RowNorms.FILE + " "),
+                "checksums.txt covers norms.f32 when it exists");
+        Path norms = dir.resolve(RowNorms.FILE);
+        float recorded;
+        try (FileChannel ch = FileChannel.open(norms, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(b, 4L * 123);
+            recorded = b.getFloat(0);
+            // The last bit of the mantissa: the smallest change a norm can have.
+            b.putInt(0, b.getInt(0) ^ 1);
+            ch.write(b.flip(), 4L * 123);
+        }
+        try (EmbeddingStore r = EmbeddingStore.open(dir)) {
+            EmbeddingStore.Verification v = r.verify();
+            assertEquals(2, v.problems().size(), v.problems().toString());
+            assertTrue(v.problems().get(0).contains(RowNorms.FILE + ": CRC-32C"), v.problems().toString());
+            assertTrue(v.problems().get(1).contains(RowNorms.FILE + ": row 123") && v.problems().get(1).contains(
+                    Float.toString(recorded)), v.problems().toString());
+        }
+        Files.delete(dir.resolve(StoreChecksums.FILE));
+        try (EmbeddingStore r = EmbeddingStore.open(dir)) {
+            EmbeddingStore.Verification v = r.verify();
+            assertEquals(1, v.problems().size(), v.problems().toString());
+            assertTrue(v.problems().get(0).contains(RowNorms.FILE + ": row 123"), v.problems().toString());
         }
     }
 

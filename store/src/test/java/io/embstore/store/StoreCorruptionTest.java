@@ -539,8 +539,12 @@ class StoreCorruptionTest {
                         () -> assertThrows(StoreException.class, () -> s.gather(new int[] {3, 11}, new float[2 * DIM])));
                 assertNames(e, dir, "row 11 was left half-written", "no longer running");
             }
-            // The next writer repairs the row.
-            EmbeddingStore.openForWriting(dir).close();
+            // The next writer keeps the row damaged (its content is unknown) until it is rewritten.
+            try (EmbeddingStore w = EmbeddingStore.openForWriting(dir)) {
+                StoreException e = assertThrows(StoreException.class, () -> w.read(11, new float[DIM]));
+                assertNames(e, dir, "row 11 is damaged");
+                w.write(11, new float[DIM]);
+            }
             try (EmbeddingStore s = EmbeddingStore.open(dir)) {
                 s.read(11, new float[DIM]);
             }

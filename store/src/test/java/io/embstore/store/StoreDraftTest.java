@@ -165,6 +165,10 @@ class StoreDraftTest {
             for (String w : List.of("w0", "w17", "w2999")) {
                 assertEquals(without.mostSimilar(w, 5), with.mostSimilar(w, 5), w);
             }
+            // The norms computed as rows were put are the bits verify recomputes, and their checksum is recorded.
+            EmbeddingStore.Verification v = with.verify();
+            assertTrue(v.ok() && v.checksumsChecked(), v.toString());
+            assertTrue(StoreChecksums.read(tmp.resolve("ntrue")).containsKey(RowNorms.FILE));
         }
     }
 

@@ -27,7 +27,8 @@ import picocli.CommandLine.Spec;
                 "Describe a store.",
                 "",
                 "Prints a store's path, shape, dtype, vocabulary, padding row, generation (the writer's publication"
-                        + " counter) and the size of each of its files. Opens the store read-only: it works while a"
+                        + " counter), damaged rows (rows whose write did not complete: reads of them fail until they are"
+                        + " rewritten) and the size of each of its files. Opens the store read-only: it works while a"
                         + " writer is using it."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
@@ -48,6 +49,7 @@ final class InfoCommand implements Callable<Integer> {
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
             Path path = table.path().toAbsolutePath().normalize();
             long generation = table.generation();
+            long[] damaged = table.damagedRows();
             Map<String, Long> files = fileSizes(path);
             long total = files.values().stream().mapToLong(Long::longValue).sum();
             if (json.json) {
@@ -59,6 +61,7 @@ final class InfoCommand implements Callable<Integer> {
                 b.append(",\"vocabulary\":").append(table.hasVocabulary());
                 b.append(",\"padding_index\":").append(table.paddingIndex() >= 0 ? Long.toString(table.paddingIndex()) : "null");
                 b.append(",\"generation\":").append(generation);
+                b.append(",\"damaged_rows\":").append(damaged.length);
                 b.append(",\"files\":{");
                 String sep = "";
                 for (Map.Entry<String, Long> f : files.entrySet()) {
@@ -75,6 +78,7 @@ final class InfoCommand implements Callable<Integer> {
                 out.printf("vocabulary  %s%n", table.hasVocabulary() ? "yes" : "no");
                 out.printf("padding     %s%n", padding(table));
                 out.printf("generation  %d%n", generation);
+                out.printf("damaged     %s%n", damaged(damaged));
                 out.printf("files       %d, %s in all%n", files.size(), humanBytes(total));
                 int width = files.keySet().stream().mapToInt(String::length).max().orElse(0);
                 for (Map.Entry<String, Long> f : files.entrySet()) {
@@ -83,6 +87,18 @@ final class InfoCommand implements Callable<Integer> {
             }
         }
         return ExitCode.OK;
+    }
+
+    private static String damaged(long[] rows) {
+        if (rows.length == 0) {
+            return "0 rows";
+        }
+        StringBuilder b = new StringBuilder().append(rows.length).append(rows.length == 1 ? " row (" : " rows (");
+        for (int i = 0; i < Math.min(rows.length, 10); i++) {
+            b.append(i == 0 ? "" : ", ").append(rows[i]);
+        }
+        return b.append(rows.length > 10 ? ", ...)" : ")")
+                .append(": their writes did not complete; rewrite them (embstore verify lists them)").toString();
     }
 
     private static String padding(EmbeddingStore table) {

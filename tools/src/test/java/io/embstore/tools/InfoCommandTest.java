@@ -56,6 +56,7 @@ class InfoCommandTest {
         assertTrue(info.get("vocabulary").asBoolean());
         assertEquals(0, info.get("padding_index").asLong());
         assertTrue(info.get("generation").isIntegralNumber());
+        assertEquals(0, info.get("damaged_rows").asLong());
         assertEquals(Files.size(store.resolve("matrix.npy")), info.get("files").get("matrix.npy").asLong());
         long sum = 0;
         for (JsonNode size : info.get("files")) {
@@ -74,6 +75,24 @@ class InfoCommandTest {
         JsonNode json = CliRun.of("info", "--json", store.toString()).json();
         assertTrue(json.get("padding_index").isNull());
         assertEquals(false, json.get("vocabulary").asBoolean());
+    }
+
+    @Test
+    void damagedRowsAreCounted() throws Exception {
+        Path store = tmp.resolve("damaged");
+        EmbeddingStore.builder(store).rows(8).dim(2).vocabulary(false).create().close();
+        CliRun clean = CliRun.of("info", store.toString());
+        assertTrue(clean.out().contains("\ndamaged     0 rows\n"), clean.out());
+        // Row 5's counter odd, as a writer killed in the middle of the row leaves it; the next writer records it.
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(store.resolve("rows.seq"),
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, 3), 5 * 4);
+        }
+        EmbeddingStore.openForWriting(store).close();
+        CliRun text = CliRun.of("info", store.toString());
+        assertEquals(ExitCode.OK, text.status(), text::toString);
+        assertTrue(text.out().contains("\ndamaged     1 row (5): "), text.out());
+        assertEquals(1, CliRun.of("info", "--json", store.toString()).json().get("damaged_rows").asLong());
     }
 
     @Test

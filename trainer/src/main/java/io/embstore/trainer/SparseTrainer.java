@@ -53,7 +53,10 @@ import org.roaringbitmap.RoaringBitmap;
  * per step, for all its newly dirty rows). {@link #checkpoint()} forces just the dirty rows' pages of the matrix and of
  * the state files, then commits a small record atomically. {@link #attach} after a crash rolls the rows in the undo
  * log back, so the table and its optimizer state are exactly those of the last checkpoint. Readers of the store
- * should not trust rows changed after the last checkpoint of a writer that crashed until a trainer has attached.
+ * should not trust rows changed after the last checkpoint of a writer that crashed until a trainer has attached. A row
+ * a crash left half-written is marked damaged by the store when it is opened for writing; the roll-back rewrites it
+ * and so makes it healthy again. A step whose ids include a damaged row the roll-back did not restore (a plain write
+ * that died) fails with the store's {@link io.embstore.store.StoreException} naming the row, before anything changes.
  *
  * <h2>Threads and errors</h2>
  * One thread drives a trainer (its methods are synchronized); a step runs on {@link Options#threads} threads, each
@@ -293,6 +296,7 @@ public final class SparseTrainer implements AutoCloseable {
      * One step: row {@code ids[i]} gets gradient {@code grads[i * dim, (i + 1) * dim)}. Returns the step counter.
      *
      * @throws IndexOutOfBoundsException naming the id and its position, before anything changed
+     * @throws io.embstore.store.StoreException naming a damaged row among the ids, before anything changed
      */
     public long step(long[] ids, float[] grads) {
         checkGradLength(ids.length, grads.length);
@@ -348,6 +352,13 @@ public final class SparseTrainer implements AutoCloseable {
             long id = ints != null ? ints[i] : longs[i];
             if (id < 0 || id >= rows) {
                 throw new IndexOutOfBoundsException("id " + id + " at position " + i + " is outside the " + rows + " rows");
+            }
+        }
+        if (store.damagedRowCount() != 0) {
+            // A damaged row's values are unknown (attach restored every row a crashed step left; this one was left by
+            // something else): a step would train garbage into it. Refused before anything changes.
+            for (int i = 0; i < n; i++) {
+                store.requireHealthy(ints != null ? ints[i] : longs[i]);
             }
         }
         state.ensureCapacity(rows);

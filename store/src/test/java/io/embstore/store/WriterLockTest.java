@@ -1,0 +1,79 @@
+package io.embstore.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.embstore.store.EmbeddingStore.Init;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The one-writer lock holds against other processes for as long as its holder is open, whatever else this process does
+ * with the lock file: a refused second writer in the same process, or code that opens and closes a descriptor of
+ * {@code writer.lock} (which drops a POSIX {@code fcntl} lock of the whole process).
+ */
+class WriterLockTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aRefusedSecondWriterInTheSameProcessDoesNotReleaseTheFirstWritersLock() throws Exception {
+        Path dir = tmp.resolve("s");
+        EmbeddingStore.builder(dir).rows(4).vocabulary(false).dim(3).init(Init.zeros()).create().close();
+        long pid = ProcessHandle.current().pid();
+        try (EmbeddingStore a = EmbeddingStore.openForWriting(dir)) {
+            for (int attempt = 0; attempt < 2; attempt++) {
+                StoreException e = assertThrows(StoreException.class, () -> EmbeddingStore.openForWriting(dir).close());
+                assertTrue(e.getMessage().contains("already open for writing in this process (pid " + pid + ")"),
+                        e.getMessage());
+            }
+            String refused = probe(dir);
+            assertEquals("REFUSED", refused.split(" ")[0],
+                    "another process must be refused while this process's writer is open: " + refused);
+            assertTrue(refused.contains("pid " + pid), "the refusal names this process: " + refused);
+            a.write(1, new float[] {1, 2, 3});
+            refused = probe(dir);
+            assertEquals("REFUSED", refused.split(" ")[0], "still refused after more writes: " + refused);
+        }
+        assertEquals("LOCKED", probe(dir), "the lock is free once the writer closed");
+    }
+
+    /** Code that is not the store's opens and closes the lock file (a backup tool, a directory walk that reads files). */
+    @Test
+    void closingAnotherDescriptorOfTheLockFileDoesNotReleaseTheLock() throws Exception {
+        Path dir = tmp.resolve("s");
+        EmbeddingStore.builder(dir).rows(4).vocabulary(false).dim(3).init(Init.zeros()).create().close();
+        try (EmbeddingStore a = EmbeddingStore.openForWriting(dir)) {
+            Path file = dir.resolve(WriterLock.FILE);
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                assertTrue(ch.size() > 0, "the holder's pid is in the file");
+            }
+            assertEquals("pid=" + ProcessHandle.current().pid(), Files.readString(file, StandardCharsets.US_ASCII).strip());
+            String refused = probe(dir);
+            assertEquals("REFUSED", refused.split(" ")[0], "the lock must survive another descriptor's close: " + refused);
+        }
+        assertEquals("LOCKED", probe(dir));
+    }
+
+    /** Runs {@link WriterLockProbe} in a child JVM and returns the line it printed. */
+    private String probe(Path dir) throws IOException, InterruptedException {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Path err = Files.createTempFile(tmp, "probe", ".stderr");
+        Process p = new ProcessBuilder(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx64m", "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), WriterLockProbe.class.getName(),
+                dir.toString())).redirectError(err.toFile()).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the probe did not exit");
+        assertEquals(0, p.exitValue(), "probe failed: " + out + "\n" + Files.readString(err));
+        return out;
+    }
+}
