@@ -154,7 +154,7 @@ public final class EmbeddingStore implements AutoCloseable {
             return new Uniform(low, high, seed);
         }
 
-        /** All zeros. The matrix file stays sparse until rows are written. */
+        /** All zeros: nothing is written, the blocks are reserved (a later write cannot fault on a full disk). */
         static Init zeros() {
             return new Zeros();
         }
@@ -696,7 +696,7 @@ public final class EmbeddingStore implements AutoCloseable {
         int dim = spec.dim();
         switch (spec.init()) {
             case Init.Zeros z -> {
-                // The file is sparse and reads as zeros already.
+                // The file reads as zeros already: its blocks were reserved, never written.
             }
             case Init.CopyOf c -> {
                 float[] row = new float[dim];

@@ -92,6 +92,7 @@ final class ConvertCommand implements Callable<Integer> {
             throw new UserError(ExitCode.USER_ERROR, store + ": already exists: choose a new path or delete it first");
         }
         OutputLocation.checkParent(store);
+        StaleTemporaries.sweep(store, spec.commandLine());
         // A compressed input's size says nothing of the bytes parsed: its bar shows progress without an end.
         long size = !Files.isRegularFile(input) ? 0 : VectorConverter.isGzip(input) ? -1 : Files.size(input);
         VectorConverter.Summary s;

@@ -64,7 +64,7 @@ final class CreateCommand implements Callable<Integer> {
             description = {"How rows start. Default: ${DEFAULT-VALUE}.",
                     "normal: N(0, 1), as PyTorch's nn.Embedding;",
                     "uniform: U(-0.05, 0.05), as Keras' Embedding;",
-                    "zeros: all zero (the file stays sparse)."})
+                    "zeros: all zero (nothing written; the disk space is reserved)."})
     InitKind init;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42",
@@ -136,6 +136,7 @@ final class CreateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "give --rows=N, or --words=FILE whose lines are the rows");
         }
         OutputLocation.checkParent(store);
+        StaleTemporaries.sweep(store, spec.commandLine());
         EmbeddingStore.Builder builder = EmbeddingStore.builder(store)
                 .dim(dim)
                 .dtype(dtype)
