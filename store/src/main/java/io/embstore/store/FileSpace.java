@@ -84,7 +84,7 @@ public final class FileSpace {
             rc = writeZeros(file, from, to, reportAs, shownAs);
         }
         if (rc != 0) {
-            throw rc == ENOSPC || rc == EDQUOT || rc == EFBIG ? noSpace(reportAs, shownAs, length, rc)
+            throw rc == ENOSPC || rc == EDQUOT || rc == EFBIG ? noSpace(reportAs, shownAs, rc == EFBIG ? to : length, rc)
                     : new StoreException(reportAs, "cannot reserve " + length + " bytes for " + shownAs + " ("
                     + Native.describe(rc) + ")");
         }
@@ -120,13 +120,14 @@ public final class FileSpace {
         return new StoreException(reportAs, "cannot extend " + shownAs + " to " + bytes + " bytes", e);
     }
 
+    /** {@code bytes}: the bytes missing, or for EFBIG the size the file would have had. */
     private static StoreException noSpace(Path reportAs, Path shownAs, long bytes, int errno) {
         String message;
         String reason;
         if (errno == EFBIG) {
             reason = "File too large";
-            message = "file too large: " + shownAs + " cannot grow by " + size(bytes) + ": the file system (or the"
-                    + " process's file size limit, ulimit -f) allows no larger file";
+            message = "file too large: " + shownAs + " would be " + size(bytes) + ", larger than the file system (or the"
+                    + " process's file size limit, ulimit -f) allows";
         } else {
             reason = errno == EDQUOT ? "Disk quota exceeded" : "No space left on device";
             long usable = usableSpace(reportAs, shownAs);
