@@ -255,9 +255,12 @@ public final class EmbeddingStore implements AutoCloseable {
 
         /**
          * Builds the store in a temporary sibling directory, forces every file to disk, renames it to its path and
-         * forces the parent directory: the store appears whole or not at all. Returns it open for writing.
+         * forces the parent directory: the store appears whole or not at all. Returns it open for writing. The disk
+         * space of every row is reserved before the first is written; temporary directories that killed builds of
+         * the same path left behind are removed first (each removal is logged through {@link System.Logger}).
          *
-         * @throws StoreException if the path exists or the files cannot be written
+         * @throws StoreException if the path exists or the files cannot be written ("no space left on device" when the
+         *                        table does not fit; nothing is left behind)
          */
         public EmbeddingStore create() {
             Spec spec = resolve();
