@@ -372,7 +372,9 @@ public final class EmbeddingStore implements AutoCloseable {
      * A store being built in a hidden temporary directory beside its final path, for bulk loads such as converting a
      * vector file. Rows and words are put by row number, from any number of threads (each row by one thread).
      * {@link #commit} makes the store appear atomically; {@link #close()} without a commit deletes everything. Grow
-     * with {@link #ensureCapacity} and {@link #ensureWordCapacity} only while no thread is putting.
+     * with {@link #ensureCapacity} and {@link #ensureWordCapacity} only while no thread is putting. The capacity may
+     * be a generous bound: disk space is reserved as rows and words are put, and a put that does not fit throws a
+     * {@link StoreException} ("no space left on device") instead of faulting inside a mapped write.
      */
     public interface Draft extends AutoCloseable {
         /** Where the store will appear. */
@@ -390,7 +392,7 @@ public final class EmbeddingStore implements AutoCloseable {
         /** Rows there is room for. */
         long capacity();
 
-        /** Makes room for {@code rows} rows (files are extended sparsely). */
+        /** Makes room for {@code rows} rows (files are extended sparsely; blocks are reserved as rows are put). */
         void ensureCapacity(long rows);
 
         /** Makes room for {@code bytes} bytes of word records: 8 bytes plus the UTF-8 length per word. */
