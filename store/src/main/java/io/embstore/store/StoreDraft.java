@@ -773,8 +773,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
                 while (content.hasRemaining()) {
                     ch.write(content);
                 }
-            }
-            if (size > 0) {
+            } else if (size > 0) {
                 // Blocks, not a sparse file: the writer's first writes go through a mapping, where a full disk faults.
                 reserve(file, 0, size);
             }
