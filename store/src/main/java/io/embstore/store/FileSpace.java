@@ -56,7 +56,9 @@ public final class FileSpace {
 
     /**
      * Reserves the blocks of {@code file}'s bytes {@code [from, to)}, extending the file to {@code to} if it is shorter.
-     * The region must hold no data yet: where the system cannot reserve blocks, zeros are written there.
+     * The region must hold no data yet: where the system cannot reserve blocks (and for regions under 8 MiB), zeros
+     * are written there. A region larger than the space this process may use is refused at once, even if some of it
+     * was reserved before: reserve new growth only.
      *
      * @throws StoreException naming {@code file}: "no space left on device" (with the bytes missing), "file too large",
      *                        or another I/O error
