@@ -26,7 +26,9 @@ import picocli.CommandLine.TypeConversionException;
                 "Reads word2vec text, fastText .vec, GloVe text or word2vec binary, plain or gzip-compressed (.gz),"
                         + " detecting the format unless --format is given. Values are parsed exactly (the float32 that"
                         + " Java's Float.parseFloat gives), on every core for plain text. Any error names the file, the"
-                        + " line (or byte offset) and what was expected, and leaves no store behind."},
+                        + " line (or byte offset) and what was expected, and leaves no store behind. A full disk is"
+                        + " an error saying how many bytes were missing. What killed runs into STORE left behind"
+                        + " (hidden .STORE.tmp-* beside it) is removed first, one line on stderr each."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {

@@ -34,7 +34,10 @@ import picocli.CommandLine.TypeConversionException;
                 "",
                 "Creates the directory STORE holding a ROWS x DIM matrix (a NumPy .npy file) and, with --words, a"
                         + " vocabulary mapping each word to its row. Without --words the store is an id-indexed table"
-                        + " with no vocabulary. The store appears whole or not at all."},
+                        + " with no vocabulary. The store appears whole or not at all. Its disk space is reserved"
+                        + " before any row is written: a table larger than the free space is refused at once. What"
+                        + " killed runs into STORE left behind (hidden .STORE.tmp-* beside it) is removed first, one"
+                        + " line on stderr each."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {
