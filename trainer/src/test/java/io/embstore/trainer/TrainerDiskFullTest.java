@@ -46,6 +46,39 @@ class TrainerDiskFullTest {
         }
     }
 
+    /** The undo log cannot take a step's pre-images: the step fails with no space before any row changes. */
+    @Test
+    void aStepWhoseUndoRecordsDoNotFitFailsWithNoSpaceAndChangesNothing() throws Exception {
+        try (SmallTmpfs fs = SmallTmpfs.mount(tmp.resolve("fs"), 20)) {
+            Path dir = fs.dir().resolve("t");
+            Path ballast = fs.dir().resolve("ballast");
+            int dim = 128;
+            try (EmbeddingStore s = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
+                    .init(EmbeddingStore.Init.normal(1)).create();
+                 SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.01).threads(1))) {
+                t.step(new long[] {0, 1}, grads(2, dim));
+                t.checkpoint();
+                fillUp(ballast);
+                float[] before = new float[dim];
+                s.read(5, before);
+                long steps = t.steps();
+                // 20 pre-images of 1.5 KB: more than the undo log's last page has room for.
+                long[] ids = java.util.stream.LongStream.range(5, 25).toArray();
+                StoreException e = assertThrows(StoreException.class, () -> t.step(ids, grads(ids.length, dim)));
+                assertTrue(e.getMessage().contains("no space left on device"), e.getMessage());
+                assertTrue(e.getMessage().contains("optim.undo"), e.getMessage());
+                assertEquals(steps, t.steps());
+                float[] after = new float[dim];
+                s.read(5, after);
+                assertEquals(java.util.Arrays.toString(before), java.util.Arrays.toString(after), "the row is unchanged");
+                Files.delete(ballast);
+                t.step(ids, grads(ids.length, dim));
+                s.read(5, after);
+                assertTrue(after[0] != before[0], "trained once there was space");
+            }
+        }
+    }
+
     @Test
     void aStepWhoseStateCannotGrowFailsWithNoSpaceAndChangesNothing() throws Exception {
         try (SmallTmpfs fs = SmallTmpfs.mount(tmp.resolve("fs"), 20)) {
