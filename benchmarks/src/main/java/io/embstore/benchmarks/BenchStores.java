@@ -37,7 +37,7 @@ final class BenchStores {
     }
 
     /**
-     * A store of {@code rows} x {@value #DIM} f32 rows, all zero (the matrix file stays sparse), with the vocabulary
+     * A store of {@code rows} x {@value #DIM} f32 rows, all zero (nothing written; the blocks are reserved), with the vocabulary
      * {@code "w0", "w1", ...}.
      */
     static Path vocabularyStore(int rows) {

@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -51,6 +52,8 @@ import java.util.stream.LongStream;
 public final class EmbeddingStore implements AutoCloseable {
     /** Most rows a store can hold (row numbers are stored as unsigned 32-bit in word records). */
     public static final long MAX_ROWS = Integer.MAX_VALUE;
+    /** How far ahead of an append its rows' disk blocks are reserved, in bytes of matrix rows. */
+    private static final long RESERVE_STEP = 16L << 20;
     /** Most dimensions a store can have. */
     public static final int MAX_DIM = 1 << 16;
 
@@ -151,7 +154,7 @@ public final class EmbeddingStore implements AutoCloseable {
             return new Uniform(low, high, seed);
         }
 
-        /** All zeros. The matrix file stays sparse until rows are written. */
+        /** All zeros: nothing is written, the blocks are reserved (a later write cannot fault on a full disk). */
         static Init zeros() {
             return new Zeros();
         }
@@ -252,14 +255,20 @@ public final class EmbeddingStore implements AutoCloseable {
 
         /**
          * Builds the store in a temporary sibling directory, forces every file to disk, renames it to its path and
-         * forces the parent directory: the store appears whole or not at all. Returns it open for writing.
+         * forces the parent directory: the store appears whole or not at all. Returns it open for writing. The disk
+         * space of every row is reserved before the first is written; temporary directories that killed builds of
+         * the same path left behind are removed first (each removal is logged through {@link System.Logger}).
          *
-         * @throws StoreException if the path exists or the files cannot be written
+         * @throws StoreException if the path exists or the files cannot be written ("no space left on device" when the
+         *                        table does not fit; nothing is left behind)
          */
         public EmbeddingStore create() {
             Spec spec = resolve();
-            try (Draft draft = new StoreDraft(spec.dir(), spec.dim(), spec.dtype(), spec.words() != null,
+            try (StoreDraft draft = new StoreDraft(spec.dir(), spec.dim(), spec.dtype(), spec.words() != null,
                     spec.paddingIndex(), spec.rows())) {
+                // Every row is written (zeros too, by a later write), so all of their blocks are reserved before any
+                // work: a table larger than the disk fails here, at once.
+                draft.reserveRows(spec.rows());
                 fillRows(draft, spec);
                 if (spec.words() != null) {
                     List<byte[]> encoded = new ArrayList<>(spec.words().size());
@@ -363,7 +372,9 @@ public final class EmbeddingStore implements AutoCloseable {
      * A store being built in a hidden temporary directory beside its final path, for bulk loads such as converting a
      * vector file. Rows and words are put by row number, from any number of threads (each row by one thread).
      * {@link #commit} makes the store appear atomically; {@link #close()} without a commit deletes everything. Grow
-     * with {@link #ensureCapacity} and {@link #ensureWordCapacity} only while no thread is putting.
+     * with {@link #ensureCapacity} and {@link #ensureWordCapacity} only while no thread is putting. The capacity may
+     * be a generous bound: disk space is reserved as rows and words are put, and a put that does not fit throws a
+     * {@link StoreException} ("no space left on device") instead of faulting inside a mapped write.
      */
     public interface Draft extends AutoCloseable {
         /** Where the store will appear. */
@@ -381,7 +392,7 @@ public final class EmbeddingStore implements AutoCloseable {
         /** Rows there is room for. */
         long capacity();
 
-        /** Makes room for {@code rows} rows (files are extended sparsely). */
+        /** Makes room for {@code rows} rows (files are extended sparsely; blocks are reserved as rows are put). */
         void ensureCapacity(long rows);
 
         /** Makes room for {@code bytes} bytes of word records: 8 bytes plus the UTF-8 length per word. */
@@ -452,6 +463,12 @@ public final class EmbeddingStore implements AutoCloseable {
     private volatile View view;
     /** Rows written to the manifest and the .npy header at the last flush (writer only). */
     private long flushedRows;
+    /**
+     * Rows whose disk blocks are reserved in every file indexed by row, and bytes of word records likewise: appends
+     * reserve ahead of their writes (see {@link #reserveForAppend}). Guarded by appendLock.
+     */
+    private long reservedRows;
+    private long reservedWordBytes;
     /** Whether checksums.txt may still describe the files: the writer's first change deletes it. */
     private volatile boolean checksumsCurrent = true;
     /** The similarity kernel of this store's queries; null for the one selected for the JVM. Set by tests only. */
@@ -489,6 +506,8 @@ public final class EmbeddingStore implements AutoCloseable {
         this.lock = lock;
         this.view = view;
         this.flushedRows = manifest.rows();
+        this.reservedRows = view.rows();
+        this.reservedWordBytes = view.wordBytes();
     }
 
     /**
@@ -725,7 +744,7 @@ public final class EmbeddingStore implements AutoCloseable {
     /** Creates {@code file} with {@code bytes} zero bytes (sparse) and maps it for writing. */
     static MemorySegment createMapped(Arena arena, Path file, long bytes) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-                StandardOpenOption.WRITE)) {
+                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
             return ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
         }
     }
@@ -734,7 +753,7 @@ public final class EmbeddingStore implements AutoCloseable {
         int dim = spec.dim();
         switch (spec.init()) {
             case Init.Zeros z -> {
-                // The file is sparse and reads as zeros already.
+                // The file reads as zeros already: its blocks were reserved, never written.
             }
             case Init.CopyOf c -> {
                 float[] row = new float[dim];
@@ -785,10 +804,16 @@ public final class EmbeddingStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Replaces {@code file} with {@code text} atomically: a temporary sibling, forced, renamed over it. The temporary's
+     * name is fixed (only the writer, holding the lock, writes here); a leftover of a crash is deleted first, and the
+     * new one is created exclusively, so a symlink planted under that name is never written through.
+     */
     static void writeFileDurably(Path file, String text) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        Files.deleteIfExists(tmp);
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS)) {
             ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
             ch.force(true);
         }
@@ -1377,6 +1402,7 @@ public final class EmbeddingStore implements AutoCloseable {
                 Path file = dir.resolve(RowNorms.FILE);
                 try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                         StandardOpenOption.WRITE)) {
+                    FileSpace.reserve(file, ch.size(), RowNorms.fileBytes(reservedRows));
                     m = m.withNorms(ch.map(FileChannel.MapMode.READ_WRITE, 0, RowNorms.fileBytes(m.capacity()), arena));
                 } catch (IOException e) {
                     throw new StoreException(file, "cannot create and map " + RowNorms.fileBytes(m.capacity()) + " bytes", e);
@@ -1770,6 +1796,7 @@ public final class EmbeddingStore implements AutoCloseable {
                 }
             }
             m = ensureCapacity(m, row + 1);
+            reserveForAppend(m, row + 1, utf8 == null ? 0 : v.wordBytes() + VocabularyIndex.recordBytes(utf8));
             long rowAt = NpyHeader.BYTES + row * rowBytes;
             int next = RowSeqlock.beginWrite(m.seq(), row);
             try {
@@ -1823,6 +1850,51 @@ public final class EmbeddingStore implements AutoCloseable {
         return grown;
     }
 
+    /**
+     * Reserves the disk blocks an append writes through the mappings (row {@code rows - 1} in every file indexed by
+     * row, word records up to {@code wordBytes}) before it writes anything: on a full disk a write into a sparse
+     * region faults, where this throws a {@link StoreException} and the store stays as it was. Reserved
+     * {@link #RESERVE_STEP} bytes of rows ahead where that fits, so that most appends make no call; a file only
+     * grows.
+     */
+    private void reserveForAppend(Mapping m, long rows, long wordBytes) {
+        if (rows > reservedRows) {
+            long ahead = Math.min(m.capacity(), Math.max(rows, reservedRows + Math.max(1, RESERVE_STEP / rowBytes)));
+            try {
+                reserveRows(m, reservedRows, ahead);
+                reservedRows = ahead;
+            } catch (StoreException e) {
+                if (ahead == rows) {
+                    throw e;
+                }
+                reserveRows(m, reservedRows, rows);
+                reservedRows = rows;
+            }
+        }
+        if (wordBytes > reservedWordBytes) {
+            Path file = dir.resolve(VocabularyIndex.WORDS_FILE);
+            long ahead = Math.max(wordBytes, reservedWordBytes + RESERVE_STEP / 4);
+            try {
+                FileSpace.reserve(file, reservedWordBytes, ahead);
+                reservedWordBytes = ahead;
+            } catch (StoreException e) {
+                FileSpace.reserve(file, reservedWordBytes, wordBytes);
+                reservedWordBytes = wordBytes;
+            }
+        }
+    }
+
+    private void reserveRows(Mapping m, long from, long to) {
+        FileSpace.reserve(dir.resolve(MATRIX_FILE), NpyHeader.BYTES + from * rowBytes, NpyHeader.BYTES + to * rowBytes);
+        FileSpace.reserve(dir.resolve(RowSeqlock.FILE), RowSeqlock.fileBytes(from), RowSeqlock.fileBytes(to));
+        if (manifest.vocabulary()) {
+            FileSpace.reserve(dir.resolve(VocabularyIndex.OFFSETS_FILE), from * Long.BYTES, to * Long.BYTES);
+        }
+        if (m.norms() != null) {
+            FileSpace.reserve(dir.resolve(RowNorms.FILE), RowNorms.fileBytes(from), RowNorms.fileBytes(to));
+        }
+    }
+
     private Mapping ensureWordBytes(Mapping m, long bytes) {
         if (bytes <= m.words().byteSize()) {
             return m;
@@ -1838,7 +1910,18 @@ public final class EmbeddingStore implements AutoCloseable {
         Path tmp = dir.resolve(VocabularyIndex.INDEX_FILE + ".tmp");
         try {
             Files.deleteIfExists(tmp);
-            MemorySegment seg = createMapped(arena, tmp, VocabularyIndex.fileBytes(slots));
+            MemorySegment seg;
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                // Blocks before the mapping (a full disk faults inside a mapped write); without them nothing stays.
+                try {
+                    FileSpace.reserve(tmp, 0, VocabularyIndex.fileBytes(slots));
+                } catch (StoreException e) {
+                    Files.deleteIfExists(tmp);
+                    throw e;
+                }
+                seg = ch.map(FileChannel.MapMode.READ_WRITE, 0, VocabularyIndex.fileBytes(slots), arena);
+            }
             VocabularyIndex index = VocabularyIndex.initialize(seg, slots, m.index().epoch() + 1, file);
             for (long r = 0; r < rows; r++) {
                 index.insert(m.words(), m.offsets().get(LONG_LE, r * Long.BYTES));

@@ -33,6 +33,11 @@ final class StoreDraft implements EmbeddingStore.Draft {
     private static final long FLUSH_MILLIS = 100;
     /** The records in row order, written by the commit; renamed over {@code vocab.words} once unmapped. */
     private static final String ORDERED_WORDS_FILE = VocabularyIndex.WORDS_FILE + ".ordered";
+    /**
+     * How far ahead of the rows put their disk blocks are reserved: few enough calls for a bulk load, little enough
+     * reserved beyond the last row (the commit trims it).
+     */
+    private static final long RESERVE_STEP = 64L << 20;
     /** {@code -Dembstore.phases=true}: the commit's phases on standard error, for measuring a conversion. */
     private static final boolean PHASES = Boolean.getBoolean("embstore.phases");
 
@@ -63,6 +68,10 @@ final class StoreDraft implements EmbeddingStore.Draft {
     private volatile MemorySegment flushable;
     private Thread flusher;
     private boolean flusherStopped;
+    /** Rows whose disk blocks are reserved in every file indexed by row (see {@link #reserveRows}). */
+    private volatile long reservedRows;
+    /** Bytes of {@code vocab.words} whose disk blocks are reserved. */
+    private volatile long reservedWordBytes;
 
     StoreDraft(Path target, int dim, EmbeddingStore.Dtype dtype, boolean vocabulary, long paddingIndex, long capacity) {
         this.target = target.toAbsolutePath();
@@ -75,21 +84,44 @@ final class StoreDraft implements EmbeddingStore.Draft {
             throw new StoreException(this.target, "already exists: choose a new path or delete it first");
         }
         Path parent = this.target.getParent();
-        this.temp = parent.resolve("." + this.target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-"
-                + System.nanoTime());
+        Path created = null;
         try {
             Files.createDirectories(parent);
-            Files.createDirectory(temp);
+            sweepStale(this.target);
+            created = TempSibling.createDirectory(this.target);
+        } catch (IOException e) {
+            throw new StoreException(this.target, "cannot start building the store", e);
+        }
+        this.temp = created;
+        try {
             this.matrix = EmbeddingStore.createMapped(arena, temp.resolve(EmbeddingStore.MATRIX_FILE), NpyHeader.BYTES);
+            reserve(EmbeddingStore.MATRIX_FILE, 0, NpyHeader.BYTES);
             if (vocabulary) {
                 this.offsets = EmbeddingStore.createMapped(arena, temp.resolve(VocabularyIndex.OFFSETS_FILE), 0);
                 this.words = EmbeddingStore.createMapped(arena, temp.resolve(VocabularyIndex.WORDS_FILE), 0);
             }
+            ensureCapacity(capacity);
         } catch (IOException e) {
             abort();
             throw new StoreException(this.target, "cannot start building the store", e);
+        } catch (RuntimeException | Error e) {
+            // Sizing fails too (no space, a file larger than the file system allows): nothing may stay behind.
+            abort();
+            throw e;
         }
-        ensureCapacity(capacity);
+    }
+
+    /**
+     * Removes what builds of {@code target} by processes no longer running left behind (their temporary directories),
+     * logging each removal; a build by a live process is left alone. Returns what was removed.
+     */
+    static java.util.List<Path> sweepStale(Path target) throws IOException {
+        java.util.List<Path> removed = TempSibling.sweepStale(target);
+        for (Path p : removed) {
+            System.getLogger(StoreDraft.class.getName()).log(System.Logger.Level.INFO,
+                    "removed " + p + ", left by an earlier build of " + target + " whose process is no longer running");
+        }
+        return removed;
     }
 
     @Override
@@ -151,12 +183,72 @@ final class StoreDraft implements EmbeddingStore.Draft {
         }
     }
 
+    /**
+     * Reserves disk blocks for rows {@code [reservedRows, rows)} of every file indexed by row, ahead of the rows'
+     * writes through the mappings (a write into a sparse region the file system cannot back is a fault, not an
+     * error). The capacity is a bound (a converter sizes the draft for the most rows its input could hold), so the
+     * blocks are reserved as rows arrive rather than when the draft is sized: {@link #RESERVE_STEP} bytes of rows
+     * ahead, or only as many rows as asked for when the step does not fit.
+     */
+    synchronized void reserveRows(long rows) {
+        if (rows <= reservedRows) {
+            return;
+        }
+        long step = Math.max(1, RESERVE_STEP / Math.max(1, rowBytes));
+        long ahead = Math.min(capacity, Math.max(rows, reservedRows + step));
+        if (ahead > rows) {
+            try {
+                reserveRowRange(reservedRows, ahead);
+                reservedRows = ahead;
+                return;
+            } catch (StoreException e) {
+                // Not that much room: exactly what is needed, below.
+            }
+        }
+        reserveRowRange(reservedRows, rows);
+        reservedRows = rows;
+    }
+
+    private void reserveRowRange(long from, long to) {
+        reserve(EmbeddingStore.MATRIX_FILE, NpyHeader.BYTES + from * rowBytes, NpyHeader.BYTES + to * rowBytes);
+        if (vocabulary) {
+            reserve(VocabularyIndex.OFFSETS_FILE, from * Long.BYTES, to * Long.BYTES);
+        }
+        if (norms != null) {
+            reserve(RowNorms.FILE, RowNorms.fileBytes(from), RowNorms.fileBytes(to));
+        }
+    }
+
+    /** As {@link #reserveRows}, for the word records: bytes {@code [0, bytes)} of {@code vocab.words}. */
+    private synchronized void reserveWordBytes(long bytes) {
+        if (bytes <= reservedWordBytes) {
+            return;
+        }
+        long ahead = Math.min(words.byteSize(), Math.max(bytes, reservedWordBytes + RESERVE_STEP / 4));
+        if (ahead > bytes) {
+            try {
+                reserve(VocabularyIndex.WORDS_FILE, reservedWordBytes, ahead);
+                reservedWordBytes = ahead;
+                return;
+            } catch (StoreException e) {
+                // As for rows: exactly what is needed, below.
+            }
+        }
+        reserve(VocabularyIndex.WORDS_FILE, reservedWordBytes, bytes);
+        reservedWordBytes = bytes;
+    }
+
+    /** Reserves bytes {@code [from, to)} of the draft's {@code file}; an error names the store being built. */
+    private void reserve(String file, long from, long to) {
+        FileSpace.reserve(temp.resolve(file), from, to, target, target.resolve(file));
+    }
+
     private MemorySegment grow(String file, long bytes) {
         try (FileChannel ch = FileChannel.open(temp.resolve(file), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             // Mapping past the end extends the file (sparsely); the old mapping stays valid until the draft ends.
             return ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
         } catch (IOException e) {
-            throw new StoreException(temp.resolve(file), "cannot extend the file to " + bytes + " bytes", e);
+            throw FileSpace.extendFailed(target, target.resolve(file), bytes, e);
         }
     }
 
@@ -164,6 +256,9 @@ final class StoreDraft implements EmbeddingStore.Draft {
     public void putRow(long row, float[] src, int offset) {
         checkRow(row);
         java.util.Objects.checkFromIndexSize(offset, dim, src.length);
+        if (row >= reservedRows) {
+            reserveRows(row + 1);
+        }
         EmbeddingStore.putRow(matrix, dtype, NpyHeader.BYTES + row * rowBytes, src, offset, dim);
         if (!rowsPut) {
             rowsPut = true;
@@ -261,6 +356,12 @@ final class StoreDraft implements EmbeddingStore.Draft {
         if (at + bytes > w.byteSize()) {
             throw new IllegalStateException("word capacity " + w.byteSize() + " exceeded: call ensureWordCapacity first");
         }
+        if (row >= reservedRows) {
+            reserveRows(row + 1);
+        }
+        if (at + bytes > reservedWordBytes) {
+            reserveWordBytes(at + bytes);
+        }
         w.set(VocabularyIndex.INT_U, at, (int) row);
         w.set(VocabularyIndex.INT_U, at + 4, (int) len);
         MemorySegment.copy(utf8, 0, w, at + VocabularyIndex.RECORD_HEADER_BYTES, len);
@@ -276,6 +377,9 @@ final class StoreDraft implements EmbeddingStore.Draft {
                 norms = EmbeddingStore.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(capacity));
             } catch (IOException e) {
                 throw new StoreException(temp.resolve(RowNorms.FILE), "cannot create the file", e);
+            }
+            synchronized (this) {
+                reserve(RowNorms.FILE, 0, RowNorms.fileBytes(reservedRows));
             }
         }
     }
@@ -305,6 +409,8 @@ final class StoreDraft implements EmbeddingStore.Draft {
         if (paddingIndex >= rows) {
             throw new IllegalArgumentException("padding index " + paddingIndex + " is outside [0, " + rows + ")");
         }
+        // Rows never put (zeros) are written too: the padding row, the .npy header's row count, moved rows.
+        reserveRows(rows);
         // A force the flusher is in goes on beside the commit's own: it is waited for before anything is unmapped.
         askFlusherToStop();
         phase("commit");
@@ -442,9 +548,11 @@ final class StoreDraft implements EmbeddingStore.Draft {
         long putBytes = wordCursor.get();
         Path indexFile = temp.resolve(VocabularyIndex.INDEX_FILE);
         long slots = VocabularyIndex.slotsFor(rows);
-        VocabularyIndex index = VocabularyIndex.initialize(
-                EmbeddingStore.createMapped(arena, indexFile, VocabularyIndex.fileBytes(slots)), slots, 1, indexFile);
+        MemorySegment indexSegment = EmbeddingStore.createMapped(arena, indexFile, VocabularyIndex.fileBytes(slots));
+        reserve(VocabularyIndex.INDEX_FILE, 0, indexSegment.byteSize());
+        VocabularyIndex index = VocabularyIndex.initialize(indexSegment, slots, 1, indexFile);
         MemorySegment ordered = EmbeddingStore.createMapped(arena, temp.resolve(ORDERED_WORDS_FILE), putBytes);
+        reserve(ORDERED_WORDS_FILE, 0, putBytes);
         VocabularyOrder order = new VocabularyOrder(index, ordered, putBytes, onDuplicate, listener, indexFile);
         // One call per batch of rows rather than one long loop: the JIT compiles a method after a few hundred calls, a loop
         // only after tens of thousands of iterations in the interpreter, where each mapped access is slow.
@@ -548,6 +656,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
     /** norms.f32 for rows [0, rows), from the rows as stored, when they were not computed as the rows were put. */
     private MemorySegment writeNorms(long rows) throws IOException {
         MemorySegment out = EmbeddingStore.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(rows));
+        reserve(RowNorms.FILE, 0, RowNorms.fileBytes(rows));
         final long block = 4096;
         java.util.stream.LongStream.range(0, (rows + block - 1) / block).parallel().forEach(b -> {
             for (long row = b * block, end = Math.min(rows, row + block); row < end; row++) {
@@ -660,7 +769,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
         }
     }
 
-    /** Writes a new file of {@code size} zero bytes (sparse) or with {@code content}, and forces it. */
+    /** Writes a new file of {@code size} zero bytes (blocks reserved) or with {@code content}, and forces it. */
     private void writeNewFile(String file, long size, ByteBuffer content) throws IOException {
         try (FileChannel ch = FileChannel.open(temp.resolve(file), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             if (content != null) {
@@ -668,7 +777,8 @@ final class StoreDraft implements EmbeddingStore.Draft {
                     ch.write(content);
                 }
             } else if (size > 0) {
-                ch.write(ByteBuffer.allocate(1), size - 1);
+                // Blocks, not a sparse file: the writer's first writes go through a mapping, where a full disk faults.
+                reserve(file, 0, size);
             }
             ch.force(true);
         }

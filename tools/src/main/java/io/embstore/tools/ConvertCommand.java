@@ -26,7 +26,9 @@ import picocli.CommandLine.TypeConversionException;
                 "Reads word2vec text, fastText .vec, GloVe text or word2vec binary, plain or gzip-compressed (.gz),"
                         + " detecting the format unless --format is given. Values are parsed exactly (the float32 that"
                         + " Java's Float.parseFloat gives), on every core for plain text. Any error names the file, the"
-                        + " line (or byte offset) and what was expected, and leaves no store behind."},
+                        + " line (or byte offset) and what was expected, and leaves no store behind. A full disk is"
+                        + " an error saying how many bytes were missing. What killed runs into STORE left behind"
+                        + " (hidden .STORE.tmp-* beside it) is removed first, one line on stderr each."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {
@@ -92,6 +94,7 @@ final class ConvertCommand implements Callable<Integer> {
             throw new UserError(ExitCode.USER_ERROR, store + ": already exists: choose a new path or delete it first");
         }
         OutputLocation.checkParent(store);
+        StaleTemporaries.sweep(store, spec.commandLine());
         // A compressed input's size says nothing of the bytes parsed: its bar shows progress without an end.
         long size = !Files.isRegularFile(input) ? 0 : VectorConverter.isGzip(input) ? -1 : Files.size(input);
         VectorConverter.Summary s;

@@ -34,7 +34,10 @@ import picocli.CommandLine.TypeConversionException;
                 "",
                 "Creates the directory STORE holding a ROWS x DIM matrix (a NumPy .npy file) and, with --words, a"
                         + " vocabulary mapping each word to its row. Without --words the store is an id-indexed table"
-                        + " with no vocabulary. The store appears whole or not at all."},
+                        + " with no vocabulary. The store appears whole or not at all. Its disk space is reserved"
+                        + " before any row is written: a table larger than the free space is refused at once. What"
+                        + " killed runs into STORE left behind (hidden .STORE.tmp-* beside it) is removed first, one"
+                        + " line on stderr each."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {
@@ -64,7 +67,7 @@ final class CreateCommand implements Callable<Integer> {
             description = {"How rows start. Default: ${DEFAULT-VALUE}.",
                     "normal: N(0, 1), as PyTorch's nn.Embedding;",
                     "uniform: U(-0.05, 0.05), as Keras' Embedding;",
-                    "zeros: all zero (the file stays sparse)."})
+                    "zeros: all zero (nothing written; the disk space is reserved)."})
     InitKind init;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42",
@@ -136,6 +139,7 @@ final class CreateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "give --rows=N, or --words=FILE whose lines are the rows");
         }
         OutputLocation.checkParent(store);
+        StaleTemporaries.sweep(store, spec.commandLine());
         EmbeddingStore.Builder builder = EmbeddingStore.builder(store)
                 .dim(dim)
                 .dtype(dtype)

@@ -6,6 +6,7 @@ import java.io.FileOutputStream;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 import picocli.CommandLine;
 
@@ -64,10 +65,37 @@ public final class EmbstoreCli {
         cl.setOut(out);
         cl.setErr(err);
         ErrorReporter reporter = new ErrorReporter();
+        cl.setExecutionStrategy(EmbstoreCli::runReportingFaults);
         cl.setExecutionExceptionHandler(reporter);
         cl.setParameterExceptionHandler(reporter);
         applyHelpLayout(cl);
         return cl;
+    }
+
+    /**
+     * Runs the command; a fault in a mapped file (an {@link InternalError}, which picocli lets pass as it is no
+     * exception) goes to the {@link ErrorReporter} like any failure, so that it is one line and exit 1, not a trace.
+     */
+    private static int runReportingFaults(CommandLine.ParseResult parsed) {
+        try {
+            return new CommandLine.RunLast().execute(parsed);
+        } catch (InternalError e) {
+            if (ErrorReporter.mappedFileFault(e) == null) {
+                throw e;
+            }
+            List<CommandLine> commands = parsed.asCommandLineList();
+            CommandLine cmd = commands.get(commands.size() - 1);
+            throw new CommandLine.ExecutionException(cmd, String.valueOf(e.getMessage()), new MappedFileFault(e));
+        }
+    }
+
+    /** A fault in a mapped file, as an exception for picocli's handler (see {@link #runReportingFaults}). */
+    static final class MappedFileFault extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        MappedFileFault(InternalError fault) {
+            super(fault.getMessage(), fault);
+        }
     }
 
     private static Class<?> subcommandNamed(String name) {

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
+import io.embstore.store.FileSpace;
 import io.embstore.store.StoreException;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
@@ -53,7 +54,17 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
         PrintWriter err = cmd.getErr();
         String name = cmd.getCommandSpec().qualifiedName();
         int status;
-        if (ex instanceof UserError e) {
+        StoreException wrappedStoreError = ex instanceof StoreException ? null : causeOf(ex, StoreException.class);
+        InternalError fault = mappedFileFault(ex);
+        if (fault != null && !(ex instanceof UserError)) {
+            err.println(name + ": " + oneLine(faultMessage(cmd, fault)));
+            status = ExitCode.USER_ERROR;
+        } else if (wrappedStoreError != null && !(ex instanceof UserError) && !(ex instanceof InputException)) {
+            // A store's error that reached here inside another exception (a task's failure, a stream's) is the same
+            // error of the environment or the input, not a bug.
+            err.println(name + ": " + oneLine(wrappedStoreError.getMessage()));
+            status = storeStatus(wrappedStoreError);
+        } else if (ex instanceof UserError e) {
             err.println(name + ": " + oneLine(e.getMessage()));
             status = e.exitCode();
         } else if (ex instanceof InputException e) {
@@ -64,8 +75,7 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
             status = ExitCode.USER_ERROR;
         } else if (ex instanceof StoreException e) {
             err.println(name + ": " + oneLine(e.getMessage()));
-            // The store names the file or directory concerned: if that is absent, something asked for is not there.
-            status = missing(e.path(), e) ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
+            status = storeStatus(e);
         } else if (ex instanceof FileSystemException e && OutputLocation.deniesAccess(e)) {
             err.println(name + ": " + oneLine((e.getFile() == null ? "" : e.getFile() + ": ") + OutputLocation.reason(e)));
             status = ExitCode.USER_ERROR;
@@ -79,6 +89,65 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
         }
         err.flush();
         return status;
+    }
+
+    /**
+     * The status of a store's error. The store names the file or directory concerned: if that is absent, something
+     * asked for is not there; unless the error is a full disk, which names the store it could not create.
+     */
+    private static int storeStatus(StoreException e) {
+        return missing(e.path(), e) && !FileSpace.isOutOfSpace(e) ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
+    }
+
+    /** The first of {@code t} and its causes that is a {@code type}, or null. */
+    private static <T extends Throwable> T causeOf(Throwable t, Class<T> type) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (type.isInstance(c)) {
+                return type.cast(c);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The fault of a read or write through a mapped file (the JVM's {@link InternalError} "a fault occurred in an
+     * unsafe memory access operation", the SIGBUS of a full disk or a failing device) among {@code t} and its causes,
+     * or null. Other internal errors are bugs and keep their trace.
+     */
+    static InternalError mappedFileFault(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof InternalError e && e.getMessage() != null && e.getMessage().contains("a fault occurred in")
+                    && e.getMessage().contains("unsafe memory access")) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    /** The one line for a mapped-file fault, naming the store or model the command was working on. */
+    private static String faultMessage(CommandLine cmd, InternalError fault) {
+        Path store = storeOf(cmd);
+        return (store == null ? "" : store + ": ") + "I/O error in a memory-mapped file (the file system may be full"
+                + " or the device failing; check with df, free some space and run 'embstore verify' on the store)";
+    }
+
+    /** The store (or model directory) a command was given: its STORE parameter, else its --model, else null. */
+    private static Path storeOf(CommandLine cmd) {
+        ParseResult parsed = cmd.getParseResult();
+        if (parsed == null) {
+            return null;
+        }
+        for (CommandLine.Model.PositionalParamSpec p : parsed.matchedPositionals()) {
+            if ("STORE".equals(p.paramLabel()) && p.getValue() instanceof Path path) {
+                return path;
+            }
+        }
+        for (CommandLine.Model.OptionSpec o : parsed.matchedOptions()) {
+            if (o.longestName().equals("--model") && o.getValue() instanceof Path path) {
+                return path;
+            }
+        }
+        return null;
     }
 
     /**

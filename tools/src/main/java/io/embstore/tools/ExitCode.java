@@ -11,7 +11,8 @@ final class ExitCode {
     static final int OK = 0;
     /**
      * The input was wrong: a malformed or locked store, a bad words file, a value the store rejects, a path the
-     * operating system does not let this process write (permission denied).
+     * operating system does not let this process write (permission denied); or the environment failed the command:
+     * no space left on the device, an I/O error in a mapped file.
      */
     static final int USER_ERROR = 1;
     /** The command line itself was wrong: an unknown option, a missing parameter, a value of the wrong form. */
@@ -28,7 +29,7 @@ final class ExitCode {
     static Map<String, String> helpList() {
         Map<String, String> list = new LinkedHashMap<>();
         list.put(" 0", "success");
-        list.put(" 1", "bad input: malformed or locked store, bad file, rejected value, permission denied");
+        list.put(" 1", "bad input: malformed or locked store, bad file, rejected value, permission denied, no space left");
         list.put(" 2", "bad command line: unknown option, missing or malformed parameter");
         list.put(" 3", "not found: the store, a file, a word, a row, an output's parent directory");
         list.put("70", "internal error: a bug in embstore (a stack trace is printed)");

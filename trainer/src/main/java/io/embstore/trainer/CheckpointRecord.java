@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -169,8 +170,11 @@ final class CheckpointRecord {
         Path file = dir.resolve(FILE);
         Path tmp = dir.resolve(FILE + ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE)) {
+            // A fixed name (the trainer holds the store's writer lock): a crash's leftover goes first, and the new one
+            // is created exclusively, so a symlink planted under the name is never written through.
+            Files.deleteIfExists(tmp);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS)) {
                 ByteBuffer b = ByteBuffer.wrap(encode());
                 while (b.hasRemaining()) {
                     ch.write(b);

@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -17,6 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32C;
+
+import io.embstore.store.FileSpace;
 
 /**
  * The optimizer's per-row state, in mapped files in the store directory, and {@code optim.meta}, which says which
@@ -107,18 +110,40 @@ final class OptimizerState implements AutoCloseable {
      * A crash before that rename leaves no meta, and the next attach builds everything again.
      */
     static void create(Path dir, SparseTrainer.Algorithm algorithm, int dim, long capacity, long generation, long rows) {
+        List<String> names = List.of(M_FILE, V_FILE, ACC_FILE, ROWS_FILE, UndoLog.FILE, CheckpointRecord.FILE,
+                CheckpointRecord.FILE + ".tmp", META_FILE + ".tmp");
         try {
-            for (String name : List.of(M_FILE, V_FILE, ACC_FILE, ROWS_FILE, UndoLog.FILE, CheckpointRecord.FILE,
-                    CheckpointRecord.FILE + ".tmp", META_FILE + ".tmp")) {
+            createFiles(dir, algorithm, dim, capacity, generation, rows, names);
+        } catch (RuntimeException | Error e) {
+            // A full disk, most likely: the half-built state goes, so that its space is free again (the next attach
+            // would delete it anyway, before building it again).
+            for (String name : names) {
+                try {
+                    Files.deleteIfExists(dir.resolve(name));
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+    }
+
+    private static void createFiles(Path dir, SparseTrainer.Algorithm algorithm, int dim, long capacity, long generation,
+                                    long rows, List<String> names) {
+        try {
+            for (String name : names) {
                 Files.deleteIfExists(dir.resolve(name));
             }
             try (Arena a = Arena.ofConfined()) {
                 for (var e : files(algorithm, dim).entrySet()) {
                     FileSpec spec = e.getValue();
-                    try (FileChannel ch = FileChannel.open(dir.resolve(e.getKey()), StandardOpenOption.CREATE_NEW,
-                            StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-                        MemorySegment seg = ch.map(FileChannel.MapMode.READ_WRITE, 0,
-                                StateNpy.fileBytes(capacity, spec.rowBytes()), a);
+                    Path file = dir.resolve(e.getKey());
+                    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
+                            StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                        long bytes = StateNpy.fileBytes(capacity, spec.rowBytes());
+                        // Blocks first: the steps write the state through the mapping, where a full disk faults.
+                        FileSpace.reserve(file, 0, bytes);
+                        MemorySegment seg = ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, a);
                         StateNpy.write(seg, spec.descr(), capacity, spec.cols());
                         seg.force();
                     }
@@ -130,8 +155,9 @@ final class OptimizerState implements AutoCloseable {
             Path tmp = dir.resolve(META_FILE + ".tmp");
             String text = "embstore-optimizer\nformat_version=" + FORMAT_VERSION + "\nalgorithm=" + algorithm.label
                     + "\ndim=" + dim + "\n";
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE)) {
+            // Deleted above; created exclusively, so a symlink planted under the name is never written through.
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS)) {
                 ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
                 ch.force(true);
             }
@@ -210,6 +236,10 @@ final class OptimizerState implements AutoCloseable {
         for (var e : files(algorithm, dim).entrySet()) {
             Path file = dir.resolve(e.getKey());
             long bytes = StateNpy.fileBytes(newCapacity, e.getValue().rowBytes());
+            if (writable && capacity > 0 && newCapacity > capacity) {
+                // The new rows' blocks before the mapping: a step's write into a sparse region of a full disk faults.
+                FileSpace.reserve(file, StateNpy.fileBytes(capacity, e.getValue().rowBytes()), bytes);
+            }
             try (FileChannel ch = writable ? FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)
                     : FileChannel.open(file, StandardOpenOption.READ)) {
                 // Mapping past the end of the file extends it (sparse): growth only, a mapped file is never truncated.

@@ -5,10 +5,14 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.function.Consumer;
 import java.util.zip.CRC32C;
+
+import io.embstore.store.FileSpace;
 
 /**
  * The undo log {@code optim.undo}: the pre-image of every row changed since the last checkpoint, written and forced
@@ -84,8 +88,9 @@ final class UndoLog implements AutoCloseable {
 
     /** Creates the file with its header only (used while the state is built, before optim.meta commits it). */
     static void create(Path file, int dim, int stateFloats) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        Files.deleteIfExists(file);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS)) {
             ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
             h.putLong(0, MAGIC).putInt(8, VERSION).putInt(DIM_OFFSET, dim).putInt(STATE_FLOATS_OFFSET, stateFloats)
                     .putInt(RECORD_BYTES_OFFSET, recordBytes(dim, stateFloats));
@@ -172,6 +177,9 @@ final class UndoLog implements AutoCloseable {
             batch.putInt(base + crcAt, (int) crc.getValue());
         }
         batch.position(0).limit(records * recordBytes);
+        // Reserved first, so that a full disk is the store's "no space left" error with the bytes missing. The
+        // records' region then reads as zeros until written, which recovery skips (their CRC is wrong).
+        FileSpace.reserve(file, end, end + (long) records * recordBytes);
         try {
             while (batch.hasRemaining()) {
                 channel.write(batch, end + batch.position());
