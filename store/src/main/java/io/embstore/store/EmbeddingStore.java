@@ -1257,7 +1257,8 @@ public final class EmbeddingStore implements AutoCloseable {
         long row = requireRow(v, word);
         float[] query = new float[dim];
         copyRow(v.mapping(), row, query, null, 0, ReadMode.CONSISTENT);
-        return search(new float[][] {query}, k, new long[] {row}, new String[] {"word '" + word + "'"}).get(0);
+        return search(new float[][] {query}, k, new long[] {row}, new String[] {"word '" + word + "'"}, Long.MAX_VALUE)
+                .get(0);
     }
 
     /**
@@ -1268,6 +1269,18 @@ public final class EmbeddingStore implements AutoCloseable {
      * @throws IllegalStateException    if the store has no vocabulary
      */
     public List<List<Neighbor>> mostSimilar(List<String> words, int k) {
+        return mostSimilar(words, k, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #mostSimilar(List, int)} with only rows {@code [0, candidateRows)} ranked: for a table whose first rows
+     * are words and whose later rows are something else (a text classifier's n-gram buckets), so that a word query
+     * answers words. The scan stops at {@code candidateRows}; the query words may be any rows.
+     *
+     * @throws IllegalArgumentException naming a word the store does not have, or one whose vector is zero
+     * @throws IllegalStateException    if the store has no vocabulary
+     */
+    public List<List<Neighbor>> mostSimilar(List<String> words, int k, long candidateRows) {
         if (k < 0) {
             throw new IllegalArgumentException("k must be at least 0: k=" + k);
         }
@@ -1282,7 +1295,8 @@ public final class EmbeddingStore implements AutoCloseable {
             names[i] = "word '" + words.get(i) + "'";
         }
         // One more than asked, nothing excluded: each query's own row is dropped from its own list afterwards.
-        List<List<Neighbor>> found = search(queries, k == 0 || k == Integer.MAX_VALUE ? k : k + 1, new long[0], names);
+        List<List<Neighbor>> found = search(queries, k == 0 || k == Integer.MAX_VALUE ? k : k + 1, new long[0], names,
+                candidateRows);
         List<List<Neighbor>> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             List<Neighbor> kept = new ArrayList<>(k);
@@ -1341,7 +1355,7 @@ public final class EmbeddingStore implements AutoCloseable {
         for (int i = 0; i < queries.length; i++) {
             names[i] = "query " + i;
         }
-        return search(queries, k, Arrays.copyOf(excluded, n), names);
+        return search(queries, k, Arrays.copyOf(excluded, n), names, Long.MAX_VALUE);
     }
 
     /**
@@ -1353,6 +1367,14 @@ public final class EmbeddingStore implements AutoCloseable {
      * @throws IllegalArgumentException naming a word the store does not have, or one whose vector is zero
      */
     public List<Neighbor> analogy(String a, String b, String c, int k) {
+        return analogy(a, b, c, k, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #analogy(String, String, String, int)} with only rows {@code [0, candidateRows)} ranked (see
+     * {@link #mostSimilar(List, int, long)}).
+     */
+    public List<Neighbor> analogy(String a, String b, String c, int k, long candidateRows) {
         View v = view;
         long ra = requireRow(v, a);
         long rb = requireRow(v, b);
@@ -1365,7 +1387,7 @@ public final class EmbeddingStore implements AutoCloseable {
             query[i] = (float) (ub[i] + uc[i] - ua[i]);
         }
         return search(new float[][] {query}, k, new long[] {ra, rb, rc},
-                new String[] {"analogy " + a + " : " + b + " :: " + c + " : ?"}).get(0);
+                new String[] {"analogy " + a + " : " + b + " :: " + c + " : ?"}, candidateRows).get(0);
     }
 
     /**
@@ -1453,16 +1475,20 @@ public final class EmbeddingStore implements AutoCloseable {
         }
     }
 
-    private List<List<Neighbor>> search(float[][] queries, int k, long[] excluded, String[] names) {
+    private List<List<Neighbor>> search(float[][] queries, int k, long[] excluded, String[] names, long candidateRows) {
         SimilarityKernel kernel = this.kernel != null ? this.kernel : SimilarityKernel.selected();
-        return search(queries, k, excluded, names, kernel);
+        return search(queries, k, excluded, names, candidateRows, kernel);
     }
 
     /** The one similarity path: checks, norms, scan, rescoring. */
-    private List<List<Neighbor>> search(float[][] queries, int k, long[] excluded, String[] names, SimilarityKernel kernel) {
+    private List<List<Neighbor>> search(float[][] queries, int k, long[] excluded, String[] names, long candidateRows,
+                                        SimilarityKernel kernel) {
         ensureOpen();
         if (k < 0) {
             throw new IllegalArgumentException("k must be at least 0: k=" + k);
+        }
+        if (candidateRows < 0) {
+            throw new IllegalArgumentException("candidateRows must be at least 0: candidateRows=" + candidateRows);
         }
         float[][] unit = new float[queries.length][];
         for (int q = 0; q < queries.length; q++) {
@@ -1470,7 +1496,7 @@ public final class EmbeddingStore implements AutoCloseable {
         }
         prepareNorms();
         View v = view;
-        long rows = v.rows();
+        long rows = Math.min(v.rows(), candidateRows); // rows after these are never candidates: the scan stops here
         Mapping m = v.mapping();
         MemorySegment norms = trustedNorms(v);
         long[] damaged = damage().rows();

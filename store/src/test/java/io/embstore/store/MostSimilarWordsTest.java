@@ -13,7 +13,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@link EmbeddingStore#mostSimilar(List, int)}: several words in one pass, each answered as on its own. */
+/**
+ * {@link EmbeddingStore#mostSimilar(List, int)}: several words in one pass, each answered as on its own; and with
+ * candidate rows, the ranking of the whole table cut to its first rows.
+ */
 class MostSimilarWordsTest {
     @TempDir
     Path tmp;
@@ -47,6 +50,32 @@ class MostSimilarWordsTest {
                     () -> s.mostSimilar(List.of("w1", "absent"), 3));
             assertTrue(e.getMessage().contains("absent"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> s.mostSimilar(List.of("w1"), -1));
+        }
+    }
+
+    @Test
+    void candidateRowsLeaveTheLaterRowsOutOfTheRanking() {
+        int rows = 300;
+        int candidates = 120; // as a classifier's words before its n-gram buckets
+        List<String> words = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            words.add("w" + r);
+        }
+        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("c")).words(words).dim(7).init(Init.normal(3))
+                .create()) {
+            for (String word : List.of("w0", "w119", "w200")) { // w200: a query beyond the candidates is allowed
+                List<Neighbor> all = s.mostSimilar(word, rows);
+                List<Neighbor> expected = all.stream().filter(n -> n.row() < candidates).limit(10).toList();
+                assertEquals(expected, s.mostSimilar(List.of(word), 10, candidates).get(0), word);
+                List<Neighbor> every = s.mostSimilar(List.of(word), rows, candidates).get(0);
+                assertEquals(word.equals("w200") ? candidates : candidates - 1, every.size(), word);
+                assertTrue(every.stream().allMatch(n -> n.row() < candidates), word);
+            }
+            List<Neighbor> analogy = s.analogy("w1", "w2", "w3", rows, candidates);
+            assertEquals(candidates - 3, analogy.size());
+            assertEquals(s.analogy("w1", "w2", "w3", rows).stream().filter(n -> n.row() < candidates).toList(), analogy);
+            assertEquals(List.of(), s.mostSimilar(List.of("w5"), 10, 0).get(0));
+            assertThrows(IllegalArgumentException.class, () -> s.mostSimilar(List.of("w5"), 10, -1));
         }
     }
 }

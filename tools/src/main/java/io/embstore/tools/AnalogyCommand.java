@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
                 "Solve 'A is to B as C is to ?'.",
                 "",
                 "Ranks every row by cosine similarity to B - A + C (on unit vectors), leaving out A, B and C: gensim's"
-                        + " most_similar(positive=[B, C], negative=[A])."},
+                        + " most_similar(positive=[B, C], negative=[A]). In a classifier's model directory only the"
+                        + " words are ranked, not its n-gram bucket rows."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore analogy glove300 man king woman      (queen, hopefully)"})
@@ -53,7 +54,7 @@ final class AnalogyCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
             NeighborPrinter.requireWords(table, a, b, c);
-            List<EmbeddingStore.Neighbor> answers = table.analogy(a, b, c, k);
+            List<EmbeddingStore.Neighbor> answers = table.analogy(a, b, c, k, ClassifierModel.wordQueryRows(store));
             if (json.json) {
                 out.println(NeighborPrinter.json(answers));
             } else {

@@ -224,6 +224,17 @@ final class ClassifierModel {
         return new ClassifierModel(h, labels, wordRows, bucketRows, weights, bias);
     }
 
+    /**
+     * The rows of the store in {@code dir} that word queries ({@code similar}, {@code analogy}) rank: in a model
+     * directory, the unknown word's and the words' ({@code 1 + word_rows}), never the n-gram buckets after them (a
+     * bucket is no answer to "which words are like great"); in any other store, every row.
+     *
+     * @throws UserError if the directory has a model file that is damaged
+     */
+    static long wordQueryRows(Path dir) {
+        return Files.isRegularFile(dir.resolve(FILE)) ? 1L + read(dir).wordRows : Long.MAX_VALUE;
+    }
+
     private static UserError damaged(Path file, int line, String what) {
         return new UserError(ExitCode.USER_ERROR, file + (line > 0 ? ": line " + line : "") + ": damaged model file: " + what);
     }

@@ -37,6 +37,7 @@ final class EmbstoreCommand implements Callable<Integer> {
             TrainClassifierCommand.class,
             TestClassifierCommand.class,
             PredictCommand.class,
+            CompactClassifierCommand.class,
             DemoCommand.class,
             DemoReaderCommand.class,
             CommandLine.HelpCommand.class);

@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
                 "Print the words most similar to a word.",
                 "",
                 "Ranks every row by cosine similarity to the word's vector (leaving out the word itself), like"
-                        + " gensim's most_similar. Several words are answered in one pass over the matrix."},
+                        + " gensim's most_similar. Several words are answered in one pass over the matrix. In a"
+                        + " classifier's model directory only the words are ranked, not its n-gram bucket rows."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore similar glove300 king", "  embstore similar glove300 king paris -k 5 --json"})
@@ -48,7 +49,8 @@ final class SimilarCommand implements Callable<Integer> {
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
             NeighborPrinter.requireWords(table, words.toArray(String[]::new));
             StringBuilder all = new StringBuilder("{");
-            List<List<EmbeddingStore.Neighbor>> answers = table.mostSimilar(words, k); // one pass for all the words
+            // One pass for all the words; in a classifier's model directory, over its words only.
+            List<List<EmbeddingStore.Neighbor>> answers = table.mostSimilar(words, k, ClassifierModel.wordQueryRows(store));
             for (int i = 0; i < words.size(); i++) {
                 List<EmbeddingStore.Neighbor> neighbors = answers.get(i);
                 if (json.json) {

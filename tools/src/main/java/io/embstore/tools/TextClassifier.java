@@ -78,6 +78,11 @@ final class TextClassifier implements AutoCloseable {
         return new TextClassifier(model, store);
     }
 
+    /** The model's embedding table (open read-only; closed with this classifier). */
+    EmbeddingStore table() {
+        return store;
+    }
+
     /** The rows of a document: see {@link #features(List, RowLookup, int, int)}. */
     int[] features(List<String> words) {
         return features(words, lookup, model.hyper.ngrams(), model.hyper.buckets());

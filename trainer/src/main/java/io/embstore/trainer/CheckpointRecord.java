@@ -166,7 +166,7 @@ final class CheckpointRecord {
     }
 
     /** Temp file, fsync, rename, fsync of the directory: the record is replaced whole or not at all. */
-    void writeAtomically(Path dir) {
+    void writeAtomically(Path dir, Durability durability) {
         Path file = dir.resolve(FILE);
         Path tmp = dir.resolve(FILE + ".tmp");
         try {
@@ -179,18 +179,12 @@ final class CheckpointRecord {
                 while (b.hasRemaining()) {
                     ch.write(b);
                 }
-                ch.force(true);
+                durability.force(tmp, ch, true);
             }
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            forceDirectory(dir);
+            durability.forceDirectory(dir);
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot write the checkpoint record", e);
-        }
-    }
-
-    static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
         }
     }
 }

@@ -51,6 +51,7 @@ final class OptimizerState implements AutoCloseable {
     static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Path dir;
+    private final Durability durability;
     final SparseTrainer.Algorithm algorithm;
     final int dim;
     private final Arena arena = Arena.ofShared();
@@ -60,8 +61,9 @@ final class OptimizerState implements AutoCloseable {
     MemorySegment acc;
     MemorySegment counters;
 
-    private OptimizerState(Path dir, SparseTrainer.Algorithm algorithm, int dim) {
+    private OptimizerState(Path dir, SparseTrainer.Algorithm algorithm, int dim, Durability durability) {
         this.dir = dir;
+        this.durability = durability;
         this.algorithm = algorithm;
         this.dim = dim;
     }
@@ -83,8 +85,8 @@ final class OptimizerState implements AutoCloseable {
     record FileSpec(String descr, int cols, long rowBytes) {
     }
 
-    /** A mapped state array and the bytes of one of its rows. */
-    record Array(MemorySegment segment, long rowBytes) {
+    /** A mapped state array, its file and the bytes of one of its rows. */
+    record Array(Path file, MemorySegment segment, long rowBytes) {
     }
 
     /** The files of {@code algorithm}, in a fixed order. */
@@ -109,11 +111,12 @@ final class OptimizerState implements AutoCloseable {
      * the undo log and the epoch-0 checkpoint record are written, and {@code optim.meta} is renamed into place last.
      * A crash before that rename leaves no meta, and the next attach builds everything again.
      */
-    static void create(Path dir, SparseTrainer.Algorithm algorithm, int dim, long capacity, long generation, long rows) {
+    static void create(Path dir, SparseTrainer.Algorithm algorithm, int dim, long capacity, long generation, long rows,
+                       Durability durability) {
         List<String> names = List.of(M_FILE, V_FILE, ACC_FILE, ROWS_FILE, UndoLog.FILE, CheckpointRecord.FILE,
                 CheckpointRecord.FILE + ".tmp", META_FILE + ".tmp");
         try {
-            createFiles(dir, algorithm, dim, capacity, generation, rows, names);
+            createFiles(dir, algorithm, dim, capacity, generation, rows, names, durability);
         } catch (RuntimeException | Error e) {
             // A full disk, most likely: the half-built state goes, so that its space is free again (the next attach
             // would delete it anyway, before building it again).
@@ -129,7 +132,7 @@ final class OptimizerState implements AutoCloseable {
     }
 
     private static void createFiles(Path dir, SparseTrainer.Algorithm algorithm, int dim, long capacity, long generation,
-                                    long rows, List<String> names) {
+                                    long rows, List<String> names, Durability durability) {
         try {
             for (String name : names) {
                 Files.deleteIfExists(dir.resolve(name));
@@ -145,12 +148,12 @@ final class OptimizerState implements AutoCloseable {
                         FileSpace.reserve(file, 0, bytes);
                         MemorySegment seg = ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, a);
                         StateNpy.write(seg, spec.descr(), capacity, spec.cols());
-                        seg.force();
+                        durability.force(file, seg, 0, seg.byteSize());
                     }
                 }
             }
-            UndoLog.create(dir.resolve(UndoLog.FILE), dim, stateFloats(algorithm, dim));
-            new CheckpointRecord(0, 0, generation, rows, generation, List.of()).writeAtomically(dir);
+            UndoLog.create(dir.resolve(UndoLog.FILE), dim, stateFloats(algorithm, dim), durability);
+            new CheckpointRecord(0, 0, generation, rows, generation, List.of()).writeAtomically(dir, durability);
             Path meta = dir.resolve(META_FILE);
             Path tmp = dir.resolve(META_FILE + ".tmp");
             String text = "embstore-optimizer\nformat_version=" + FORMAT_VERSION + "\nalgorithm=" + algorithm.label
@@ -159,17 +162,17 @@ final class OptimizerState implements AutoCloseable {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                     LinkOption.NOFOLLOW_LINKS)) {
                 ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
-                ch.force(true);
+                durability.force(tmp, ch, true);
             }
             Files.move(tmp, meta, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            CheckpointRecord.forceDirectory(dir);
+            durability.forceDirectory(dir);
         } catch (IOException e) {
             throw new UncheckedIOException(dir + ": cannot create the optimizer state", e);
         }
     }
 
     /** Reads {@code optim.meta}, checks it matches, and maps every state file after checking its header and size. */
-    static OptimizerState open(Path dir, SparseTrainer.Algorithm algorithm, int dim, boolean writable) {
+    static OptimizerState open(Path dir, SparseTrainer.Algorithm algorithm, int dim, boolean writable, Durability durability) {
         Path metaFile = dir.resolve(META_FILE);
         Map<String, String> meta = new LinkedHashMap<>();
         try {
@@ -201,7 +204,7 @@ final class OptimizerState implements AutoCloseable {
         if (!String.valueOf(dim).equals(meta.get("dim"))) {
             throw new IllegalStateException(metaFile + ": dim=" + meta.get("dim") + " but the store's dim is " + dim);
         }
-        OptimizerState s = new OptimizerState(dir, algorithm, dim);
+        OptimizerState s = new OptimizerState(dir, algorithm, dim, durability);
         try {
             long capacity = Long.MAX_VALUE;
             for (var e : files(algorithm, dim).entrySet()) {
@@ -274,7 +277,7 @@ final class OptimizerState implements AutoCloseable {
         for (var e : files(algorithm, dim).entrySet()) {
             MemorySegment seg = segment(e.getKey());
             StateNpy.write(seg, e.getValue().descr(), newCapacity, e.getValue().cols());
-            seg.asSlice(0, StateNpy.BYTES).force();
+            durability.force(dir.resolve(e.getKey()), seg, 0, StateNpy.BYTES);
         }
     }
 
@@ -336,9 +339,11 @@ final class OptimizerState implements AutoCloseable {
     /** The mapped state arrays, for forcing a checkpoint's rows. */
     List<Array> arrays() {
         return switch (algorithm) {
-            case ADAM -> List.of(new Array(m, 4L * dim), new Array(v, 4L * dim), new Array(counters, COUNTER_BYTES));
-            case ROWWISE_ADAGRAD -> List.of(new Array(acc, 4L), new Array(counters, COUNTER_BYTES));
-            case SGD -> List.of(new Array(counters, COUNTER_BYTES));
+            case ADAM -> List.of(new Array(dir.resolve(M_FILE), m, 4L * dim), new Array(dir.resolve(V_FILE), v, 4L * dim),
+                    new Array(dir.resolve(ROWS_FILE), counters, COUNTER_BYTES));
+            case ROWWISE_ADAGRAD -> List.of(new Array(dir.resolve(ACC_FILE), acc, 4L),
+                    new Array(dir.resolve(ROWS_FILE), counters, COUNTER_BYTES));
+            case SGD -> List.of(new Array(dir.resolve(ROWS_FILE), counters, COUNTER_BYTES));
         };
     }
 

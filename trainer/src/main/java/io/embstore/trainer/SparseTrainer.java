@@ -192,6 +192,7 @@ public final class SparseTrainer implements AutoCloseable {
     private final long padding;
     private final OptimizerState state;
     private final UndoLog undo;
+    private final Durability durability;
     private final StepCoalescer coalescer = new StepCoalescer();
     private final RowKernel[] kernels;
     /** The threads besides the caller's ({@code threads - 1}); kernel {@code i + 1} is worker {@code i}'s. */
@@ -207,8 +208,10 @@ public final class SparseTrainer implements AutoCloseable {
     private ByteBuffer undoBatch = ByteBuffer.allocate(0);
     private int[] newRows = new int[0];
 
-    private SparseTrainer(EmbeddingStore store, Options options, OptimizerState state, UndoLog undo, CheckpointRecord record) {
+    private SparseTrainer(EmbeddingStore store, Options options, OptimizerState state, UndoLog undo, CheckpointRecord record,
+                          Durability durability) {
         this.store = store;
+        this.durability = durability;
         this.options = options;
         this.dir = store.path();
         this.dim = store.dim();
@@ -238,6 +241,11 @@ public final class SparseTrainer implements AutoCloseable {
      * @throws IllegalStateException    if the state files are damaged or belong to another algorithm or dim
      */
     public static SparseTrainer attach(EmbeddingStore store, Options options) {
+        return attach(store, options, Durability.SYSTEM);
+    }
+
+    /** {@link #attach(EmbeddingStore, Options)} with every force made through {@code durability} (tests record them). */
+    static SparseTrainer attach(EmbeddingStore store, Options options, Durability durability) {
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(options, "options");
         if (!store.isWritable()) {
@@ -249,16 +257,17 @@ public final class SparseTrainer implements AutoCloseable {
         }
         Path dir = store.path();
         if (!OptimizerState.exists(dir)) {
-            OptimizerState.create(dir, options.algorithm, store.dim(), Math.max(1, store.rows()), store.publish(), store.rows());
+            OptimizerState.create(dir, options.algorithm, store.dim(), Math.max(1, store.rows()), store.publish(), store.rows(),
+                    durability);
         }
-        OptimizerState state = OptimizerState.open(dir, options.algorithm, store.dim(), true);
+        OptimizerState state = OptimizerState.open(dir, options.algorithm, store.dim(), true, durability);
         try {
             state.ensureCapacity(store.rows());
             CheckpointRecord record = CheckpointRecord.read(dir);
             RoaringBitmap restored = new RoaringBitmap();
             int stateFloats = state.stateFloats();
             float[] weights = new float[store.dim()];
-            UndoLog undo = UndoLog.open(dir.resolve(UndoLog.FILE), store.dim(), stateFloats, rec -> {
+            UndoLog undo = UndoLog.open(dir.resolve(UndoLog.FILE), store.dim(), stateFloats, durability, rec -> {
                 if (rec.getLong(UndoLog.EPOCH_OFFSET) != record.epoch) {
                     return; // written before the last checkpoint committed: already superseded
                 }
@@ -274,7 +283,7 @@ public final class SparseTrainer implements AutoCloseable {
                 state.counters(row, rec.getLong(UndoLog.COUNT_OFFSET), rec.getLong(UndoLog.LAST_STEP_OFFSET));
                 restored.add((int) row);
             });
-            SparseTrainer trainer = new SparseTrainer(store, options, state, undo, record);
+            SparseTrainer trainer = new SparseTrainer(store, options, state, undo, record, durability);
             if (!restored.isEmpty()) {
                 // Roll-back done in the mapping; a checkpoint makes it durable and retires the log (new epoch), and
                 // lists the rows in dirtySince: a reader may have seen them changed and changed back.
@@ -555,7 +564,7 @@ public final class SparseTrainer implements AutoCloseable {
         forceRows(changed);
         long generation = store.publish();
         CheckpointRecord next = record.next(t, generation, store.rows(), changed);
-        next.writeAtomically(dir);
+        next.writeAtomically(dir, durability);
         record = next;
         undo.reset();
         dirty = new RoaringBitmap();
@@ -571,12 +580,12 @@ public final class SparseTrainer implements AutoCloseable {
             return;
         }
         long matrixRowBytes = (long) dim * store.dtype().bytes();
-        forEachRun(rows, matrixRowBytes, store::force);
+        forEachRun(rows, matrixRowBytes, (from, to) -> durability.forceRows(store, from, to));
         for (OptimizerState.Array a : state.arrays()) {
             MemorySegment seg = a.segment();
             long rowBytes = a.rowBytes();
             forEachRun(rows, rowBytes, (from, to) ->
-                    seg.asSlice(OptimizerState.rowAt(from, rowBytes), (to - from) * rowBytes).force());
+                    durability.force(a.file(), seg, OptimizerState.rowAt(from, rowBytes), (to - from) * rowBytes));
         }
     }
 

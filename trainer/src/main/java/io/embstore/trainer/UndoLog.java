@@ -66,12 +66,14 @@ final class UndoLog implements AutoCloseable {
 
     private final Path file;
     private final FileChannel channel;
+    private final Durability durability;
     private final int recordBytes;
     private long end;
 
-    private UndoLog(Path file, FileChannel channel, int recordBytes, long end) {
+    private UndoLog(Path file, FileChannel channel, Durability durability, int recordBytes, long end) {
         this.file = file;
         this.channel = channel;
+        this.durability = durability;
         this.recordBytes = recordBytes;
         this.end = end;
     }
@@ -87,7 +89,7 @@ final class UndoLog implements AutoCloseable {
     }
 
     /** Creates the file with its header only (used while the state is built, before optim.meta commits it). */
-    static void create(Path file, int dim, int stateFloats) throws IOException {
+    static void create(Path file, int dim, int stateFloats, Durability durability) throws IOException {
         Files.deleteIfExists(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                 LinkOption.NOFOLLOW_LINKS)) {
@@ -95,7 +97,7 @@ final class UndoLog implements AutoCloseable {
             h.putLong(0, MAGIC).putInt(8, VERSION).putInt(DIM_OFFSET, dim).putInt(STATE_FLOATS_OFFSET, stateFloats)
                     .putInt(RECORD_BYTES_OFFSET, recordBytes(dim, stateFloats));
             ch.write(h, 0);
-            ch.force(true);
+            durability.force(file, ch, true);
         }
     }
 
@@ -103,7 +105,7 @@ final class UndoLog implements AutoCloseable {
      * Opens the log, checks its header against {@code dim} and {@code stateFloats}, and passes every record (CRC
      * checked, epoch not yet filtered) to {@code onRecord} in file order. The buffer passed is reused.
      */
-    static UndoLog open(Path file, int dim, int stateFloats, Consumer<ByteBuffer> onRecord) {
+    static UndoLog open(Path file, int dim, int stateFloats, Durability durability, Consumer<ByteBuffer> onRecord) {
         FileChannel ch = null;
         try {
             ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -135,7 +137,7 @@ final class UndoLog implements AutoCloseable {
                     onRecord.accept(rec);
                 }
             }
-            return new UndoLog(file, ch, rb, size);
+            return new UndoLog(file, ch, durability, rb, size);
         } catch (IOException e) {
             close(ch);
             throw new UncheckedIOException(file + ": cannot read the undo log", e);
@@ -193,7 +195,7 @@ final class UndoLog implements AutoCloseable {
     /** fdatasync: the records appended so far are on disk when this returns. */
     void force() {
         try {
-            channel.force(false);
+            durability.force(file, channel, false);
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot force the undo log", e);
         }

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>What SIGKILL tests: everything written to the mapping or the files before the kill survives in the page cache, so
  * this exercises the roll-back of rows changed after the last checkpoint, torn steps, kills inside a checkpoint and
  * inside the undo log's writes. It does not pull the power: which pages reach the disk before a power cut is not
- * observable here. Seeded; the seed is printed.
+ * observable here ({@link PowerLossTest} simulates that). Seeded; the seed is printed.
  */
 class CrashRecoveryTest {
     static final Options OPTIONS = Options.adam().learningRate(0.01).threads(2);
