@@ -32,7 +32,12 @@ import picocli.CommandLine.Spec;
                 "Writes word2vec text (with a 'rows dim' header; fastText reads it as .vec), word2vec binary or GloVe"
                         + " text, for the whole store or the words of a list. Text values are the shortest decimals"
                         + " that read back as the same float32, so converting the output again gives the very same"
-                        + " store. OUT ending in .gz is gzip-compressed. OUT appears whole or not at all."},
+                        + " store. OUT ending in .gz is gzip-compressed. OUT appears whole or not at all.",
+                "",
+                "A word the format would not read back unchanged is refused, naming its row, before anything is"
+                        + " written: in word2vec binary a word ends at its first space; in the text formats a word may"
+                        + " hold spaces and tabs, but not at its start or end, not a line break or other control"
+                        + " character, and not only numbers after its first field."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {

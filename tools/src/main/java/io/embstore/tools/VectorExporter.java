@@ -24,10 +24,11 @@ import java.util.zip.GZIPOutputStream;
 /**
  * Writes a store (or some of its rows) as word2vec text, word2vec binary or GloVe text, optionally gzip-compressed.
  *
- * <p>Text values are the shortest decimal that reads back as the same float32, the characters of
- * {@code Float.toString} ({@link ShortestFloat}), so text to store to text to store is bit-identical. Rows are
- * formatted in blocks on every core, and each block is put at its place in the file by the thread that formatted
- * it ({@link DirectOutput}, direct I/O where available). The output is written to a temporary sibling, forced to
+ * <p>Words are checked first ({@link ExportedWords}): a word the format cannot carry unchanged is refused before
+ * anything is written. Text values are the shortest decimal that reads back as the same float32, laid out as NumPy
+ * writes a float32 ({@link ShortestFloat}), so text to store to text to store is bit-identical. Rows are formatted
+ * in blocks on every core, and each block is put at its place in the file by the thread that formatted it
+ * ({@link DirectOutput}, direct I/O where available). The output is written to a temporary sibling, forced to
  * disk and renamed into place at the end: an error never leaves a half-written file.
  */
 final class VectorExporter {
@@ -66,6 +67,7 @@ final class VectorExporter {
         if (!store.hasVocabulary()) {
             throw new IllegalArgumentException(store.path() + " has no vocabulary: vector files need a word per row");
         }
+        ExportedWords.check(store, rows, format);
         Path absolute = out.toAbsolutePath();
         Path temp = absolute.resolveSibling("." + absolute.getFileName() + ".tmp-" + ProcessHandle.current().pid());
         boolean gzip = absolute.getFileName().toString().endsWith(".gz");
