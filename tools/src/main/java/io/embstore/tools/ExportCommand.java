@@ -31,9 +31,10 @@ import picocli.CommandLine.Spec;
                 "",
                 "Writes word2vec text (with a 'rows dim' header; fastText reads it as .vec), word2vec binary or GloVe"
                         + " text, for the whole store or the words of a list. Text values are the shortest decimals"
-                        + " that read back as the same float32, so converting the output again gives the very same"
-                        + " store. OUT ending in .gz is gzip-compressed. OUT appears whole or not at all. A table"
-                        + " without a vocabulary (create --rows) is written with each row id as its word.",
+                        + " that read back as the same float32, laid out as NumPy writes a float32 (0.0005592,"
+                        + " 1.5e-05), so converting the output again gives the very same store. OUT ending in .gz is"
+                        + " gzip-compressed. OUT appears whole or not at all. A table without a vocabulary (create"
+                        + " --rows) is written with each row id as its word.",
                 "",
                 "A word the format would not read back unchanged is refused, naming its row, before anything is"
                         + " written: in word2vec binary a word ends at its first space; in the text formats a word may"
