@@ -130,8 +130,8 @@ final class ExportedWords {
         }
         if (format == VectorFormat.GLOVE && first && lastIsNumber) {
             return "the first line of a GloVe file must end in exactly dim numbers (the reader counts them to learn"
-                    + " the dim), and this word's last field is a number: export another row first, or use"
-                    + " --format word2vec";
+                    + " the dim), and this word's last field is a number: put another row first (--words orders"
+                    + " them), or use --format word2vec";
         }
         return null;
     }
