@@ -11,7 +11,7 @@ public final class ShortestFloatAccess {
     private ShortestFloatAccess() {
     }
 
-    /** {@link ShortestFloat#write}: {@code v} as {@code Float.toString}'s characters at {@code pos}; returns the end. */
+    /** {@link ShortestFloat#write}: {@code v} as the exporter writes it, at {@code pos}; returns the end. */
     public static int write(float v, byte[] buf, int pos) {
         return ShortestFloat.write(v, buf, pos);
     }

@@ -1285,6 +1285,8 @@ public final class EmbeddingStore implements AutoCloseable {
             throw new IllegalArgumentException("k must be at least 0: k=" + k);
         }
         View v = view;
+        // Nothing proportional to k is allocated: no answer holds more rows than the table.
+        k = (int) Math.min(k, v.rows());
         int n = words.size();
         long[] rows = new long[n];
         float[][] queries = new float[n][dim];

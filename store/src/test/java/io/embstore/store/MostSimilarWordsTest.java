@@ -77,5 +77,23 @@ class MostSimilarWordsTest {
             assertEquals(List.of(), s.mostSimilar(List.of("w5"), 10, 0).get(0));
             assertThrows(IllegalArgumentException.class, () -> s.mostSimilar(List.of("w5"), 10, -1));
         }
+
+    /** A k far beyond the table (a user's "all of them") answers every eligible row, allocating nothing for k. */
+    @Test
+    void aHugeKIsCappedAtTheRowCount() {
+        int rows = 40;
+        List<String> words = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            words.add("w" + r);
+        }
+        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("t")).words(words).dim(5).init(Init.normal(3))
+                .create()) {
+            for (int k : new int[] {Integer.MAX_VALUE - 1, Integer.MAX_VALUE}) {
+                assertEquals(rows - 1, s.mostSimilar(List.of("w1", "w2"), k).get(1).size(), "k " + k);
+                assertEquals(rows - 1, s.mostSimilar("w1", k).size(), "k " + k);
+                assertEquals(rows, s.mostSimilar(new float[] {1, 2, 3, 4, 5}, k, java.util.Set.of()).size(), "k " + k);
+                assertEquals(rows - 3, s.analogy("w1", "w2", "w3", k).size(), "k " + k);
+            }
+        }
     }
 }

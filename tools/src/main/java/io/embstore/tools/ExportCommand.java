@@ -31,8 +31,15 @@ import picocli.CommandLine.Spec;
                 "",
                 "Writes word2vec text (with a 'rows dim' header; fastText reads it as .vec), word2vec binary or GloVe"
                         + " text, for the whole store or the words of a list. Text values are the shortest decimals"
-                        + " that read back as the same float32, so converting the output again gives the very same"
-                        + " store. OUT ending in .gz is gzip-compressed. OUT appears whole or not at all."},
+                        + " that read back as the same float32, laid out as NumPy writes a float32 (0.0005592,"
+                        + " 1.5e-05), so converting the output again gives the very same store. OUT ending in .gz is"
+                        + " gzip-compressed. OUT appears whole or not at all. A table without a vocabulary (create"
+                        + " --rows) is written with each row id as its word.",
+                "",
+                "A word the format would not read back unchanged is refused, naming its row, before anything is"
+                        + " written: in word2vec binary a word ends at its first space; in the text formats a word may"
+                        + " hold spaces and tabs, but not at its start or end, not a line break or other control"
+                        + " character, and not only numbers after its first field."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {
@@ -63,7 +70,8 @@ final class ExportCommand implements Callable<Integer> {
             description = "Export only the rows a trainer's checkpoints changed after this store generation (a delta"
                     + " for readers that hold the table as of GENERATION; see 'info'). Prints the generation the delta is"
                     + " complete up to: the value to pass next time. Every row when the table was never trained or"
-                    + " GENERATION is older than the last 64 checkpoints.")
+                    + " GENERATION is older than the last 64 checkpoints; an error when the store has not reached"
+                    + " GENERATION.")
     Long changedSince;
 
     @Option(names = "--threads", paramLabel = "N", description = "Formatting threads. Default: all cores.")
@@ -117,6 +125,12 @@ final class ExportCommand implements Callable<Integer> {
     }
 
     private SparseTrainer.Changes changes(EmbeddingStore table) {
+        long current = table.generation();
+        if (changedSince > current) {
+            throw new UserError(ExitCode.USER_ERROR, "--changed-since " + changedSince + ": " + table.path()
+                    + " has not reached that generation (its current generation is " + current + "): pass one this"
+                    + " store published, such as the 'next time' value of an earlier delta or what 'info' prints");
+        }
         try {
             return SparseTrainer.changedSince(table, changedSince);
         } catch (IllegalStateException e) { // a damaged checkpoint record: the message names the file

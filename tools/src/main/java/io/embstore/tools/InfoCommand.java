@@ -112,16 +112,20 @@ final class InfoCommand implements Callable<Integer> {
     /** Every regular file under the store, by path relative to it ('/'-separated), in name order. */
     private static Map<String, Long> fileSizes(Path dir) {
         Map<String, Long> sizes = new TreeMap<>();
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.filter(Files::isRegularFile).forEach(p -> {
-                try {
-                    sizes.put(dir.relativize(p).toString().replace('\\', '/'), Files.size(p));
-                } catch (NoSuchFileException e) {
-                    // A writer's temporary file, renamed away while we walked: not part of the store.
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
+        try {
+            // A walk does not enter a symbolic link, not even the one it starts at: walk the directory it names.
+            Path real = dir.toRealPath();
+            try (Stream<Path> paths = Files.walk(real)) {
+                paths.filter(Files::isRegularFile).forEach(p -> {
+                    try {
+                        sizes.put(real.relativize(p).toString().replace('\\', '/'), Files.size(p));
+                    } catch (NoSuchFileException e) {
+                        // A writer's temporary file, renamed away while we walked: not part of the store.
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
+            }
         } catch (IOException | UncheckedIOException e) {
             throw new UserError(ExitCode.USER_ERROR, dir + ": cannot list the store's files (" + e.getMessage() + ")", e);
         }

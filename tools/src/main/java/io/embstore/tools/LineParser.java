@@ -4,10 +4,10 @@ package io.embstore.tools;
  * Splits one text line of a vector file into its word and its {@code dim} values.
  *
  * <p>The last {@code dim} fields are the vector and the rest is the word, so tokens that contain spaces (GloVe 840B
- * has them) survive. The common line, a one-field word, takes a single forward pass; only a line whose second field
- * is not a number, or that has more than {@code dim} numbers, is re-read from its end. Fields are separated by
- * spaces; tabs and a trailing carriage return or spaces are tolerated. A line with more numbers than {@code dim}
- * whose extra fields are all numbers is an error ("too many numbers"), not a word made of numbers.
+ * has them) survive. The common line, a one-field word, takes a single forward pass; only a line with a field after
+ * the first that is not a finite number, or with more than {@code dim} numbers, is re-read from its end. Fields are
+ * separated by spaces; tabs and a trailing carriage return or spaces are tolerated. A line with more numbers than
+ * {@code dim} whose extra fields are all numbers is an error ("too many numbers"), not a word made of numbers.
  */
 final class LineParser {
     /** A line that is not {@code word v1 ... vdim}; the caller adds the file and line number. */
@@ -93,13 +93,14 @@ final class LineParser {
             try {
                 v = parser.parseField(buf, i, end);
             } catch (NumberFormatException e) {
-                if (n == 0) {
-                    return parseFromEnd(buf, start, end);
-                }
-                throw new MalformedLine("value " + (n + 1) + " of " + dim + ": " + e.getMessage());
+                // Not a number where a value was expected: the first word may have more fields ("new york 1 2"),
+                // some of them numbers ("route 66 north"). Read from the end, which also says what is wrong.
+                return parseFromEnd(buf, start, end);
             }
             int tokenEnd = parser.end();
-            checkFinite(v, n, buf, i, tokenEnd);
+            if (!allowNonFinite && !Float.isFinite(v)) {
+                return parseFromEnd(buf, start, end); // a field of the word ("a nan b"), or a value to refuse there
+            }
             values[n++] = v;
             i = tokenEnd;
         }

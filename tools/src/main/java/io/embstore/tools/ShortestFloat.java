@@ -3,10 +3,15 @@ package io.embstore.tools;
 import java.math.BigInteger;
 
 /**
- * Writes a float32 as ASCII bytes, exactly the characters {@link Float#toString(float)} gives (JDK 19 and later):
- * the shortest decimal that reads back as the same float, the one closest to the float's value when several are
- * that short, in Java's layout ({@code 0.001}, {@code 1234.5}, {@code 1.0E7}, {@code 1.4E-45}, {@code -0.0},
- * {@code NaN}, {@code Infinity}).
+ * Writes a float32 as ASCII bytes: the digits of {@link Float#toString(float)} (JDK 19 and later), the shortest
+ * decimal that reads back as the same float, the one closest to the float's value when several are that short, laid
+ * out as NumPy writes a float32 ({@code str} and {@code repr} of {@code np.float32}, NumPy 2): positional for
+ * {@code 1e-4 <= |v| < 1e6} and for zero ({@code 0.0005592}, {@code 123456.79}, {@code 100.0}, {@code -0.0}),
+ * scientific otherwise with at least two exponent digits ({@code 1e-05}, {@code 1.2345678e+07},
+ * {@code 3.4028235e+38}), and {@code nan}, {@code inf}, {@code -inf}. So a file written by gensim or NumPy and
+ * exported again diffs clean, and every reader of these files (ours, gensim, word2vec's and GloVe's C code) reads it.
+ * The digits differ from NumPy's only for a few subnormals, where Java keeps two digits and NumPy one
+ * ({@code 1.4e-45} against {@code 1e-45}; both read back as the same float).
  *
  * <p>Why not {@code Float.toString}: an export formats 120 million values, and each call there builds a String that
  * must then be encoded to bytes again; this writes the digits straight into the caller's buffer and allocates
@@ -24,8 +29,9 @@ import java.math.BigInteger;
  */
 final class ShortestFloat {
     /**
-     * Bytes {@link #write} may touch past {@code pos}: the longest output is {@code -1.2345678E-38}, 14 characters,
-     * but digits are stored eight at a time, which can write a few bytes past the end of shorter outputs.
+     * Bytes {@link #write} may touch past {@code pos}: the longest outputs are {@code -0.000123456789} and
+     * {@code -1.2345678e-38}, 15 and 14 characters, but digits are stored eight at a time, which can write a few bytes
+     * past the end of shorter outputs.
      */
     static final int MAX_CHARS = 16;
 
@@ -55,8 +61,12 @@ final class ShortestFloat {
         1_000_000_000};
     private static final java.lang.invoke.VarHandle LONG_LE =
             java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final byte[] NAN = {'N', 'a', 'N'};
-    private static final byte[] INFINITY = {'I', 'n', 'f', 'i', 'n', 'i', 't', 'y'};
+    private static final byte[] NAN = {'n', 'a', 'n'};
+    private static final byte[] INFINITY = {'i', 'n', 'f'};
+    /** The bits of the least float32 not below 1e-4 (the float nearest 1e-4 is just below it, and NumPy compares exactly). */
+    private static final int POSITIONAL_MIN_BITS = Float.floatToRawIntBits(Math.nextUp(1e-4f));
+    /** The bits of 1e6f, exactly 10^6: NumPy writes a float32 from there up in scientific notation. */
+    private static final int POSITIONAL_END_BITS = Float.floatToRawIntBits(1e6f);
 
     static {
         for (int k = K_MIN; k <= K_MAX; k++) {
@@ -138,7 +148,10 @@ final class ShortestFloat {
         long fe = decimal(bits);
         int f = (int) (fe >>> 32);
         int e = (int) fe;
-        return plain(f, e, buf, pos);
+        // Decided on the float, not on its digits: 1e-4f is below 10^-4 and NumPy writes it "1e-04".
+        int magnitude = bits & 0x7fff_ffff;
+        boolean positional = magnitude >= POSITIONAL_MIN_BITS && magnitude < POSITIONAL_END_BITS;
+        return plain(f, e, positional, buf, pos);
     }
 
     /** NaN, the infinities and the zeros. */
@@ -246,10 +259,10 @@ final class ShortestFloat {
     }
 
     /**
-     * Writes {@code f 10^e} ({@code 0 < f < 10^9}) in {@code Float.toString}'s layout: plain notation for
-     * {@code 10^-3 <= value < 10^7}, the common case; scientific otherwise.
+     * Writes {@code f 10^e} ({@code 0 < f < 10^9}) in NumPy's layout: positional when {@code positional} (the value is
+     * in [10^-4, 10^6), so its leading digit's exponent is in [-4, 5]), the common case; scientific otherwise.
      */
-    private static int plain(int f, int e, byte[] buf, int pos) {
+    private static int plain(int f, int e, boolean positional, byte[] buf, int pos) {
         // f's digit count, from its bit length (1233 / 4096 is just above log10(2)), corrected once.
         int n = ((32 - Integer.numberOfLeadingZeros(f)) * 1233) >>> 12;
         if (f >= POW10[n]) {
@@ -265,7 +278,10 @@ final class ShortestFloat {
         // The decimal exponent of the leading digit.
         int lead = e + n - 1;
         byte d0 = (byte) ('0' + first);
-        if (lead < 0 && lead >= -3) {
+        if (!positional) {
+            return scientific(d0, rest, len, lead, buf, pos);
+        }
+        if (lead < 0) {
             // "0.000000" in one store; the digits then overwrite it from the first significant one.
             LONG_LE.set(buf, pos, 0x3030_3030_3030_2e30L);
             int at = pos + 1 - lead;
@@ -273,13 +289,10 @@ final class ShortestFloat {
             LONG_LE.set(buf, at + 1, rest);
             return at + len;
         }
-        if (lead >= 0 && lead < 7) {
-            return withIntegerPart(d0, rest, len, lead + 1, buf, pos);
-        }
-        return scientific(d0, rest, len, lead, buf, pos);
+        return withIntegerPart(d0, rest, len, lead + 1, buf, pos);
     }
 
-    /** {@code d0.rest} with the point after {@code intDigits} digits, for values in [1, 10^7). */
+    /** {@code d0.rest} with the point after {@code intDigits} digits, for values in [1, 10^6). */
     private static int withIntegerPart(byte d0, long rest, int len, int intDigits, byte[] buf, int pos) {
         buf[pos] = d0;
         if (len <= intDigits) {
@@ -297,22 +310,19 @@ final class ShortestFloat {
         return pos + len + 1;
     }
 
-    /** {@code d0.rest E lead}, for values below 10^-3 or from 10^7 up. */
+    /** {@code d0[.rest]e[+-]lead} with at least two exponent digits, NumPy's scientific layout. */
     private static int scientific(byte d0, long rest, int len, int lead, byte[] buf, int pos) {
         buf[pos] = d0;
         buf[pos + 1] = '.';
         LONG_LE.set(buf, pos + 2, rest);
-        pos += len == 1 ? 3 : len + 1;
-        buf[pos++] = 'E';
-        if (lead < 0) {
-            buf[pos++] = '-';
-            lead = -lead;
-        }
-        if (lead >= 10) {
-            buf[pos++] = (byte) ('0' + lead / 10);
-        }
-        buf[pos++] = (byte) ('0' + lead % 10);
-        return pos;
+        // A single digit has no point: "1e-05".
+        pos += len == 1 ? 1 : len + 1;
+        buf[pos++] = 'e';
+        buf[pos++] = lead < 0 ? (byte) '-' : (byte) '+';
+        lead = Math.abs(lead);
+        buf[pos] = (byte) ('0' + lead / 10);
+        buf[pos + 1] = (byte) ('0' + lead % 10);
+        return pos + 2;
     }
 
     /**

@@ -24,11 +24,13 @@ import java.util.zip.GZIPOutputStream;
 /**
  * Writes a store (or some of its rows) as word2vec text, word2vec binary or GloVe text, optionally gzip-compressed.
  *
- * <p>Text values are the shortest decimal that reads back as the same float32, the characters of
- * {@code Float.toString} ({@link ShortestFloat}), so text to store to text to store is bit-identical. Rows are
- * formatted in blocks on every core, and each block is put at its place in the file by the thread that formatted
- * it ({@link DirectOutput}, direct I/O where available). The output is written to a temporary sibling, forced to
- * disk and renamed into place at the end: an error never leaves a half-written file.
+ * <p>Words are checked first ({@link ExportedWords}): a word the format cannot carry unchanged is refused before
+ * anything is written. A table without a vocabulary is written with its row ids as words. Text values are the
+ * shortest decimal that reads back as the same float32, laid out as NumPy writes a float32 ({@link ShortestFloat}),
+ * so text to store to text to store is bit-identical. Rows are formatted in blocks on every core, and each block is
+ * put at its place in the file by the thread that formatted it ({@link DirectOutput}, direct I/O where available).
+ * The output is written to a temporary sibling, forced to disk and renamed into place at the end: an error never
+ * leaves a half-written file.
  */
 final class VectorExporter {
     private static final int BLOCK_ROWS = 1024;
@@ -63,9 +65,7 @@ final class VectorExporter {
     /** Writes {@code rows} of {@code store} to {@code out}; returns the bytes written (before compression). */
     static long export(EmbeddingStore store, RowSelection rows, Path out, VectorFormat format, int threads,
                        ConvertOptions.Progress progress) {
-        if (!store.hasVocabulary()) {
-            throw new IllegalArgumentException(store.path() + " has no vocabulary: vector files need a word per row");
-        }
+        ExportedWords.check(store, rows, format);
         Path absolute = out.toAbsolutePath();
         Path temp = absolute.resolveSibling("." + absolute.getFileName() + ".tmp-" + ProcessHandle.current().pid());
         boolean gzip = absolute.getFileName().toString().endsWith(".gz");
@@ -231,11 +231,13 @@ final class VectorExporter {
         private final VectorFormat format;
         private final int dim;
         private final float[] values;
+        private final boolean vocabulary;
         private byte[] bytes = new byte[1 << 16];
 
         BlockFormatter(EmbeddingStore store, VectorFormat format) {
             this.store = store;
             this.format = format;
+            this.vocabulary = store.hasVocabulary();
             this.dim = store.dim();
             this.values = new float[dim];
         }
@@ -253,7 +255,8 @@ final class VectorExporter {
             for (long i = first; i < last; i++) {
                 long row = rows.row(i);
                 store.read(row, values);
-                byte[] word = store.word(row).getBytes(StandardCharsets.UTF_8);
+                // An id-indexed table's row id is its word: a delta of one names the rows it holds.
+                byte[] word = (vocabulary ? store.word(row) : Long.toString(row)).getBytes(StandardCharsets.UTF_8);
                 ensure(pos + word.length + perRow);
                 System.arraycopy(word, 0, bytes, pos, word.length);
                 pos += word.length;

@@ -92,7 +92,8 @@ enum VectorFormat {
 
     /**
      * Guesses the format of an input from its first bytes: no header is GloVe; after a header, a first row that is
-     * text (a word and then {@code dim} numbers on one line) is word2vec text, anything else is binary.
+     * text (a word and then {@code dim} numbers on one line, or fields written with the characters of numbers, which
+     * the text reader then checks) is word2vec text, anything else is binary.
      */
     static VectorFormat detect(byte[] buf, int from, int limit) {
         Header h = header(buf, from, limit);
@@ -145,15 +146,33 @@ enum VectorFormat {
             return WORD2VEC_BINARY;
         }
         FloatParser parser = new FloatParser();
+        boolean numbers = true;
+        boolean numberCharacters = true;
         for (long f = fields - dim; f < fields; f++) {
             int slot = (int) (f % starts.length);
             try {
                 parser.parse(buf, starts[slot], ends[slot]);
             } catch (NumberFormatException e) {
-                return WORD2VEC_BINARY;
+                numbers = false;
+            }
+            numberCharacters &= numberCharacters(buf, starts[slot], ends[slot]);
+        }
+        // A row of text whose values are made of the characters numbers are written with ('0x1p3', '1.0.0') is text
+        // with a bad value, for the text reader to name; raw float bytes are rarely all such ASCII characters.
+        return numbers || numberCharacters && Utf8Check.firstInvalid(buf, lineStart, lineEnd) < 0 ? WORD2VEC
+                : WORD2VEC_BINARY;
+    }
+
+    private static boolean numberCharacters(byte[] buf, int from, int to) {
+        for (int i = from; i < to; i++) {
+            int c = buf[i];
+            boolean ok = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '+'
+                    || c == '-' || c == '_';
+            if (!ok) {
+                return false;
             }
         }
-        return WORD2VEC;
+        return true;
     }
 
     private static boolean isBlank(byte c) {

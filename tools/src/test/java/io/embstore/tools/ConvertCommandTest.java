@@ -279,6 +279,36 @@ class ConvertCommandTest {
         }
     }
 
+    /**
+     * A small word2vec text file whose first row has a value the parser does not take (a hexadecimal float) is text
+     * with a bad value, not binary: it was read as binary, here without an error, from the ASCII bytes.
+     */
+    @Test
+    void aTextFileWithAnUnreadableFirstValueIsTextWithAnErrorNamingTheValue() throws IOException {
+        Path file = tmp.resolve("hex.vec");
+        Files.write(file, "2 3\nhello 0x1p3 1.0 2.0\nworld 1.0 2.0 3.0\n".getBytes(StandardCharsets.UTF_8));
+        CliRun run = CliRun.of("convert", file.toString(), tmp.resolve("hex").toString(), "--quiet");
+        assertEquals(ExitCode.USER_ERROR, run.status(), run.toString());
+        assertTrue(run.err().contains("line 2") && run.err().contains("'0x1p3' is not a number"), run.err());
+        assertFalse(Files.exists(tmp.resolve("hex")));
+        // A binary file of dim 1 and 2 whose value bytes happen to be printable stays binary.
+        for (int dim = 1; dim <= 2; dim++) {
+            Path bin = tmp.resolve("printable" + dim + ".bin");
+            java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+            b.writeBytes(("1 " + dim + "\nw ").getBytes(StandardCharsets.US_ASCII));
+            for (int k = 0; k < dim; k++) {
+                b.writeBytes(new byte[] {'A', 'B', 'C', '>'}); // 0.18590117f, little-endian
+            }
+            b.write('\n');
+            Files.write(bin, b.toByteArray());
+            try (EmbeddingStore s = convert(bin, tmp.resolve("printable" + dim))) {
+                float[] v = new float[dim];
+                s.read(0, v);
+                assertEquals(Float.intBitsToFloat(0x3e434241), v[0], "dim " + dim);
+            }
+        }
+    }
+
     @Test
     void duplicatesKeepFirstOrLastAndAreReported() throws IOException {
         Path file = resource("duplicate-word.txt");

@@ -14,7 +14,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -94,11 +96,11 @@ class ExportCommandTest {
     }
 
     /**
-     * The text is exactly what Float.toString writes, word by word and value by value, whichever thread formatted
-     * and wrote which block, and the gzip output decompresses to the same bytes.
+     * The text is exactly Float.toString's digits in NumPy's layout, word by word and value by value, whichever thread
+     * formatted and wrote which block, and the gzip output decompresses to the same bytes.
      */
     @Test
-    void textIsFloatToStringInRowOrderWhateverTheThreads() throws IOException {
+    void textIsTheShortestDigitsInRowOrderWhateverTheThreads() throws IOException {
         Path store = awkwardStore(seed());
         StringBuilder expected = new StringBuilder();
         try (EmbeddingStore s = EmbeddingStore.open(store)) {
@@ -108,7 +110,7 @@ class ExportCommandTest {
                 s.read(r, v);
                 expected.append(s.word(r));
                 for (float f : v) {
-                    expected.append(' ').append(Float.toString(f));
+                    expected.append(' ').append(ShortestFloatTest.numpyLayout(f));
                 }
                 expected.append('\n');
             }
@@ -225,5 +227,77 @@ class ExportCommandTest {
         CliRun both = CliRun.of("export", dir.toString(), tmp.resolve("x.vec").toString(), "--changed-since", "0",
                 "--words", delta.toString());
         assertEquals(2, both.status(), both.toString());
+    }
+
+    /** A table without a vocabulary exports its row ids as words, in every format, and converts back to them. */
+    @Test
+    void anIdIndexedTableExportsItsRowIdsAsWords() throws IOException {
+        Path dir = tmp.resolve("ids");
+        ok("create", dir.toString(), "--rows", "5", "--dim", "3");
+        for (String format : List.of("word2vec", "glove", "word2vec-binary")) {
+            Path out = tmp.resolve("ids-" + format);
+            ok("export", dir.toString(), out.toString(), "--format", format, "--quiet");
+            Path back = tmp.resolve("ids-back-" + format);
+            ok("convert", out.toString(), back.toString(), "--quiet");
+            try (EmbeddingStore a = EmbeddingStore.open(dir); EmbeddingStore b = EmbeddingStore.open(back)) {
+                assertEquals(5, b.rows(), format);
+                float[] u = new float[3];
+                float[] v = new float[3];
+                for (long r = 0; r < 5; r++) {
+                    assertEquals(Long.toString(r), b.word(r), format);
+                    a.read(r, u);
+                    b.read(r, v);
+                    assertArrayEquals(u, v, format + " row " + r);
+                }
+            }
+        }
+        String help = CliRun.of("export", "--help").out();
+        assertTrue(help.contains("row id"), "export --help says what a table without vocabulary is written as: " + help);
+    }
+
+    /**
+     * The README's delta example as written: an id-indexed table from {@code create --rows}, a trainer that
+     * checkpoints (the generation a reader holds the table as of), steps and checkpoints again, then
+     * {@code export --changed-since} the generation the first checkpoint returned.
+     */
+    @Test
+    void theReadmeDeltaExampleRuns() throws IOException {
+        Path items = tmp.resolve("items");
+        ok("create", items.toString(), "--rows", "1000", "--dim", "8", "--init", "uniform", "--seed", "7");
+        long generation;
+        try (EmbeddingStore table = EmbeddingStore.openForWriting(items);
+             SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam().learningRate(1e-3))) {
+            generation = trainer.checkpoint();
+            float[] grads = new float[2 * 8];
+            Arrays.fill(grads, 0.5f);
+            trainer.step(new int[] {42, 7}, grads);
+            assertEquals(Set.of(7, 42), trainer.dirtySince(generation).stream().boxed().collect(Collectors.toSet()),
+                    "dirtySince(the value checkpoint() returned), before the next checkpoint");
+            trainer.checkpoint();
+            assertEquals(Set.of(7, 42), trainer.dirtySince(generation).stream().boxed().collect(Collectors.toSet()),
+                    "dirtySince(the value checkpoint() returned), after the next checkpoint");
+        }
+        Path delta = tmp.resolve("delta.vec");
+        ok("export", items.toString(), delta.toString(), "--changed-since", Long.toString(generation), "--quiet");
+        List<String> lines = Files.readAllLines(delta, StandardCharsets.UTF_8);
+        assertEquals("2 8", lines.get(0));
+        assertTrue(lines.get(1).startsWith("7 ") && lines.get(2).startsWith("42 "), lines.toString());
+    }
+
+    /** A generation the store has not reached is a mistake (a delta from another store, a typo), not "every row". */
+    @Test
+    void changedSinceAGenerationTheStoreHasNotReachedIsAnError() {
+        Path dir = tmp.resolve("young");
+        ok("create", dir.toString(), "--rows", "3", "--dim", "2");
+        long current;
+        try (EmbeddingStore s = EmbeddingStore.open(dir)) {
+            current = s.generation();
+        }
+        Path out = tmp.resolve("future.vec");
+        CliRun run = CliRun.of("export", dir.toString(), out.toString(), "--changed-since", Long.toString(current + 1));
+        assertEquals(ExitCode.USER_ERROR, run.status(), run.toString());
+        assertTrue(run.err().contains("current generation is " + current), run.err());
+        assertFalse(Files.exists(out), "nothing written");
+        ok("export", dir.toString(), out.toString(), "--changed-since", Long.toString(current), "--quiet");
     }
 }

@@ -65,6 +65,22 @@ class InfoCommandTest {
         assertEquals(sum, info.get("total_bytes").asLong());
     }
 
+    /** A store reached through a symbolic link lists the files of its target (it listed none: "files 0, 0 bytes"). */
+    @Test
+    void aSymlinkedStoreListsItsTargetsFiles() throws Exception {
+        Path store = store();
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), store);
+        JsonNode direct = CliRun.of("info", store.toString(), "--json").json();
+        CliRun run = CliRun.of("info", link.toString(), "--json");
+        assertEquals(ExitCode.OK, run.status(), run::toString);
+        JsonNode linked = run.json();
+        assertEquals(direct.get("files"), linked.get("files"));
+        assertTrue(linked.get("total_bytes").asLong() > 0, run.out());
+        assertEquals(link.toAbsolutePath().toString(), linked.get("path").asText(), "the path as the user named it");
+        CliRun text = CliRun.of("info", link.toString());
+        assertTrue(text.out().contains("\n  matrix.npy  "), text.out());
+    }
+
     @Test
     void storeWithoutVocabularyOrPadding() {
         Path store = tmp.resolve("ids");

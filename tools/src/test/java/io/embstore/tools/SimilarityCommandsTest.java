@@ -77,6 +77,18 @@ class SimilarityCommandsTest {
         }
     }
 
+    /** {@code -k} far beyond the table lists every other row (it was an OutOfMemoryError with a stack trace). */
+    @Test
+    void aHugeKListsEveryOtherRow() {
+        CliRun run = CliRun.of("similar", store.toString(), "the", "-k", Integer.toString(Integer.MAX_VALUE - 1), "--json");
+        assertEquals(0, run.status(), run.toString());
+        assertEquals(order.size() - 1, run.json().get("the").size());
+        CliRun analogy = CliRun.of("analogy", store.toString(), "the", "of", "to", "-k",
+                Integer.toString(Integer.MAX_VALUE), "--json");
+        assertEquals(0, analogy.status(), analogy.toString());
+        assertEquals(order.size() - 3, analogy.json().size());
+    }
+
     @Test
     void similarityAndAnalogyAnswerAndUnknownWordsAreNotFound() {
         CliRun sim = CliRun.of("similarity", store.toString(), "the", "of");

@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -190,6 +191,10 @@ final class OptimizerState implements AutoCloseable {
             }
         } catch (NoSuchFileException e) {
             throw new IllegalStateException(metaFile + ": missing", e);
+        } catch (CharacterCodingException e) {
+            // The file is ASCII when written: other bytes are damage, reported as every damaged state file is.
+            throw new IllegalStateException(metaFile + ": damaged: not UTF-8 text (delete the optim.* files to start a"
+                    + " new optimizer)", e);
         } catch (IOException e) {
             throw new UncheckedIOException(metaFile + ": cannot read", e);
         }

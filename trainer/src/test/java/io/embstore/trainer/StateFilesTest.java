@@ -82,6 +82,18 @@ class StateFilesTest {
         assertTrue(msg.contains(OptimizerState.ROWS_FILE) && msg.contains("missing"), msg);
     }
 
+    /** optim.meta that is not UTF-8 (a flipped bit in a name) is damage like any other: the documented exception. */
+    @Test
+    void metaThatIsNotUtf8IsRefusedNamingTheFile() throws IOException {
+        Path dir = trainedStore("u");
+        Path meta = dir.resolve(OptimizerState.META_FILE);
+        byte[] bytes = Files.readAllBytes(meta);
+        bytes[bytes.length - 2] = (byte) 0xff;
+        Files.write(meta, bytes);
+        String msg = attachFailure(dir, Options.adam());
+        assertTrue(msg.contains(OptimizerState.META_FILE) && msg.contains("UTF-8"), msg);
+    }
+
     @Test
     void withoutMetaTheStateIsBuiltAgain() throws IOException {
         Path dir = trainedStore("m");
