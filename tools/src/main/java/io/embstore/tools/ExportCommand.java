@@ -36,11 +36,11 @@ import picocli.CommandLine.Spec;
                 "",
                 "OUT is written as cp and gzip -c would: a regular file (or a new name) is replaced atomically, written"
                         + " beside it under a hidden temporary name and renamed over it, so it appears whole or not at"
-                        + " all; a symbolic link is followed and its target replaced that way (the link stays); '-'"
-                        + " (standard output), a device such as /dev/null, or a FIFO is written to as it is, streamed in"
-                        + " row order (no temporary file; a write error such as a full device fails the command). With"
-                        + " '-' the report and --json go to standard error. Temporary files left by a killed export are"
-                        + " removed by the next export to the same OUT, which says so."},
+                        + " all; a symbolic link is followed and its target replaced that way (the link stays); '-' or"
+                        + " /dev/stdout, a device such as /dev/null, or a FIFO is written to as it is, streamed in"
+                        + " row order (no temporary file; a write error such as a full device fails the command)."
+                        + " When OUT is standard output, the report and --json go to standard error. Temporary files"
+                        + " left by a killed export are removed by the next export to the same OUT, which says so."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {
@@ -108,11 +108,12 @@ final class ExportCommand implements Callable<Integer> {
             }
             double seconds = (System.nanoTime() - started) / 1e9;
             // Standard output carries the export itself: the report goes with the other messages.
-            boolean toStdout = target.kind() == OutputTarget.Kind.STANDARD_OUTPUT;
+            boolean toStdout = target.isStandardOutput();
             PrintWriter o = toStdout ? err : spec.commandLine().getOut();
             if (json.json) {
                 o.println("{\"store\":" + JsonText.string(table.path().toAbsolutePath().normalize().toString())
-                        + ",\"output\":" + JsonText.string(toStdout ? "-" : out.toAbsolutePath().normalize().toString())
+                        + ",\"output\":" + JsonText.string(target.kind() == OutputTarget.Kind.STANDARD_OUTPUT ? "-"
+                                : out.toAbsolutePath().normalize().toString())
                         + ",\"format\":" + JsonText.string(format.label()) + ",\"rows\":" + rows.size()
                         + (changes == null ? "" : ",\"changed_since\":" + changedSince + ",\"up_to\":" + changes.upTo())
                         + ",\"bytes\":" + sizes.text() + ",\"written_bytes\":" + sizes.written()

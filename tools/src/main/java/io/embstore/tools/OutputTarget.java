@@ -26,7 +26,8 @@ import java.util.List;
  * or {@code /dev/full}, a FIFO) is opened as it is and written as a stream: never replaced, never truncated, no
  * temporary file, no rename, no fsync;</li>
  * <li>a symbolic link is followed, and its final target is dealt with by these rules (a regular target is replaced
- * beside itself and the link stays a link); a link to nothing is refused, as {@code cp} refuses it;</li>
+ * beside itself and the link stays a link); a link to nothing is refused, as {@code cp} refuses it; a link to an open
+ * descriptor ({@code /dev/stdout}, {@code /proc/self/fd/N}) is written through, as a stream;</li>
  * <li>a regular file, or nothing yet, is replaced atomically: written to a {@link TempSibling} beside it, forced and
  * renamed over it, so it is whole or absent.</li>
  * </ul>
@@ -62,6 +63,11 @@ final class OutputTarget {
             if (attributes.isSymbolicLink()) {
                 file = resolveLink(named);
                 attributes = Files.readAttributes(file, BasicFileAttributes.class);
+                if (attributes.isRegularFile() && throughDescriptor(named)) {
+                    // /dev/stdout and the like: the file is another process's open descriptor (a shell's '>'), to be
+                    // written through, as cp does, not renamed over.
+                    return new OutputTarget(named, named, Kind.STREAM);
+                }
             }
         } catch (NoSuchFileException e) {
             attributes = null;
@@ -80,18 +86,60 @@ final class OutputTarget {
         return new OutputTarget(named, file, Kind.REPLACE);
     }
 
-    /** The final target of the symbolic link {@code link}; refused when it does not exist. */
+    /**
+     * The final target of the symbolic link {@code link}; refused when it does not exist. A link to a pipe's or
+     * socket's descriptor ({@code /dev/stdout} under {@code |}) has no path to resolve to: it is its own target, and
+     * is written through.
+     */
     private static Path resolveLink(Path link) throws IOException {
         try {
             return link.toRealPath();
         } catch (NoSuchFileException e) {
+            if (throughDescriptor(link) && Files.exists(link)) {
+                return link;
+            }
             throw new UserError(ExitCode.USER_ERROR, link + ": is a symbolic link to " + Files.readSymbolicLink(link)
                     + ", which does not exist: give the target's name, or create it first", e);
         }
     }
 
+    /** Whether following {@code link} goes through {@code /proc} (a {@code /proc/PID/fd/N} descriptor link). */
+    private static boolean throughDescriptor(Path link) {
+        Path p = link.toAbsolutePath();
+        for (int hops = 0; hops < 40; hops++) {
+            Path parent = p.getParent();
+            try {
+                if (parent != null && parent.toRealPath().startsWith("/proc")) {
+                    return true;
+                }
+                if (!Files.isSymbolicLink(p)) {
+                    return false;
+                }
+                p = parent.resolve(Files.readSymbolicLink(p)).normalize();
+            } catch (IOException e) {
+                return false;
+            }
+        }
+        return false;
+    }
+
     Kind kind() {
         return kind;
+    }
+
+    /**
+     * Whether the output is this process's standard output ({@code -}, or {@code /dev/stdout} and the like): the
+     * command's report then goes to standard error, so as not to mix with the data.
+     */
+    boolean isStandardOutput() {
+        if (kind == Kind.STANDARD_OUTPUT) {
+            return true;
+        }
+        try {
+            return kind == Kind.STREAM && Files.isSameFile(file, Path.of("/proc/self/fd/1"));
+        } catch (IOException | RuntimeException e) {
+            return false; // no /proc: only '-' is known to be standard output
+        }
     }
 
     /** Whether the output is replaced through a temporary file (else it is written as a stream, where it is). */
@@ -165,7 +213,10 @@ final class OutputTarget {
                     }
                 };
             }
-            case STREAM -> Files.newOutputStream(file, StandardOpenOption.WRITE);
+            // A regular file reached through a descriptor link is truncated, as '>' or cp would; nothing else is.
+            case STREAM -> Files.isRegularFile(file)
+                    ? Files.newOutputStream(file, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)
+                    : Files.newOutputStream(file, StandardOpenOption.WRITE);
             case REPLACE -> throw new IllegalStateException(file + " is replaced through a temporary file, not streamed");
         };
     }

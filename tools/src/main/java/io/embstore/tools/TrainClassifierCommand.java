@@ -164,7 +164,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
         ClassifierTraining.Settings settings = new ClassifierTraining.Settings(dim, ngrams, buckets, minCount, epochs,
                 lr, batch, seed, threads);
         // Standard output carries the chart when --plot is '-': the report goes with the other messages.
-        PrintWriter out = chart != null && chart.kind() == OutputTarget.Kind.STANDARD_OUTPUT ? err
+        PrintWriter out = chart != null && chart.isStandardOutput() ? err
                 : spec.commandLine().getOut();
         ClassifierTraining.Result result;
         try (TrainingProgress bar = new TrainingProgress(progress, epochs)) {

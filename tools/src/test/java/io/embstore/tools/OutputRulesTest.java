@@ -3,6 +3,7 @@ package io.embstore.tools;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -233,6 +234,30 @@ class OutputRulesTest {
         assertTrue(Files.readString(err).startsWith("{\"store\":"), Files.readString(err));
     }
 
+    /**
+     * A link to a descriptor ({@code /dev/stdout} is one, to {@code /proc/self/fd/1}; made here in the test's directory,
+     * so that no code can replace the machine's own) is written through, whether the descriptor is a pipe or a file
+     * a shell opened with {@code >}.
+     */
+    @Test
+    void exportToALinkToStandardOutputWritesThroughTheDescriptor() throws Exception {
+        Path stdout = Files.createSymbolicLink(tmp.resolve("stdout"), Path.of("/proc/self/fd/1"));
+        Process piped = cli(tmp, "export", store.toString(), stdout.toString(), "--quiet").start();
+        byte[] out = piped.getInputStream().readAllBytes();
+        assertTrue(piped.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, piped.exitValue(), new String(piped.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+        assertArrayEquals(expected, out);
+
+        Path redirected = Files.writeString(tmp.resolve("redirected.vec"), "old contents to be truncated\n".repeat(50_000));
+        Process toFile = cli(tmp, "export", store.toString(), stdout.toString(), "--quiet")
+                .redirectOutput(redirected.toFile()).start();
+        assertTrue(toFile.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, toFile.exitValue(), new String(toFile.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+        assertArrayEquals(expected, Files.readAllBytes(redirected));
+        assertTrue(Files.isSymbolicLink(stdout));
+        noTemporariesIn(tmp);
+    }
+
     @Test
     void exportToAClosedPipeFailsNamingStandardOutput() throws Exception {
         Path err = tmp.resolve("err.txt");
@@ -283,6 +308,61 @@ class OutputRulesTest {
         CliRun small = ok("export", tiny.toString(), tmp.resolve("tiny.vec").toString(), "--quiet");
         assertFalse(small.out().contains("(0 MB/s)"), small.out());
         assertTrue(small.out().matches("(?s).*\\(\\d+(\\.\\d)? [KM]?B/s\\).*"), small.out());
+    }
+
+    @Test
+    void anExportKilledWithSigkillLeavesATemporaryThatTheNextExportRemoves() throws Exception {
+        // Big enough (tens of MB of text) that the export is still writing its temporary when it is killed.
+        Path big = tmp.resolve("big");
+        List<String> words = new ArrayList<>();
+        for (int r = 0; r < 200_000; r++) {
+            words.add("w" + r);
+        }
+        try (EmbeddingStore s = EmbeddingStore.builder(big).words(words).dim(50).init(EmbeddingStore.Init.normal(1))
+                .create()) {
+            s.flush();
+        }
+        Path out = tmp.resolve("killed.vec");
+        Process p = cli(tmp, "export", big.toString(), out.toString(), "--quiet", "--threads", "1")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String prefix = ".killed.vec.tmp-" + p.pid() + "-";
+        Path temp = null;
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (temp == null && p.isAlive() && System.nanoTime() < deadline) {
+                try (Stream<Path> files = Files.list(tmp)) {
+                    temp = files.filter(f -> f.getFileName().toString().startsWith(prefix)).findFirst().orElse(null);
+                }
+            }
+        } finally {
+            p.destroyForcibly(); // SIGKILL: no shutdown hook runs
+            p.waitFor();
+        }
+        assertTrue(temp != null, "the export's temporary was seen while it ran");
+        assertTrue(Files.exists(temp), "SIGKILL left it behind");
+        assertFalse(Files.exists(out));
+        CliRun run = ok("export", store.toString(), out.toString(), "--quiet");
+        assertFalse(Files.exists(temp), "swept: " + temp);
+        assertTrue(run.err().contains("embstore export: removed " + temp + ", left by a run that was killed"), run.err());
+        assertArrayEquals(expected, Files.readAllBytes(out));
+        noTemporariesIn(tmp);
+    }
+
+    @Test
+    void temporaryNamesAreUnpredictableAndCreatedExclusively() throws IOException {
+        Path out = tmp.resolve("out.vec");
+        OutputTarget target = OutputTarget.of(out, "a file");
+        try (OutputTarget.Temp a = target.createTemp(); OutputTarget.Temp b = target.createTemp()) {
+            String name = a.path().getFileName().toString();
+            assertTrue(name.matches("\\.out\\.vec\\.tmp-" + ProcessHandle.current().pid() + "-[0-9a-f]{16}"), name);
+            assertFalse(a.path().equals(b.path()), "two temporaries, two names");
+            assertTrue(attributes(a.path()).isRegularFile());
+            // The name was free and is now taken exclusively: the same name cannot be created again, even as a file
+            // that is already there (as a planted one would be).
+            assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> Files.newOutputStream(a.path(),
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE).close());
+        }
+        noTemporariesIn(tmp); // closed without install: deleted
     }
 
     // ------------------------------------------------------------------------------------------------ classifier
