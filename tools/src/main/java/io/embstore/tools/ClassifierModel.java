@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.zip.CRC32C;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.TempSibling;
 
 /**
  * What a classifier keeps beside its embedding store: the labels, the output layer and the hyper-parameters, in the
@@ -114,14 +115,15 @@ final class ClassifierModel {
         CRC32C crc = new CRC32C();
         crc.update(body);
         byte[] tail = String.format(Locale.ROOT, "crc32c %08x%n", crc.getValue()).getBytes(StandardCharsets.UTF_8);
-        Path temp = dir.resolve(FILE + ".tmp");
         try {
             byte[] all = new byte[body.length + tail.length];
             System.arraycopy(body, 0, all, 0, body.length);
             System.arraycopy(tail, 0, all, body.length, tail.length);
-            Files.write(temp, all);
+            Path temp = TempSibling.createFile(dir.resolve(FILE));
+            Files.write(temp, all, java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
             Files.move(temp, dir.resolve(FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
+            // A leftover temporary goes with the model's temporary directory, which the training then deletes.
             throw new UncheckedIOException(dir.resolve(FILE) + ": cannot write the model file (" + e.getMessage() + ")", e);
         }
     }

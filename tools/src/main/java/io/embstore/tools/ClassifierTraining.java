@@ -16,6 +16,7 @@ import java.util.stream.Stream;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.store.EmbeddingStore.ReadMode;
+import io.embstore.store.TempSibling;
 import io.embstore.trainer.SparseTrainer;
 import org.agrona.collections.Object2IntHashMap;
 
@@ -92,9 +93,16 @@ final class ClassifierTraining {
         Examples trainSet = examples(train, vocabulary, labelIds, s);
         Examples devSet = examples(dev, vocabulary, labelIds, s);
 
-        Path temp = modelDir.toAbsolutePath().resolveSibling("." + modelDir.getFileName() + ".training-"
-                + ProcessHandle.current().pid());
-        boolean done = false;
+        // A temporary sibling that a later run sweeps if this one is killed (TempSibling.sweepStale).
+        Path temp = TempSibling.name(modelDir);
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        // Ctrl-C or kill (not -9) during a long training: the hook deletes the half-trained model on the way out.
+        Thread cleanup = new Thread(() -> {
+            if (!done.get()) {
+                deleteTree(temp);
+            }
+        }, "embstore-model-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             ClassifierModel model;
             List<EpochStats> history;
@@ -119,11 +127,16 @@ final class ClassifierTraining {
                 throw new UncheckedIOException(modelDir + ": cannot move the trained model into place ("
                         + e.getMessage() + ")", e);
             }
-            done = true;
+            done.set(true);
             return new Result(model, history, trainSet.size(), devSet.size(), System.nanoTime() - started);
         } finally {
-            if (!done) {
+            if (!done.get()) {
                 deleteTree(temp);
+            }
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException shuttingDown) {
+                // The hook runs, or ran.
             }
         }
     }

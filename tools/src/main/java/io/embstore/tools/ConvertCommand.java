@@ -112,7 +112,6 @@ final class ConvertCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         double seconds = s.nanos() / 1e9;
-        double mbPerSecond = s.inputBytes() / 1e6 / Math.max(seconds, 1e-9);
         if (json.json) {
             out.println("{\"input\":" + JsonText.string(s.input().toString())
                     + ",\"store\":" + JsonText.string(s.store().toAbsolutePath().normalize().toString())
@@ -123,8 +122,9 @@ final class ConvertCommand implements Callable<Integer> {
                     + ",\"input_bytes\":" + s.inputBytes()
                     + ",\"seconds\":" + String.format(Locale.ROOT, "%.3f", seconds) + "}");
         } else {
-            out.printf(Locale.ROOT, "converted %s (%s) to %s: %,d rows x %d dims %s in %.2f s (%.0f MB/s)%n", s.input(),
-                    s.format().label(), s.store(), s.rows(), s.dim(), s.dtype().label(), seconds, mbPerSecond);
+            out.printf(Locale.ROOT, "converted %s (%s) to %s: %,d rows x %d dims %s in %.2f s (%s)%n", s.input(),
+                    s.format().label(), s.store(), s.rows(), s.dim(), s.dtype().label(), seconds,
+                    ProgressOption.rate(s.inputBytes(), seconds));
             if (s.duplicates() > 0) {
                 out.printf(Locale.ROOT, "%,d duplicate words kept their %s vector (e.g. %s)%n", s.duplicates(),
                         onDuplicate == ConvertOptions.Duplicates.LAST ? "last" : "first", String.join(", ", s.duplicateExamples()));

@@ -8,6 +8,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -87,7 +88,10 @@ final class DirectOutput implements AutoCloseable {
         }
     }
 
-    /** Creates (or truncates) {@code path}; direct I/O when the system allows it. */
+    /**
+     * Creates (or truncates) {@code path}, never through a symbolic link (the exporter's temporary sibling, created
+     * exclusively just before); direct I/O when the system allows it.
+     */
     static DirectOutput create(Path path) throws IOException {
         return new DirectOutput(path, CHUNK, true);
     }
@@ -105,7 +109,7 @@ final class DirectOutput implements AutoCloseable {
         this.directChannel = direct ? openDirect(path, chunkSize) : null;
         if (directChannel == null) {
             buffered = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING);
+                    StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
             flusher = new BackgroundFlusher(buffered);
         }
         this.writer = new Thread(this::writeChunks, "embstore-export-writer");
@@ -121,7 +125,7 @@ final class DirectOutput implements AutoCloseable {
         FileChannel ch = null;
         try {
             ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING, DIRECT);
+                    StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS, DIRECT);
             // The JDK checks every direct write against the file store's block size: ALIGNMENT must be a multiple.
             long block = Files.getFileStore(path).getBlockSize();
             if (block > 0 && ALIGNMENT % block == 0) {
@@ -303,7 +307,7 @@ final class DirectOutput implements AutoCloseable {
             } catch (IOException e) {
                 // Refused as a direct write (EINVAL on some file systems): this and every later chunk go through the
                 // page cache. A failure that is not about direct I/O (a full disk) fails there too, and is reported.
-                buffered = FileChannel.open(path, StandardOpenOption.WRITE);
+                buffered = FileChannel.open(path, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
                 flusher = new BackgroundFlusher(buffered);
             }
         }

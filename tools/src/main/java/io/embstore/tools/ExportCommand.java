@@ -33,19 +33,28 @@ import picocli.CommandLine.Spec;
                         + " text, for the whole store or the words of a list. Text values are the shortest decimals"
                         + " that read back as the same float32, laid out as NumPy writes a float32 (0.0005592,"
                         + " 1.5e-05), so converting the output again gives the very same store. OUT ending in .gz is"
-                        + " gzip-compressed. OUT appears whole or not at all. A table without a vocabulary (create"
-                        + " --rows) is written with each row id as its word.",
+                        + " gzip-compressed. A table without a vocabulary (create --rows) is written with each row id"
+                        + " as its word.",
                 "",
                 "A word the format would not read back unchanged is refused, naming its row, before anything is"
                         + " written: in word2vec binary a word ends at its first space; in the text formats a word may"
                         + " hold spaces and tabs, but not at its start or end, not a line break or other control"
-                        + " character, and not only numbers after its first field."},
+                        + " character, and not only numbers after its first field.",
+                "",
+                "OUT is written as cp and gzip -c would: a regular file (or a new name) is replaced atomically, written"
+                        + " beside it under a hidden temporary name and renamed over it, so it appears whole or not at"
+                        + " all; a symbolic link is followed and its target replaced that way (the link stays); '-' or"
+                        + " /dev/stdout, a device such as /dev/null, or a FIFO is written to as it is, streamed in"
+                        + " row order (no temporary file; a write error such as a full device fails the command)."
+                        + " When OUT is standard output, the report and --json go to standard error. Temporary files"
+                        + " left by a killed export are removed by the next export to the same OUT, which says so."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {
                 "  embstore export glove300 glove300.txt --format glove",
                 "  embstore export news news.bin --format word2vec-binary",
                 "  embstore export news subset.vec.gz --words my-words.txt",
+                "  embstore export news - | gzip -9 > news.vec.gz",
                 "  embstore export items delta.vec --changed-since 41   (rows a trainer changed after generation 41)"})
 final class ExportCommand implements Callable<Integer> {
     @Spec
@@ -54,8 +63,9 @@ final class ExportCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "STORE", description = "The store directory.")
     Path store;
 
-    @Parameters(index = "1", paramLabel = "OUT", description = "The file to write; it is replaced if it exists. Its"
-            + " directory must exist and must not be a store's.")
+    @Parameters(index = "1", paramLabel = "OUT", description = "The file to write ('-' for standard output); a regular"
+            + " file is replaced, a device or FIFO written to (see above). Its directory must exist and must not be a"
+            + " store's.")
     Path out;
 
     @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "word2vec", converter = ConvertCommand.FormatConverter.class,
@@ -86,30 +96,43 @@ final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         long started = System.nanoTime();
-        OutputLocation.checkExportFile(out);
+        OutputTarget target = OutputTarget.of(out, "a file");
+        if (target.replaced()) {
+            OutputLocation.checkExportFile(target.file());
+        }
         if (wordsFile != null && changedSince != null) {
             throw new UserError(ExitCode.USAGE, "--words and --changed-since cannot be used together");
         }
+        PrintWriter err = spec.commandLine().getErr();
+        target.sweepStale(err, spec.qualifiedName());
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
             SparseTrainer.Changes changes = changedSince == null ? null : changes(table);
             VectorExporter.RowSelection rows = wordsFile != null ? wordRows(table)
                     : changes != null ? changedRows(table, changes.rows()) : VectorExporter.allRows(table);
-            long bytes;
-            try (ProgressOption.Bar bar = progress.start("export", estimate(table, rows.size()))) {
-                bytes = VectorExporter.export(table, rows, out, format,
+            VectorExporter.Sizes sizes;
+            try (ProgressOption.Bar bar = progress.startRows("export", rows.size())) {
+                sizes = VectorExporter.export(table, rows, target, format,
                         threads == null ? Runtime.getRuntime().availableProcessors() : threads, bar);
             }
             double seconds = (System.nanoTime() - started) / 1e9;
-            PrintWriter o = spec.commandLine().getOut();
+            // Standard output carries the export itself: the report goes with the other messages.
+            boolean toStdout = target.isStandardOutput();
+            PrintWriter o = toStdout ? err : spec.commandLine().getOut();
             if (json.json) {
                 o.println("{\"store\":" + JsonText.string(table.path().toAbsolutePath().normalize().toString())
-                        + ",\"output\":" + JsonText.string(out.toAbsolutePath().normalize().toString())
+                        + ",\"output\":" + JsonText.string(target.kind() == OutputTarget.Kind.STANDARD_OUTPUT ? "-"
+                                : out.toAbsolutePath().normalize().toString())
                         + ",\"format\":" + JsonText.string(format.label()) + ",\"rows\":" + rows.size()
                         + (changes == null ? "" : ",\"changed_since\":" + changedSince + ",\"up_to\":" + changes.upTo())
-                        + ",\"bytes\":" + bytes + ",\"seconds\":" + String.format(Locale.ROOT, "%.3f", seconds) + "}");
+                        + ",\"bytes\":" + sizes.text() + ",\"written_bytes\":" + sizes.written()
+                        + ",\"seconds\":" + String.format(Locale.ROOT, "%.3f", seconds) + "}");
             } else {
-                o.printf(Locale.ROOT, "exported %,d rows of %s to %s (%s): %,d bytes in %.2f s (%.0f MB/s)%n", rows.size(),
-                        table.path(), out, format.label(), bytes, seconds, bytes / 1e6 / Math.max(seconds, 1e-9));
+                String size = target.compressed()
+                        ? String.format(Locale.ROOT, "%,d bytes uncompressed, %,d bytes written", sizes.text(), sizes.written())
+                        : String.format(Locale.ROOT, "%,d bytes", sizes.text());
+                o.printf(Locale.ROOT, "exported %,d rows of %s to %s (%s): %s in %.2f s (%s)%n", rows.size(),
+                        table.path(), target.shown(), format.label(), size, seconds, ProgressOption.rate(sizes.text(),
+                                seconds));
                 if (changes != null) {
                     o.printf(Locale.ROOT, "rows changed after generation %d, complete up to generation %d: next time"
                             + " pass --changed-since %d%n", changedSince, changes.upTo(), changes.upTo());
@@ -118,10 +141,6 @@ final class ExportCommand implements Callable<Integer> {
             o.flush();
         }
         return ExitCode.OK;
-    }
-
-    private static long estimate(EmbeddingStore table, long rows) {
-        return rows * (table.dim() * 10L + 10);
     }
 
     private SparseTrainer.Changes changes(EmbeddingStore table) {

@@ -44,15 +44,11 @@ final class OutputLocation {
     }
 
     /**
-     * Checks a file {@code export} is about to write: not a directory, and not inside a store, whose files it would
-     * replace (a store's {@code matrix.npy} replaced by a text file is a store destroyed). An existing regular file is
-     * fine: it is replaced, as documented.
+     * Checks a file {@code export} is about to replace (its parent directory already checked by {@link OutputTarget}):
+     * not inside a store, whose files it would replace (a store's {@code matrix.npy} replaced by a text file is a
+     * store destroyed). An existing regular file is fine: it is replaced, as documented.
      */
     static void checkExportFile(Path out) {
-        if (Files.isDirectory(out)) {
-            throw new UserError(ExitCode.USER_ERROR, out + ": is a directory: expected the name of a file to write");
-        }
-        checkParent(out);
         Path dir;
         try {
             dir = out.toAbsolutePath().getParent().toRealPath();

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -48,7 +49,8 @@ final class TrainClassifierCommand implements Callable<Integer> {
     Path train;
 
     @Option(names = "--model", paramLabel = "DIR", required = true,
-            description = "Model directory to create; it must not exist, its parent must.")
+            description = "Model directory to create; it must not exist (a symbolic link, even to nothing, is"
+                    + " refused), its parent must.")
     Path model;
 
     @Option(names = "--dev", paramLabel = "FILE",
@@ -100,7 +102,9 @@ final class TrainClassifierCommand implements Callable<Integer> {
                     + " hundred rows, too few to share out; see docs/CLASSIFIER.md).")
     int threads;
 
-    @Option(names = "--plot", paramLabel = "FILE.png", description = "Write the loss and accuracy curves as a PNG chart.")
+    @Option(names = "--plot", paramLabel = "FILE.png", description = "Write the loss and accuracy curves as a PNG chart:"
+            + " as export writes OUT (a file replaced atomically, a symbolic link's target replaced, '-', a device or"
+            + " a FIFO written to as it is).")
     Path plot;
 
     @Mixin
@@ -123,17 +127,26 @@ final class TrainClassifierCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         checkOptions();
-        if (Files.exists(model)) {
+        // Not followed: a symbolic link is refused like any existing name (even one to nothing, which the final
+        // rename could not replace), rather than found out after the training.
+        if (Files.isSymbolicLink(model)) {
+            throw new UserError(ExitCode.USER_ERROR, model + ": already exists (a symbolic link to " + linkTarget(model)
+                    + "): choose a new model directory");
+        }
+        if (Files.exists(model, LinkOption.NOFOLLOW_LINKS)) {
             throw new UserError(ExitCode.USER_ERROR, model + ": already exists: choose a new model directory or delete it first");
         }
         OutputLocation.checkParent(model);
+        OutputTarget chart = null;
         if (plot != null) {
             // Found out now, not after the training: the chart is written last.
-            if (Files.isDirectory(plot)) {
-                throw new UserError(ExitCode.USER_ERROR, plot + ": is a directory: expected the name of a .png file to write");
-            }
-            OutputLocation.checkParent(plot);
+            chart = OutputTarget.of(plot, "a .png file");
             TrainingChart.check();
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        OutputTarget.sweepStale(model, err, spec.qualifiedName());
+        if (chart != null) {
+            chart.sweepStale(err, spec.qualifiedName());
         }
         List<Tokenizer.Line> trainLines = readExamples(train);
         List<Tokenizer.Line> devLines = dev != null ? readExamples(dev) : List.of();
@@ -150,7 +163,9 @@ final class TrainClassifierCommand implements Callable<Integer> {
         }
         ClassifierTraining.Settings settings = new ClassifierTraining.Settings(dim, ngrams, buckets, minCount, epochs,
                 lr, batch, seed, threads);
-        PrintWriter out = spec.commandLine().getOut();
+        // Standard output carries the chart when --plot is '-': the report goes with the other messages.
+        PrintWriter out = chart != null && chart.isStandardOutput() ? err
+                : spec.commandLine().getOut();
         ClassifierTraining.Result result;
         try (TrainingProgress bar = new TrainingProgress(progress, epochs)) {
             result = ClassifierTraining.train(trainLines, devLines, settings, model, bar);
@@ -168,13 +183,21 @@ final class TrainClassifierCommand implements Callable<Integer> {
         }
         if (plot != null) {
             try {
-                TrainingChart.write(plot, result.epochs(), "train-classifier " + train.getFileName());
+                TrainingChart.write(chart, result.epochs(), "train-classifier " + train.getFileName());
             } catch (UserError e) {
                 throw new UserError(e.exitCode(), e.getMessage() + "; the trained model is complete in " + model, e);
             }
         }
         print(out, result);
         return ExitCode.OK;
+    }
+
+    private static String linkTarget(Path link) {
+        try {
+            return Files.readSymbolicLink(link).toString();
+        } catch (IOException e) {
+            return "?";
+        }
     }
 
     private void checkOptions() {

@@ -2,9 +2,10 @@ package io.embstore.tools;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.LinkOption;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 import org.jfree.chart.ChartUtils;
@@ -37,20 +38,27 @@ final class TrainingChart {
         render(List.of(new ClassifierTraining.EpochStats(1, 1, 0.5, 0.5)), "check");
     }
 
-    /** Writes the chart of {@code history} to {@code png} (through a temporary file: whole or absent). */
-    static void write(Path png, List<ClassifierTraining.EpochStats> history, String title) {
+    /**
+     * Writes the chart of {@code history} to {@code png}: a file through a temporary sibling (whole or absent), a
+     * device, FIFO or standard output as a stream ({@link OutputTarget}).
+     */
+    static void write(OutputTarget png, List<ClassifierTraining.EpochStats> history, String title) {
         byte[] bytes = render(history, title);
-        Path temp = png.toAbsolutePath().resolveSibling("." + png.getFileName() + ".tmp");
         try {
-            Files.write(temp, bytes);
-            Files.move(temp, png, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException ignored) {
-                // the write's failure is the one to report
+            if (!png.replaced()) {
+                try (OutputStream os = png.openStream()) {
+                    os.write(bytes);
+                }
+                return;
             }
-            throw new UserError(ExitCode.USER_ERROR, png + ": cannot write the chart (" + OutputLocation.reason(e) + ")", e);
+            try (OutputTarget.Temp temp = png.createTemp()) {
+                Files.write(temp.path(), bytes, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
+                        LinkOption.NOFOLLOW_LINKS);
+                temp.install();
+            }
+        } catch (IOException e) {
+            throw new UserError(ExitCode.USER_ERROR, png.shown() + ": cannot write the chart (" + OutputLocation.reason(e)
+                    + ")", e);
         }
     }
 

@@ -6,11 +6,10 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -29,8 +28,8 @@ import java.util.zip.GZIPOutputStream;
  * shortest decimal that reads back as the same float32, laid out as NumPy writes a float32 ({@link ShortestFloat}),
  * so text to store to text to store is bit-identical. Rows are formatted in blocks on every core, and each block is
  * put at its place in the file by the thread that formatted it ({@link DirectOutput}, direct I/O where available).
- * The output is written to a temporary sibling, forced to disk and renamed into place at the end: an error never
- * leaves a half-written file.
+ * A file is written to a temporary sibling, forced to disk and renamed into place at the end: an error never leaves a
+ * half-written file. Standard output, a device or a FIFO is written to in order, as it is ({@link OutputTarget}).
  */
 final class VectorExporter {
     private static final int BLOCK_ROWS = 1024;
@@ -62,31 +61,78 @@ final class VectorExporter {
     private VectorExporter() {
     }
 
-    /** Writes {@code rows} of {@code store} to {@code out}; returns the bytes written (before compression). */
-    static long export(EmbeddingStore store, RowSelection rows, Path out, VectorFormat format, int threads,
-                       ConvertOptions.Progress progress) {
+    /**
+     * What an export wrote: the text (or binary) bytes, and the bytes that reached the output, fewer when it is
+     * compressed.
+     */
+    record Sizes(long text, long written) {
+    }
+
+    /**
+     * Writes {@code rows} of {@code store} to {@code out}: a file to replace is written to a temporary sibling,
+     * forced and renamed into place (an error never leaves a half-written file); standard output, a device or a FIFO
+     * is written to as a stream, in row order.
+     */
+    static Sizes export(EmbeddingStore store, RowSelection rows, OutputTarget out, VectorFormat format, int threads,
+                        ConvertOptions.Progress progress) {
         ExportedWords.check(store, rows, format);
-        Path absolute = out.toAbsolutePath();
-        Path temp = absolute.resolveSibling("." + absolute.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        boolean gzip = absolute.getFileName().toString().endsWith(".gz");
+        byte[] header = format == VectorFormat.GLOVE ? new byte[0]
+                : (rows.size() + " " + store.dim() + "\n").getBytes(StandardCharsets.US_ASCII);
         try {
-            byte[] header = format == VectorFormat.GLOVE ? new byte[0]
-                    : (rows.size() + " " + store.dim() + "\n").getBytes(StandardCharsets.US_ASCII);
-            long written = gzip ? writeCompressed(store, rows, temp, format, threads, progress, header)
-                    : writePlain(store, rows, temp, format, Math.max(1, threads), progress, header);
-            Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            return written;
+            if (!out.replaced()) {
+                try (CountingStream counted = new CountingStream(out.openStream());
+                     OutputStream os = out.compressed() ? new GZIPOutputStream(counted, 1 << 16)
+                             : new BufferedOutputStream(counted, 1 << 20)) {
+                    long text = writeStreamed(store, rows, os, format, threads, progress, header);
+                    os.flush();
+                    os.close(); // the gzip trailer, whose failure is this export's failure too
+                    return new Sizes(text, counted.count);
+                }
+            }
+            try (OutputTarget.Temp temp = out.createTemp()) {
+                Sizes sizes;
+                if (out.compressed()) {
+                    try (CountingStream counted = new CountingStream(Files.newOutputStream(temp.path(),
+                            StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS));
+                         OutputStream os = new GZIPOutputStream(new BufferedOutputStream(counted, 1 << 20), 1 << 16)) {
+                        long text = writeStreamed(store, rows, os, format, threads, progress, header);
+                        os.close();
+                        sizes = new Sizes(text, counted.count);
+                    }
+                } else {
+                    long text = writePlain(store, rows, temp.path(), format, Math.max(1, threads), progress, header);
+                    sizes = new Sizes(text, text);
+                }
+                temp.install();
+                return sizes;
+            }
         } catch (IOException e) {
-            throw new UncheckedIOException(absolute + ": cannot write: " + e.getMessage(), e);
+            throw new UncheckedIOException(out.shown() + ": cannot write: " + OutputLocation.reason(e), e);
         } catch (UncheckedIOException e) {
             // A write failed on the output's writer thread (a full disk): reported as above, naming the output.
-            throw new UncheckedIOException(absolute + ": cannot write: " + e.getCause().getMessage(), e.getCause());
-        } finally {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException ignored) {
-                // Best effort: the error that brought us here is the one to report.
-            }
+            throw new UncheckedIOException(out.shown() + ": cannot write: " + OutputLocation.reason(e.getCause()),
+                    e.getCause());
+        }
+    }
+
+    /** The bytes that went through to the output. */
+    private static final class CountingStream extends java.io.FilterOutputStream {
+        long count;
+
+        CountingStream(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            count += len;
         }
     }
 
@@ -181,9 +227,12 @@ final class VectorExporter {
         }
     }
 
-    /** gzip output is one stream: blocks are formatted on every core and compressed and written in order. */
-    private static long writeCompressed(EmbeddingStore store, RowSelection rows, Path temp, VectorFormat format,
-                                        int threads, ConvertOptions.Progress progress, byte[] header) throws IOException {
+    /**
+     * A stream output (gzip, standard output, a device, a FIFO) is written in order: blocks are formatted on every core
+     * and written one after the other by this thread. Returns the bytes given to {@code os}.
+     */
+    private static long writeStreamed(EmbeddingStore store, RowSelection rows, OutputStream os, VectorFormat format,
+                                      int threads, ConvertOptions.Progress progress, byte[] header) throws IOException {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
             Thread t = new Thread(r, "embstore-export");
             t.setDaemon(true);
@@ -191,33 +240,27 @@ final class VectorExporter {
         });
         long written = header.length;
         try {
-            try (OutputStream file = Files.newOutputStream(temp);
-                 OutputStream os = new GZIPOutputStream(new BufferedOutputStream(file, 1 << 20), 1 << 16)) {
-                os.write(header);
-                long blocks = (rows.size() + BLOCK_ROWS - 1) / BLOCK_ROWS;
-                ArrayDeque<Future<byte[]>> inFlight = new ArrayDeque<>();
-                long next = 0;
-                for (long b = 0; b < blocks || !inFlight.isEmpty(); ) {
-                    while (b < blocks && inFlight.size() < 4 * Math.max(1, threads)) {
-                        long first = b * BLOCK_ROWS;
-                        long last = Math.min(rows.size(), first + BLOCK_ROWS);
-                        inFlight.add(pool.submit(() -> {
-                            BlockFormatter formatter = new BlockFormatter(store, format);
-                            int length = formatter.format(rows, first, last);
-                            return java.util.Arrays.copyOf(formatter.bytes(), length);
-                        }));
-                        b++;
-                    }
-                    byte[] block = TaskResults.join(inFlight.poll(), "exporting");
-                    os.write(block);
-                    written += block.length;
-                    long done = Math.min(rows.size(), (next + 1) * BLOCK_ROWS) - next * BLOCK_ROWS;
-                    progress.advance(block.length, done);
-                    next++;
+            os.write(header);
+            long blocks = (rows.size() + BLOCK_ROWS - 1) / BLOCK_ROWS;
+            ArrayDeque<Future<byte[]>> inFlight = new ArrayDeque<>();
+            long next = 0;
+            for (long b = 0; b < blocks || !inFlight.isEmpty(); ) {
+                while (b < blocks && inFlight.size() < 4 * Math.max(1, threads)) {
+                    long first = b * BLOCK_ROWS;
+                    long last = Math.min(rows.size(), first + BLOCK_ROWS);
+                    inFlight.add(pool.submit(() -> {
+                        BlockFormatter formatter = new BlockFormatter(store, format);
+                        int length = formatter.format(rows, first, last);
+                        return java.util.Arrays.copyOf(formatter.bytes(), length);
+                    }));
+                    b++;
                 }
-            }
-            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                ch.force(true);
+                byte[] block = TaskResults.join(inFlight.poll(), "exporting");
+                os.write(block);
+                written += block.length;
+                long done = Math.min(rows.size(), (next + 1) * BLOCK_ROWS) - next * BLOCK_ROWS;
+                progress.advance(block.length, done);
+                next++;
             }
             return written;
         } finally {

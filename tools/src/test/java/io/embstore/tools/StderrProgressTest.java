@@ -121,4 +121,32 @@ class StderrProgressTest {
                 tmp.resolve("s2").toString(), "--quiet");
         assertEquals("", quiet, "--quiet draws nothing");
     }
+
+    /**
+     * An export's bar ends at 100% whatever the output's size or compression (it counts rows, whose total is known), and
+     * small sizes are not shown as {@code 0/0 MB}.
+     */
+    @Test
+    void theExportBarEndsAtAHundredPercentAndSmallSizesAreNotZeroMegabytes() throws Exception {
+        Path store = tmp.resolve("s");
+        onTerminal(">/dev/null", "convert", vectors.toString(), store.toString(), "--quiet");
+        for (String name : List.of("out.vec.gz", "out.vec")) {
+            Path report = tmp.resolve(name + ".report");
+            String pty = onTerminal(">" + quote(report.toString()), "export", store.toString(),
+                    tmp.resolve(name).toString());
+            assertTrue(hasBar(pty, "export"), "a bar on the terminal: " + pty);
+            String[] frames = pty.split("\r");
+            String last = "";
+            for (String f : frames) {
+                if (f.startsWith("export ")) {
+                    last = f;
+                }
+            }
+            assertTrue(last.contains("100%"), name + ": the last frame is at 100%: " + last);
+            assertFalse(pty.contains("0/0 MB") || pty.contains(" 0 MB/s") || pty.contains("0.0 MB/s"),
+                    name + ": no zero megabytes: " + pty);
+            String summary = Files.readString(report);
+            assertFalse(summary.contains("(0 MB/s)"), summary);
+        }
+    }
 }
