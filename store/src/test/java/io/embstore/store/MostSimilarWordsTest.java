@@ -77,6 +77,7 @@ class MostSimilarWordsTest {
             assertEquals(List.of(), s.mostSimilar(List.of("w5"), 10, 0).get(0));
             assertThrows(IllegalArgumentException.class, () -> s.mostSimilar(List.of("w5"), 10, -1));
         }
+    }
 
     /** A k far beyond the table (a user's "all of them") answers every eligible row, allocating nothing for k. */
     @Test
