@@ -13,9 +13,9 @@ import org.junit.jupiter.api.Assumptions;
 /**
  * A small tmpfs mounted for one test: a file system that really runs out of space. Needs Linux and root; elsewhere
  * the test is skipped with a message, except under CI ({@code CI=true}), where it fails instead so that it cannot
- * silently stop running.
+ * silently stop running. Shared with the trainer's and the tools' tests through the store's test jar.
  */
-final class SmallTmpfs implements AutoCloseable {
+public final class SmallTmpfs implements AutoCloseable {
     private final Path dir;
 
     private SmallTmpfs(Path dir) {
@@ -23,7 +23,7 @@ final class SmallTmpfs implements AutoCloseable {
     }
 
     /** Mounts a tmpfs of {@code megabytes} on {@code dir} (created if absent). */
-    static SmallTmpfs mount(Path dir, int megabytes) throws IOException, InterruptedException {
+    public static SmallTmpfs mount(Path dir, int megabytes) throws IOException, InterruptedException {
         String why = null;
         if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
             why = "not Linux";
@@ -47,7 +47,7 @@ final class SmallTmpfs implements AutoCloseable {
         return new SmallTmpfs(dir);
     }
 
-    Path dir() {
+    public Path dir() {
         return dir;
     }
 
