@@ -28,6 +28,8 @@ import java.util.List;
  */
 public final class TempSibling {
     private static final String MARK = ".tmp-";
+    /** The random part of a name: 8 bytes in hex. */
+    private static final int RANDOM_HEX_DIGITS = 16;
 
     private TempSibling() {
     }
@@ -35,7 +37,7 @@ public final class TempSibling {
     /** A fresh, not yet existing, unpredictable temporary name beside {@code target} (absolute). */
     public static Path name(Path target) {
         Path absolute = target.toAbsolutePath();
-        byte[] random = new byte[8];
+        byte[] random = new byte[RANDOM_HEX_DIGITS / 2];
         Random.INSTANCE.nextBytes(random);
         return absolute.resolveSibling(prefix(absolute) + ProcessHandle.current().pid() + "-"
                 + HexFormat.of().formatHex(random));
@@ -69,8 +71,11 @@ public final class TempSibling {
     }
 
     /**
-     * Removes the temporary siblings of {@code target} whose process is no longer running (left by a process that was
-     * killed), files and directories alike; symlinks are removed, never followed. Returns what was removed.
+     * Removes, from {@code target}'s directory, the temporaries whose process is no longer running (left by a process
+     * that was killed), files and directories alike; symlinks are removed, never followed. Those of {@code target}
+     * itself are recognised by name ({@code .NAME.tmp-PID-...}, older forms included); those of other outputs in the
+     * same directory only in the exact form this class makes ({@code .NAME.tmp-PID-} and 16 hex digits), so that no
+     * file of another program is taken for one. Returns what was removed.
      */
     public static List<Path> sweepStale(Path target) throws IOException {
         Path absolute = target.toAbsolutePath();
@@ -80,9 +85,10 @@ public final class TempSibling {
         if (parent == null || !Files.isDirectory(parent)) {
             return removed;
         }
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent, prefix + "*")) {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent, ".*" + MARK + "*")) {
             for (Path entry : entries) {
-                long pid = pidOf(entry.getFileName().toString(), prefix);
+                String name = entry.getFileName().toString();
+                long pid = name.startsWith(prefix) ? pidOf(name, prefix) : pidOfAnyOutput(name);
                 if (pid > 0 && !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
                     deleteTree(entry);
                     removed.add(entry);
@@ -116,6 +122,18 @@ public final class TempSibling {
         } catch (NumberFormatException e) {
             return 0;
         }
+    }
+
+    /** The pid in {@code name} when it is exactly what {@link #name} makes for some output; 0 otherwise. */
+    private static long pidOfAnyOutput(String name) {
+        int mark = name.lastIndexOf(MARK);
+        if (mark < 2) { // "." and at least one character of the output's name
+            return 0;
+        }
+        String prefix = name.substring(0, mark + MARK.length());
+        String rest = name.substring(prefix.length());
+        int dash = rest.indexOf('-');
+        return dash > 0 && rest.length() - dash - 1 == RANDOM_HEX_DIGITS ? pidOf(name, prefix) : 0;
     }
 
     /** Deletes {@code root} and, for a directory, everything under it, without following symlinks. */

@@ -62,10 +62,16 @@ class TempSiblingTest {
         Path mine = TempSibling.createDirectory(target);
         Path otherTarget = Files.writeString(dir.resolve(".other.tmp-" + deadPid + "-abc1"), "z");
         Path notOurs = Files.writeString(dir.resolve(".store.tmp-" + deadPid + "-notHex"), "w");
+        // Another output's temporary in the same directory, in the exact form TempSibling makes: a killed run's too.
+        Path otherOutput = Files.writeString(dir.resolve(".other.txt.tmp-" + deadPid + "-0123456789abcdef"), "v");
+        Path otherLive = Files.writeString(dir.resolve(".other.txt.tmp-" + ProcessHandle.current().pid()
+                + "-0123456789abcdef"), "u");
 
         List<Path> removed = TempSibling.sweepStale(target);
 
-        assertEquals(2, removed.size(), removed.toString());
+        assertEquals(3, removed.size(), removed.toString());
+        assertFalse(Files.exists(otherOutput));
+        assertTrue(Files.exists(otherLive));
         assertFalse(Files.exists(staleDir));
         assertFalse(Files.exists(staleFile));
         assertTrue(Files.isDirectory(mine));

@@ -47,7 +47,7 @@ import picocli.CommandLine.Spec;
                         + " /dev/stdout, a device such as /dev/null, or a FIFO is written to as it is, streamed in"
                         + " row order (no temporary file; a write error such as a full device fails the command)."
                         + " When OUT is standard output, the report and --json go to standard error. Temporary files"
-                        + " left by a killed export are removed by the next export to the same OUT, which says so."},
+                        + " left by a killed export are removed by the next export into the same directory, which says so."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {
