@@ -473,27 +473,13 @@ public final class EmbeddingStore implements AutoCloseable {
     private volatile boolean checksumsCurrent = true;
     /** The similarity kernel of this store's queries; null for the one selected for the JVM. Set by tests only. */
     private volatile SimilarityKernel kernel;
-    /**
-     * The rows listed in damaged.rows: the writer's own list (the file follows it), or a reader's copy of the file as of
-     * {@code epoch} of control.bin's damaged_epoch (re-read when that moves).
-     */
-    private volatile Damage damage = Damage.UNREAD;
-    /** Serialises the writer's changes to damaged.rows. */
-    private final Object damageLock = new Object();
-
-    /** A snapshot of damaged.rows; replaced as a whole. */
-    private record Damage(long epoch, long[] rows) {
-        /** A reader's start: no damaged_epoch has this value, so the first look reads the file (if count says so). */
-        static final Damage UNREAD = new Damage(Long.MIN_VALUE, new long[0]);
-
-        boolean contains(long row) {
-            return rows.length != 0 && Arrays.binarySearch(rows, row) >= 0;
-        }
-    }
+    /** The rows listed in damaged.rows, as this object knows them. */
+    private final DamagedRows damaged;
 
     private EmbeddingStore(Path dir, Manifest manifest, boolean writable, Arena arena, ControlBlock control,
-                           WriterLock lock, View view) {
+                           WriterLock lock, View view, DamagedRows damaged) {
         this.dir = dir;
+        this.damaged = damaged;
         this.manifest = manifest;
         this.writable = writable;
         this.dim = manifest.dim();
@@ -584,7 +570,7 @@ public final class EmbeddingStore implements AutoCloseable {
                 throw new StoreException(dir.resolve(MATRIX_FILE), ".npy header says " + header.rows()
                         + " rows but the files hold " + capacity);
             }
-            long[] damaged = null;
+            DamagedRows damaged = DamagedRows.forReader(dir, control);
             if (writable) {
                 // A writer that died between renaming a rebuilt index and bumping index_epoch: catch the epoch up.
                 if (mapping.index() != null && mapping.index().epoch() != control.indexEpoch()) {
@@ -592,21 +578,17 @@ public final class EmbeddingStore implements AutoCloseable {
                 }
                 // A row a writer died in the middle of has no known content: it stays odd and is recorded as
                 // damaged until it is rewritten. Past the live rows, an append that never published: nobody can see it.
-                damaged = RowSeqlock.oddRows(mapping.seq(), 0, rows);
+                long[] odd = RowSeqlock.oddRows(mapping.seq(), 0, rows);
                 RowSeqlock.resetOdd(mapping.seq(), rows, capacity);
-                recordDamagedAtOpen(dir, control, damaged);
+                damaged = DamagedRows.recordAtOpen(dir, control, odd);
                 // A writer that did not close may have left rows and norms apart on disk; they are recomputed on demand.
                 if (control.writerPid() != 0 || mapping.norms() == null) {
                     control.normsRows(0);
                 }
                 control.writerPid(ProcessHandle.current().pid());
             }
-            EmbeddingStore store = new EmbeddingStore(dir, manifest, writable, arena, control, lock,
-                    new View(mapping, rows, wordBytes));
-            if (writable) {
-                store.damage = new Damage(control.damagedEpoch(), damaged);
-            }
-            return store;
+            return new EmbeddingStore(dir, manifest, writable, arena, control, lock,
+                    new View(mapping, rows, wordBytes), damaged);
         } catch (RuntimeException e) {
             arena.close();
             if (lock != null) {
@@ -617,30 +599,6 @@ public final class EmbeddingStore implements AutoCloseable {
                 }
             }
             throw e;
-        }
-    }
-
-    /**
-     * Makes damaged.rows list exactly {@code damaged} (the odd rows among the live ones), durably, and publishes its
-     * count; rows listed before whose counter is even again were rewritten and go.
-     */
-    private static void recordDamagedAtOpen(Path dir, ControlBlock control, long[] damaged) {
-        Path file = dir.resolve(DamagedRows.FILE);
-        if (damaged.length == 0 && control.damagedRows() == 0 && !Files.exists(file)) {
-            return;
-        }
-        try {
-            DamagedRows.write(dir, damaged);
-        } catch (IOException e) {
-            throw new StoreException(file, "cannot record the " + damaged.length + " damaged rows", e);
-        }
-        control.damagedRowsReplaced(damaged.length);
-        if (damaged.length > 0) {
-            System.getLogger(EmbeddingStore.class.getName()).log(System.Logger.Level.WARNING, dir + ": "
-                    + damaged.length + " damaged rows, whose writes did not complete (rows "
-                    + Arrays.toString(Arrays.copyOf(damaged, Math.min(10, damaged.length)))
-                    + (damaged.length > 10 ? " ..." : "") + "): they read as damaged until rewritten with write(row, vector);"
-                    + " a trainer's attach restores the rows of an interrupted step");
         }
     }
 
@@ -810,11 +768,22 @@ public final class EmbeddingStore implements AutoCloseable {
      * new one is created exclusively, so a symlink planted under that name is never written through.
      */
     static void writeFileDurably(Path file, String text) throws IOException {
+        writeFileDurably(file, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Replaces {@code file} with {@code bytes}: a fixed-name temporary beside it (inside the store, under the writer
+     * lock), created exclusively and never through a symlink, forced, then renamed over it.
+     */
+    static void writeFileDurably(Path file, byte[] bytes) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                 LinkOption.NOFOLLOW_LINKS)) {
-            ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
             ch.force(true);
         }
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -1115,7 +1084,7 @@ public final class EmbeddingStore implements AutoCloseable {
                 if (RowSeqlock.readValidate(seq, row, begin)) {
                     return;
                 }
-            } else if (damage().contains(row)) {
+            } else if (damaged.contains(row)) {
                 throw damagedRowError(row);
             }
             if (spins < SPINS_BEFORE_CHECK) {
@@ -1154,21 +1123,6 @@ public final class EmbeddingStore implements AutoCloseable {
         }
     }
 
-    /** The damaged rows as this object knows them: a reader re-reads damaged.rows when the writer replaced it. */
-    private Damage damage() {
-        Damage d = damage;
-        if (writable) {
-            return d;
-        }
-        long epoch = control.damagedEpoch();
-        if (epoch != d.epoch()) {
-            // The epoch first: the file read after it is at least that new; a newer one is read again next time.
-            d = new Damage(epoch, control.damagedRows() == 0 ? new long[0] : DamagedRows.read(dir));
-            damage = d;
-        }
-        return d;
-    }
-
     private StoreException damagedRowError(long row) {
         return new StoreException(dir, "row " + row + " is damaged: a write of it did not complete (its writer died or"
                 + " the write failed), so its content is unknown; rewrite it with write(" + row + ", vector) in the"
@@ -1187,7 +1141,7 @@ public final class EmbeddingStore implements AutoCloseable {
         MemorySegment seq = v.mapping().seq();
         // Listed and still odd: a listed row whose counter is even was rewritten (by a writer that died before it
         // could take it off the list).
-        return Arrays.stream(damage().rows())
+        return Arrays.stream(damaged.rows())
                 .filter(r -> r < v.rows() && (RowSeqlock.readBegin(seq, r) & 1) != 0)
                 .toArray();
     }
@@ -1195,7 +1149,7 @@ public final class EmbeddingStore implements AutoCloseable {
     /** How many rows {@link #damagedRows()} would list, cheaply: 0 (the usual answer) costs one memory read. */
     public long damagedRowCount() {
         ensureOpen();
-        return damage().rows().length == 0 ? 0 : damagedRows().length;
+        return damaged.rows().length == 0 ? 0 : damagedRows().length;
     }
 
     /**
@@ -1206,7 +1160,7 @@ public final class EmbeddingStore implements AutoCloseable {
         ensureOpen();
         View v = view;
         Objects.checkIndex(row, v.rows());
-        if (damage().contains(row) && (RowSeqlock.readBegin(v.mapping().seq(), row) & 1) != 0) {
+        if (damaged.contains(row) && (RowSeqlock.readBegin(v.mapping().seq(), row) & 1) != 0) {
             throw damagedRowError(row);
         }
     }
@@ -1461,7 +1415,7 @@ public final class EmbeddingStore implements AutoCloseable {
         while (true) {
             int begin = RowSeqlock.readBegin(m.seq(), row);
             if ((begin & 1) != 0) {
-                if (damage.contains(row)) {
+                if (damaged.contains(row)) {
                     // Stays odd until rewritten, and the rewrite stores the norm; queries skip the row meanwhile.
                     return;
                 }
@@ -1501,10 +1455,10 @@ public final class EmbeddingStore implements AutoCloseable {
         long rows = Math.min(v.rows(), candidateRows); // rows after these are never candidates: the scan stops here
         Mapping m = v.mapping();
         MemorySegment norms = trustedNorms(v);
-        long[] damaged = damage().rows();
-        if (damaged.length != 0) {
+        long[] damagedRows = damaged.rows();
+        if (damagedRows.length != 0) {
             // A damaged row's values are unknown: never a neighbour (its consistent rescoring read would throw).
-            excluded = LongStream.concat(Arrays.stream(excluded), Arrays.stream(damaged)).toArray();
+            excluded = LongStream.concat(Arrays.stream(excluded), Arrays.stream(damagedRows)).toArray();
         }
         int wanted = (int) Math.min(rows, (long) k + excluded.length);
         List<List<SimilarityScan.Hit>> hits = k == 0 ? null : SimilarityScan.scan(m.matrix(), NpyHeader.BYTES, dtype, rows,
@@ -1705,70 +1659,20 @@ public final class EmbeddingStore implements AutoCloseable {
             throw markDamaged(row, t);
         }
         RowSeqlock.endWrite(m.seq(), row, next);
-        if (damage.rows().length != 0) {
-            unmarkDamaged(m, row);
+        if (damaged.rows().length != 0) {
+            damaged.remove(row, () -> {
+                m.matrix().asSlice(NpyHeader.BYTES + row * rowBytes, rowBytes).force();
+                m.seq().asSlice(row * Integer.BYTES, Integer.BYTES).force();
+            });
         }
     }
 
     /** Records {@code row} as damaged after its write failed with {@code cause}; returns the exception to throw. */
     private StoreException markDamaged(long row, Throwable cause) {
-        synchronized (damageLock) {
-            Damage d = damage;
-            long[] rows = d.rows();
-            int at = Arrays.binarySearch(rows, row);
-            if (at < 0) {
-                long[] more = new long[rows.length + 1];
-                int i = -at - 1;
-                System.arraycopy(rows, 0, more, 0, i);
-                more[i] = row;
-                System.arraycopy(rows, i, more, i + 1, rows.length - i);
-                rows = more;
-            }
-            // In memory first: whatever happens to the file, this writer's reads of the row fail at once.
-            damage = new Damage(d.epoch(), rows);
-            String unrecorded = "";
-            try {
-                DamagedRows.write(dir, rows);
-                control.damagedRowsReplaced(rows.length);
-            } catch (IOException | RuntimeException e) {
-                cause.addSuppressed(e);
-                unrecorded = "; the mark could not be written to " + DamagedRows.FILE + " (" + e.getMessage()
-                        + "): the next writer to open the store records it";
-            }
-            return new StoreException(dir, "writing row " + row + " failed, so the row is damaged: its content is"
-                    + " unknown and reads of it fail until it is rewritten with write(" + row + ", vector)" + unrecorded,
-                    cause);
-        }
-    }
-
-    /**
-     * Takes a rewritten row off the damaged list. Its pages are forced first, so that after a power cut the row is
-     * either still listed or whole on disk.
-     */
-    private void unmarkDamaged(Mapping m, long row) {
-        if (!damage.contains(row)) {
-            return;
-        }
-        synchronized (damageLock) {
-            Damage d = damage;
-            if (!d.contains(row)) {
-                return;
-            }
-            long[] rows = Arrays.stream(d.rows()).filter(r -> r != row).toArray();
-            try {
-                m.matrix().asSlice(NpyHeader.BYTES + row * rowBytes, rowBytes).force();
-                m.seq().asSlice(row * Integer.BYTES, Integer.BYTES).force();
-                DamagedRows.write(dir, rows);
-            } catch (IOException | java.io.UncheckedIOException e) {
-                // The row is whole (its counter is even), and a listed row with an even counter is not damaged; the
-                // next writer to open the store rewrites the list.
-                System.getLogger(EmbeddingStore.class.getName()).log(System.Logger.Level.WARNING, dir + ": row " + row
-                        + " was rewritten, but could not be taken off " + DamagedRows.FILE + ": " + e);
-                return;
-            }
-            damage = new Damage(d.epoch(), rows);
-            control.damagedRowsReplaced(rows.length);
-        }
+        String unrecorded = damaged.add(row, cause);
+        return new StoreException(dir, "writing row " + row + " failed, so the row is damaged: its content is"
+                + " unknown and reads of it fail until it is rewritten with write(" + row + ", vector)" + unrecorded,
+                cause);
     }
 
     private void invalidateChecksums() {
@@ -2085,7 +1989,7 @@ public final class EmbeddingStore implements AutoCloseable {
         long normsRows = norms == null ? 0 : Math.min(rows, control.normsRows());
         for (long r = 0; r < rows; r++) {
             if ((RowSeqlock.readBegin(seq, r) & 1) != 0) {
-                problems.add(damage().contains(r)
+                problems.add(damaged.contains(r)
                         ? dir.resolve(DamagedRows.FILE) + ": row " + r + " is damaged (a write of it did not complete):"
                                 + " rewrite it with write(" + r + ", vector)"
                         : dir.resolve(RowSeqlock.FILE) + ": row " + r + " is marked half-written");
