@@ -13,6 +13,7 @@ import io.embstore.store.EmbeddingStore.Dtype;
 import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.store.EmbeddingStore.Neighbor;
 import io.embstore.store.EmbeddingStore.OnDuplicate;
+import io.embstore.testkit.Seeds;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.testkit.Seeds;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.EmbeddingStore.Dtype;
 import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.testkit.Seeds;
 import io.embstore.trainer.SparseTrainer.Algorithm;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.lang.foreign.Arena;

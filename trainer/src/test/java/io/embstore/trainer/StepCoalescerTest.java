@@ -3,6 +3,7 @@ package io.embstore.trainer;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.embstore.testkit.Seeds;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;

@@ -1,4 +1,4 @@
-package io.embstore.store;
+package io.embstore.testkit;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Assumptions;
 /**
  * A small tmpfs mounted for one test: a file system that really runs out of space. Needs Linux and root; elsewhere
  * the test is skipped with a message, except under CI ({@code CI=true}), where it fails instead so that it cannot
- * silently stop running. Shared with the trainer's and the tools' tests through the store's test jar.
+ * silently stop running. Shared by every module's tests.
  */
 public final class SmallTmpfs implements AutoCloseable {
     private final Path dir;
