@@ -9,14 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.store.EmbeddingStore.ReadMode;
+import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -25,7 +23,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,6 +35,7 @@ class DamagedRowsTest {
     private static final int DIM = 8;
     /** Far below the 10 s a reader waits for a live writer: a read that waited instead would take all of it. */
     private static final Duration PROMPTLY = Duration.ofSeconds(8);
+    private static final Duration CHILD_TIMEOUT = Duration.ofSeconds(60);
 
     @TempDir
     Path tmp;
@@ -54,12 +52,10 @@ class DamagedRowsTest {
         // Nearly all of the child's time is spent inside a write; a kill between two writes is retried.
         while (seq(dir, 2) % 2 == 0) {
             assertTrue(++attempts <= 10, "no kill landed inside a write in 10 attempts");
-            Process writer = child("write", dir, 2);
-            try (BufferedReader out = new BufferedReader(new InputStreamReader(writer.getInputStream(), StandardCharsets.UTF_8))) {
-                assertEquals("READY", out.readLine(), "the writer child did not start: " + stderr(dir));
+            try (JavaChild writer = child("write", dir, 2).start()) {
+                assertEquals("READY", writer.awaitLine(CHILD_TIMEOUT), "the writer child did not start\n" + writer.describe());
                 Thread.sleep(50 + random.nextInt(200));
-                writer.destroyForcibly();
-                assertTrue(writer.waitFor(30, TimeUnit.SECONDS));
+                writer.kill();
             }
         }
         System.out.println("DamagedRowsTest: killed mid-write after " + attempts + " attempt(s)");
@@ -227,24 +223,12 @@ class DamagedRowsTest {
                 e.getMessage());
     }
 
-    private Process child(String mode, Path dir, long row) throws IOException {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        return new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx128m", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), DamagedRowProcesses.class.getName(), mode, dir.toString(),
-                Long.toString(row)).redirectError(tmp.resolve(mode + ".stderr").toFile()).start();
-    }
-
-    private String stderr(Path dir) throws IOException {
-        Path f = tmp.resolve("write.stderr");
-        return Files.exists(f) ? Files.readString(f) : "";
+    private static JavaChild.Spec child(String mode, Path dir, long row) {
+        return JavaChild.of(DamagedRowProcesses.class, mode, dir.toString(), Long.toString(row)).name(mode);
     }
 
     private String readInChild(Path dir, long row) throws Exception {
-        Process p = child("read", dir, row);
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), out + "\n" + Files.readString(tmp.resolve("read.stderr")));
-        return out;
+        return child("read", dir, row).run(CHILD_TIMEOUT).strip();
     }
 
     private static int seq(Path dir, long row) throws IOException {

@@ -7,15 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.SmallTmpfs;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import io.embstore.store.EmbeddingStore.Draft;
@@ -147,14 +148,13 @@ class DiskFullTest {
     @Test
     void aCreateThatFailsWhileSizingLeavesNoTemporaryDirectory() throws Exception {
         Path dir = tmp.resolve("x");
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder("bash", "-c", "ulimit -f 1024 && exec \"$@\"", "bash", java,
-                "--enable-native-access=ALL-UNNAMED", "-Xmx128m", "-XX:+UseSerialGC", "-cp",
-                System.getProperty("java.class.path"), CreateChild.class.getName(), dir.toString(), "100000", "100")
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-        assertEquals(1, p.exitValue(), out);
+        String out;
+        try (JavaChild p = JavaChild.of(CreateChild.class, dir.toString(), "100000", "100")
+                .wrappedIn("bash", "-c", "ulimit -f 1024 && exec \"$@\"", "bash").mergeStderr().start()) {
+            int status = p.awaitExit(Duration.ofSeconds(120));
+            out = p.stdout();
+            assertEquals(1, status, out);
+        }
         assertTrue(out.startsWith(dir.toAbsolutePath() + ": file too large: "), out);
         assertEquals(List.of(), contents(tmp), out);
     }

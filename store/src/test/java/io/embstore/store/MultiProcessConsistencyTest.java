@@ -3,26 +3,17 @@ package io.embstore.store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.embstore.store.EmbeddingStore.Dtype;
 import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,6 +35,7 @@ class MultiProcessConsistencyTest {
      */
     private static final long MIN_READS = 10_000;
     private static final Duration CHILD_TIMEOUT = Duration.ofSeconds(60);
+    private static final String[] CHILD_JVM = {"-Xmx256m", "-XX:+UseSerialGC"};
 
     @TempDir
     Path tmp;
@@ -61,45 +53,45 @@ class MultiProcessConsistencyTest {
             assertEquals(ROWS, created.rows());
         }
 
-        List<Child> children = new ArrayList<>();
+        List<JavaChild> children = new ArrayList<>();
         try {
-            Child writer = Child.start(tmp, "writer", StoreWriterProcess.class, dir.toString(), Long.toString(seed),
-                    Long.toString(CHILD_TIMEOUT.toMillis()));
+            JavaChild writer = JavaChild.of(StoreWriterProcess.class, dir.toString(), Long.toString(seed),
+                    Long.toString(CHILD_TIMEOUT.toMillis())).name("writer").jvm(CHILD_JVM).start();
             children.add(writer);
             String ready = writer.awaitLine(l -> l.startsWith("READY "), Duration.ofSeconds(30));
-            assertEquals("READY pid=" + writer.process.pid() + " rows=" + ROWS, ready, writer.describe());
+            assertEquals("READY pid=" + writer.process().pid() + " rows=" + ROWS, ready, writer.describe());
 
             long before = System.nanoTime();
             StoreException refused = assertThrows(StoreException.class, () -> EmbeddingStore.openForWriting(dir).close(),
                     "a second writer must be refused while the writer child runs\n" + writer.describe());
             long refusedMillis = (System.nanoTime() - before) / 1_000_000;
-            assertTrue(refused.getMessage().contains("pid " + writer.process.pid()),
-                    "the refusal must name the writer's pid " + writer.process.pid() + ": " + refused.getMessage());
+            assertTrue(refused.getMessage().contains("pid " + writer.process().pid()),
+                    "the refusal must name the writer's pid " + writer.process().pid() + ": " + refused.getMessage());
             // A liveness bound, not a speed check: a writer that waited for the lock instead of refusing would wait
             // until the writer child exits (it runs until told to stop, up to CHILD_TIMEOUT), and then be granted the
             // lock rather than refused. 20 s is far above any refusal on a loaded machine and far below that wait.
             assertTrue(refusedMillis < 20_000, "the refusal must not wait for the lock, took " + refusedMillis + " ms");
-            assertTrue(writer.process.isAlive(), "writer died early\n" + writer.describe());
+            assertTrue(writer.process().isAlive(), "writer died early\n" + writer.describe());
 
-            List<Child> readers = new ArrayList<>();
+            List<JavaChild> readers = new ArrayList<>();
             for (int i = 0; i < READERS; i++) {
-                Child reader = Child.start(tmp, "reader" + i, StoreReaderProcess.class, dir.toString(),
+                JavaChild reader = JavaChild.of(StoreReaderProcess.class, dir.toString(),
                         Long.toString(seed + 1 + i), Long.toString(READ_MILLIS), Integer.toString(ROWS),
-                        Long.toString(MIN_READS));
+                        Long.toString(MIN_READS)).name("reader" + i).jvm(CHILD_JVM).start();
                 children.add(reader);
                 readers.add(reader);
             }
             List<Map<String, Long>> results = new ArrayList<>();
-            for (Child reader : readers) {
+            for (JavaChild reader : readers) {
                 reader.awaitExit(CHILD_TIMEOUT);
                 String line = reader.awaitLine(l -> l.startsWith("reads="), Duration.ofSeconds(5));
-                assertEquals(0, reader.process.exitValue(), "reader failed\n" + reader.describe());
+                assertEquals(0, reader.process().exitValue(), "reader failed\n" + reader.describe());
                 results.add(parse(line));
             }
-            assertTrue(writer.process.isAlive(), "the writer must outlive the readers\n" + writer.describe());
-            writer.process.getOutputStream().close();
+            assertTrue(writer.process().isAlive(), "the writer must outlive the readers\n" + writer.describe());
+            writer.process().getOutputStream().close();
             writer.awaitExit(CHILD_TIMEOUT);
-            assertEquals(0, writer.process.exitValue(), "writer failed\n" + writer.describe());
+            assertEquals(0, writer.process().exitValue(), "writer failed\n" + writer.describe());
             Map<String, Long> written = parse(writer.awaitLine(l -> l.startsWith("writes="), Duration.ofSeconds(5)));
             System.out.println("writer: " + written);
 
@@ -134,8 +126,8 @@ class MultiProcessConsistencyTest {
                 }
             }
         } finally {
-            for (Child child : children) {
-                child.destroy();
+            for (JavaChild child : children) {
+                child.close();
             }
         }
     }
@@ -147,81 +139,5 @@ class MultiProcessConsistencyTest {
             values.put(field.substring(0, eq), Long.parseLong(field.substring(eq + 1)));
         }
         return values;
-    }
-
-    /** A child JVM running a main class from the test classpath; stdout is collected line by line, stderr to a file. */
-    private static final class Child {
-        final String name;
-        final Process process;
-        final Path stderr;
-        final BlockingQueue<String> pending = new LinkedBlockingQueue<>();
-        final List<String> stdout = java.util.Collections.synchronizedList(new ArrayList<>());
-
-        private Child(String name, Process process, Path stderr) {
-            this.name = name;
-            this.process = process;
-            this.stderr = stderr;
-            Thread drain = new Thread(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                    for (String line; (line = in.readLine()) != null; ) {
-                        stdout.add(line);
-                        pending.add(line);
-                    }
-                } catch (IOException ignored) {
-                    // The child was destroyed; what it printed so far is kept.
-                }
-            }, name + "-stdout");
-            drain.setDaemon(true);
-            drain.start();
-        }
-
-        static Child start(Path tmp, String name, Class<?> main, String... args) throws IOException {
-            String java = ProcessHandle.current().info().command().orElseThrow(() -> new IllegalStateException("no java command"));
-            List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                    "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), main.getName()));
-            command.addAll(List.of(args));
-            Path stderr = tmp.resolve(name + ".stderr");
-            Process process = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
-            return new Child(name, process, stderr);
-        }
-
-        String awaitLine(Predicate<String> wanted, Duration timeout) throws InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (true) {
-                long left = deadline - System.nanoTime();
-                String line = left > 0 ? pending.poll(left, TimeUnit.NANOSECONDS) : null;
-                if (line == null) {
-                    fail(name + ": no matching line within " + timeout + "\n" + describe());
-                }
-                if (wanted.test(line)) {
-                    return line;
-                }
-            }
-        }
-
-        void awaitExit(Duration timeout) throws InterruptedException {
-            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                fail(name + " did not exit within " + timeout + "\n" + describe());
-            }
-        }
-
-        String describe() {
-            String err;
-            try {
-                err = Files.exists(stderr) ? Files.readString(stderr) : "";
-            } catch (IOException e) {
-                err = "(cannot read " + stderr + ": " + e + ")";
-            }
-            String exit = process.isAlive() ? "running" : "exit " + process.exitValue();
-            return name + " (pid " + process.pid() + ", " + exit + ")\n  stdout: " + String.join("\n          ", stdout)
-                    + "\n  stderr: " + err.strip();
-        }
-
-        void destroy() throws InterruptedException {
-            if (process.isAlive()) {
-                process.destroyForcibly();
-                process.waitFor(10, TimeUnit.SECONDS);
-            }
-        }
     }
 }

@@ -13,6 +13,7 @@ import io.embstore.store.EmbeddingStore.Dtype;
 import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.store.EmbeddingStore.Neighbor;
 import io.embstore.store.EmbeddingStore.OnDuplicate;
+import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -24,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -673,12 +675,8 @@ class SimilarityTest {
         try (EmbeddingStore s = randomStore("child", Dtype.F32, 13, 200, 3)) {
             s.computeNorms();
         }
-        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", classpath, ScalarFallbackMain.class.getName(), dir.toString())
-                .redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), output);
+        // No JVM options: above all not the Vector API module.
+        String output = JavaChild.of(ScalarFallbackMain.class, dir.toString()).jvm().mergeStderr().run(Duration.ofSeconds(120));
         assertTrue(output.contains("kernel=scalar"), output);
         assertTrue(output.contains("neighbours=5"), output);
         assertTrue(output.contains("jdk.incubator.vector"), "the log says why: " + output);

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.embstore.store.EmbeddingStore.Dtype;
 import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -511,7 +512,7 @@ class StoreCorruptionTest {
     }
 
     private static long deadPid() throws Exception {
-        Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "-version")
+        Process p = new ProcessBuilder(JavaChild.java(), "-version")
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), "java -version did not finish");
         assertTrue(ProcessHandle.of(p.pid()).map(ProcessHandle::isAlive).orElse(false) == false);

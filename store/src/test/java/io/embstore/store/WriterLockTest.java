@@ -5,14 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.testkit.JavaChild;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,15 +65,8 @@ class WriterLockTest {
     }
 
     /** Runs {@link WriterLockProbe} in a child JVM and returns the line it printed. */
-    private String probe(Path dir) throws IOException, InterruptedException {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Path err = Files.createTempFile(tmp, "probe", ".stderr");
-        Process p = new ProcessBuilder(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx64m", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), WriterLockProbe.class.getName(),
-                dir.toString())).redirectError(err.toFile()).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the probe did not exit");
-        assertEquals(0, p.exitValue(), "probe failed: " + out + "\n" + Files.readString(err));
-        return out;
+    private static String probe(Path dir) throws IOException, InterruptedException {
+        return JavaChild.of(WriterLockProbe.class, dir.toString()).jvm("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+                .run(Duration.ofSeconds(60)).strip();
     }
 }

@@ -2,23 +2,18 @@ package io.embstore.trainer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
 import io.embstore.trainer.SparseTrainer.Options;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,31 +58,16 @@ class CrashRecoveryTest {
         // recovery. Each round is bounded on its own (the child must print its start line within 30 s, a liveness
         // bound; it is killed at most 700 ms later), so the test cannot hang.
         while (kills < KILLS) {
-            String java = ProcessHandle.current().info().command().orElseThrow();
-            Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx128m", "-XX:+UseSerialGC",
-                    "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), TrainingChild.class.getName(),
-                    dir.toString(), Long.toString(r.nextLong()), Integer.toString(1 + r.nextInt(6)))
-                    .redirectError(tmp.resolve("child-" + kills + ".stderr").toFile()).start();
-            BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-            Thread reader = Thread.ofVirtual().start(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-                    for (String line; (line = in.readLine()) != null; ) {
-                        lines.add(line);
-                    }
-                } catch (Exception ignored) {
-                    // the child was killed
-                }
-            });
-            String start = lines.poll(30, TimeUnit.SECONDS);
-            if (start == null) {
-                child.destroyForcibly();
-                fail("child printed nothing; stderr: " + Files.readString(tmp.resolve("child-" + kills + ".stderr")));
+            List<String> lines;
+            try (JavaChild child = JavaChild.of(TrainingChild.class, dir.toString(), Long.toString(r.nextLong()),
+                    Integer.toString(1 + r.nextInt(6))).name("child-" + kills)
+                    .jvm("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1").start()) {
+                String start = child.awaitLine(Duration.ofSeconds(30));
+                assertEquals("start " + expectedSteps + " " + expected, start, "the child must resume from the checkpoint");
+                Thread.sleep(r.nextInt(50, 700));
+                child.kill();
+                lines = child.stdoutLines();
             }
-            assertEquals("start " + expectedSteps + " " + expected, start, "the child must resume from the checkpoint");
-            Thread.sleep(r.nextInt(50, 700));
-            child.destroyForcibly();
-            child.waitFor();
-            reader.join();
             kills++;
             // What the child reported: the last completed checkpoint, and one being committed after it, if any.
             List<String> accepted = new ArrayList<>(List.of(expectedSteps + " " + expected));

@@ -1,17 +1,15 @@
 package io.embstore.trainer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
 import io.embstore.trainer.SparseTrainer.Options;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -24,6 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * reader, this test does see torn rows: it can fail). Seeded; the seed is printed.
  */
 class ReadersWhileTrainingTest {
+    private static final Duration CHILD_TIMEOUT = Duration.ofSeconds(120);
+
     @TempDir
     Path tmp;
 
@@ -36,14 +36,11 @@ class ReadersWhileTrainingTest {
         int rows = 1000;
         try (EmbeddingStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(rows).dim(dim).init(Init.zeros()).create();
              SparseTrainer t = SparseTrainer.attach(s, Options.sgd().learningRate(0.5).threads(2))) {
-            String java = ProcessHandle.current().info().command().orElseThrow();
-            Process reader = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx128m", "-XX:+UseSerialGC", "-cp",
-                    System.getProperty("java.class.path"), UniformRowReader.class.getName(), dir.toString(), "2500",
-                    Long.toString(r.nextLong())).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            try (BufferedReader out = new BufferedReader(new InputStreamReader(reader.getInputStream(), StandardCharsets.UTF_8))) {
-                assertEquals("ready", out.readLine());
+            try (JavaChild reader = JavaChild.of(UniformRowReader.class, dir.toString(), "2500", Long.toString(r.nextLong()))
+                    .start()) {
+                assertEquals("ready", reader.awaitLine(CHILD_TIMEOUT), reader.describe());
                 long steps = 0;
-                while (reader.isAlive()) {
+                while (reader.process().isAlive()) {
                     int n = 256;
                     int[] ids = new int[n];
                     float[] g = new float[n * dim];
@@ -56,13 +53,12 @@ class ReadersWhileTrainingTest {
                         t.checkpoint();
                     }
                 }
-                String result = out.readLine();
-                assertNotNull(result, "the reader printed no result");
+                assertEquals(0, reader.awaitExit(CHILD_TIMEOUT), reader.describe());
+                String result = reader.awaitLine(Duration.ofSeconds(5));
                 System.out.println("ReadersWhileTrainingTest: " + steps + " steps; reader: " + result);
                 String[] f = result.split(" ");
                 assertTrue(Long.parseLong(f[1]) >= UniformRowReader.MIN_READS, "the reader read too little to mean anything: " + result);
                 assertEquals("0", f[3], "torn rows: " + result);
-                assertEquals(0, reader.waitFor());
             }
         }
     }
