@@ -67,7 +67,7 @@ final class RowKernel {
         this.tmp = new float[dim];
     }
 
-    void run(SparseTrainer.Step s) {
+    void run(Step s) {
         try {
             StepCoalescer c = s.rows;
             int unique = s.unique;

@@ -2,13 +2,10 @@ package io.embstore.trainer;
 
 import io.embstore.store.EmbeddingStore;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 import java.util.zip.CRC32C;
 import org.roaringbitmap.RoaringBitmap;
 
@@ -182,9 +179,6 @@ public final class SparseTrainer implements AutoCloseable {
         }
     }
 
-    private static final ValueLayout.OfFloat F32_UNALIGNED =
-            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     private final EmbeddingStore store;
     private final Options options;
     private final Path dir;
@@ -192,11 +186,12 @@ public final class SparseTrainer implements AutoCloseable {
     private final long padding;
     private final OptimizerState state;
     private final UndoLog undo;
+    private final UndoRecords undoRecords;
     private final Durability durability;
     private final StepCoalescer coalescer = new StepCoalescer();
     private final RowKernel[] kernels;
     /** The threads besides the caller's ({@code threads - 1}); kernel {@code i + 1} is worker {@code i}'s. */
-    private final Worker[] workers;
+    private final StepWorker[] workers;
     /** Any thread but the caller's: asks whether a gradient segment may be read by the workers. */
     private final Thread poolThread;
     private CheckpointRecord record;
@@ -205,7 +200,6 @@ public final class SparseTrainer implements AutoCloseable {
     /** The rate of the next step: the options' until {@link #setLearningRate} changes it. */
     private double learningRate;
     private boolean closed;
-    private ByteBuffer undoBatch = ByteBuffer.allocate(0);
     private int[] newRows = new int[0];
 
     private SparseTrainer(EmbeddingStore store, Options options, OptimizerState state, UndoLog undo, CheckpointRecord record,
@@ -218,6 +212,7 @@ public final class SparseTrainer implements AutoCloseable {
         this.padding = store.paddingIndex();
         this.state = state;
         this.undo = undo;
+        this.undoRecords = new UndoRecords(store, state, undo);
         this.record = record;
         this.t = record.step;
         this.learningRate = options.lr;
@@ -225,9 +220,9 @@ public final class SparseTrainer implements AutoCloseable {
         for (int i = 0; i < kernels.length; i++) {
             kernels[i] = new RowKernel(store, state, options);
         }
-        this.workers = new Worker[options.threads - 1];
+        this.workers = new StepWorker[options.threads - 1];
         for (int i = 0; i < workers.length; i++) {
-            workers[i] = new Worker(kernels[i + 1], dir);
+            workers[i] = new StepWorker(kernels[i + 1], dir);
             workers[i].start();
         }
         this.poolThread = new Thread(() -> { });
@@ -265,24 +260,8 @@ public final class SparseTrainer implements AutoCloseable {
             state.ensureCapacity(store.rows());
             CheckpointRecord record = CheckpointRecord.read(dir);
             RoaringBitmap restored = new RoaringBitmap();
-            int stateFloats = state.stateFloats();
-            float[] weights = new float[store.dim()];
-            UndoLog undo = UndoLog.open(dir.resolve(UndoLog.FILE), store.dim(), stateFloats, durability, rec -> {
-                if (rec.getLong(UndoLog.EPOCH_OFFSET) != record.epoch) {
-                    return; // written before the last checkpoint committed: already superseded
-                }
-                long row = rec.getLong(UndoLog.ROW_OFFSET);
-                if (row < 0 || row >= store.rows() || row == store.paddingIndex()) {
-                    throw new IllegalStateException(dir.resolve(UndoLog.FILE) + ": a record for row " + row
-                            + ", which the store (" + store.rows() + " rows) cannot have changed");
-                }
-                MemorySegment seg = MemorySegment.ofArray(rec.array());
-                MemorySegment.copy(seg, F32_UNALIGNED, UndoLog.WEIGHTS_OFFSET, weights, 0, weights.length);
-                store.write(row, weights);
-                state.restoreFloats(row, seg, UndoLog.WEIGHTS_OFFSET + 4L * store.dim());
-                state.counters(row, rec.getLong(UndoLog.COUNT_OFFSET), rec.getLong(UndoLog.LAST_STEP_OFFSET));
-                restored.add((int) row);
-            });
+            UndoLog undo = UndoLog.open(dir.resolve(UndoLog.FILE), store.dim(), state.stateFloats(), durability,
+                    UndoRecords.rollBack(store, state, record.epoch, restored));
             SparseTrainer trainer = new SparseTrainer(store, options, state, undo, record, durability);
             if (!restored.isEmpty()) {
                 // Roll-back done in the mapping; a checkpoint makes it durable and retires the log (new epoch), and
@@ -352,7 +331,7 @@ public final class SparseTrainer implements AutoCloseable {
         boolean fanOut = workers.length > 0 && (gradSegment == null || gradSegment.isAccessibleBy(poolThread));
         if (fanOut) {
             // Wake parked workers now: they come up while the ids are checked and coalesced, not after.
-            for (Worker w : workers) {
+            for (StepWorker w : workers) {
                 w.wake();
             }
         }
@@ -404,30 +383,7 @@ public final class SparseTrainer implements AutoCloseable {
         if (count == 0) {
             return;
         }
-        int rb = undo.recordBytes();
-        if (undoBatch.capacity() < count * rb) {
-            undoBatch = ByteBuffer.allocate(Math.max(count * rb, undoBatch.capacity() * 2)).order(ByteOrder.LITTLE_ENDIAN);
-        }
-        ByteBuffer b = undoBatch;
-        b.clear();
-        MemorySegment seg = MemorySegment.ofArray(b.array());
-        float[] weights = kernels[0].p[0];
-        int stateFloats = state.stateFloats();
-        for (int i = 0; i < count; i++) {
-            int row = newRows[i];
-            int base = i * rb;
-            b.putLong(base + UndoLog.ROW_OFFSET, row).putLong(base + UndoLog.EPOCH_OFFSET, record.epoch)
-                    .putLong(base + UndoLog.COUNT_OFFSET, state.updateCount(row))
-                    .putLong(base + UndoLog.LAST_STEP_OFFSET, state.lastStep(row));
-            store.read(row, weights, 0, EmbeddingStore.ReadMode.RELAXED); // we are the only writer
-            MemorySegment.copy(weights, 0, seg, F32_UNALIGNED, base + UndoLog.WEIGHTS_OFFSET, dim);
-            state.saveFloats(row, seg, base + UndoLog.WEIGHTS_OFFSET + 4L * dim);
-            for (int z = UndoLog.crcOffset(dim, stateFloats) + 4; z < rb; z++) {
-                b.put(base + z, (byte) 0);
-            }
-        }
-        undo.append(b, count, UndoLog.crcOffset(dim, stateFloats));
-        undo.force(); // the pre-images are on disk before any page of these rows can be
+        undoRecords.logPreImages(newRows, count, record.epoch, kernels[0].p[0]);
         for (int i = 0; i < count; i++) {
             dirty.add(newRows[i]);
         }
@@ -437,7 +393,7 @@ public final class SparseTrainer implements AutoCloseable {
         int unique = coalescer.unique;
         Step s = new Step(coalescer, unique, gradArray, gradSegment, t, learningRate);
         if (fanOut && unique > RowKernel.CHUNK) {
-            for (Worker w : workers) {
+            for (StepWorker w : workers) {
                 w.submit(s);
             }
         }
@@ -445,109 +401,7 @@ public final class SparseTrainer implements AutoCloseable {
             markDirty();
         }
         kernels[0].run(s);
-        // Wait for the rows, not for the workers: a worker the OS has not scheduled yet (another process on the core)
-        // finds every chunk claimed when it runs, and the step does not wait a time slice for it.
-        for (int spins = 0; s.completed.get() < unique && s.failure == null; spins++) {
-            if (spins < 10_000) {
-                Thread.onSpinWait();
-            } else {
-                Thread.yield();
-            }
-        }
-        if (s.failure != null) {
-            throw s.failure instanceof RuntimeException r ? r : new IllegalStateException("a step failed", s.failure);
-        }
-    }
-
-    /**
-     * One step's shared inputs, the cursor workers claim chunks of unique rows from, and the count of rows done. A
-     * worker adds its chunk to {@code completed} only after writing the rows, so the caller returning when it reaches
-     * {@code unique} means every row is written (the atomic add and get order the writes before the return).
-     */
-    static final class Step {
-        final StepCoalescer rows;
-        /**
-         * The step's unique rows, fixed here: the coalescer is reused by the next step, and a worker that comes to an
-         * old step late must find it finished (every chunk claimed), not read the next step's count.
-         */
-        final int unique;
-        final float[] gradArray;
-        final MemorySegment gradSegment;
-        final long t;
-        /** The learning rate of this step, read by every worker with the step (not a field each would have to see change). */
-        final double lr;
-        final AtomicInteger next = new AtomicInteger();
-        final AtomicInteger completed = new AtomicInteger();
-        volatile Throwable failure;
-
-        Step(StepCoalescer rows, int unique, float[] gradArray, MemorySegment gradSegment, long t, double lr) {
-            this.rows = rows;
-            this.unique = unique;
-            this.gradArray = gradArray;
-            this.gradSegment = gradSegment;
-            this.t = t;
-            this.lr = lr;
-        }
-    }
-
-    /**
-     * A thread that runs its kernel on each step submitted. Between steps it spins a little ({@link #SPIN_NANOS}), so
-     * that back-to-back steps reach it in well under a microsecond, then parks; a parked worker is woken at the start
-     * of the next step, while the caller still checks and coalesces the ids, so it is running when the rows are
-     * ready. (An executor's hand-off took tens of microseconds per step, a tenth of a two-threaded step.)
-     */
-    static final class Worker extends Thread {
-        /** How long an idle worker spins before it parks: a few steps' serial part, small next to a time slice. */
-        static final long SPIN_NANOS = 200_000;
-        private final RowKernel kernel;
-        private volatile Step step;
-        private volatile boolean parked;
-        private volatile boolean stopped;
-
-        Worker(RowKernel kernel, Path dir) {
-            super("embstore-trainer " + dir.getFileName());
-            this.kernel = kernel;
-            setDaemon(true);
-        }
-
-        void wake() {
-            if (parked) {
-                LockSupport.unpark(this);
-            }
-        }
-
-        void submit(Step s) {
-            step = s;
-            wake();
-        }
-
-        void shutdown() {
-            stopped = true;
-            LockSupport.unpark(this);
-        }
-
-        @Override
-        public void run() {
-            Step done = null;
-            long idleSince = System.nanoTime();
-            while (!stopped) {
-                Step s = step;
-                if (s != done) {
-                    done = s;
-                    kernel.run(s);
-                    idleSince = System.nanoTime();
-                } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
-                    Thread.onSpinWait();
-                } else {
-                    parked = true;
-                    if (step == done && !stopped) { // re-checked after parked is set: submit() sees one or the other
-                        LockSupport.park(this);
-                    }
-                    parked = false;
-                    idleSince = System.nanoTime();
-                }
-            }
-        }
+        s.awaitRows();
     }
 
     // ------------------------------------------------------------------------------------------------ checkpoints
@@ -561,7 +415,7 @@ public final class SparseTrainer implements AutoCloseable {
     public synchronized long checkpoint() {
         ensureOpen();
         RoaringBitmap changed = dirty;
-        forceRows(changed);
+        DirtyPages.force(changed, store, state, durability);
         long generation = store.publish();
         CheckpointRecord next = record.next(t, generation, store.rows(), changed);
         next.writeAtomically(dir, durability);
@@ -569,47 +423,6 @@ public final class SparseTrainer implements AutoCloseable {
         undo.reset();
         dirty = new RoaringBitmap();
         return generation;
-    }
-
-    /**
-     * Forces the pages of {@code rows}: runs of rows that share or abut pages become one msync, so the calls number
-     * about the dirty pages, not the dirty rows; rows far apart never pull in the clean pages between them.
-     */
-    private void forceRows(RoaringBitmap rows) {
-        if (rows.isEmpty()) {
-            return;
-        }
-        long matrixRowBytes = (long) dim * store.dtype().bytes();
-        forEachRun(rows, matrixRowBytes, (from, to) -> durability.forceRows(store, from, to));
-        for (OptimizerState.Array a : state.arrays()) {
-            MemorySegment seg = a.segment();
-            long rowBytes = a.rowBytes();
-            forEachRun(rows, rowBytes, (from, to) ->
-                    durability.force(a.file(), seg, OptimizerState.rowAt(from, rowBytes), (to - from) * rowBytes));
-        }
-    }
-
-    interface RowRange {
-        void accept(long from, long to);
-    }
-
-    static void forEachRun(RoaringBitmap rows, long rowBytes, RowRange action) {
-        long gapRows = Math.max(1, 4096 / rowBytes);
-        long from = -1;
-        long to = -1;
-        for (var it = rows.getIntIterator(); it.hasNext(); ) {
-            long r = it.next() & 0xffffffffL;
-            if (from >= 0 && r - to <= gapRows) {
-                to = r + 1;
-                continue;
-            }
-            if (from >= 0) {
-                action.accept(from, to);
-            }
-            from = r;
-            to = r + 1;
-        }
-        action.accept(from, to);
     }
 
     // ------------------------------------------------------------------------------------------------ dirty rows
@@ -726,7 +539,7 @@ public final class SparseTrainer implements AutoCloseable {
             checkpoint();
         } finally {
             closed = true;
-            for (Worker w : workers) {
+            for (StepWorker w : workers) {
                 w.shutdown();
             }
             undo.close();

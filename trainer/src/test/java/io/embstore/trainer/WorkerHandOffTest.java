@@ -44,7 +44,7 @@ class WorkerHandOffTest {
             c.coalesce(new int[] {1, 2, 3}, null, 3, -1);
             float[] g = new float[1000 * DIM]; // a caller's reused buffer, longer than the step: in bounds for the next
             java.util.Arrays.fill(g, 0.5f); // not zero: a zero gradient leaves a fresh row's weights as they were
-            SparseTrainer.Step old = new SparseTrainer.Step(c, c.unique, g, null, 1, 1e-3);
+            Step old = new Step(c, c.unique, g, null, 1, 1e-3);
             kernel.run(old);
             assertEquals(3, old.completed.get());
             int[] next = new int[500];
@@ -91,7 +91,7 @@ class WorkerHandOffTest {
                     g[i] = (float) r.nextGaussian();
                 }
                 if (step % 37 == 0) {
-                    LockSupport.parkNanos(2 * SparseTrainer.Worker.SPIN_NANOS); // the workers park
+                    LockSupport.parkNanos(2 * StepWorker.SPIN_NANOS); // the workers park
                 }
                 int how = r.nextInt(3);
                 for (SparseTrainer t : trainers) {
