@@ -30,7 +30,7 @@ public final class LibraryExample {
             table.gather(new int[] {7, (int) appended}, batch);
             System.out.println("gathered " + batch[0] + " " + batch[2 * dim - 1]);
 
-            try (SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam().learningRate(0.1))) {
+            try (SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam().learningRate(0.1).build())) {
                 long shipped = trainer.checkpoint();        // the generation a reader or a delta export has
                 float[] grad = new float[2 * dim];
                 java.util.Arrays.fill(grad, 1f);

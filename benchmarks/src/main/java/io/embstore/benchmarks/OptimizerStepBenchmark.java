@@ -90,7 +90,7 @@ public class OptimizerStepBenchmark {
             dir = Files.createTempDirectory("embstore-optimizer-bench");
             store = EmbeddingStore.builder(dir.resolve("table")).vocabulary(false).rows(rows).dim(dim)
                     .init(Init.normal(42)).create();
-            trainer = SparseTrainer.attach(store, SparseTrainer.Options.adam().threads(threads).undoLog(undoLog));
+            trainer = SparseTrainer.attach(store, SparseTrainer.Options.adam().threads(threads).undoLog(undoLog).build());
             ids = zipfBatches(rows, BATCHES, 7);
             unique = new int[BATCHES];
             long total = 0;

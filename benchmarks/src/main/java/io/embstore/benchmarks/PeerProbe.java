@@ -209,7 +209,7 @@ public final class PeerProbe {
             try (EmbeddingStore store = EmbeddingStore.builder(table).vocabulary(false).rows(rows).dim(dim)
                     .init(Init.normal(integer(a, "seed"))).create();
                  SparseTrainer trainer = SparseTrainer.attach(store, SparseTrainer.Options.adam().learningRate(1e-3)
-                         .threads(integer(a, "threads")).undoLog(undo))) {
+                         .threads(integer(a, "threads")).undoLog(undo).build())) {
                 float[] activations = new float[batch * dim];
                 int[] ids = new int[batch];
                 double[] rate = new double[windows];

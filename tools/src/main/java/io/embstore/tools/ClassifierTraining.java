@@ -155,7 +155,7 @@ final class ClassifierTraining {
         try (SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam()
                 .learningRate(s.lr())
                 .threads(s.threads())
-                .undoLog(false))) { // a failed run leaves nothing to resume: its directory is deleted
+                .undoLog(false).build())) { // a failed run leaves nothing to resume: its directory is deleted
             for (int epoch = 1; epoch <= s.epochs(); epoch++) {
                 // The learning rate falls linearly over the epochs, as fastText's does (here a step per epoch).
                 double epochLr = s.lr() * (s.epochs() - epoch + 1) / s.epochs();

@@ -193,7 +193,7 @@ class ExportCommandTest {
         try (EmbeddingStore s = EmbeddingStore.builder(dir).words(words).dim(dim).init(EmbeddingStore.Init.normal(3))
                 .create();
              SparseTrainer t = SparseTrainer.attach(s,
-                     SparseTrainer.Options.sgd().threads(1))) {
+                     SparseTrainer.Options.sgd().threads(1).build())) {
             g0 = t.checkpoint();
             float[] g = new float[3 * dim];
             Arrays.fill(g, 1f);
@@ -266,7 +266,7 @@ class ExportCommandTest {
         ok("create", items.toString(), "--rows", "1000", "--dim", "8", "--init", "uniform", "--seed", "7");
         long generation;
         try (EmbeddingStore table = EmbeddingStore.openForWriting(items);
-             SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam().learningRate(1e-3))) {
+             SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam().learningRate(1e-3).build())) {
             generation = trainer.checkpoint();
             float[] grads = new float[2 * 8];
             Arrays.fill(grads, 0.5f);

@@ -48,18 +48,18 @@ final class RowKernel {
     RowKernel(EmbeddingStore store, OptimizerState state, SparseTrainer.Options o) {
         this.store = store;
         this.state = state;
-        this.algorithm = o.algorithm;
+        this.algorithm = o.algorithm();
         this.dim = store.dim();
         this.stateRowBytes = 4L * dim;
-        this.beta1 = o.beta1;
-        this.beta2 = o.beta2;
+        this.beta1 = o.beta1();
+        this.beta2 = o.beta2();
         // torch multiplies float32 tensors by these Python floats, which its CPU kernels cast to float first.
-        this.oneMinusBeta1 = (float) (1 - o.beta1);
-        this.oneMinusBeta2 = (float) (1 - o.beta2);
-        this.eps = (float) o.eps;
-        this.perRowBiasCorrection = o.perRowBiasCorrection;
-        this.weightDecay = o.weightDecay;
-        this.maxNorm = o.maxNorm;
+        this.oneMinusBeta1 = (float) (1 - o.beta1());
+        this.oneMinusBeta2 = (float) (1 - o.beta2());
+        this.eps = (float) o.eps();
+        this.perRowBiasCorrection = o.perRowBiasCorrection();
+        this.weightDecay = o.weightDecay();
+        this.maxNorm = o.maxNorm();
         this.p = new float[BATCH][dim];
         this.g = new float[dim];
         this.m = new float[BATCH][dim];

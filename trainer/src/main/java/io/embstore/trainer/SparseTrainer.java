@@ -16,7 +16,7 @@ import org.roaringbitmap.RoaringBitmap;
  *
  * <pre>{@code
  * try (EmbeddingStore table = EmbeddingStore.openForWriting(dir);
- *      SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam().learningRate(1e-3))) {
+ *      SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam().learningRate(1e-3).build())) {
  *     for (Batch b : batches) {
  *         trainer.step(b.ids(), b.gradients());      // ids.length x dim gradients, duplicates allowed
  *         if (b.number() % 1000 == 0) trainer.checkpoint();
@@ -80,102 +80,136 @@ public final class SparseTrainer implements AutoCloseable {
     }
 
     /**
-     * Hyperparameters, immutable: each method returns a changed copy. Defaults: torch's SparseAdam (lr 1e-3, betas
-     * (0.9, 0.999), eps 1e-8); FBGEMM's row-wise Adagrad (lr 0.01, eps 1e-8); SGD lr 0.01; every extra off; all cores.
+     * Hyperparameters, immutable; built from {@link #adam()}, {@link #rowwiseAdagrad()} or {@link #sgd()}, each a
+     * {@link Builder} holding that algorithm's defaults: {@code Options.adam().learningRate(1e-2).threads(4).build()}.
+     * Defaults: torch's SparseAdam (lr 1e-3, betas (0.9, 0.999), eps 1e-8); FBGEMM's row-wise Adagrad (lr 0.01, eps
+     * 1e-8); SGD lr 0.01; every extra off; all cores; the undo log on.
+     *
+     * @param algorithm            the update rule
+     * @param learningRate         the learning rate of the first step ({@link SparseTrainer#setLearningRate} changes it
+     *                             between steps)
+     * @param beta1                Adam's first beta
+     * @param beta2                Adam's second beta
+     * @param eps                  added to the denominator (outside the square root, as torch and FBGEMM do)
+     * @param perRowBiasCorrection Adam only: bias correction with the row's own update count instead of the global step
+     * @param weightDecay          decoupled weight decay, lazily caught up for the steps a row was absent from; 0 is off
+     * @param maxNorm              renormalise an updated row whose Euclidean norm exceeds this; 0 is off
+     * @param threads              threads a step runs on (the caller's included)
+     * @param undoLog              whether pre-images go to the undo log before rows change (see {@link Builder#undoLog})
+     * @throws IllegalArgumentException naming every value when one is out of range
      */
-    public static final class Options {
-        final Algorithm algorithm;
-        final double lr;
-        final double beta1;
-        final double beta2;
-        final double eps;
-        final boolean perRowBiasCorrection;
-        final double weightDecay;
-        final double maxNorm;
-        final int threads;
-        final boolean undoLog;
-
-        private Options(Algorithm algorithm, double lr, double beta1, double beta2, double eps, boolean perRowBiasCorrection,
-                        double weightDecay, double maxNorm, int threads, boolean undoLog) {
-            if (!(lr >= 0) || !(eps >= 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)
+    public record Options(Algorithm algorithm, double learningRate, double beta1, double beta2, double eps,
+                          boolean perRowBiasCorrection, double weightDecay, double maxNorm, int threads, boolean undoLog) {
+        public Options {
+            Objects.requireNonNull(algorithm, "algorithm");
+            if (!(learningRate >= 0) || !(eps >= 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)
                     || !(weightDecay >= 0) || !(maxNorm >= 0) || threads < 1) {
-                throw new IllegalArgumentException("invalid options: lr=" + lr + ", betas=(" + beta1 + ", " + beta2 + "), eps="
-                        + eps + ", weightDecay=" + weightDecay + ", maxNorm=" + maxNorm + ", threads=" + threads
+                throw new IllegalArgumentException("invalid options: lr=" + learningRate + ", betas=(" + beta1 + ", " + beta2
+                        + "), eps=" + eps + ", weightDecay=" + weightDecay + ", maxNorm=" + maxNorm + ", threads=" + threads
                         + " (need lr, eps, weightDecay, maxNorm >= 0, betas in [0, 1), threads >= 1)");
             }
-            this.algorithm = algorithm;
-            this.lr = lr;
-            this.beta1 = beta1;
-            this.beta2 = beta2;
-            this.eps = eps;
-            this.perRowBiasCorrection = perRowBiasCorrection;
-            this.weightDecay = weightDecay;
-            this.maxNorm = maxNorm;
-            this.threads = threads;
-            this.undoLog = undoLog;
-        }
-
-        private static Options of(Algorithm a, double lr, double eps) {
-            return new Options(a, lr, 0.9, 0.999, eps, false, 0, 0, Runtime.getRuntime().availableProcessors(), true);
         }
 
         /** Lazy Adam with torch's SparseAdam defaults. */
-        public static Options adam() {
-            return of(Algorithm.ADAM, 1e-3, 1e-8);
+        public static Builder adam() {
+            return new Builder(Algorithm.ADAM, 1e-3, 1e-8);
         }
 
         /** FBGEMM's exact row-wise Adagrad with its defaults (lr 0.01, eps 1e-8). */
-        public static Options rowwiseAdagrad() {
-            return of(Algorithm.ROWWISE_ADAGRAD, 0.01, 1e-8);
+        public static Builder rowwiseAdagrad() {
+            return new Builder(Algorithm.ROWWISE_ADAGRAD, 0.01, 1e-8);
         }
 
         /** SGD, lr 0.01. */
-        public static Options sgd() {
-            return of(Algorithm.SGD, 0.01, 0);
+        public static Builder sgd() {
+            return new Builder(Algorithm.SGD, 0.01, 0);
         }
 
-        /** The learning rate of the first step ({@link SparseTrainer#setLearningRate} changes it between steps). */
-        public Options learningRate(double v) {
-            return new Options(algorithm, v, beta1, beta2, eps, perRowBiasCorrection, weightDecay, maxNorm, threads, undoLog);
+        /** A builder holding these options, to derive others from them. */
+        public Builder toBuilder() {
+            Builder b = new Builder(algorithm, learningRate, eps);
+            b.beta1 = beta1;
+            b.beta2 = beta2;
+            b.perRowBiasCorrection = perRowBiasCorrection;
+            b.weightDecay = weightDecay;
+            b.maxNorm = maxNorm;
+            b.threads = threads;
+            b.undoLog = undoLog;
+            return b;
         }
 
-        /** Adam's betas. */
-        public Options betas(double b1, double b2) {
-            return new Options(algorithm, lr, b1, b2, eps, perRowBiasCorrection, weightDecay, maxNorm, threads, undoLog);
-        }
+        /** Collects the options; {@link #build} checks them. Each method is the record component of the same name. */
+        public static final class Builder {
+            private final Algorithm algorithm;
+            private double learningRate;
+            private double beta1 = 0.9;
+            private double beta2 = 0.999;
+            private double eps;
+            private boolean perRowBiasCorrection;
+            private double weightDecay;
+            private double maxNorm;
+            private int threads = Runtime.getRuntime().availableProcessors();
+            private boolean undoLog = true;
 
-        /** Added to the denominator (outside the square root, as torch and FBGEMM do). */
-        public Options eps(double v) {
-            return new Options(algorithm, lr, beta1, beta2, v, perRowBiasCorrection, weightDecay, maxNorm, threads, undoLog);
-        }
+            private Builder(Algorithm algorithm, double learningRate, double eps) {
+                this.algorithm = algorithm;
+                this.learningRate = learningRate;
+                this.eps = eps;
+            }
 
-        /** Adam only: bias correction with the row's own update count instead of the global step. */
-        public Options perRowBiasCorrection(boolean v) {
-            return new Options(algorithm, lr, beta1, beta2, eps, v, weightDecay, maxNorm, threads, undoLog);
-        }
+            public Builder learningRate(double v) {
+                learningRate = v;
+                return this;
+            }
 
-        /** Decoupled weight decay, lazily caught up for the steps a row was absent from. 0 is off. */
-        public Options weightDecay(double v) {
-            return new Options(algorithm, lr, beta1, beta2, eps, perRowBiasCorrection, v, maxNorm, threads, undoLog);
-        }
+            /** Adam's betas. */
+            public Builder betas(double b1, double b2) {
+                beta1 = b1;
+                beta2 = b2;
+                return this;
+            }
 
-        /** Renormalise an updated row whose Euclidean norm exceeds this. 0 is off. */
-        public Options maxNorm(double v) {
-            return new Options(algorithm, lr, beta1, beta2, eps, perRowBiasCorrection, weightDecay, v, threads, undoLog);
-        }
+            public Builder eps(double v) {
+                eps = v;
+                return this;
+            }
 
-        /** Threads a step runs on (the caller's included). Default: every core. */
-        public Options threads(int v) {
-            return new Options(algorithm, lr, beta1, beta2, eps, perRowBiasCorrection, weightDecay, maxNorm, v, undoLog);
-        }
+            public Builder perRowBiasCorrection(boolean v) {
+                perRowBiasCorrection = v;
+                return this;
+            }
 
-        /**
-         * Whether pre-images go to the undo log before rows change (default true). Off, a step does no I/O, but a crash
-         * between checkpoints leaves the rows changed since the last one in whatever state reached the disk: only for
-         * runs that restart from scratch (or a copy) after a crash, and for measuring what the log costs.
-         */
-        public Options undoLog(boolean v) {
-            return new Options(algorithm, lr, beta1, beta2, eps, perRowBiasCorrection, weightDecay, maxNorm, threads, v);
+            public Builder weightDecay(double v) {
+                weightDecay = v;
+                return this;
+            }
+
+            public Builder maxNorm(double v) {
+                maxNorm = v;
+                return this;
+            }
+
+            /** Default: every core. */
+            public Builder threads(int v) {
+                threads = v;
+                return this;
+            }
+
+            /**
+             * Default true. Off, a step does no I/O, but a crash between checkpoints leaves the rows changed since the
+             * last one in whatever state reached the disk: only for runs that restart from scratch (or a copy) after a
+             * crash, and for measuring what the log costs.
+             */
+            public Builder undoLog(boolean v) {
+                undoLog = v;
+                return this;
+            }
+
+            /** @throws IllegalArgumentException naming every value when one is out of range */
+            public Options build() {
+                return new Options(algorithm, learningRate, beta1, beta2, eps, perRowBiasCorrection, weightDecay, maxNorm,
+                        threads, undoLog);
+            }
         }
     }
 
@@ -215,12 +249,12 @@ public final class SparseTrainer implements AutoCloseable {
         this.undoRecords = new UndoRecords(store, state, undo);
         this.record = record;
         this.t = record.step;
-        this.learningRate = options.lr;
-        this.kernels = new RowKernel[options.threads];
+        this.learningRate = options.learningRate();
+        this.kernels = new RowKernel[options.threads()];
         for (int i = 0; i < kernels.length; i++) {
             kernels[i] = new RowKernel(store, state, options);
         }
-        this.workers = new StepWorker[options.threads - 1];
+        this.workers = new StepWorker[options.threads() - 1];
         for (int i = 0; i < workers.length; i++) {
             workers[i] = new StepWorker(kernels[i + 1], dir);
             workers[i].start();
@@ -252,10 +286,10 @@ public final class SparseTrainer implements AutoCloseable {
         }
         Path dir = store.path();
         if (!OptimizerState.exists(dir)) {
-            OptimizerState.create(dir, options.algorithm, store.dim(), Math.max(1, store.rows()), store.publish(), store.rows(),
-                    durability);
+            OptimizerState.create(dir, options.algorithm(), store.dim(), Math.max(1, store.rows()), store.publish(),
+                    store.rows(), durability);
         }
-        OptimizerState state = OptimizerState.open(dir, options.algorithm, store.dim(), true, durability);
+        OptimizerState state = OptimizerState.open(dir, options.algorithm(), store.dim(), true, durability);
         try {
             state.ensureCapacity(store.rows());
             CheckpointRecord record = CheckpointRecord.read(dir);
@@ -351,7 +385,7 @@ public final class SparseTrainer implements AutoCloseable {
         }
         state.ensureCapacity(rows);
         coalescer.coalesce(ints, longs, n, padding);
-        if (options.undoLog) {
+        if (options.undoLog()) {
             logNewlyDirtyRows();
         }
         t++; // after the log's I/O: a step that failed there changed nothing, not even t
@@ -397,7 +431,7 @@ public final class SparseTrainer implements AutoCloseable {
                 w.submit(s);
             }
         }
-        if (!options.undoLog) {
+        if (!options.undoLog()) {
             markDirty();
         }
         kernels[0].run(s);
@@ -549,6 +583,6 @@ public final class SparseTrainer implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "SparseTrainer[" + dir + ", " + options.algorithm.label + ", t=" + t + "]";
+        return "SparseTrainer[" + dir + ", " + options.algorithm().label + ", t=" + t + "]";
     }
 }

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * observable here ({@link PowerLossTest} simulates that). Seeded; the seed is printed.
  */
 class CrashRecoveryTest {
-    static final Options OPTIONS = Options.adam().learningRate(0.01).threads(2);
+    static final Options OPTIONS = Options.adam().learningRate(0.01).threads(2).build();
     static final int KILLS = 22;
     static final int ROWS = 3001;
     static final int DIM = 19;

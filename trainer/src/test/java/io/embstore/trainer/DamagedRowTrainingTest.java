@@ -37,7 +37,7 @@ class DamagedRowTrainingTest {
         float[] before3 = new float[DIM];
         float[] before1 = new float[DIM];
         try (EmbeddingStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(ROWS).dim(DIM).init(Init.normal(3)).create();
-             SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.1).threads(1))) {
+             SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.1).threads(1).build())) {
             s.read(3, before3);
             s.read(1, before1);
             assertEquals(1, t.step(new long[] {3, 4}, grads(2)));
@@ -50,7 +50,7 @@ class DamagedRowTrainingTest {
         setSeq(crash, 10, 5);
         try (EmbeddingStore s = EmbeddingStore.openForWriting(crash)) {
             assertArrayEquals(new long[] {3, 10}, s.damagedRows());
-            try (SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.1).threads(1))) {
+            try (SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.1).threads(1).build())) {
                 assertArrayEquals(new long[] {10}, s.damagedRows(), "the roll-back rewrote row 3, which makes it healthy");
                 float[] row = new float[DIM];
                 s.read(3, row);

@@ -48,7 +48,7 @@ class GoldenSparseAdamTest {
             int steps = Integer.parseInt(p.get("steps"));
             Options o = Options.adam().learningRate(Double.parseDouble(p.get("lr")))
                     .betas(Double.parseDouble(p.get("beta1")), Double.parseDouble(p.get("beta2")))
-                    .eps(Double.parseDouble(p.get("eps"))).threads(2);
+                    .eps(Double.parseDouble(p.get("eps"))).threads(2).build();
             float[] initial = floats(r.readLine(), "weight");
             EmbeddingStore coalescedStore = newStore(tmp.resolve("coalesced"), rows, dim, padding, initial);
             EmbeddingStore rawStore = newStore(tmp.resolve("raw"), rows, dim, padding, initial);

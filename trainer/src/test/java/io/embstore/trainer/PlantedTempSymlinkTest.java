@@ -21,7 +21,7 @@ class PlantedTempSymlinkTest {
         Path victim = Files.writeString(tmp.resolve("victim"), "keep");
         Path dir = tmp.resolve("t");
         try (EmbeddingStore s = EmbeddingStore.builder(dir).rows(10).dim(4).vocabulary(false).create();
-             SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().threads(1))) {
+             SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().threads(1).build())) {
             Files.createSymbolicLink(dir.resolve("optim.checkpoint.tmp"), victim);
             t.step(new long[] {1, 2}, new float[8]);
             t.checkpoint();

@@ -44,7 +44,7 @@ class PowerLossTest {
     static final int STEPS = 60;
     /** Steps of the power-cut test: each moment is cut three ways and recovered, about 25 ms each. */
     static final int CUT_STEPS = 42;
-    static final Options OPTIONS = Options.adam().learningRate(0.01).threads(2);
+    static final Options OPTIONS = Options.adam().learningRate(0.01).threads(2).build();
     /** State files forced at a checkpoint, with the bytes of one row. */
     static final List<String> STATE_FILES = List.of(OptimizerState.M_FILE, OptimizerState.V_FILE, OptimizerState.ROWS_FILE);
     static final List<Integer> STATE_ROW_BYTES = List.of(4 * DIM, 4 * DIM, OptimizerState.COUNTER_BYTES);
@@ -255,7 +255,7 @@ class PowerLossTest {
             }
             disk.beforeForce = e -> { };
         }
-        Options one = OPTIONS.threads(1);
+        Options one = OPTIONS.toBuilder().threads(1).build();
         int n = 0;
         int rolledBack = 0;
         for (Capture c : captures) {

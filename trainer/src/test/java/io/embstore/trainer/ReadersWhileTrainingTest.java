@@ -35,7 +35,7 @@ class ReadersWhileTrainingTest {
         int dim = 257;
         int rows = 1000;
         try (EmbeddingStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(rows).dim(dim).init(Init.zeros()).create();
-             SparseTrainer t = SparseTrainer.attach(s, Options.sgd().learningRate(0.5).threads(2))) {
+             SparseTrainer t = SparseTrainer.attach(s, Options.sgd().learningRate(0.5).threads(2).build())) {
             try (JavaChild reader = JavaChild.of(UniformRowReader.class, dir.toString(), "2500", Long.toString(r.nextLong()))
                     .start()) {
                 assertEquals("ready", reader.awaitLine(CHILD_TIMEOUT), reader.describe());

@@ -42,7 +42,7 @@ class SparseTrainerTest {
                 .init(Init.normal(seed)).create();
     }
 
-    static Options options(Algorithm a) {
+    static Options.Builder options(Algorithm a) {
         return switch (a) {
             case ADAM -> Options.adam().learningRate(0.01);
             case ROWWISE_ADAGRAD -> Options.rowwiseAdagrad();
@@ -85,7 +85,7 @@ class SparseTrainerTest {
     void absentRowsAndTheirStateAreUntouchedBitForBit(Algorithm algorithm) {
         SplittableRandom r = new SplittableRandom(Seeds.seed("absentRowsUntouched " + algorithm));
         try (EmbeddingStore s = newStore(tmp.resolve("s"), r.nextLong(), Dtype.F32);
-             SparseTrainer trainer = SparseTrainer.attach(s, options(algorithm).weightDecay(0.01).maxNorm(3))) {
+             SparseTrainer trainer = SparseTrainer.attach(s, options(algorithm).weightDecay(0.01).maxNorm(3).build())) {
             for (int step = 0; step < 30; step++) {
                 int[] ids = ids(r, 1 + r.nextInt(40), ROWS - 20); // the last 20 rows are never in a step
                 byte[][] before = snapshot(s);
@@ -146,8 +146,8 @@ class SparseTrainerTest {
         long init = r.nextLong();
         try (EmbeddingStore a = newStore(tmp.resolve("a"), init, Dtype.F32);
              EmbeddingStore b = newStore(tmp.resolve("b"), init, Dtype.F32);
-             SparseTrainer ta = SparseTrainer.attach(a, options(algorithm).threads(2));
-             SparseTrainer tb = SparseTrainer.attach(b, options(algorithm).threads(1))) {
+             SparseTrainer ta = SparseTrainer.attach(a, options(algorithm).threads(2).build());
+             SparseTrainer tb = SparseTrainer.attach(b, options(algorithm).threads(1).build())) {
             for (int step = 0; step < 20; step++) {
                 int[] ids = ids(r, 1 + r.nextInt(60), ROWS);
                 float[] g = grads(r, ids.length);
@@ -180,7 +180,8 @@ class SparseTrainerTest {
         SplittableRandom r = new SplittableRandom(Seeds.seed("padding"));
         Path dir = tmp.resolve("p");
         try (EmbeddingStore s = newStore(dir, r.nextLong(), Dtype.F32);
-             SparseTrainer trainer = SparseTrainer.attach(s, Options.adam().learningRate(0.1).weightDecay(0.1).maxNorm(0.5))) {
+             SparseTrainer trainer = SparseTrainer.attach(s,
+                     Options.adam().learningRate(0.1).weightDecay(0.1).maxNorm(0.5).build())) {
             byte[] padding = rowBytes(s, PADDING);
             for (int step = 0; step < 20; step++) {
                 int[] ids = new int[10];
@@ -209,7 +210,7 @@ class SparseTrainerTest {
         }
         try (EmbeddingStore readOnly = EmbeddingStore.open(dir)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> SparseTrainer.attach(readOnly, Options.adam()));
+                    () -> SparseTrainer.attach(readOnly, Options.adam().build()));
             assertTrue(e.getMessage().contains("read-only"), e.getMessage());
         }
     }
@@ -343,10 +344,10 @@ class SparseTrainerTest {
         SplittableRandom r = new SplittableRandom(Seeds.seed("reference " + c));
         double lr = c.algorithm() == Algorithm.ADAM ? 0.01 : 0.05;
         Options o = options(c.algorithm()).learningRate(lr).perRowBiasCorrection(c.perRow()).weightDecay(c.wd())
-                .maxNorm(c.maxNorm()).threads(2);
+                .maxNorm(c.maxNorm()).threads(2).build();
         try (EmbeddingStore s = newStore(tmp.resolve("r"), r.nextLong(), Dtype.F32);
              SparseTrainer trainer = SparseTrainer.attach(s, o)) {
-            Reference ref = new Reference(c.algorithm(), lr, o.eps, c.perRow(), c.wd(), c.maxNorm(), s);
+            Reference ref = new Reference(c.algorithm(), lr, o.eps(), c.perRow(), c.wd(), c.maxNorm(), s);
             for (int step = 0; step < 40; step++) {
                 if (step >= 20) {
                     // the second half follows a linear decay schedule: the rate changes between every step
@@ -405,7 +406,7 @@ class SparseTrainerTest {
             for (int threads = 1; threads <= 2; threads++) {
                 SplittableRandom r = new SplittableRandom(seed);
                 try (EmbeddingStore s = newStore(tmp.resolve("t" + threads + dtype), 7, dtype);
-                     SparseTrainer trainer = SparseTrainer.attach(s, Options.adam().threads(threads))) {
+                     SparseTrainer trainer = SparseTrainer.attach(s, Options.adam().threads(threads).build())) {
                     for (int step = 0; step < 15; step++) {
                         int[] ids = ids(r, 200, ROWS);
                         trainer.step(ids, grads(r, ids.length));
@@ -426,7 +427,7 @@ class SparseTrainerTest {
         Path b = tmp.resolve("b");
         SplittableRandom ra = new SplittableRandom(seed);
         SplittableRandom rb = new SplittableRandom(seed);
-        try (EmbeddingStore s = newStore(a, 3, Dtype.F32); SparseTrainer t = SparseTrainer.attach(s, Options.adam())) {
+        try (EmbeddingStore s = newStore(a, 3, Dtype.F32); SparseTrainer t = SparseTrainer.attach(s, Options.adam().build())) {
             for (int step = 0; step < 20; step++) {
                 int[] ids = ids(ra, 30, ROWS);
                 t.step(ids, grads(ra, ids.length));
@@ -434,7 +435,8 @@ class SparseTrainerTest {
         }
         newStore(b, 3, Dtype.F32).close();
         for (int part = 0; part < 4; part++) {
-            try (EmbeddingStore s = EmbeddingStore.openForWriting(b); SparseTrainer t = SparseTrainer.attach(s, Options.adam())) {
+            try (EmbeddingStore s = EmbeddingStore.openForWriting(b);
+                 SparseTrainer t = SparseTrainer.attach(s, Options.adam().build())) {
                 assertEquals(part * 5L, t.steps());
                 for (int step = 0; step < 5; step++) {
                     int[] ids = ids(rb, 30, ROWS);
@@ -443,7 +445,8 @@ class SparseTrainerTest {
             }
         }
         try (EmbeddingStore sa = EmbeddingStore.openForWriting(a); EmbeddingStore sb = EmbeddingStore.openForWriting(b);
-             SparseTrainer ta = SparseTrainer.attach(sa, Options.adam()); SparseTrainer tb = SparseTrainer.attach(sb, Options.adam())) {
+             SparseTrainer ta = SparseTrainer.attach(sa, Options.adam().build());
+             SparseTrainer tb = SparseTrainer.attach(sb, Options.adam().build())) {
             assertEquals(ta.stateChecksum(), tb.stateChecksum());
             assertEquals(20, tb.steps());
         }
@@ -453,7 +456,7 @@ class SparseTrainerTest {
     void rowsAppendedToTheStoreGrowTheStateFiles() {
         SplittableRandom r = new SplittableRandom(Seeds.seed("growth"));
         Path dir = tmp.resolve("g");
-        try (EmbeddingStore s = newStore(dir, 4, Dtype.F32); SparseTrainer t = SparseTrainer.attach(s, Options.adam())) {
+        try (EmbeddingStore s = newStore(dir, 4, Dtype.F32); SparseTrainer t = SparseTrainer.attach(s, Options.adam().build())) {
             t.step(new int[] {1, 2}, grads(r, 2));
             float[] v = new float[DIM];
             long first = -1;
@@ -467,7 +470,8 @@ class SparseTrainerTest {
             assertTrue(stateOf(t).capacity >= s.rows());
             t.checkpoint();
         }
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir); SparseTrainer t = SparseTrainer.attach(s, Options.adam())) {
+        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir);
+             SparseTrainer t = SparseTrainer.attach(s, Options.adam().build())) {
             assertEquals(1, stateOf(t).updateCount(s.rows() - 1), "the grown files reopen");
             assertEquals(2, t.steps());
         }
@@ -476,7 +480,7 @@ class SparseTrainerTest {
     @Test
     void dirtyRowsAndDirtySince() {
         try (EmbeddingStore s = newStore(tmp.resolve("d"), 1, Dtype.F32);
-             SparseTrainer t = SparseTrainer.attach(s, Options.sgd())) {
+             SparseTrainer t = SparseTrainer.attach(s, Options.sgd().build())) {
             long g0 = t.checkpoint();
             t.step(new int[] {1, 2, 2, (int) PADDING}, new float[4 * DIM]);
             assertEquals(RoaringBitmap.bitmapOf(1, 2), t.dirtyRows());
@@ -495,7 +499,7 @@ class SparseTrainerTest {
         }
         // the history is in the checkpoint record: it survives a reopen
         try (EmbeddingStore s = EmbeddingStore.openForWriting(tmp.resolve("d"));
-             SparseTrainer t = SparseTrainer.attach(s, Options.sgd())) {
+             SparseTrainer t = SparseTrainer.attach(s, Options.sgd().build())) {
             CheckpointRecord rec = CheckpointRecord.read(s.path());
             assertEquals(RoaringBitmap.bitmapOf(9), t.dirtySince(rec.history.get(rec.history.size() - 2).generation()));
         }
@@ -508,7 +512,7 @@ class SparseTrainerTest {
         try (EmbeddingStore s = newStore(dir, 1, Dtype.F32); EmbeddingStore reader = EmbeddingStore.open(dir)) {
             SparseTrainer.Changes untrained = SparseTrainer.changedSince(reader, reader.generation());
             assertEquals(all, untrained.rows(), "a table never trained: every row");
-            try (SparseTrainer t = SparseTrainer.attach(s, Options.sgd())) {
+            try (SparseTrainer t = SparseTrainer.attach(s, Options.sgd().build())) {
                 long g0 = t.checkpoint();
                 t.step(new int[] {3, 4, 4}, new float[3 * DIM]);
                 long g1 = t.checkpoint();

@@ -31,7 +31,7 @@ class StateFilesTest {
         Path dir = tmp.resolve(name);
         SplittableRandom r = new SplittableRandom(1);
         try (EmbeddingStore s = SparseTrainerTest.newStore(dir, 2, Dtype.F32);
-             SparseTrainer t = SparseTrainer.attach(s, Options.adam())) {
+             SparseTrainer t = SparseTrainer.attach(s, Options.adam().build())) {
             int[] ids = SparseTrainerTest.ids(r, 40, SparseTrainerTest.ROWS);
             t.step(ids, SparseTrainerTest.grads(r, ids.length));
         }
@@ -53,33 +53,33 @@ class StateFilesTest {
     @Test
     void damagedOrMismatchedFilesAreRefusedNamingTheFile() throws IOException {
         Path dir = trainedStore("a");
-        String msg = attachFailure(dir, Options.sgd());
+        String msg = attachFailure(dir, Options.sgd().build());
         assertTrue(msg.contains(OptimizerState.META_FILE) && msg.contains("algorithm=adam"), msg);
 
         overwrite(dir.resolve(OptimizerState.M_FILE), 0, "garbage!".getBytes());
-        msg = attachFailure(dir, Options.adam());
+        msg = attachFailure(dir, Options.adam().build());
         assertTrue(msg.contains(OptimizerState.M_FILE) && msg.contains("magic"), msg);
 
         dir = trainedStore("b");
         try (FileChannel ch = FileChannel.open(dir.resolve(OptimizerState.V_FILE), StandardOpenOption.WRITE)) {
             ch.truncate(5000);
         }
-        msg = attachFailure(dir, Options.adam());
+        msg = attachFailure(dir, Options.adam().build());
         assertTrue(msg.contains(OptimizerState.V_FILE) && msg.contains("truncated"), msg);
 
         dir = trainedStore("c");
         overwrite(dir.resolve(CheckpointRecord.FILE), 24, new byte[] {9});
-        msg = attachFailure(dir, Options.adam());
+        msg = attachFailure(dir, Options.adam().build());
         assertTrue(msg.contains(CheckpointRecord.FILE) && msg.contains("CRC"), msg);
 
         dir = trainedStore("d");
         overwrite(dir.resolve(UndoLog.FILE), 0, "EMBSXXXX".getBytes());
-        msg = attachFailure(dir, Options.adam());
+        msg = attachFailure(dir, Options.adam().build());
         assertTrue(msg.contains(UndoLog.FILE), msg);
 
         dir = trainedStore("e");
         Files.delete(dir.resolve(OptimizerState.ROWS_FILE));
-        msg = attachFailure(dir, Options.adam());
+        msg = attachFailure(dir, Options.adam().build());
         assertTrue(msg.contains(OptimizerState.ROWS_FILE) && msg.contains("missing"), msg);
     }
 
@@ -91,7 +91,7 @@ class StateFilesTest {
         byte[] bytes = Files.readAllBytes(meta);
         bytes[bytes.length - 2] = (byte) 0xff;
         Files.write(meta, bytes);
-        String msg = attachFailure(dir, Options.adam());
+        String msg = attachFailure(dir, Options.adam().build());
         assertTrue(msg.contains(OptimizerState.META_FILE) && msg.contains("UTF-8"), msg);
     }
 
@@ -99,7 +99,8 @@ class StateFilesTest {
     void withoutMetaTheStateIsBuiltAgain() throws IOException {
         Path dir = trainedStore("m");
         Files.delete(dir.resolve(OptimizerState.META_FILE));
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir); SparseTrainer t = SparseTrainer.attach(s, Options.sgd())) {
+        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir);
+             SparseTrainer t = SparseTrainer.attach(s, Options.sgd().build())) {
             assertEquals(0, t.steps());
             assertFalse(Files.exists(dir.resolve(OptimizerState.M_FILE)), "adam's leftovers are deleted");
         }
@@ -112,7 +113,7 @@ class StateFilesTest {
         Path dir = tmp.resolve("crash");
         long atCheckpoint = 0;
         EmbeddingStore s = SparseTrainerTest.newStore(dir, 3, Dtype.F16);
-        SparseTrainer t = SparseTrainer.attach(s, Options.adam().weightDecay(0.01).perRowBiasCorrection(true));
+        SparseTrainer t = SparseTrainer.attach(s, Options.adam().weightDecay(0.01).perRowBiasCorrection(true).build());
         for (int i = 0; i < 12; i++) {
             int[] ids = SparseTrainerTest.ids(r, 50, SparseTrainerTest.ROWS);
             t.step(ids, SparseTrainerTest.grads(r, ids.length));
@@ -125,7 +126,7 @@ class StateFilesTest {
         s.close(); // the trainer never closes: its last four steps are after the checkpoint, as in a crash
         assertTrue(Files.size(dir.resolve(UndoLog.FILE)) > UndoLog.HEADER_BYTES);
         try (EmbeddingStore again = EmbeddingStore.openForWriting(dir);
-             SparseTrainer resumed = SparseTrainer.attach(again, Options.adam())) {
+             SparseTrainer resumed = SparseTrainer.attach(again, Options.adam().build())) {
             assertEquals(8, resumed.steps());
             assertEquals(atCheckpoint, resumed.stateChecksum(), "weights (f16), moments, counters and t as checkpointed");
             assertEquals(UndoLog.HEADER_BYTES, Files.size(dir.resolve(UndoLog.FILE)), "the roll-back retires the log");

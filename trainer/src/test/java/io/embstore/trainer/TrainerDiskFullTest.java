@@ -56,7 +56,7 @@ class TrainerDiskFullTest {
             int dim = 128;
             try (EmbeddingStore s = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
                     .init(EmbeddingStore.Init.normal(1)).create();
-                 SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.01).threads(1))) {
+                 SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.01).threads(1).build())) {
                 t.step(new long[] {0, 1}, grads(2, dim));
                 t.checkpoint();
                 fillUp(ballast);
@@ -88,7 +88,7 @@ class TrainerDiskFullTest {
             int dim = 128;
             try (EmbeddingStore s = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
                     .init(EmbeddingStore.Init.normal(1)).create();
-                 SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.01).threads(1))) {
+                 SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.01).threads(1).build())) {
                 t.step(new long[] {0, 1, 2}, grads(3, dim));
                 float[] row = new float[dim];
                 for (int i = 0; i < 3000; i++) {

@@ -37,9 +37,9 @@ class WorkerHandOffTest {
     void aWorkerLateForAFinishedStepChangesNothing() {
         try (EmbeddingStore store = EmbeddingStore.builder(tmp.resolve("late")).vocabulary(false).rows(ROWS).dim(DIM)
                 .init(Init.normal(3)).create();
-             SparseTrainer trainer = SparseTrainer.attach(store, Options.adam().threads(1))) {
+             SparseTrainer trainer = SparseTrainer.attach(store, Options.adam().threads(1).build())) {
             OptimizerState state = SparseTrainerTest.stateOf(trainer);
-            RowKernel kernel = new RowKernel(store, state, Options.adam());
+            RowKernel kernel = new RowKernel(store, state, Options.adam().build());
             StepCoalescer c = new StepCoalescer();
             c.coalesce(new int[] {1, 2, 3}, null, 3, -1);
             float[] g = new float[1000 * DIM]; // a caller's reused buffer, longer than the step: in bounds for the next
@@ -78,7 +78,7 @@ class WorkerHandOffTest {
                 stores[i] = EmbeddingStore.builder(tmp.resolve("s" + i)).vocabulary(false).rows(ROWS).dim(DIM)
                         .init(Init.normal(seed)).create();
                 trainers[i] = SparseTrainer.attach(stores[i], Options.adam().learningRate(0.01).threads(i + 1)
-                        .undoLog(i != 1));
+                        .undoLog(i != 1).build());
             }
             for (int step = 0; step < 400; step++) {
                 int n = step % 2 == 0 ? 200 + r.nextInt(2000) : 1 + r.nextInt(40);
