@@ -539,7 +539,7 @@ public final class EmbeddingStore implements AutoCloseable {
     private static EmbeddingStore open(Path dir, boolean writable) {
         Objects.requireNonNull(dir, "dir");
         if (!Files.isDirectory(dir)) {
-            throw new StoreException(dir, Files.exists(dir) ? "not an embstore store: not a directory" : "no such store directory");
+            throw new StoreException(Files.exists(dir) ? StoreException.Kind.CORRUPT : StoreException.Kind.NOT_FOUND, dir, Files.exists(dir) ? "not an embstore store: not a directory" : "no such store directory");
         }
         Manifest manifest = Manifest.read(dir);
         WriterLock lock = writable ? WriterLock.acquire(dir) : null;
@@ -553,21 +553,21 @@ public final class EmbeddingStore implements AutoCloseable {
             long capacity = control.capacity();
             long wordBytes = control.wordBytes();
             if (manifest.rows() > rows) {
-                throw new StoreException(dir.resolve(Manifest.FILE), "manifest says rows=" + manifest.rows()
+                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(Manifest.FILE), "manifest says rows=" + manifest.rows()
                         + " but the control block has only " + rows + " live rows");
             }
             if (manifest.paddingIndex() >= rows && manifest.paddingIndex() != -1) {
-                throw new StoreException(dir.resolve(Manifest.FILE), "padding_index " + manifest.paddingIndex()
+                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(Manifest.FILE), "padding_index " + manifest.paddingIndex()
                         + " is outside the " + rows + " rows");
             }
             Mapping mapping = mapAll(arena, dir, manifest, capacity, wordBytes, null, writable);
             NpyHeader.Parsed header = NpyHeader.read(mapping.matrix(), dir.resolve(MATRIX_FILE));
             if (header.dtype() != manifest.dtype() || header.dim() != manifest.dim()) {
-                throw new StoreException(dir.resolve(MATRIX_FILE), ".npy header says " + header.dtype().label() + " x "
+                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(MATRIX_FILE), ".npy header says " + header.dtype().label() + " x "
                         + header.dim() + " but the manifest says " + manifest.dtype().label() + " x " + manifest.dim());
             }
             if (header.rows() > capacity) {
-                throw new StoreException(dir.resolve(MATRIX_FILE), ".npy header says " + header.rows()
+                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(MATRIX_FILE), ".npy header says " + header.rows()
                         + " rows but the files hold " + capacity);
             }
             DamagedRows damaged = DamagedRows.forReader(dir, control);
@@ -660,9 +660,9 @@ public final class EmbeddingStore implements AutoCloseable {
         try {
             return Files.size(file);
         } catch (NoSuchFileException e) {
-            throw new StoreException(file, "missing file");
+            throw new StoreException(StoreException.Kind.NOT_FOUND, file, "missing file");
         } catch (IOException e) {
-            throw new StoreException(file, "cannot read the file's size", e);
+            throw new StoreException(StoreException.Kind.IO, file, "cannot read the file's size", e);
         }
     }
 
@@ -673,17 +673,17 @@ public final class EmbeddingStore implements AutoCloseable {
     private static MemorySegment map(Arena arena, Path file, long minBytes, long mapBytes, boolean writable) {
         long size = fileSize(file);
         if (size < minBytes) {
-            throw new StoreException(file, "truncated: " + size + " bytes, expected at least " + minBytes);
+            throw new StoreException(StoreException.Kind.CORRUPT, file, "truncated: " + size + " bytes, expected at least " + minBytes);
         }
         if (mapBytes > size) {
-            throw new StoreException(file, "truncated: " + size + " bytes, expected " + mapBytes);
+            throw new StoreException(StoreException.Kind.CORRUPT, file, "truncated: " + size + " bytes, expected " + mapBytes);
         }
         try (FileChannel ch = writable
                 ? FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)
                 : FileChannel.open(file, StandardOpenOption.READ)) {
             return ch.map(writable ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY, 0, mapBytes, arena);
         } catch (IOException e) {
-            throw new StoreException(file, "cannot map " + mapBytes + " bytes (check free address space: ulimit -v,"
+            throw new StoreException(StoreException.Kind.IO, file, "cannot map " + mapBytes + " bytes (check free address space: ulimit -v,"
                     + " and the map count: sysctl vm.max_map_count)", e);
         }
     }
@@ -693,7 +693,7 @@ public final class EmbeddingStore implements AutoCloseable {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             return ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
         } catch (IOException e) {
-            throw new StoreException(file, "cannot extend and map to " + bytes + " bytes", e);
+            throw new StoreException(StoreException.Kind.of(e), file, "cannot extend and map to " + bytes + " bytes", e);
         }
     }
 
@@ -1107,24 +1107,24 @@ public final class EmbeddingStore implements AutoCloseable {
         boolean alive = pid == ProcessHandle.current().pid()
                 || (pid != 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
         if (!alive) {
-            throw new StoreException(dir, "row " + row + " was left half-written (sequence " + sequence
+            throw new StoreException(StoreException.Kind.CORRUPT, dir, "row " + row + " was left half-written (sequence " + sequence
                     + ") by a writer that is no longer running: its content is unknown; open the store for writing and"
                     + " rewrite the row with write(" + row + ", vector) (a trainer's attach restores the rows of an"
                     + " interrupted step)");
         }
         if (System.nanoTime() - waitingSince > ROW_WAIT_NANOS) {
-            throw new StoreException(dir, "row " + row + " has been under write by pid " + pid
+            throw new StoreException(StoreException.Kind.LOCKED, dir, "row " + row + " has been under write by pid " + pid
                     + " for more than " + ROW_WAIT_NANOS / 1_000_000_000L + " s");
         }
         LockSupport.parkNanos(50_000);
         if (Thread.interrupted()) {
             Thread.currentThread().interrupt();
-            throw new StoreException(dir, "interrupted while waiting for row " + row + " to be written");
+            throw new StoreException(StoreException.Kind.IO, dir, "interrupted while waiting for row " + row + " to be written");
         }
     }
 
     private StoreException damagedRowError(long row) {
-        return new StoreException(dir, "row " + row + " is damaged: a write of it did not complete (its writer died or"
+        return new StoreException(StoreException.Kind.CORRUPT, dir, "row " + row + " is damaged: a write of it did not complete (its writer died or"
                 + " the write failed), so its content is unknown; rewrite it with write(" + row + ", vector) in the"
                 + " writer (a trainer's attach restores it from its undo log if a training step left it)");
     }
@@ -1383,7 +1383,7 @@ public final class EmbeddingStore implements AutoCloseable {
                     FileSpace.reserve(file, ch.size(), RowNorms.fileBytes(reservedRows));
                     m = m.withNorms(ch.map(FileChannel.MapMode.READ_WRITE, 0, RowNorms.fileBytes(m.capacity()), arena));
                 } catch (IOException e) {
-                    throw new StoreException(file, "cannot create and map " + RowNorms.fileBytes(m.capacity()) + " bytes", e);
+                    throw new StoreException(StoreException.Kind.of(e), file, "cannot create and map " + RowNorms.fileBytes(m.capacity()) + " bytes", e);
                 }
                 // Published before the pass, so that every write from now on keeps its row's norm current itself.
                 v = new View(m, v.rows(), v.wordBytes());
@@ -1670,7 +1670,7 @@ public final class EmbeddingStore implements AutoCloseable {
     /** Records {@code row} as damaged after its write failed with {@code cause}; returns the exception to throw. */
     private StoreException markDamaged(long row, Throwable cause) {
         String unrecorded = damaged.add(row, cause);
-        return new StoreException(dir, "writing row " + row + " failed, so the row is damaged: its content is"
+        return new StoreException(StoreException.Kind.of(cause), dir, "writing row " + row + " failed, so the row is damaged: its content is"
                 + " unknown and reads of it fail until it is rewritten with write(" + row + ", vector)" + unrecorded,
                 cause);
     }
@@ -1718,7 +1718,7 @@ public final class EmbeddingStore implements AutoCloseable {
             View v = view;
             long row = v.rows();
             if (row >= MAX_ROWS) {
-                throw new StoreException(dir, "the store is full: " + MAX_ROWS + " rows");
+                throw new StoreException(StoreException.Kind.NO_SPACE, dir, "the store is full: " + MAX_ROWS + " rows");
             }
             Mapping m = v.mapping();
             if (utf8 != null) {
@@ -1739,7 +1739,7 @@ public final class EmbeddingStore implements AutoCloseable {
             } catch (Throwable t) {
                 // Not published: no reader can see the row, and the next append writes it whole.
                 RowSeqlock.endWrite(m.seq(), row, next);
-                throw new StoreException(dir, "appending row " + row + " failed; nothing was appended", t);
+                throw new StoreException(StoreException.Kind.of(t), dir, "appending row " + row + " failed; nothing was appended", t);
             }
             RowSeqlock.endWrite(m.seq(), row, next);
             long wordBytes = v.wordBytes();
@@ -1863,7 +1863,7 @@ public final class EmbeddingStore implements AutoCloseable {
             control.indexEpoch(index.epoch());
             return new Mapping(m.capacity(), m.matrix(), m.seq(), m.offsets(), m.words(), index, m.norms());
         } catch (IOException e) {
-            throw new StoreException(file, "cannot rebuild the vocabulary index", e);
+            throw new StoreException(StoreException.Kind.of(e), file, "cannot rebuild the vocabulary index", e);
         }
     }
 
@@ -1920,7 +1920,7 @@ public final class EmbeddingStore implements AutoCloseable {
                 try {
                     writeFileDurably(dir.resolve(Manifest.FILE), manifest.withRows(v.rows()).render());
                 } catch (IOException e) {
-                    throw new StoreException(dir.resolve(Manifest.FILE), "cannot rewrite the manifest", e);
+                    throw new StoreException(StoreException.Kind.of(e), dir.resolve(Manifest.FILE), "cannot rewrite the manifest", e);
                 }
                 flushedRows = v.rows();
             }
@@ -2065,7 +2065,7 @@ public final class EmbeddingStore implements AutoCloseable {
             try {
                 StoreChecksums.record(dir);
             } catch (IOException e) {
-                throw new StoreException(dir.resolve(StoreChecksums.FILE), "cannot record checksums", e);
+                throw new StoreException(StoreException.Kind.of(e), dir.resolve(StoreChecksums.FILE), "cannot record checksums", e);
             }
             checksumsCurrent = true;
         }
@@ -2090,7 +2090,7 @@ public final class EmbeddingStore implements AutoCloseable {
             long capacity = control.capacity();
             long wordBytes = control.wordBytes();
             if (rows < v.rows() || rows > capacity || wordBytes < v.wordBytes()) {
-                throw new StoreException(dir.resolve(CONTROL_FILE), "control block went backwards or is damaged: live_rows "
+                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(CONTROL_FILE), "control block went backwards or is damaged: live_rows "
                         + rows + ", capacity " + capacity + ", word_bytes " + wordBytes);
             }
             Mapping m = mapAll(arena, dir, manifest, capacity, wordBytes, v.mapping(), false);
@@ -2136,7 +2136,7 @@ public final class EmbeddingStore implements AutoCloseable {
                 try {
                     lock.close();
                 } catch (IOException e) {
-                    throw new StoreException(dir.resolve(WriterLock.FILE), "cannot release the writer lock", e);
+                    throw new StoreException(StoreException.Kind.IO, dir.resolve(WriterLock.FILE), "cannot release the writer lock", e);
                 }
             }
         }

@@ -95,7 +95,7 @@ public final class FileSpace {
         }
         if (rc != 0) {
             throw rc == ENOSPC || rc == EDQUOT || rc == EFBIG ? noSpace(reportAs, shownAs, rc == EFBIG ? to : length, rc)
-                    : new StoreException(reportAs, "cannot reserve " + length + " bytes for " + shownAs + " (error "
+                    : new StoreException(StoreException.Kind.IO, reportAs, "cannot reserve " + length + " bytes for " + shownAs + " (error "
                     + rc + ")");
         }
     }
@@ -127,7 +127,7 @@ public final class FileSpace {
         if (m.contains("No space left") || m.contains("Disk quota exceeded")) {
             return noSpace(reportAs, shownAs, bytes, m.contains("quota") ? EDQUOT : ENOSPC);
         }
-        return new StoreException(reportAs, "cannot extend " + shownAs + " to " + bytes + " bytes", e);
+        return new StoreException(StoreException.Kind.IO, reportAs, "cannot extend " + shownAs + " to " + bytes + " bytes", e);
     }
 
     /** {@code bytes}: the bytes missing, or for EFBIG the size the file would have had. */
@@ -145,7 +145,7 @@ public final class FileSpace {
                     + " needs " + size(bytes) + " more, " + size(usable) + " free: free some space or choose another"
                     + " file system";
         }
-        StoreException e = new StoreException(reportAs, message);
+        StoreException e = new StoreException(StoreException.Kind.NO_SPACE, reportAs, message);
         e.initCause(new FileSystemException(shownAs.toString(), null, reason));
         return e;
     }
@@ -195,7 +195,7 @@ public final class FileSpace {
             if (m.contains("Disk quota exceeded")) {
                 return EDQUOT;
             }
-            throw new StoreException(reportAs, "cannot reserve " + (to - from) + " bytes for " + shownAs, e);
+            throw new StoreException(StoreException.Kind.IO, reportAs, "cannot reserve " + (to - from) + " bytes for " + shownAs, e);
         }
     }
 

@@ -65,30 +65,30 @@ final class NpyHeader {
      */
     static Parsed read(MemorySegment seg, Path file) {
         if (seg.byteSize() < BYTES) {
-            throw new StoreException(file, "truncated .npy header: " + seg.byteSize() + " bytes, expected " + BYTES);
+            throw new StoreException(StoreException.Kind.CORRUPT, file, "truncated .npy header: " + seg.byteSize() + " bytes, expected " + BYTES);
         }
         byte[] bytes = seg.asSlice(0, BYTES).toArray(ValueLayout.JAVA_BYTE);
         for (int i = 0; i < MAGIC.length; i++) {
             if (bytes[i] != MAGIC[i]) {
-                throw new StoreException(file, "not a NumPy 1.0 .npy file: bad magic at byte " + i);
+                throw new StoreException(StoreException.Kind.CORRUPT, file, "not a NumPy 1.0 .npy file: bad magic at byte " + i);
             }
         }
         int headerLen = (bytes[HEADER_LEN_OFFSET] & 0xff) | (bytes[HEADER_LEN_OFFSET + 1] & 0xff) << 8;
         if (headerLen != BYTES - DICT_OFFSET) {
-            throw new StoreException(file, ".npy header length is " + headerLen + ", expected " + (BYTES - DICT_OFFSET)
+            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy header length is " + headerLen + ", expected " + (BYTES - DICT_OFFSET)
                     + " (row 0 must start at byte " + BYTES + ")");
         }
         String dict = new String(bytes, DICT_OFFSET, BYTES - DICT_OFFSET, StandardCharsets.ISO_8859_1);
         Matcher m = DICT.matcher(dict);
         if (!m.matches()) {
-            throw new StoreException(file, "unreadable .npy header dictionary: " + dict.strip());
+            throw new StoreException(StoreException.Kind.CORRUPT, file, "unreadable .npy header dictionary: " + dict.strip());
         }
         EmbeddingStore.Dtype dtype = EmbeddingStore.Dtype.fromNpyDescr(m.group(1));
         if (dtype == null) {
-            throw new StoreException(file, ".npy dtype '" + m.group(1) + "' is not supported, expected '<f4' or '<f2'");
+            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy dtype '" + m.group(1) + "' is not supported, expected '<f4' or '<f2'");
         }
         if (m.group(2).equals("True")) {
-            throw new StoreException(file, ".npy matrix is in Fortran order, expected C order");
+            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy matrix is in Fortran order, expected C order");
         }
         long rows;
         long dim;
@@ -96,10 +96,10 @@ final class NpyHeader {
             rows = Long.parseLong(m.group(3));
             dim = Long.parseLong(m.group(4));
         } catch (NumberFormatException e) {
-            throw new StoreException(file, ".npy shape is out of range: (" + m.group(3) + ", " + m.group(4) + ")");
+            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy shape is out of range: (" + m.group(3) + ", " + m.group(4) + ")");
         }
         if (dim < 1 || dim > EmbeddingStore.MAX_DIM) {
-            throw new StoreException(file, ".npy dim " + dim + " is outside [1, " + EmbeddingStore.MAX_DIM + "]");
+            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy dim " + dim + " is outside [1, " + EmbeddingStore.MAX_DIM + "]");
         }
         return new Parsed(dtype, rows, (int) dim);
     }

@@ -162,11 +162,11 @@ final class StoreChecksums {
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {
-            throw new StoreException(file, "cannot read the checksums", e);
+            throw new StoreException(StoreException.Kind.IO, file, "cannot read the checksums", e);
         }
         String[] lines = text.split("\n");
         if (!lines[0].equals(MAGIC)) {
-            throw new StoreException(file, "line 1 must be '" + MAGIC + "'");
+            throw new StoreException(StoreException.Kind.CORRUPT, file, "line 1 must be '" + MAGIC + "'");
         }
         Map<String, Entry> entries = new LinkedHashMap<>();
         for (int i = 1; i < lines.length; i++) {
@@ -177,7 +177,7 @@ final class StoreChecksums {
                 }
                 entries.put(f[0], new Entry(Long.parseLong(f[1]), Long.parseLong(f[2], 16)));
             } catch (NumberFormatException e) {
-                throw new StoreException(file, "line " + (i + 1) + ": expected 'file size crc32c', found '" + lines[i] + "'");
+                throw new StoreException(StoreException.Kind.CORRUPT, file, "line " + (i + 1) + ": expected 'file size crc32c', found '" + lines[i] + "'");
             }
         }
         return entries;
@@ -187,7 +187,7 @@ final class StoreChecksums {
         try {
             Files.deleteIfExists(dir.resolve(FILE));
         } catch (IOException e) {
-            throw new StoreException(dir.resolve(FILE), "cannot delete the stale checksums", e);
+            throw new StoreException(StoreException.Kind.IO, dir.resolve(FILE), "cannot delete the stale checksums", e);
         }
     }
 }

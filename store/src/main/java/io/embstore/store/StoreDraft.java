@@ -81,7 +81,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
         this.vocabulary = vocabulary;
         this.paddingIndex = paddingIndex;
         if (Files.exists(this.target)) {
-            throw new StoreException(this.target, "already exists: choose a new path or delete it first");
+            throw new StoreException(StoreException.Kind.IO, this.target, "already exists: choose a new path or delete it first");
         }
         Path parent = this.target.getParent();
         Path created = null;
@@ -90,7 +90,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
             sweepStale(this.target);
             created = TempSibling.createDirectory(this.target);
         } catch (IOException e) {
-            throw new StoreException(this.target, "cannot start building the store", e);
+            throw new StoreException(StoreException.Kind.of(e), this.target, "cannot start building the store", e);
         }
         this.temp = created;
         try {
@@ -103,7 +103,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
             ensureCapacity(capacity);
         } catch (IOException e) {
             abort();
-            throw new StoreException(this.target, "cannot start building the store", e);
+            throw new StoreException(StoreException.Kind.of(e), this.target, "cannot start building the store", e);
         } catch (RuntimeException | Error e) {
             // Sizing fails too (no space, a file larger than the file system allows): nothing may stay behind.
             abort();
@@ -376,7 +376,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
             try {
                 norms = EmbeddingStore.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(capacity));
             } catch (IOException e) {
-                throw new StoreException(temp.resolve(RowNorms.FILE), "cannot create the file", e);
+                throw new StoreException(StoreException.Kind.of(e), temp.resolve(RowNorms.FILE), "cannot create the file", e);
             }
             synchronized (this) {
                 reserve(RowNorms.FILE, 0, RowNorms.fileBytes(reservedRows));
@@ -513,9 +513,9 @@ final class StoreDraft implements EmbeddingStore.Draft {
             try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
             } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-                throw new StoreException(target, "already exists: another process created it at the same time");
+                throw new StoreException(StoreException.Kind.IO, target, "already exists: another process created it at the same time");
             } catch (AtomicMoveNotSupportedException e) {
-                throw new StoreException(target, "the file system cannot rename atomically", e);
+                throw new StoreException(StoreException.Kind.IO, target, "the file system cannot rename atomically", e);
             }
             EmbeddingStore.forceDirectory(target.getParent());
             phase("renamed");
@@ -523,7 +523,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
         } catch (IOException e) {
             background.abandon();
             abort();
-            throw new StoreException(target, "cannot create the store", e);
+            throw new StoreException(StoreException.Kind.of(e), target, "cannot create the store", e);
         } catch (RuntimeException | Error e) {
             background.abandon();
             abort();

@@ -35,11 +35,13 @@ class WriterLockTest {
                 StoreException e = assertThrows(StoreException.class, () -> EmbeddingStore.openForWriting(dir).close());
                 assertTrue(e.getMessage().contains("already open for writing in this process (pid " + pid + ")"),
                         e.getMessage());
+                assertEquals(StoreException.Kind.LOCKED, e.kind());
             }
             String refused = probe(dir);
             assertEquals("REFUSED", refused.split(" ")[0],
                     "another process must be refused while this process's writer is open: " + refused);
             assertTrue(refused.contains("pid " + pid), "the refusal names this process: " + refused);
+            assertEquals("LOCKED", refused.split(" ")[1], "another process's refusal is of kind LOCKED: " + refused);
             a.write(1, new float[] {1, 2, 3});
             refused = probe(dir);
             assertEquals("REFUSED", refused.split(" ")[0], "still refused after more writes: " + refused);
