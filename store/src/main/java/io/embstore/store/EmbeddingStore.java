@@ -1,5 +1,7 @@
 package io.embstore.store;
 
+import io.embstore.store.io.NpyHeader;
+import io.embstore.store.io.FileSpace;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
@@ -96,7 +98,8 @@ public final class EmbeddingStore implements AutoCloseable {
             return bytes;
         }
 
-        String npyDescr() {
+        /** The NumPy dtype string: {@code <f4} or {@code <f2}. */
+        public String npyDescr() {
             return npyDescr;
         }
 
@@ -110,7 +113,8 @@ public final class EmbeddingStore implements AutoCloseable {
             return null;
         }
 
-        static Dtype fromNpyDescr(String descr) {
+        /** The dtype of the NumPy dtype string {@code descr} ({@code <f4}, {@code <f2}), or null. */
+        public static Dtype fromNpyDescr(String descr) {
             for (Dtype d : values()) {
                 if (d.npyDescr.equals(descr)) {
                     return d;

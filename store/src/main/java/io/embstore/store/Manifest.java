@@ -1,5 +1,6 @@
 package io.embstore.store;
 
+import io.embstore.store.io.NpyHeader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,5 +1,8 @@
 package io.embstore.store;
 
+import io.embstore.store.io.TempSibling;
+import io.embstore.store.io.NpyHeader;
+import io.embstore.store.io.FileSpace;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,5 +1,6 @@
 package io.embstore.store;
 
+import io.embstore.store.io.FileSpace;
 import java.nio.file.Path;
 import java.util.Objects;
 

@@ -6,7 +6,6 @@
  * gathers batches of ids and writes or appends rows. Everything else in this package is a package-private layout
  * descriptor or mechanism:
  * <ul>
- *   <li>{@code NpyHeader}: the NumPy {@code .npy} header of the matrix file, padded to 4096 bytes;</li>
  *   <li>{@code ControlBlock}: the mapped block carrying live row count, capacity, generation and writer identity;</li>
  *   <li>{@code Manifest}: the text manifest that says what the directory holds;</li>
  *   <li>{@code VocabularyIndex}: the mapped word records and the open-addressing hash index word to row;</li>
@@ -19,7 +18,8 @@
  *   <li>{@code SimilarityKernel}: its inner loops, the Vector API one ({@code PanamaSimilarityKernel}, when
  *       {@code jdk.incubator.vector} is present) or the scalar one, picked once per JVM and logged.</li>
  * </ul>
- * The store depends on the JDK alone and uses the Foreign Function and Memory API, nothing unsafe or internal. The
+ * The file-level mechanisms (the {@code .npy} header, durable atomic writes, temporary siblings, disk space) are in
+ * {@link io.embstore.store.io}, internal to embstore. The store depends on the JDK alone and uses the Foreign Function and Memory API, nothing unsafe or internal. The
  * incubating Vector API is optional at run time: run with {@code --add-modules jdk.incubator.vector} for the SIMD
  * kernel ({@code -Dembstore.vector=scalar|simd} forces one).
  */

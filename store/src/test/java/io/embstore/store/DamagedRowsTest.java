@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.embstore.store.io.NpyHeader;
 import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.store.EmbeddingStore.ReadMode;
 import java.io.BufferedReader;

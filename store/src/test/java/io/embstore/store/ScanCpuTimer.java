@@ -1,5 +1,6 @@
 package io.embstore.store;
 
+import io.embstore.store.io.NpyHeader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;

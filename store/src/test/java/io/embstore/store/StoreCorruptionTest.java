@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.embstore.store.io.NpyHeader;
 import io.embstore.store.EmbeddingStore.Dtype;
 import io.embstore.store.EmbeddingStore.Init;
 import java.io.IOException;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.embstore.store.io.NpyHeader;
 import io.embstore.store.EmbeddingStore.Dtype;
 import io.embstore.store.EmbeddingStore.Init;
 import java.io.IOException;

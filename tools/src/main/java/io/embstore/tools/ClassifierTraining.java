@@ -1,5 +1,6 @@
 package io.embstore.tools;
 
+import io.embstore.store.io.TempSibling;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -16,7 +17,6 @@ import java.util.stream.Stream;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.store.EmbeddingStore.ReadMode;
-import io.embstore.store.TempSibling;
 import io.embstore.trainer.SparseTrainer;
 import org.agrona.collections.Object2IntHashMap;
 

@@ -1,5 +1,7 @@
-package io.embstore.store;
+package io.embstore.store.io;
 
+import io.embstore.store.EmbeddingStore;
+import io.embstore.store.StoreException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
@@ -22,13 +24,13 @@ import java.util.regex.Pattern;
  * rewritten in place when the table grows. This is format version 1.0 of the NumPy format, which any NumPy reads with
  * {@code numpy.load(path, mmap_mode="r")}.
  */
-final class NpyHeader {
+public final class NpyHeader {
     /** Total header size, magic included; row 0 starts here. */
-    static final int BYTES = 4096;
+    public static final int BYTES = 4096;
     /** Offset of the little-endian uint16 header length. */
-    static final int HEADER_LEN_OFFSET = 8;
+    public static final int HEADER_LEN_OFFSET = 8;
     /** Offset of the ASCII dictionary. */
-    static final int DICT_OFFSET = 10;
+    public static final int DICT_OFFSET = 10;
 
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
     private static final Pattern DICT = Pattern.compile(
@@ -38,7 +40,7 @@ final class NpyHeader {
     }
 
     /** Writes a complete header for {@code rows x dim} of {@code dtype} into the first {@link #BYTES} of {@code seg}. */
-    static void write(MemorySegment seg, EmbeddingStore.Dtype dtype, long rows, int dim) {
+    public static void write(MemorySegment seg, EmbeddingStore.Dtype dtype, long rows, int dim) {
         String dict = "{'descr': '" + dtype.npyDescr() + "', 'fortran_order': False, 'shape': (" + rows + ", " + dim + "), }";
         byte[] bytes = new byte[BYTES];
         System.arraycopy(MAGIC, 0, bytes, 0, MAGIC.length);
@@ -55,7 +57,7 @@ final class NpyHeader {
     }
 
     /** What a header says, after it was checked to be one this store writes. */
-    record Parsed(EmbeddingStore.Dtype dtype, long rows, int dim) {
+    public record Parsed(EmbeddingStore.Dtype dtype, long rows, int dim) {
     }
 
     /**
@@ -63,7 +65,7 @@ final class NpyHeader {
      *
      * @param file for error messages
      */
-    static Parsed read(MemorySegment seg, Path file) {
+    public static Parsed read(MemorySegment seg, Path file) {
         if (seg.byteSize() < BYTES) {
             throw new StoreException(StoreException.Kind.CORRUPT, file, "truncated .npy header: " + seg.byteSize() + " bytes, expected " + BYTES);
         }

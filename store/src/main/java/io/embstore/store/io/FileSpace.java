@@ -1,5 +1,6 @@
-package io.embstore.store;
+package io.embstore.store.io;
 
+import io.embstore.store.StoreException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -71,7 +72,7 @@ public final class FileSpace {
      * As {@link #reserve(Path, long, long)}, with errors about {@code reportAs} (a store being built, whose files live
      * in a temporary directory the user never named) and the file shown as {@code shownAs}.
      */
-    static void reserve(Path file, long from, long to, Path reportAs, Path shownAs) {
+    public static void reserve(Path file, long from, long to, Path reportAs, Path shownAs) {
         if (from < 0 || to <= from) {
             return;
         }
@@ -119,7 +120,7 @@ public final class FileSpace {
      * The error for a failure to make {@code shownAs} {@code bytes} long (a mapping past its end): "file too large" or
      * "no space left" when the system said so, else the I/O error as it is; about {@code reportAs}.
      */
-    static StoreException extendFailed(Path reportAs, Path shownAs, long bytes, IOException e) {
+    public static StoreException extendFailed(Path reportAs, Path shownAs, long bytes, IOException e) {
         String m = e.getMessage() == null ? "" : e.getMessage();
         if (m.contains("File too large")) {
             return noSpace(reportAs, shownAs, bytes, EFBIG);
@@ -151,7 +152,7 @@ public final class FileSpace {
     }
 
     /** {@code 40000000 bytes (40 MB)}: the exact count, and a size a person reads at a glance. */
-    static String size(long bytes) {
+    public static String size(long bytes) {
         if (bytes < 10_000) {
             return bytes + " bytes";
         }
