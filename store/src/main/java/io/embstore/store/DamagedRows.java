@@ -1,5 +1,6 @@
 package io.embstore.store;
 
+import io.embstore.store.io.DurableFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -216,7 +217,7 @@ final class DamagedRows {
         Path file = dir.resolve(FILE);
         if (rows.length == 0) {
             if (Files.deleteIfExists(file)) {
-                EmbeddingStore.forceDirectory(dir);
+                DurableFiles.forceDirectory(dir);
             }
             return;
         }
@@ -225,7 +226,6 @@ final class DamagedRows {
         for (int i = 0; i < rows.length; i++) {
             b.putLong(ROWS_OFFSET + i * Long.BYTES, rows[i]);
         }
-        EmbeddingStore.writeFileDurably(file, b.array());
-        EmbeddingStore.forceDirectory(dir);
+        DurableFiles.replace(file, b.array());
     }
 }

@@ -1,6 +1,8 @@
 package io.embstore.store;
 
 import io.embstore.store.io.NpyHeader;
+import io.embstore.store.io.TempSibling;
+import io.embstore.store.io.DurableFiles;
 import io.embstore.store.io.FileSpace;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -565,7 +566,7 @@ public final class EmbeddingStore implements AutoCloseable {
                         + " is outside the " + rows + " rows");
             }
             Mapping mapping = mapAll(arena, dir, manifest, capacity, wordBytes, null, writable);
-            NpyHeader.Parsed header = NpyHeader.read(mapping.matrix(), dir.resolve(MATRIX_FILE));
+            MatrixHeader.Parsed header = MatrixHeader.read(mapping.matrix(), dir.resolve(MATRIX_FILE));
             if (header.dtype() != manifest.dtype() || header.dim() != manifest.dim()) {
                 throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(MATRIX_FILE), ".npy header says " + header.dtype().label() + " x "
                         + header.dim() + " but the manifest says " + manifest.dtype().label() + " x " + manifest.dim());
@@ -763,39 +764,6 @@ public final class EmbeddingStore implements AutoCloseable {
             for (int i = 0; i < dim; i++) {
                 matrix.set(F16_LE, at + 2L * i, Float.floatToFloat16(src[srcOffset + i]));
             }
-        }
-    }
-
-    /**
-     * Replaces {@code file} with {@code text} atomically: a temporary sibling, forced, renamed over it. The temporary's
-     * name is fixed (only the writer, holding the lock, writes here); a leftover of a crash is deleted first, and the
-     * new one is created exclusively, so a symlink planted under that name is never written through.
-     */
-    static void writeFileDurably(Path file, String text) throws IOException {
-        writeFileDurably(file, text.getBytes(StandardCharsets.UTF_8));
-    }
-
-    /**
-     * Replaces {@code file} with {@code bytes}: a fixed-name temporary beside it (inside the store, under the writer
-     * lock), created exclusively and never through a symlink, forced, then renamed over it.
-     */
-    static void writeFileDurably(Path file, byte[] bytes) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                LinkOption.NOFOLLOW_LINKS)) {
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes);
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    }
-
-    static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
         }
     }
 
@@ -1843,19 +1811,15 @@ public final class EmbeddingStore implements AutoCloseable {
     /** Builds a larger index for rows [0, rows) in a temporary file, renames it over vocab.index, bumps index_epoch. */
     private Mapping rebuildIndex(Mapping m, long rows, long slots) {
         Path file = dir.resolve(VocabularyIndex.INDEX_FILE);
-        Path tmp = dir.resolve(VocabularyIndex.INDEX_FILE + ".tmp");
+        Path tmp = null;
         try {
-            Files.deleteIfExists(tmp);
+            TempSibling.sweepStale(file);
+            tmp = TempSibling.createFile(file);
+            // Blocks before the mapping (a full disk faults inside a mapped write).
+            FileSpace.reserve(tmp, 0, VocabularyIndex.fileBytes(slots));
             MemorySegment seg;
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                // Blocks before the mapping (a full disk faults inside a mapped write); without them nothing stays.
-                try {
-                    FileSpace.reserve(tmp, 0, VocabularyIndex.fileBytes(slots));
-                } catch (StoreException e) {
-                    Files.deleteIfExists(tmp);
-                    throw e;
-                }
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS)) {
                 seg = ch.map(FileChannel.MapMode.READ_WRITE, 0, VocabularyIndex.fileBytes(slots), arena);
             }
             VocabularyIndex index = VocabularyIndex.initialize(seg, slots, m.index().epoch() + 1, file);
@@ -1863,11 +1827,21 @@ public final class EmbeddingStore implements AutoCloseable {
                 index.insert(m.words(), m.offsets().get(LONG_LE, r * Long.BYTES));
             }
             seg.force();
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            DurableFiles.moveIntoPlace(tmp, file);
+            tmp = null;
             control.indexEpoch(index.epoch());
             return new Mapping(m.capacity(), m.matrix(), m.seq(), m.offsets(), m.words(), index, m.norms());
         } catch (IOException e) {
             throw new StoreException(StoreException.Kind.of(e), file, "cannot rebuild the vocabulary index", e);
+        } finally {
+            if (tmp != null) {
+                // A failed rebuild leaves nothing behind (the old index stays in use); unlinking a mapped file is safe.
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // Swept by the next writer once this process is gone.
+                }
+            }
         }
     }
 
@@ -1919,10 +1893,10 @@ public final class EmbeddingStore implements AutoCloseable {
                 m.index().segment().force();
             }
             if (v.rows() != flushedRows) {
-                NpyHeader.write(m.matrix(), dtype, v.rows(), dim);
+                MatrixHeader.write(m.matrix(), dtype, v.rows(), dim);
                 m.matrix().asSlice(0, NpyHeader.BYTES).force();
                 try {
-                    writeFileDurably(dir.resolve(Manifest.FILE), manifest.withRows(v.rows()).render());
+                    DurableFiles.replace(dir.resolve(Manifest.FILE), manifest.withRows(v.rows()).render());
                 } catch (IOException e) {
                     throw new StoreException(StoreException.Kind.of(e), dir.resolve(Manifest.FILE), "cannot rewrite the manifest", e);
                 }

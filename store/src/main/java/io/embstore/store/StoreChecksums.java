@@ -1,5 +1,6 @@
 package io.embstore.store;
 
+import io.embstore.store.io.DurableFiles;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -124,7 +125,7 @@ final class StoreChecksums {
                 text.append(name).append(' ').append(e.size()).append(' ').append(String.format("%08x", e.crc())).append('\n');
             }
         }
-        EmbeddingStore.writeFileDurably(dir.resolve(FILE), text.toString());
+        DurableFiles.replace(dir.resolve(FILE), text.toString());
     }
 
     static Entry compute(Path file) throws IOException {

@@ -1,5 +1,6 @@
 package io.embstore.store;
 
+import io.embstore.store.io.DurableFiles;
 import io.embstore.store.io.TempSibling;
 import io.embstore.store.io.NpyHeader;
 import io.embstore.store.io.FileSpace;
@@ -16,7 +17,6 @@ import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
 import java.util.concurrent.atomic.AtomicLong;
@@ -451,7 +451,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
                     RowNorms.set(norms, paddingIndex, 0f);
                 }
             }
-            NpyHeader.write(matrix, dtype, kept, dim);
+            MatrixHeader.write(matrix, dtype, kept, dim);
             MemorySegment normsOut = null;
             if (computeNorms) {
                 normsOut = norms != null ? norms : writeNorms(kept);
@@ -512,15 +512,14 @@ final class StoreDraft implements EmbeddingStore.Draft {
                 background.run(() -> Files.delete(temp.resolve(RowNorms.FILE)));
             }
             background.finish();
-            EmbeddingStore.forceDirectory(temp);
+            DurableFiles.forceDirectory(temp);
             try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+                DurableFiles.publishDirectory(temp, target);
             } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
                 throw new StoreException(StoreException.Kind.IO, target, "already exists: another process created it at the same time");
             } catch (AtomicMoveNotSupportedException e) {
                 throw new StoreException(StoreException.Kind.IO, target, "the file system cannot rename atomically", e);
             }
-            EmbeddingStore.forceDirectory(target.getParent());
             phase("renamed");
             return kept;
         } catch (IOException e) {

@@ -1,6 +1,5 @@
 package io.embstore.store.io;
 
-import io.embstore.store.EmbeddingStore;
 import io.embstore.store.StoreException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -10,38 +9,49 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Layout of the NumPy {@code .npy} header that starts {@code matrix.npy}.
+ * Layout of the NumPy {@code .npy} header (format 1.0) that starts every array file embstore maps: the store's
+ * {@code matrix.npy} and the trainer's optimizer state.
  *
  * <pre>
  *  0      6   7   8       10                                         4095 4096
  *  +------+---+---+--------+--------------------------------------------+----------------
  *  |\x93NUMPY|1 |0 | hlen LE| {'descr': '&lt;f4', 'fortran_order': False, | row 0, row 1, ...
- *  |      |   |   | uint16 |  'shape': (R, D), }   ...spaces...     \n  | (C order)
+ *  |      |   |   | uint16 |  'shape': (R, C), }   ...spaces...     \n  | (C order)
  *  +------+---+---+--------+--------------------------------------------+----------------
  * </pre>
  *
  * The header is always {@link #BYTES} long so that row 0 starts on a page boundary and so that the shape can be
- * rewritten in place when the table grows. This is format version 1.0 of the NumPy format, which any NumPy reads with
- * {@code numpy.load(path, mmap_mode="r")}.
+ * rewritten in place when the table grows; any NumPy reads the file with {@code numpy.load(path, mmap_mode="r")}. The
+ * element type is any NumPy dtype string ({@code <f4}, {@code <f2}, ...); the shape has one dimension {@code (R,)} or
+ * two {@code (R, C)}. What a file must hold beyond that (which dtypes, how many columns) its owner checks.
  */
 public final class NpyHeader {
     /** Total header size, magic included; row 0 starts here. */
     public static final int BYTES = 4096;
-    /** Offset of the little-endian uint16 header length. */
+    /** Offset of the little-endian uint16 header length (always {@code BYTES - DICT_OFFSET}). */
     public static final int HEADER_LEN_OFFSET = 8;
     /** Offset of the ASCII dictionary. */
     public static final int DICT_OFFSET = 10;
 
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
     private static final Pattern DICT = Pattern.compile(
-            "\\{'descr': '([<>|=]?[a-z][0-9]+)', 'fortran_order': (True|False), 'shape': \\((\\d+), (\\d+)\\), \\} *\\n");
+            "\\{'descr': '([<>|=]?[a-z][0-9]+)', 'fortran_order': (True|False), 'shape': \\((\\d+),(?: (\\d+))?\\), \\} *\\n");
 
     private NpyHeader() {
     }
 
-    /** Writes a complete header for {@code rows x dim} of {@code dtype} into the first {@link #BYTES} of {@code seg}. */
-    public static void write(MemorySegment seg, EmbeddingStore.Dtype dtype, long rows, int dim) {
-        String dict = "{'descr': '" + dtype.npyDescr() + "', 'fortran_order': False, 'shape': (" + rows + ", " + dim + "), }";
+    /** Bytes of a file holding {@code rows} rows of {@code rowBytes} after the header. */
+    public static long fileBytes(long rows, long rowBytes) {
+        return BYTES + rows * rowBytes;
+    }
+
+    /**
+     * Writes a complete header for {@code rows x cols} elements of {@code descr} in C order into the first
+     * {@link #BYTES} of {@code seg}; {@code cols == 0} writes the one-dimensional shape {@code (rows,)}.
+     */
+    public static void write(MemorySegment seg, String descr, long rows, long cols) {
+        String shape = cols == 0 ? "(" + rows + ",)" : "(" + rows + ", " + cols + ")";
+        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
         byte[] bytes = new byte[BYTES];
         System.arraycopy(MAGIC, 0, bytes, 0, MAGIC.length);
         int headerLen = BYTES - DICT_OFFSET;
@@ -56,14 +66,19 @@ public final class NpyHeader {
         MemorySegment.copy(bytes, 0, seg, ValueLayout.JAVA_BYTE, 0, BYTES);
     }
 
-    /** What a header says, after it was checked to be one this store writes. */
-    public record Parsed(EmbeddingStore.Dtype dtype, long rows, int dim) {
+    /**
+     * What a header says.
+     *
+     * @param descr the NumPy dtype string
+     * @param cols the second dimension, or 0 for a one-dimensional array
+     * @param dictionary the header's dictionary as written, for error messages
+     */
+    public record Parsed(String descr, boolean fortranOrder, long rows, long cols, String dictionary) {
     }
 
     /**
-     * Parses and checks a header; the message of the exception names what was expected.
-     *
-     * @param file for error messages
+     * Parses a header of the form this class writes; a {@link StoreException.Kind#CORRUPT} error names {@code file}
+     * and what was expected.
      */
     public static Parsed read(MemorySegment seg, Path file) {
         if (seg.byteSize() < BYTES) {
@@ -85,24 +100,12 @@ public final class NpyHeader {
         if (!m.matches()) {
             throw new StoreException(StoreException.Kind.CORRUPT, file, "unreadable .npy header dictionary: " + dict.strip());
         }
-        EmbeddingStore.Dtype dtype = EmbeddingStore.Dtype.fromNpyDescr(m.group(1));
-        if (dtype == null) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy dtype '" + m.group(1) + "' is not supported, expected '<f4' or '<f2'");
-        }
-        if (m.group(2).equals("True")) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy matrix is in Fortran order, expected C order");
-        }
-        long rows;
-        long dim;
         try {
-            rows = Long.parseLong(m.group(3));
-            dim = Long.parseLong(m.group(4));
+            return new Parsed(m.group(1), m.group(2).equals("True"), Long.parseLong(m.group(3)),
+                    m.group(4) == null ? 0 : Long.parseLong(m.group(4)), dict);
         } catch (NumberFormatException e) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy shape is out of range: (" + m.group(3) + ", " + m.group(4) + ")");
+            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy shape is out of range: (" + m.group(3) + ","
+                    + (m.group(4) == null ? "" : " " + m.group(4)) + ")");
         }
-        if (dim < 1 || dim > EmbeddingStore.MAX_DIM) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy dim " + dim + " is outside [1, " + EmbeddingStore.MAX_DIM + "]");
-        }
-        return new Parsed(dtype, rows, (int) dim);
     }
 }
