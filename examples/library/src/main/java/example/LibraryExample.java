@@ -1,8 +1,8 @@
 package example;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.Neighbor;
+import io.embstore.store.Neighbor;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,8 +1,8 @@
 package io.embstore.benchmarks;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.Init;
+import io.embstore.store.Dtype;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,8 +1,8 @@
 package io.embstore.benchmarks;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.ReadMode;
+import io.embstore.store.ReadMode;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer;
 
 import java.io.IOException;

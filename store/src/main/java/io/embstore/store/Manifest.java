@@ -27,7 +27,7 @@ import java.util.Map;
  *
  * The writer rewrites it atomically (temporary file, fsync, rename) when {@code rows} changes at a flush.
  */
-record Manifest(int formatVersion, EmbeddingStore.Dtype dtype, int dim, long rows, boolean vocabulary, long paddingIndex) {
+record Manifest(int formatVersion, Dtype dtype, int dim, long rows, boolean vocabulary, long paddingIndex) {
     static final String FILE = "manifest.txt";
     static final String MAGIC = "embstore-manifest";
     static final int FORMAT_VERSION = 1;
@@ -85,7 +85,7 @@ record Manifest(int formatVersion, EmbeddingStore.Dtype dtype, int dim, long row
                     + FORMAT_VERSION);
         }
         String dtypeLabel = required(file, kv, "dtype");
-        EmbeddingStore.Dtype dtype = EmbeddingStore.Dtype.fromLabel(dtypeLabel);
+        Dtype dtype = Dtype.fromLabel(dtypeLabel);
         if (dtype == null) {
             throw new StoreException(StoreException.Kind.CORRUPT, file, "dtype '" + abbreviate(dtypeLabel) + "' is unknown, expected f32 or f16");
         }

@@ -1,6 +1,5 @@
 package io.embstore.store;
 
-import io.embstore.store.EmbeddingStore.Dtype;
 import io.embstore.store.io.NpyHeader;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;

@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  * trims every file to its exact size, forces it all to disk and renames the directory into place. A draft closed
  * without a commit deletes itself, so a failed creation or conversion leaves nothing behind.
  */
-final class StoreDraft implements EmbeddingStore.Draft {
+final class StoreDraft implements Draft {
     private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** Drafts that can hold this many bytes of rows force the matrix in the background while rows are put. */
     private static final long FLUSH_STEP = 64L << 20;
@@ -47,7 +47,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
     private final Path target;
     private final Path temp;
     private final int dim;
-    private final EmbeddingStore.Dtype dtype;
+    private final Dtype dtype;
     private final long rowBytes;
     private final boolean vocabulary;
     private final long paddingIndex;
@@ -76,7 +76,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
     /** Bytes of {@code vocab.words} whose disk blocks are reserved. */
     private volatile long reservedWordBytes;
 
-    StoreDraft(Path target, int dim, EmbeddingStore.Dtype dtype, boolean vocabulary, long paddingIndex, long capacity) {
+    StoreDraft(Path target, int dim, Dtype dtype, boolean vocabulary, long paddingIndex, long capacity) {
         this.target = target.toAbsolutePath();
         this.dim = dim;
         this.dtype = dtype;
@@ -138,7 +138,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
     }
 
     @Override
-    public EmbeddingStore.Dtype dtype() {
+    public Dtype dtype() {
         return dtype;
     }
 
@@ -404,7 +404,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
     }
 
     @Override
-    public long commit(long rows, EmbeddingStore.OnDuplicate onDuplicate, EmbeddingStore.DuplicateListener listener) {
+    public long commit(long rows, OnDuplicate onDuplicate, DuplicateListener listener) {
         checkOpen();
         if (rows < 0 || rows > capacity) {
             throw new IllegalArgumentException("rows " + rows + " is outside [0, capacity=" + capacity + "]");
@@ -545,8 +545,8 @@ final class StoreDraft implements EmbeddingStore.Draft {
      * may throw to abort), then the later row is dropped, its vector (and norm) first copied over the earlier one's
      * for {@code KEEP_LAST}. Kept rows move down over dropped ones.
      */
-    private VocabularyBuild buildVocabulary(long rows, EmbeddingStore.OnDuplicate onDuplicate,
-                                            EmbeddingStore.DuplicateListener listener) throws IOException {
+    private VocabularyBuild buildVocabulary(long rows, OnDuplicate onDuplicate,
+                                            DuplicateListener listener) throws IOException {
         long putBytes = wordCursor.get();
         Path indexFile = temp.resolve(VocabularyIndex.INDEX_FILE);
         long slots = VocabularyIndex.slotsFor(rows);
@@ -578,15 +578,15 @@ final class StoreDraft implements EmbeddingStore.Draft {
         private final MemorySegment ordered;
         private final MemorySegment put = words;
         private final long putBytes;
-        private final EmbeddingStore.OnDuplicate onDuplicate;
-        private final EmbeddingStore.DuplicateListener listener;
+        private final OnDuplicate onDuplicate;
+        private final DuplicateListener listener;
         private final Path indexFile;
         long cursor;
         long kept;
         boolean moved;
 
-        VocabularyOrder(VocabularyIndex index, MemorySegment ordered, long putBytes, EmbeddingStore.OnDuplicate onDuplicate,
-                        EmbeddingStore.DuplicateListener listener, Path indexFile) {
+        VocabularyOrder(VocabularyIndex index, MemorySegment ordered, long putBytes, OnDuplicate onDuplicate,
+                        DuplicateListener listener, Path indexFile) {
             this.index = index;
             this.ordered = ordered;
             this.putBytes = putBytes;
@@ -630,7 +630,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
                 if (listener != null) {
                     listener.duplicate(VocabularyIndex.word(put, record, putBytes, row, indexFile), first, row);
                 }
-                if (onDuplicate == EmbeddingStore.OnDuplicate.KEEP_LAST) {
+                if (onDuplicate == OnDuplicate.KEEP_LAST) {
                     moveRow(row, first);
                     moved = true;
                 }

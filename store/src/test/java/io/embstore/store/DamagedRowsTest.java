@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.io.NpyHeader;
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.ReadMode;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -71,7 +69,7 @@ class DamagedRowsTest {
             assertDamagedMessage(e, 2);
             w.read(1, row);
             assertArrayEquals(new long[] {2}, w.damagedRows());
-            EmbeddingStore.Verification v = w.verify();
+            Verification v = w.verify();
             assertEquals(1, v.problems().size(), v.problems().toString());
             assertTrue(v.problems().get(0).contains("row 2 is damaged"), v.problems().toString());
 
@@ -140,7 +138,7 @@ class DamagedRowsTest {
                 // Queries skip the row, whatever its values: every other row is found, and no query waits on it.
                 float[] query = new float[DIM];
                 Arrays.fill(query, 1);
-                List<EmbeddingStore.Neighbor> all = w.mostSimilar(query, 20, Set.of());
+                List<Neighbor> all = w.mostSimilar(query, 20, Set.of());
                 assertEquals(9, all.size(), all.toString());
                 assertTrue(all.stream().noneMatch(n -> n.row() == 5), all.toString());
                 // Growth makes the norms stale for the new row; bringing them up to date must step over row 5.
@@ -148,7 +146,7 @@ class DamagedRowsTest {
                 w.computeNorms();
                 assertEquals(10, w.mostSimilar(query, 20, Set.of()).size());
             });
-            EmbeddingStore.Verification v = w.verify();
+            Verification v = w.verify();
             assertEquals(List.of(dir.resolve(DamagedRows.FILE) + ": row 5 is damaged (a write of it did not complete):"
                     + " rewrite it with write(5, vector)"), v.problems());
             // A reader in this process sees the writer's list too, without waiting for the (live) writer.

@@ -18,8 +18,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import io.embstore.store.EmbeddingStore.Draft;
-import io.embstore.store.EmbeddingStore.Init;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -120,7 +118,7 @@ class DiskFullTest {
                     assertArrayEquals(vector(r, dim), got, "row " + r);
                     assertEquals(r, s.rowOf("w" + r));
                 }
-                EmbeddingStore.Verification v = s.verify();
+                Verification v = s.verify();
                 assertTrue(v.ok(), v.problems().toString());
 
                 Files.delete(ballast);
@@ -131,7 +129,7 @@ class DiskFullTest {
             List<String> leftovers = contents(dir).stream().filter(n -> n.contains("tmp")).toList();
             assertEquals(List.of(), leftovers);
             try (EmbeddingStore s = EmbeddingStore.open(dir)) {
-                EmbeddingStore.Verification v = s.verify();
+                Verification v = s.verify();
                 assertTrue(v.ok(), v.problems().toString());
                 float[] got = new float[dim];
                 s.read(s.rows() - 1, got);

@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.ReadMode;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -506,7 +503,7 @@ class EmbeddingStoreTest {
         EmbeddingStore.builder(dir).words(words(500)).dim(8).init(Init.normal(3)).create().close();
         assertTrue(Files.exists(dir.resolve("checksums.txt")), "creation records checksums");
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            EmbeddingStore.Verification v = r.verify();
+            Verification v = r.verify();
             assertTrue(v.ok(), v.problems().toString());
             assertTrue(v.checksumsChecked());
             assertEquals(500, v.rows());
@@ -519,7 +516,7 @@ class EmbeddingStoreTest {
             ch.write(b.flip(), 5000);
         }
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            EmbeddingStore.Verification v = r.verify();
+            Verification v = r.verify();
             assertEquals(1, v.problems().size(), v.problems().toString());
             assertTrue(v.problems().get(0).contains("matrix.npy: CRC-32C"), v.problems().get(0));
         }
@@ -527,14 +524,14 @@ class EmbeddingStoreTest {
             assertTrue(Files.exists(dir.resolve("checksums.txt")), "opening alone changes nothing");
             w.write(3, new float[8]);
             assertFalse(Files.exists(dir.resolve("checksums.txt")), "the first write makes them stale");
-            EmbeddingStore.Verification v = w.verify();
+            Verification v = w.verify();
             assertTrue(v.ok() && !v.checksumsChecked(), v.toString());
             w.recordChecksums();
             w.write(4, new float[] {Float.NaN, 0, 0, 0, 0, 0, 0, 0});
             w.recordChecksums();
         }
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            EmbeddingStore.Verification v = r.verify();
+            Verification v = r.verify();
             assertTrue(v.ok() && v.checksumsChecked(), v.toString());
             assertEquals(1, v.nonFiniteValues());
         }
@@ -550,7 +547,7 @@ class EmbeddingStoreTest {
             w.recordChecksums();
         }
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            EmbeddingStore.Verification v = r.verify();
+            Verification v = r.verify();
             assertTrue(v.ok() && v.checksumsChecked(), v.toString());
         }
         assertTrue(Files.readString(dir.resolve(StoreChecksums.FILE)).contains(RowNorms.FILE + " "),
@@ -566,7 +563,7 @@ class EmbeddingStoreTest {
             ch.write(b.flip(), 4L * 123);
         }
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            EmbeddingStore.Verification v = r.verify();
+            Verification v = r.verify();
             assertEquals(2, v.problems().size(), v.problems().toString());
             assertTrue(v.problems().get(0).contains(RowNorms.FILE + ": CRC-32C"), v.problems().toString());
             assertTrue(v.problems().get(1).contains(RowNorms.FILE + ": row 123") && v.problems().get(1).contains(
@@ -574,7 +571,7 @@ class EmbeddingStoreTest {
         }
         Files.delete(dir.resolve(StoreChecksums.FILE));
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            EmbeddingStore.Verification v = r.verify();
+            Verification v = r.verify();
             assertEquals(1, v.problems().size(), v.problems().toString());
             assertTrue(v.problems().get(0).contains(RowNorms.FILE + ": row 123"), v.problems().toString());
         }

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.Neighbor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -48,7 +48,7 @@ public final class ScanCpuTimer {
         try (EmbeddingStore store = EmbeddingStore.open(dir); Arena arena = Arena.ofShared()) {
             int dim = store.dim();
             long rows = store.rows();
-            EmbeddingStore.Dtype dtype = store.dtype();
+            Dtype dtype = store.dtype();
             MemorySegment matrix;
             MemorySegment norms;
             try (FileChannel ch = FileChannel.open(dir.resolve("matrix.npy"))) {

@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.embstore.store.io.NpyHeader;
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.embstore.store.io.NpyHeader;
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

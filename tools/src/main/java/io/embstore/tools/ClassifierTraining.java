@@ -15,8 +15,8 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.ReadMode;
+import io.embstore.store.ReadMode;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer;
 import org.agrona.collections.Object2IntHashMap;
 

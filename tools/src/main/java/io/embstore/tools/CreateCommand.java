@@ -13,8 +13,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.StoreBuilder;
+import io.embstore.store.Init;
+import io.embstore.store.Dtype;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
@@ -140,7 +141,7 @@ final class CreateCommand implements Callable<Integer> {
         }
         OutputLocation.checkParent(store);
         StaleTemporaries.sweep(store, spec.commandLine());
-        EmbeddingStore.Builder builder = EmbeddingStore.builder(store)
+        StoreBuilder builder = EmbeddingStore.builder(store)
                 .dim(dim)
                 .dtype(dtype)
                 .init(init.toInit(seed));

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Init;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -86,7 +87,7 @@ class ExportedWordsTest {
         words.add(at, c.word());
         Path dir = tmp.resolve("s" + n);
         if (library) {
-            EmbeddingStore.builder(dir).words(words).dim(3).init(EmbeddingStore.Init.zeros()).create().close();
+            EmbeddingStore.builder(dir).words(words).dim(3).init(Init.zeros()).create().close();
         } else {
             Path file = Files.writeString(tmp.resolve("words" + n + ".txt"), String.join("\n", words) + "\n",
                     StandardCharsets.UTF_8);

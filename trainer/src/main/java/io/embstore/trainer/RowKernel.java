@@ -1,6 +1,7 @@
 package io.embstore.trainer;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.ReadMode;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -113,7 +114,7 @@ final class RowKernel {
             // CONSISTENT although the trainer is the store's only writer (it never retries): its read of the row's
             // seqlock word brings that cache line in with the batch's other misses; store.write's read of it in
             // update() would otherwise miss alone, once per row, with nothing to overlap it.
-            store.read(row, p[j], 0, EmbeddingStore.ReadMode.CONSISTENT);
+            store.read(row, p[j], 0, ReadMode.CONSISTENT);
             if (algorithm == SparseTrainer.Algorithm.ADAM) {
                 long at = OptimizerState.rowAt(row, stateRowBytes);
                 MemorySegment.copy(state.m, F32, at, m[j], 0, d);

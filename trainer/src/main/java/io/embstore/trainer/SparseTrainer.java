@@ -1,6 +1,8 @@
 package io.embstore.trainer;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.ReadMode;
+import io.embstore.store.Dtype;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -252,7 +254,7 @@ public final class SparseTrainer implements AutoCloseable {
             throw new IllegalArgumentException(store.path() + " is open read-only (frozen): a trainer needs"
                     + " EmbeddingStore.openForWriting");
         }
-        if (store.dtype() != EmbeddingStore.Dtype.F32 && store.dtype() != EmbeddingStore.Dtype.F16) {
+        if (store.dtype() != Dtype.F32 && store.dtype() != Dtype.F16) {
             throw new IllegalArgumentException("unsupported dtype " + store.dtype());
         }
         Path dir = store.path();
@@ -419,7 +421,7 @@ public final class SparseTrainer implements AutoCloseable {
             b.putLong(base + UndoLog.ROW_OFFSET, row).putLong(base + UndoLog.EPOCH_OFFSET, record.epoch)
                     .putLong(base + UndoLog.COUNT_OFFSET, state.updateCount(row))
                     .putLong(base + UndoLog.LAST_STEP_OFFSET, state.lastStep(row));
-            store.read(row, weights, 0, EmbeddingStore.ReadMode.RELAXED); // we are the only writer
+            store.read(row, weights, 0, ReadMode.RELAXED); // we are the only writer
             MemorySegment.copy(weights, 0, seg, F32_UNALIGNED, base + UndoLog.WEIGHTS_OFFSET, dim);
             state.saveFloats(row, seg, base + UndoLog.WEIGHTS_OFFSET + 4L * dim);
             for (int z = UndoLog.crcOffset(dim, stateFloats) + 4; z < rb; z++) {
@@ -701,7 +703,7 @@ public final class SparseTrainer implements AutoCloseable {
         float[] row = new float[dim];
         ByteBuffer bytes = ByteBuffer.allocate(dim * 4).order(ByteOrder.LITTLE_ENDIAN);
         for (long r = 0; r < rows; r++) {
-            store.read(r, row, 0, EmbeddingStore.ReadMode.RELAXED);
+            store.read(r, row, 0, ReadMode.RELAXED);
             bytes.clear();
             bytes.asFloatBuffer().put(row);
             crc.update(bytes.array());

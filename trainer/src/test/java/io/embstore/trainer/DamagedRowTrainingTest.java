@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.Init;
 import io.embstore.store.StoreException;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.Init;
 import io.embstore.trainer.SimulatedDisk.Event;
 import io.embstore.trainer.SimulatedDisk.Kind;
 import io.embstore.trainer.SparseTrainer.Options;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

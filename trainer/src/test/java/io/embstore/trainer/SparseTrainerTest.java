@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.Init;
+import io.embstore.store.Dtype;
 import io.embstore.trainer.SparseTrainer.Algorithm;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.lang.foreign.Arena;

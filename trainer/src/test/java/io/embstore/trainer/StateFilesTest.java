@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Dtype;
+import io.embstore.store.Dtype;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
