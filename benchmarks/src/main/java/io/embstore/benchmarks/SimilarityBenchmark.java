@@ -1,6 +1,7 @@
 package io.embstore.benchmarks;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import io.embstore.store.Neighbor;
 import io.embstore.store.Init;
 import io.embstore.store.Dtype;
@@ -76,9 +77,10 @@ public class SimilarityBenchmark {
         public void setUp() throws IOException {
             System.setProperty("embstore.vector", kernel);
             dir = Files.createTempDirectory("similarity-bench").resolve("table");
-            store = EmbeddingStore.builder(dir).rows(rows).dim(dim).dtype(dtype).vocabulary(false)
+            WritableStore writer = EmbeddingStore.builder(dir).rows(rows).dim(dim).dtype(dtype).vocabulary(false)
                     .init(Init.normal(42)).create();
-            store.computeNorms();
+            writer.computeNorms();
+            store = writer;
             SplittableRandom rnd = new SplittableRandom(7);
             batch = new float[8][dim];
             for (float[] q : batch) {

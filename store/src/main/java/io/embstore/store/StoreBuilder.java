@@ -86,7 +86,7 @@ public final class StoreBuilder {
      * @throws StoreException if the path exists or the files cannot be written ("no space left on device" when the
      *                        table does not fit; nothing is left behind)
      */
-    public EmbeddingStore create() {
+    public WritableStore create() {
         Spec spec = resolve();
         try (StoreDraft draft = new StoreDraft(spec.dir(), spec.dim(), spec.dtype(), spec.words() != null,
                 spec.paddingIndex(), spec.rows())) {

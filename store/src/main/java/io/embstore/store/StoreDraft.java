@@ -2,6 +2,7 @@ package io.embstore.store;
 
 import io.embstore.store.io.DurableFiles;
 import io.embstore.store.io.TempSibling;
+import io.embstore.store.io.MappedFile;
 import io.embstore.store.io.NpyHeader;
 import io.embstore.store.io.FileSpace;
 import java.io.IOException;
@@ -97,11 +98,11 @@ final class StoreDraft implements Draft {
         }
         this.temp = created;
         try {
-            this.matrix = EmbeddingStore.createMapped(arena, temp.resolve(EmbeddingStore.MATRIX_FILE), NpyHeader.BYTES);
+            this.matrix = MappedFile.createMapped(arena, temp.resolve(EmbeddingStore.MATRIX_FILE), NpyHeader.BYTES);
             reserve(EmbeddingStore.MATRIX_FILE, 0, NpyHeader.BYTES);
             if (vocabulary) {
-                this.offsets = EmbeddingStore.createMapped(arena, temp.resolve(VocabularyIndex.OFFSETS_FILE), 0);
-                this.words = EmbeddingStore.createMapped(arena, temp.resolve(VocabularyIndex.WORDS_FILE), 0);
+                this.offsets = MappedFile.createMapped(arena, temp.resolve(VocabularyIndex.OFFSETS_FILE), 0);
+                this.words = MappedFile.createMapped(arena, temp.resolve(VocabularyIndex.WORDS_FILE), 0);
             }
             ensureCapacity(capacity);
         } catch (IOException e) {
@@ -262,7 +263,7 @@ final class StoreDraft implements Draft {
         if (row >= reservedRows) {
             reserveRows(row + 1);
         }
-        EmbeddingStore.putRow(matrix, dtype, NpyHeader.BYTES + row * rowBytes, src, offset, dim);
+        WritableStore.putRow(matrix, dtype, NpyHeader.BYTES + row * rowBytes, src, offset, dim);
         if (!rowsPut) {
             rowsPut = true;
         }
@@ -377,7 +378,7 @@ final class StoreDraft implements Draft {
         this.computeNorms = compute;
         if (compute && norms == null && !rowsPut) {
             try {
-                norms = EmbeddingStore.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(capacity));
+                norms = MappedFile.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(capacity));
             } catch (IOException e) {
                 throw new StoreException(StoreException.Kind.of(e), temp.resolve(RowNorms.FILE), "cannot create the file", e);
             }
@@ -550,10 +551,10 @@ final class StoreDraft implements Draft {
         long putBytes = wordCursor.get();
         Path indexFile = temp.resolve(VocabularyIndex.INDEX_FILE);
         long slots = VocabularyIndex.slotsFor(rows);
-        MemorySegment indexSegment = EmbeddingStore.createMapped(arena, indexFile, VocabularyIndex.fileBytes(slots));
+        MemorySegment indexSegment = MappedFile.createMapped(arena, indexFile, VocabularyIndex.fileBytes(slots));
         reserve(VocabularyIndex.INDEX_FILE, 0, indexSegment.byteSize());
         VocabularyIndex index = VocabularyIndex.initialize(indexSegment, slots, 1, indexFile);
-        MemorySegment ordered = EmbeddingStore.createMapped(arena, temp.resolve(ORDERED_WORDS_FILE), putBytes);
+        MemorySegment ordered = MappedFile.createMapped(arena, temp.resolve(ORDERED_WORDS_FILE), putBytes);
         reserve(ORDERED_WORDS_FILE, 0, putBytes);
         VocabularyOrder order = new VocabularyOrder(index, ordered, putBytes, onDuplicate, listener, indexFile);
         // One call per batch of rows rather than one long loop: the JIT compiles a method after a few hundred calls, a loop
@@ -657,7 +658,7 @@ final class StoreDraft implements Draft {
 
     /** norms.f32 for rows [0, rows), from the rows as stored, when they were not computed as the rows were put. */
     private MemorySegment writeNorms(long rows) throws IOException {
-        MemorySegment out = EmbeddingStore.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(rows));
+        MemorySegment out = MappedFile.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(rows));
         reserve(RowNorms.FILE, 0, RowNorms.fileBytes(rows));
         final long block = 4096;
         java.util.stream.LongStream.range(0, (rows + block - 1) / block).parallel().forEach(b -> {

@@ -63,7 +63,7 @@ class DamagedRowsTest {
         System.out.println("DamagedRowsTest: killed mid-write after " + attempts + " attempt(s)");
 
         float[] row = new float[dim];
-        try (EmbeddingStore w = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore w = EmbeddingStore.openForWriting(dir)) {
             StoreException e = assertTimeoutPreemptively(PROMPTLY, () -> assertThrows(StoreException.class, () -> w.read(2, row)),
                     "the row must stay damaged after a writer opened the store, not be made whole");
             assertDamagedMessage(e, 2);
@@ -99,7 +99,7 @@ class DamagedRowsTest {
     @Test
     void everyReadPathRefusesADamagedRowAndQueriesSkipIt() throws Exception {
         Path dir = tmp.resolve("s");
-        try (EmbeddingStore w = EmbeddingStore.builder(dir).rows(0).vocabulary(false).dim(DIM).create()) {
+        try (WritableStore w = EmbeddingStore.builder(dir).rows(0).vocabulary(false).dim(DIM).create()) {
             for (int i = 0; i < 10; i++) {
                 float[] v = new float[DIM];
                 Arrays.fill(v, 1);
@@ -122,7 +122,7 @@ class DamagedRowsTest {
                     e.getMessage());
         }
         float[] row = new float[DIM];
-        try (EmbeddingStore w = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore w = EmbeddingStore.openForWriting(dir)) {
             assertEquals(0, seq(dir, 20) % 2, "an odd counter past the live rows is reset");
             assertArrayEquals(new long[] {5}, w.damagedRows());
             assertEquals(1, w.damagedRowCount());
@@ -161,7 +161,7 @@ class DamagedRowsTest {
             assertArrayEquals(new long[] {5}, r.damagedRows());
             assertDamagedMessage(assertThrows(StoreException.class, () -> r.read(5, row)), 5);
         }
-        try (EmbeddingStore w = EmbeddingStore.openForWriting(dir);
+        try (WritableStore w = EmbeddingStore.openForWriting(dir);
              EmbeddingStore r = EmbeddingStore.open(dir)) {
             assertArrayEquals(new long[] {5}, w.damagedRows());
             assertDamagedMessage(assertThrows(StoreException.class, () -> r.read(5, row)), 5);
@@ -189,7 +189,7 @@ class DamagedRowsTest {
     @Test
     void aWriteThatFaultsLeavesTheRowMarkedDamaged() throws Exception {
         Path dir = tmp.resolve("f");
-        try (EmbeddingStore w = EmbeddingStore.builder(dir).rows(64).vocabulary(false).dim(1024).init(Init.normal(2)).create()) {
+        try (WritableStore w = EmbeddingStore.builder(dir).rows(64).vocabulary(false).dim(1024).init(Init.normal(2)).create()) {
             w.computeNorms();
             Path matrix = dir.resolve(EmbeddingStore.MATRIX_FILE);
             long size = Files.size(matrix);

@@ -96,7 +96,7 @@ class DiskFullTest {
             Path dir = fs.dir().resolve("s");
             int dim = 64;
             Path ballast = fs.dir().resolve("ballast");
-            try (EmbeddingStore s = EmbeddingStore.builder(dir).dim(dim).words(List.of("w0")).init(Init.zeros()).create()) {
+            try (WritableStore s = EmbeddingStore.builder(dir).dim(dim).words(List.of("w0")).init(Init.zeros()).create()) {
                 s.write(0, vector(0, dim));
                 s.computeNorms();
                 Files.write(ballast, new byte[14 << 20]);
@@ -160,7 +160,7 @@ class DiskFullTest {
     /** The child of {@link #aCreateThatFailsWhileSizingLeavesNoTemporaryDirectory}: creates a store, exits 1 on error. */
     static final class CreateChild {
         public static void main(String[] args) {
-            try (EmbeddingStore s = EmbeddingStore.builder(Path.of(args[0])).rows(Long.parseLong(args[1]))
+            try (WritableStore s = EmbeddingStore.builder(Path.of(args[0])).rows(Long.parseLong(args[1]))
                     .dim(Integer.parseInt(args[2])).vocabulary(false).init(Init.zeros()).create()) {
                 System.out.println("created " + s.path());
             } catch (StoreException e) {
@@ -182,7 +182,7 @@ class DiskFullTest {
         Path stale = Files.createDirectory(tmp.resolve(".x.tmp-" + dead.pid() + "-1a2b3c"));
         Files.write(stale.resolve("matrix.npy"), new byte[4096]);
         Path live = Files.createDirectory(tmp.resolve(".x.tmp-" + ProcessHandle.current().pid() + "-4d5e6f"));
-        try (EmbeddingStore s = EmbeddingStore.builder(target).rows(3).dim(2).vocabulary(false).create()) {
+        try (WritableStore s = EmbeddingStore.builder(target).rows(3).dim(2).vocabulary(false).create()) {
             assertEquals(3, s.rows());
         }
         assertFalse(Files.exists(stale), "the dead build's temporary directory was removed");

@@ -54,7 +54,7 @@ class MultiProcessConsistencyTest {
         for (int i = 0; i < ROWS; i++) {
             words.add("w" + i);
         }
-        try (EmbeddingStore created = EmbeddingStore.builder(dir).words(words).dim(DIM).dtype(dtype).init(Init.zeros()).create()) {
+        try (WritableStore created = EmbeddingStore.builder(dir).words(words).dim(DIM).dtype(dtype).init(Init.zeros()).create()) {
             assertEquals(ROWS, created.rows());
         }
 

@@ -27,7 +27,7 @@ class PlantedTempSymlinkTest {
         EmbeddingStore.builder(dir).dim(2).words(List.of("a")).create().close();
         Files.createSymbolicLink(dir.resolve("manifest.txt.tmp"), victim);
         Files.createSymbolicLink(dir.resolve("vocab.index.tmp"), victim);
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore s = EmbeddingStore.openForWriting(dir)) {
             for (int i = 0; i < 40; i++) {
                 s.append("w" + i, new float[] {i, i});
             }

@@ -539,7 +539,7 @@ class StoreCorruptionTest {
                 assertNames(e, dir, "row 11 was left half-written", "no longer running");
             }
             // The next writer keeps the row damaged (its content is unknown) until it is rewritten.
-            try (EmbeddingStore w = EmbeddingStore.openForWriting(dir)) {
+            try (WritableStore w = EmbeddingStore.openForWriting(dir)) {
                 StoreException e = assertThrows(StoreException.class, () -> w.read(11, new float[DIM]));
                 assertNames(e, dir, "row 11 is damaged");
                 w.write(11, new float[DIM]);
@@ -606,7 +606,7 @@ class StoreCorruptionTest {
         templates.add(store("template-f32"));
         templates.add(store("template-f16", Dtype.F16));
         Path grown = tmp.resolve("template-grown");
-        try (EmbeddingStore s = EmbeddingStore.builder(grown).words(WORDS).dim(DIM).init(Init.normal(3)).create()) {
+        try (WritableStore s = EmbeddingStore.builder(grown).words(WORDS).dim(DIM).init(Init.normal(3)).create()) {
             for (int i = 0; i < 5; i++) {
                 s.append("appended-" + i, new float[] {i, i, i, i, i});
             }

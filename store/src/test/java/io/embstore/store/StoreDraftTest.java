@@ -293,7 +293,7 @@ class StoreDraftTest {
                 }
                 assertSameFiles(made.get(0), made.get(1));
                 assertSameFiles(made.get(0), made.get(2));
-                try (EmbeddingStore s = EmbeddingStore.openForWriting(made.get(2))) {
+                try (WritableStore s = EmbeddingStore.openForWriting(made.get(2))) {
                     Verification v = s.verify();
                     assertTrue(v.ok() && v.checksumsChecked(), name + ": " + v);
                 }

@@ -52,7 +52,7 @@ class StoreExceptionKindTest {
     @Test
     void aSecondWriterIsLocked() {
         Path dir = create();
-        try (EmbeddingStore writer = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore writer = EmbeddingStore.openForWriting(dir)) {
             StoreException e = assertThrows(StoreException.class, () -> EmbeddingStore.openForWriting(dir).close());
             assertEquals(StoreException.Kind.LOCKED, e.kind(), e.getMessage());
         }

@@ -57,7 +57,7 @@ final class StoreWriterProcess {
         long publishes = 0;
         long flushes = 0;
         long generation;
-        try (EmbeddingStore store = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore store = EmbeddingStore.openForWriting(dir)) {
             long initialRows = store.rows();
             float[] row = new float[store.dim()];
             System.out.println("READY pid=" + ProcessHandle.current().pid() + " rows=" + initialRows);

@@ -13,7 +13,7 @@ final class WriterLockProbe {
     }
 
     public static void main(String[] args) {
-        try (EmbeddingStore store = EmbeddingStore.openForWriting(Path.of(args[0]))) {
+        try (WritableStore store = EmbeddingStore.openForWriting(Path.of(args[0]))) {
             System.out.println("LOCKED");
         } catch (StoreException e) {
             System.out.println("REFUSED " + e.kind() + " " + e.getMessage());

@@ -29,7 +29,7 @@ class WriterLockTest {
         Path dir = tmp.resolve("s");
         EmbeddingStore.builder(dir).rows(4).vocabulary(false).dim(3).init(Init.zeros()).create().close();
         long pid = ProcessHandle.current().pid();
-        try (EmbeddingStore a = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore a = EmbeddingStore.openForWriting(dir)) {
             for (int attempt = 0; attempt < 2; attempt++) {
                 StoreException e = assertThrows(StoreException.class, () -> EmbeddingStore.openForWriting(dir).close());
                 assertTrue(e.getMessage().contains("already open for writing in this process (pid " + pid + ")"),
@@ -53,7 +53,7 @@ class WriterLockTest {
     void closingAnotherDescriptorOfTheLockFileDoesNotReleaseTheLock() throws Exception {
         Path dir = tmp.resolve("s");
         EmbeddingStore.builder(dir).rows(4).vocabulary(false).dim(3).init(Init.zeros()).create().close();
-        try (EmbeddingStore a = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore a = EmbeddingStore.openForWriting(dir)) {
             Path file = dir.resolve(WriterLock.FILE);
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                 assertTrue(ch.size() > 0, "the holder's pid is in the file");

@@ -15,6 +15,7 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import io.embstore.store.ReadMode;
 import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer;
@@ -108,7 +109,7 @@ final class ClassifierTraining {
             List<EpochStats> history;
             // fastText's initialisation: embeddings uniform in +-1/dim, output layer zero.
             float bound = 1f / s.dim();
-            try (EmbeddingStore table = EmbeddingStore.builder(temp)
+            try (WritableStore table = EmbeddingStore.builder(temp)
                     .dim(s.dim())
                     .words(vocabulary.rowWords())
                     .init(Init.uniform(-bound, bound, s.seed()))

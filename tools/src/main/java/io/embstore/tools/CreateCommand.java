@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import io.embstore.store.StoreBuilder;
 import io.embstore.store.Init;
 import io.embstore.store.Dtype;
@@ -158,7 +159,7 @@ final class CreateCommand implements Callable<Integer> {
         if (paddingIndex != null) {
             builder.paddingIndex(paddingIndex);
         }
-        try (EmbeddingStore created = builder.create()) {
+        try (WritableStore created = builder.create()) {
             spec.commandLine().getOut().println("created " + created.path().toAbsolutePath() + ": "
                     + created.rows() + " rows x " + created.dim() + " dims " + created.dtype().label() + ", "
                     + (created.hasVocabulary() ? "vocabulary of " + created.rows() + " words" : "no vocabulary")

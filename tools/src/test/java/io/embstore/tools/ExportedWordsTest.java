@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import io.embstore.store.Init;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -94,7 +95,7 @@ class ExportedWordsTest {
             CliRun run = CliRun.of("create", dir.toString(), "--words", file.toString(), "--dim", "3");
             assertEquals(0, run.status(), run.toString());
         }
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore s = EmbeddingStore.openForWriting(dir)) {
             assertEquals(words.get(at), s.word(at), "the store holds the word as given");
             for (int r = 0; r < 3; r++) {
                 s.write(r, VECTORS[r]);

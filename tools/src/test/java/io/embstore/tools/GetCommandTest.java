@@ -9,6 +9,7 @@ import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import io.embstore.store.Init;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,7 +27,7 @@ class GetCommandTest {
     @BeforeEach
     void createStore() {
         store = tmp.resolve("s");
-        try (EmbeddingStore table = EmbeddingStore.builder(store).words(List.of("cat", "dog", "café"))
+        try (WritableStore table = EmbeddingStore.builder(store).words(List.of("cat", "dog", "café"))
                 .dim(5).init(Init.zeros()).create()) {
             table.write(0, CAT);
             table.write(2, CAFE);

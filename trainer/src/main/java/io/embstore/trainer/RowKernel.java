@@ -1,6 +1,6 @@
 package io.embstore.trainer;
 
-import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import io.embstore.store.ReadMode;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -17,7 +17,7 @@ final class RowKernel {
     /** Rows loaded together before they are computed (see {@link #load}). */
     static final int BATCH = 8;
 
-    private final EmbeddingStore store;
+    private final WritableStore store;
     private final OptimizerState state;
     private final SparseTrainer.Algorithm algorithm;
     private final int dim;
@@ -46,7 +46,7 @@ final class RowKernel {
     private final long[] counts = new long[BATCH];
     private final long[] lasts = new long[BATCH];
 
-    RowKernel(EmbeddingStore store, OptimizerState state, SparseTrainer.Options o) {
+    RowKernel(WritableStore store, OptimizerState state, SparseTrainer.Options o) {
         this.store = store;
         this.state = state;
         this.algorithm = o.algorithm;

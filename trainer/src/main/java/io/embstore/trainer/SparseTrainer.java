@@ -1,6 +1,7 @@
 package io.embstore.trainer;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import io.embstore.store.ReadMode;
 import io.embstore.store.Dtype;
 import java.lang.foreign.MemorySegment;
@@ -20,7 +21,7 @@ import org.roaringbitmap.RoaringBitmap;
  * {@code nn.Embedding(sparse=True)}, without the heap, on every core.
  *
  * <pre>{@code
- * try (EmbeddingStore table = EmbeddingStore.openForWriting(dir);
+ * try (WritableStore table = EmbeddingStore.openForWriting(dir);
  *      SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam().learningRate(1e-3))) {
  *     for (Batch b : batches) {
  *         trainer.step(b.ids(), b.gradients());      // ids.length x dim gradients, duplicates allowed
@@ -187,7 +188,7 @@ public final class SparseTrainer implements AutoCloseable {
     private static final ValueLayout.OfFloat F32_UNALIGNED =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final EmbeddingStore store;
+    private final WritableStore store;
     private final Options options;
     private final Path dir;
     private final int dim;
@@ -210,7 +211,7 @@ public final class SparseTrainer implements AutoCloseable {
     private ByteBuffer undoBatch = ByteBuffer.allocate(0);
     private int[] newRows = new int[0];
 
-    private SparseTrainer(EmbeddingStore store, Options options, OptimizerState state, UndoLog undo, CheckpointRecord record,
+    private SparseTrainer(WritableStore store, Options options, OptimizerState state, UndoLog undo, CheckpointRecord record,
                           Durability durability) {
         this.store = store;
         this.durability = durability;
@@ -247,11 +248,11 @@ public final class SparseTrainer implements AutoCloseable {
     }
 
     /** {@link #attach(EmbeddingStore, Options)} with every force made through {@code durability} (tests record them). */
-    static SparseTrainer attach(EmbeddingStore store, Options options, Durability durability) {
-        Objects.requireNonNull(store, "store");
+    static SparseTrainer attach(EmbeddingStore readOrWrite, Options options, Durability durability) {
+        Objects.requireNonNull(readOrWrite, "store");
         Objects.requireNonNull(options, "options");
-        if (!store.isWritable()) {
-            throw new IllegalArgumentException(store.path() + " is open read-only (frozen): a trainer needs"
+        if (!(readOrWrite instanceof WritableStore store)) {
+            throw new IllegalArgumentException(readOrWrite.path() + " is open read-only (frozen): a trainer needs"
                     + " EmbeddingStore.openForWriting");
         }
         if (store.dtype() != Dtype.F32 && store.dtype() != Dtype.F16) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.io.BufferedReader;
@@ -33,7 +34,7 @@ class ReadersWhileTrainingTest {
         Path dir = tmp.resolve("served");
         int dim = 257;
         int rows = 1000;
-        try (EmbeddingStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(rows).dim(dim).init(Init.zeros()).create();
+        try (WritableStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(rows).dim(dim).init(Init.zeros()).create();
              SparseTrainer t = SparseTrainer.attach(s, Options.sgd().learningRate(0.5).threads(2))) {
             String java = ProcessHandle.current().info().command().orElseThrow();
             Process reader = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx128m", "-XX:+UseSerialGC", "-cp",

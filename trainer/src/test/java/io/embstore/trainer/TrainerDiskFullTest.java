@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import io.embstore.store.Verification;
 import io.embstore.store.Init;
 import io.embstore.store.StoreException;
@@ -56,7 +57,7 @@ class TrainerDiskFullTest {
             Path dir = fs.dir().resolve("t");
             Path ballast = fs.dir().resolve("ballast");
             int dim = 128;
-            try (EmbeddingStore s = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
+            try (WritableStore s = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
                     .init(Init.normal(1)).create();
                  SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.01).threads(1))) {
                 t.step(new long[] {0, 1}, grads(2, dim));
@@ -88,7 +89,7 @@ class TrainerDiskFullTest {
             Path dir = fs.dir().resolve("t");
             Path ballast = fs.dir().resolve("ballast");
             int dim = 128;
-            try (EmbeddingStore s = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
+            try (WritableStore s = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
                     .init(Init.normal(1)).create();
                  SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.01).threads(1))) {
                 t.step(new long[] {0, 1, 2}, grads(3, dim));

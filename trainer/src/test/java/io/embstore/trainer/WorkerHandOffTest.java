@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.lang.foreign.Arena;
@@ -34,7 +35,7 @@ class WorkerHandOffTest {
      */
     @Test
     void aWorkerLateForAFinishedStepChangesNothing() {
-        try (EmbeddingStore store = EmbeddingStore.builder(tmp.resolve("late")).vocabulary(false).rows(ROWS).dim(DIM)
+        try (WritableStore store = EmbeddingStore.builder(tmp.resolve("late")).vocabulary(false).rows(ROWS).dim(DIM)
                 .init(Init.normal(3)).create();
              SparseTrainer trainer = SparseTrainer.attach(store, Options.adam().threads(1))) {
             OptimizerState state = SparseTrainerTest.stateOf(trainer);
