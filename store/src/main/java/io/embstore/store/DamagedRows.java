@@ -83,7 +83,8 @@ final class DamagedRows {
             try {
                 write(dir, odd);
             } catch (IOException e) {
-                throw new StoreException(StoreException.Kind.IO, file, "cannot record the " + odd.length + " damaged rows", e);
+                throw new StoreException(StoreException.Kind.IO, file,
+                        "cannot record the " + odd.length + " damaged rows", e);
             }
             control.damagedRowsReplaced(odd.length);
         }
@@ -189,21 +190,25 @@ final class DamagedRows {
         }
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes.length < ROWS_OFFSET || b.getLong(MAGIC_OFFSET) != MAGIC) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, "not a list of damaged rows: bad magic, expected \"EMBSDMG1\"");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "not a list of damaged rows: bad magic, expected \"EMBSDMG1\"");
         }
         int version = b.getInt(VERSION_OFFSET);
         if (version != VERSION) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, "version " + version + " is not supported, expected " + VERSION);
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "version " + version + " is not supported, expected " + VERSION);
         }
         long count = b.getLong(COUNT_OFFSET);
         if (count < 0 || count != (bytes.length - ROWS_OFFSET) / Long.BYTES || (bytes.length - ROWS_OFFSET) % Long.BYTES != 0) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, "count " + count + " does not match the file's " + bytes.length + " bytes");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "count " + count + " does not match the file's " + bytes.length + " bytes");
         }
         long[] rows = new long[(int) count];
         for (int i = 0; i < rows.length; i++) {
             rows[i] = b.getLong(ROWS_OFFSET + i * Long.BYTES);
             if (rows[i] < 0 || (i > 0 && rows[i] <= rows[i - 1])) {
-                throw new StoreException(StoreException.Kind.CORRUPT, file, "row " + rows[i] + " at entry " + i + " is negative or out of order");
+                throw new StoreException(StoreException.Kind.CORRUPT, file,
+                        "row " + rows[i] + " at entry " + i + " is negative or out of order");
             }
         }
         return rows;

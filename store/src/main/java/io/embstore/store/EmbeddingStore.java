@@ -8,8 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,7 +55,6 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     static final String MATRIX_FILE = "matrix.npy";
     static final String CONTROL_FILE = "control.bin";
 
-    static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     final Path dir;
     final Manifest manifest;
@@ -138,7 +135,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     private static EmbeddingStore open(Path dir, boolean writable) {
         Objects.requireNonNull(dir, "dir");
         if (!Files.isDirectory(dir)) {
-            throw new StoreException(Files.exists(dir) ? StoreException.Kind.CORRUPT : StoreException.Kind.NOT_FOUND, dir, Files.exists(dir) ? "not an embstore store: not a directory" : "no such store directory");
+            throw new StoreException(Files.exists(dir) ? StoreException.Kind.CORRUPT : StoreException.Kind.NOT_FOUND, dir,
+                    Files.exists(dir) ? "not an embstore store: not a directory" : "no such store directory");
         }
         Manifest manifest = Manifest.read(dir);
         WriterLock lock = writable ? WriterLock.acquire(dir) : null;
@@ -152,21 +150,25 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
             long capacity = control.capacity();
             long wordBytes = control.wordBytes();
             if (manifest.rows() > rows) {
-                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(Manifest.FILE), "manifest says rows=" + manifest.rows()
+                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(Manifest.FILE),
+                        "manifest says rows=" + manifest.rows()
                         + " but the control block has only " + rows + " live rows");
             }
             if (manifest.paddingIndex() >= rows && manifest.paddingIndex() != -1) {
-                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(Manifest.FILE), "padding_index " + manifest.paddingIndex()
+                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(Manifest.FILE),
+                        "padding_index " + manifest.paddingIndex()
                         + " is outside the " + rows + " rows");
             }
             Mapping mapping = StoreMapping.mapAll(arena, dir, manifest, capacity, wordBytes, null, writable);
             MatrixHeader.Parsed header = MatrixHeader.read(mapping.matrix(), dir.resolve(MATRIX_FILE));
             if (header.dtype() != manifest.dtype() || header.dim() != manifest.dim()) {
-                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(MATRIX_FILE), ".npy header says " + header.dtype().label() + " x "
+                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(MATRIX_FILE),
+                        ".npy header says " + header.dtype().label() + " x "
                         + header.dim() + " but the manifest says " + manifest.dtype().label() + " x " + manifest.dim());
             }
             if (header.rows() > capacity) {
-                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(MATRIX_FILE), ".npy header says " + header.rows()
+                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(MATRIX_FILE),
+                        ".npy header says " + header.rows()
                         + " rows but the files hold " + capacity);
             }
             if (!writable) {
@@ -536,7 +538,7 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
 
     final String word(View v, long row) {
         Mapping m = vocabularyMapping(v);
-        long record = m.offsets().get(LONG_LE, row * Long.BYTES);
+        long record = m.offsets().get(VocabularyIndex.LONG, row * Long.BYTES);
         return VocabularyIndex.word(m.words(), record, v.wordBytes(), row, wordsFile);
     }
 
@@ -573,7 +575,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
             long capacity = control.capacity();
             long wordBytes = control.wordBytes();
             if (rows < v.rows() || rows > capacity || wordBytes < v.wordBytes()) {
-                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(CONTROL_FILE), "control block went backwards or is damaged: live_rows "
+                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(CONTROL_FILE),
+                        "control block went backwards or is damaged: live_rows "
                         + rows + ", capacity " + capacity + ", word_bytes " + wordBytes);
             }
             Mapping m = StoreMapping.mapAll(arena, dir, manifest, capacity, wordBytes, v.mapping(), false);

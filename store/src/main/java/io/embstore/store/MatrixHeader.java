@@ -24,17 +24,21 @@ final class MatrixHeader {
     static Parsed read(MemorySegment seg, Path file) {
         NpyHeader.Parsed h = NpyHeader.read(seg, file);
         if (h.cols() == 0) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, "unreadable .npy header dictionary: " + h.dictionary().strip());
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "unreadable .npy header dictionary: " + h.dictionary().strip());
         }
         Dtype dtype = Dtype.fromNpyDescr(h.descr());
         if (dtype == null) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy dtype '" + h.descr() + "' is not supported, expected '<f4' or '<f2'");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    ".npy dtype '" + h.descr() + "' is not supported, expected '<f4' or '<f2'");
         }
         if (h.fortranOrder()) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy matrix is in Fortran order, expected C order");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    ".npy matrix is in Fortran order, expected C order");
         }
         if (h.cols() < 1 || h.cols() > EmbeddingStore.MAX_DIM) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy dim " + h.cols() + " is outside [1, " + EmbeddingStore.MAX_DIM + "]");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    ".npy dim " + h.cols() + " is outside [1, " + EmbeddingStore.MAX_DIM + "]");
         }
         return new Parsed(dtype, h.rows(), (int) h.cols());
     }

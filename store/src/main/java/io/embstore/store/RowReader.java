@@ -38,7 +38,10 @@ final class RowReader {
         this.damaged = damaged;
     }
 
-    /** The one gather loop, over the rows [0, rows) of {@code m}: ids come from {@code ints} or {@code longs}, rows go to {@code dstArray} or {@code dstSegment}. */
+    /**
+     * The one gather loop, over the rows [0, rows) of {@code m}: ids come from {@code ints} or {@code longs}, rows go
+     * to {@code dstArray} or {@code dstSegment}.
+     */
     void gather(Mapping m, long rows, int[] ints, long[] longs, int n, float[] dstArray, MemorySegment dstSegment,
                 long dstBytes, ReadMode mode) {
         checkGatherTarget(n, dstBytes);
@@ -174,24 +177,28 @@ final class RowReader {
         boolean alive = pid == ProcessHandle.current().pid()
                 || (pid != 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
         if (!alive) {
-            throw new StoreException(StoreException.Kind.CORRUPT, dir, "row " + row + " was left half-written (sequence " + sequence
+            throw new StoreException(StoreException.Kind.CORRUPT, dir,
+                    "row " + row + " was left half-written (sequence " + sequence
                     + ") by a writer that is no longer running: its content is unknown; open the store for writing and"
                     + " rewrite the row with write(" + row + ", vector) (a trainer's attach restores the rows of an"
                     + " interrupted step)");
         }
         if (System.nanoTime() - waitingSince > ROW_WAIT_NANOS) {
-            throw new StoreException(StoreException.Kind.LOCKED, dir, "row " + row + " has been under write by pid " + pid
+            throw new StoreException(StoreException.Kind.LOCKED, dir,
+                    "row " + row + " has been under write by pid " + pid
                     + " for more than " + ROW_WAIT_NANOS / 1_000_000_000L + " s");
         }
         LockSupport.parkNanos(50_000);
         if (Thread.interrupted()) {
             Thread.currentThread().interrupt();
-            throw new StoreException(StoreException.Kind.IO, dir, "interrupted while waiting for row " + row + " to be written");
+            throw new StoreException(StoreException.Kind.IO, dir,
+                    "interrupted while waiting for row " + row + " to be written");
         }
     }
 
     StoreException damagedRowError(long row) {
-        return new StoreException(StoreException.Kind.CORRUPT, dir, "row " + row + " is damaged: a write of it did not complete (its writer died or"
+        return new StoreException(StoreException.Kind.CORRUPT, dir,
+                "row " + row + " is damaged: a write of it did not complete (its writer died or"
                 + " the write failed), so its content is unknown; rewrite it with write(" + row + ", vector) in the"
                 + " writer (a trainer's attach restores it from its undo log if a training step left it)");
     }

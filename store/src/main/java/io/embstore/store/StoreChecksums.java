@@ -178,7 +178,8 @@ final class StoreChecksums {
                 }
                 entries.put(f[0], new Entry(Long.parseLong(f[1]), Long.parseLong(f[2], 16)));
             } catch (NumberFormatException e) {
-                throw new StoreException(StoreException.Kind.CORRUPT, file, "line " + (i + 1) + ": expected 'file size crc32c', found '" + lines[i] + "'");
+                throw new StoreException(StoreException.Kind.CORRUPT, file,
+                        "line " + (i + 1) + ": expected 'file size crc32c', found '" + lines[i] + "'");
             }
         }
         return entries;

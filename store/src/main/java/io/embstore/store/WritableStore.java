@@ -126,7 +126,8 @@ public final class WritableStore extends EmbeddingStore {
     /** Records {@code row} as damaged after its write failed with {@code cause}; returns the exception to throw. */
     private StoreException markDamaged(long row, Throwable cause) {
         String unrecorded = damaged.add(row, cause);
-        return new StoreException(StoreException.Kind.of(cause), dir, "writing row " + row + " failed, so the row is damaged: its content is"
+        return new StoreException(StoreException.Kind.of(cause), dir,
+                "writing row " + row + " failed, so the row is damaged: its content is"
                 + " unknown and reads of it fail until it is rewritten with write(" + row + ", vector)" + unrecorded,
                 cause);
     }
@@ -195,7 +196,8 @@ public final class WritableStore extends EmbeddingStore {
             } catch (Throwable t) {
                 // Not published: no reader can see the row, and the next append writes it whole.
                 RowSeqlock.endWrite(m.seq(), row, next);
-                throw new StoreException(StoreException.Kind.of(t), dir, "appending row " + row + " failed; nothing was appended", t);
+                throw new StoreException(StoreException.Kind.of(t), dir,
+                        "appending row " + row + " failed; nothing was appended", t);
             }
             RowSeqlock.endWrite(m.seq(), row, next);
             long wordBytes = v.wordBytes();
@@ -204,7 +206,7 @@ public final class WritableStore extends EmbeddingStore {
                 wordBytes = at + VocabularyIndex.recordBytes(utf8);
                 m = ensureWordBytes(m, wordBytes);
                 VocabularyIndex.writeRecord(m.words(), at, row, utf8);
-                m.offsets().set(LONG_LE, row * Long.BYTES, at);
+                m.offsets().set(VocabularyIndex.LONG, row * Long.BYTES, at);
                 if ((row + 1) * 2 > m.index().slots()) {
                     m = rebuildIndex(m, row, VocabularyIndex.slotsFor(row + 1));
                 }
@@ -308,7 +310,7 @@ public final class WritableStore extends EmbeddingStore {
             }
             VocabularyIndex index = VocabularyIndex.initialize(seg, slots, m.index().epoch() + 1, file);
             for (long r = 0; r < rows; r++) {
-                index.insert(m.words(), m.offsets().get(LONG_LE, r * Long.BYTES));
+                index.insert(m.words(), m.offsets().get(VocabularyIndex.LONG, r * Long.BYTES));
             }
             seg.force();
             DurableFiles.moveIntoPlace(tmp, file);
@@ -382,7 +384,8 @@ public final class WritableStore extends EmbeddingStore {
                 try {
                     DurableFiles.replace(dir.resolve(Manifest.FILE), manifest.withRows(v.rows()).render());
                 } catch (IOException e) {
-                    throw new StoreException(StoreException.Kind.of(e), dir.resolve(Manifest.FILE), "cannot rewrite the manifest", e);
+                    throw new StoreException(StoreException.Kind.of(e), dir.resolve(Manifest.FILE),
+                            "cannot rewrite the manifest", e);
                 }
                 flushedRows = v.rows();
             }
@@ -401,7 +404,8 @@ public final class WritableStore extends EmbeddingStore {
             try {
                 StoreChecksums.record(dir);
             } catch (IOException e) {
-                throw new StoreException(StoreException.Kind.of(e), dir.resolve(StoreChecksums.FILE), "cannot record checksums", e);
+                throw new StoreException(StoreException.Kind.of(e), dir.resolve(StoreChecksums.FILE),
+                        "cannot record checksums", e);
             }
             checksumsCurrent = true;
         }
@@ -426,7 +430,8 @@ public final class WritableStore extends EmbeddingStore {
                     FileSpace.reserve(file, ch.size(), RowNorms.fileBytes(reservedRows));
                     m = m.withNorms(ch.map(FileChannel.MapMode.READ_WRITE, 0, RowNorms.fileBytes(m.capacity()), arena));
                 } catch (IOException e) {
-                    throw new StoreException(StoreException.Kind.of(e), file, "cannot create and map " + RowNorms.fileBytes(m.capacity()) + " bytes", e);
+                    throw new StoreException(StoreException.Kind.of(e), file,
+                            "cannot create and map " + RowNorms.fileBytes(m.capacity()) + " bytes", e);
                 }
                 // Published before the pass, so that every write from now on keeps its row's norm current itself.
                 v = new View(m, v.rows(), v.wordBytes());
@@ -513,7 +518,8 @@ public final class WritableStore extends EmbeddingStore {
             try {
                 lock.close();
             } catch (IOException e) {
-                throw new StoreException(StoreException.Kind.IO, dir.resolve(WriterLock.FILE), "cannot release the writer lock", e);
+                throw new StoreException(StoreException.Kind.IO, dir.resolve(WriterLock.FILE),
+                        "cannot release the writer lock", e);
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.embstore.tools;
 
+import io.embstore.store.io.Phases;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.OnDuplicate;
 import io.embstore.store.DuplicateListener;
@@ -40,15 +41,9 @@ final class VectorConverter {
     private VectorConverter() {
     }
 
-    /** {@code -Dembstore.phases=true}: when each phase of a conversion ended, on standard error (for measuring). */
-    private static final boolean PHASES = Boolean.getBoolean("embstore.phases");
-
-    /** With {@code -Dembstore.phases=true}, prints the wall clock (ms since the epoch) at which a phase ended. */
+    /** With {@code -Dembstore.phases=true}, prints the wall clock at which a phase ended (see {@link Phases}). */
     static void phase(String name) {
-        if (PHASES) {
-            java.time.Instant now = java.time.Instant.now();
-            System.err.printf("embstore phase %-12s %d.%03d%n", name, now.toEpochMilli(), now.getNano() / 1000 % 1000);
-        }
+        Phases.ended(name);
     }
 
     static Summary convert(Path input, Path store, ConvertOptions options) {

@@ -96,7 +96,8 @@ public final class FileSpace {
         }
         if (rc != 0) {
             throw rc == ENOSPC || rc == EDQUOT || rc == EFBIG ? noSpace(reportAs, shownAs, rc == EFBIG ? to : length, rc)
-                    : new StoreException(StoreException.Kind.IO, reportAs, "cannot reserve " + length + " bytes for " + shownAs + " (error "
+                    : new StoreException(StoreException.Kind.IO, reportAs,
+                            "cannot reserve " + length + " bytes for " + shownAs + " (error "
                     + rc + ")");
         }
     }
@@ -128,7 +129,8 @@ public final class FileSpace {
         if (m.contains("No space left") || m.contains("Disk quota exceeded")) {
             return noSpace(reportAs, shownAs, bytes, m.contains("quota") ? EDQUOT : ENOSPC);
         }
-        return new StoreException(StoreException.Kind.IO, reportAs, "cannot extend " + shownAs + " to " + bytes + " bytes", e);
+        return new StoreException(StoreException.Kind.IO, reportAs,
+                "cannot extend " + shownAs + " to " + bytes + " bytes", e);
     }
 
     /** {@code bytes}: the bytes missing, or for EFBIG the size the file would have had. */
@@ -196,7 +198,8 @@ public final class FileSpace {
             if (m.contains("Disk quota exceeded")) {
                 return EDQUOT;
             }
-            throw new StoreException(StoreException.Kind.IO, reportAs, "cannot reserve " + (to - from) + " bytes for " + shownAs, e);
+            throw new StoreException(StoreException.Kind.IO, reportAs,
+                    "cannot reserve " + (to - from) + " bytes for " + shownAs, e);
         }
     }
 

@@ -38,17 +38,20 @@ public final class MappedFile {
     public static MemorySegment map(Arena arena, Path file, long minBytes, long mapBytes, boolean writable) {
         long size = size(file);
         if (size < minBytes) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, "truncated: " + size + " bytes, expected at least " + minBytes);
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "truncated: " + size + " bytes, expected at least " + minBytes);
         }
         if (mapBytes > size) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, "truncated: " + size + " bytes, expected " + mapBytes);
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "truncated: " + size + " bytes, expected " + mapBytes);
         }
         try (FileChannel ch = writable
                 ? FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)
                 : FileChannel.open(file, StandardOpenOption.READ)) {
             return ch.map(writable ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY, 0, mapBytes, arena);
         } catch (IOException e) {
-            throw new StoreException(StoreException.Kind.IO, file, "cannot map " + mapBytes + " bytes (check free address space: ulimit -v,"
+            throw new StoreException(StoreException.Kind.IO, file,
+                    "cannot map " + mapBytes + " bytes (check free address space: ulimit -v,"
                     + " and the map count: sysctl vm.max_map_count)", e);
         }
     }
@@ -58,7 +61,8 @@ public final class MappedFile {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             return ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
         } catch (IOException e) {
-            throw new StoreException(StoreException.Kind.of(e), file, "cannot extend and map to " + bytes + " bytes", e);
+            throw new StoreException(StoreException.Kind.of(e), file,
+                    "cannot extend and map to " + bytes + " bytes", e);
         }
     }
 

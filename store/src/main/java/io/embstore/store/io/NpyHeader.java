@@ -82,29 +82,34 @@ public final class NpyHeader {
      */
     public static Parsed read(MemorySegment seg, Path file) {
         if (seg.byteSize() < BYTES) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, "truncated .npy header: " + seg.byteSize() + " bytes, expected " + BYTES);
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "truncated .npy header: " + seg.byteSize() + " bytes, expected " + BYTES);
         }
         byte[] bytes = seg.asSlice(0, BYTES).toArray(ValueLayout.JAVA_BYTE);
         for (int i = 0; i < MAGIC.length; i++) {
             if (bytes[i] != MAGIC[i]) {
-                throw new StoreException(StoreException.Kind.CORRUPT, file, "not a NumPy 1.0 .npy file: bad magic at byte " + i);
+                throw new StoreException(StoreException.Kind.CORRUPT, file,
+                        "not a NumPy 1.0 .npy file: bad magic at byte " + i);
             }
         }
         int headerLen = (bytes[HEADER_LEN_OFFSET] & 0xff) | (bytes[HEADER_LEN_OFFSET + 1] & 0xff) << 8;
         if (headerLen != BYTES - DICT_OFFSET) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy header length is " + headerLen + ", expected " + (BYTES - DICT_OFFSET)
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    ".npy header length is " + headerLen + ", expected " + (BYTES - DICT_OFFSET)
                     + " (row 0 must start at byte " + BYTES + ")");
         }
         String dict = new String(bytes, DICT_OFFSET, BYTES - DICT_OFFSET, StandardCharsets.ISO_8859_1);
         Matcher m = DICT.matcher(dict);
         if (!m.matches()) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, "unreadable .npy header dictionary: " + dict.strip());
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "unreadable .npy header dictionary: " + dict.strip());
         }
         try {
             return new Parsed(m.group(1), m.group(2).equals("True"), Long.parseLong(m.group(3)),
                     m.group(4) == null ? 0 : Long.parseLong(m.group(4)), dict);
         } catch (NumberFormatException e) {
-            throw new StoreException(StoreException.Kind.CORRUPT, file, ".npy shape is out of range: (" + m.group(3) + ","
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    ".npy shape is out of range: (" + m.group(3) + ","
                     + (m.group(4) == null ? "" : " " + m.group(4)) + ")");
         }
     }
