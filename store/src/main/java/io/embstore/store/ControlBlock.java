@@ -37,6 +37,8 @@ import java.nio.file.Path;
  *   <li>{@code generation} is release-written by {@code publish()/flush()} and by growth, acquire-read by readers that
  *       poll for change.</li>
  * </ul>
+ * The writer's side of every pair is {@link WritableStore}'s (its appends, growth, index rebuild, norms and flush); the
+ * reader's side is {@link EmbeddingStore#refresh()}'s and the read path's.
  */
 final class ControlBlock {
     /** Size of the file; the rest after the fields is reserved and zero. */

@@ -55,7 +55,7 @@ public final class StoreBuilder {
 
     /**
      * Whether the store keeps a vocabulary (default true). A store without one is a plain id-indexed table, as a
-     * recommender's; its rows are appended with {@link EmbeddingStore#appendRow}.
+     * recommender's; its rows are appended with {@link WritableStore#appendRow}.
      */
     public StoreBuilder vocabulary(boolean vocabulary) {
         this.vocabulary = vocabulary;
