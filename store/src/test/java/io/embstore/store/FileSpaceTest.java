@@ -30,6 +30,7 @@ class FileSpaceTest {
                     + " bytes (" + String.format(java.util.Locale.ROOT, "%.1f", left / 1e6) + " MB) free: free some space"
                     + " or choose another file system", e.getMessage());
             assertTrue(FileSpace.isOutOfSpace(e));
+            assertEquals(StoreException.Kind.NO_SPACE, e.kind());
             assertEquals(16 << 20, Files.size(file), "nothing allocated");
         }
     }

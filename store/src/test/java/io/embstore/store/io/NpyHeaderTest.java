@@ -19,33 +19,33 @@ class NpyHeaderTest {
         return new String(b, StandardCharsets.US_ASCII).strip();
     }
 
-    @Test
-    void twoDimensionsRoundTrip() {
+    /** Writes a header, checks its bytes and dictionary, and parses it back. */
+    private static NpyHeader.Parsed roundTrip(String descr, long rows, long cols, String shape) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(NpyHeader.BYTES);
-            NpyHeader.write(seg, "<f2", 7, 300);
-            assertEquals("{'descr': '<f2', 'fortran_order': False, 'shape': (7, 300), }", dictionary(seg));
-            NpyHeader.Parsed p = NpyHeader.read(seg, Path.of("x.npy"));
-            assertEquals("<f2", p.descr());
-            assertFalse(p.fortranOrder());
-            assertEquals(7, p.rows());
-            assertEquals(300, p.cols());
+            NpyHeader.write(seg, descr, rows, cols);
+            assertEquals("{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }", dictionary(seg));
             assertEquals(0x93, seg.get(ValueLayout.JAVA_BYTE, 0) & 0xff);
             assertEquals('\n', seg.get(ValueLayout.JAVA_BYTE, NpyHeader.BYTES - 1));
+            NpyHeader.Parsed p = NpyHeader.read(seg, Path.of("x.npy"));
+            assertEquals(rows, p.rows());
+            return p;
         }
     }
 
     @Test
+    void twoDimensionsRoundTrip() {
+        NpyHeader.Parsed p = roundTrip("<f2", 7, 300, "(7, 300)");
+        assertEquals("<f2", p.descr());
+        assertFalse(p.fortranOrder());
+        assertEquals(300, p.cols());
+    }
+
+    @Test
     void oneDimensionIsWrittenAsNumPyDoes() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment seg = arena.allocate(NpyHeader.BYTES);
-            NpyHeader.write(seg, "<f4", 12, 0);
-            assertEquals("{'descr': '<f4', 'fortran_order': False, 'shape': (12,), }", dictionary(seg));
-            NpyHeader.Parsed p = NpyHeader.read(seg, Path.of("x.npy"));
-            assertEquals(12, p.rows());
-            assertEquals(0, p.cols());
-            assertEquals(NpyHeader.BYTES + 12 * 4, NpyHeader.fileBytes(12, 4));
-        }
+        NpyHeader.Parsed p = roundTrip("<f4", 12, 0, "(12,)");
+        assertEquals(0, p.cols());
+        assertEquals(NpyHeader.BYTES + 12 * 4, NpyHeader.fileBytes(12, 4));
     }
 
     @Test
