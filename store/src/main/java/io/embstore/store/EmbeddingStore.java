@@ -135,8 +135,9 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     private static EmbeddingStore open(Path dir, boolean writable) {
         Objects.requireNonNull(dir, "dir");
         if (!Files.isDirectory(dir)) {
-            throw new StoreException(Files.exists(dir) ? StoreException.Kind.CORRUPT : StoreException.Kind.NOT_FOUND, dir,
-                    Files.exists(dir) ? "not an embstore store: not a directory" : "no such store directory");
+            boolean exists = Files.exists(dir);
+            throw new StoreException(exists ? StoreException.Kind.CORRUPT : StoreException.Kind.NOT_FOUND, dir,
+                    exists ? "not an embstore store: not a directory" : "no such store directory");
         }
         Manifest manifest = Manifest.read(dir);
         WriterLock lock = writable ? WriterLock.acquire(dir) : null;
@@ -149,28 +150,7 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
             long rows = control.liveRows();
             long capacity = control.capacity();
             long wordBytes = control.wordBytes();
-            if (manifest.rows() > rows) {
-                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(Manifest.FILE),
-                        "manifest says rows=" + manifest.rows()
-                        + " but the control block has only " + rows + " live rows");
-            }
-            if (manifest.paddingIndex() >= rows && manifest.paddingIndex() != -1) {
-                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(Manifest.FILE),
-                        "padding_index " + manifest.paddingIndex()
-                        + " is outside the " + rows + " rows");
-            }
-            Mapping mapping = StoreMapping.mapAll(arena, dir, manifest, capacity, wordBytes, null, writable);
-            MatrixHeader.Parsed header = MatrixHeader.read(mapping.matrix(), dir.resolve(MATRIX_FILE));
-            if (header.dtype() != manifest.dtype() || header.dim() != manifest.dim()) {
-                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(MATRIX_FILE),
-                        ".npy header says " + header.dtype().label() + " x "
-                        + header.dim() + " but the manifest says " + manifest.dtype().label() + " x " + manifest.dim());
-            }
-            if (header.rows() > capacity) {
-                throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(MATRIX_FILE),
-                        ".npy header says " + header.rows()
-                        + " rows but the files hold " + capacity);
-            }
+            Mapping mapping = StoreMapping.mapChecked(arena, dir, manifest, rows, capacity, wordBytes, writable);
             if (!writable) {
                 return new EmbeddingStore(dir, manifest, arena, control, new View(mapping, rows, wordBytes),
                         DamagedRows.forReader(dir, control));

@@ -83,4 +83,31 @@ final class StoreMapping {
         long size = MappedFile.size(file);
         return VocabularyIndex.attach(MappedFile.map(arena, file, VocabularyIndex.HEADER_BYTES, size, writable), file);
     }
+
+    /**
+     * Maps the files of a store being opened, after checking the manifest against the control block's {@code rows},
+     * and checks the matrix header against both: what open does before it trusts anything.
+     */
+    static Mapping mapChecked(Arena arena, Path dir, Manifest manifest, long rows, long capacity, long wordBytes,
+                              boolean writable) {
+        if (manifest.rows() > rows) {
+            throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(Manifest.FILE),
+                    "manifest says rows=" + manifest.rows() + " but the control block has only " + rows + " live rows");
+        }
+        if (manifest.paddingIndex() >= rows && manifest.paddingIndex() != -1) {
+            throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(Manifest.FILE),
+                    "padding_index " + manifest.paddingIndex() + " is outside the " + rows + " rows");
+        }
+        Mapping mapping = mapAll(arena, dir, manifest, capacity, wordBytes, null, writable);
+        MatrixHeader.Parsed header = MatrixHeader.read(mapping.matrix(), dir.resolve(EmbeddingStore.MATRIX_FILE));
+        if (header.dtype() != manifest.dtype() || header.dim() != manifest.dim()) {
+            throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(EmbeddingStore.MATRIX_FILE),
+                    ".npy header says " + header.dtype().label() + " x " + header.dim() + " but the manifest says " + manifest.dtype().label() + " x " + manifest.dim());
+        }
+        if (header.rows() > capacity) {
+            throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(EmbeddingStore.MATRIX_FILE),
+                    ".npy header says " + header.rows() + " rows but the files hold " + capacity);
+        }
+        return mapping;
+    }
 }
