@@ -1,8 +1,9 @@
 package example;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.Neighbor;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Neighbor;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,7 +19,7 @@ public final class LibraryExample {
     public static void main(String[] args) {
         Path dir = Path.of(args[0]).resolve("items");
         int dim = 16;
-        try (EmbeddingStore table = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
+        try (WritableStore table = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
                 .init(Init.normal(42)).create()) {
             float[] ones = new float[dim];
             java.util.Arrays.fill(ones, 1f);

@@ -1,8 +1,9 @@
 package io.embstore.benchmarks;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Init;
+import io.embstore.store.Dtype;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +56,7 @@ final class BenchStores {
                     return rows;
                 }
             };
-            try (EmbeddingStore s = EmbeddingStore.builder(dir).words(words).dim(DIM).dtype(Dtype.F32)
+            try (WritableStore s = EmbeddingStore.builder(dir).words(words).dim(DIM).dtype(Dtype.F32)
                     .init(Init.zeros()).create()) {
                 log("created " + s + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
             }
@@ -72,7 +73,7 @@ final class BenchStores {
         Path dir = root().resolve("gather-" + GATHER_ROWS + "x" + DIM + "-" + dtype.label() + "-normal" + GATHER_SEED);
         if (!Files.exists(dir)) {
             long t0 = System.nanoTime();
-            try (EmbeddingStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(GATHER_ROWS).dim(DIM).dtype(dtype)
+            try (WritableStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(GATHER_ROWS).dim(DIM).dtype(dtype)
                     .init(Init.normal(GATHER_SEED)).create()) {
                 log("created " + s + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
             }

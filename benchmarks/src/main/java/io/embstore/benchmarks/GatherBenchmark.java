@@ -1,8 +1,8 @@
 package io.embstore.benchmarks;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.ReadMode;
+import io.embstore.store.ReadMode;
+import io.embstore.store.Dtype;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

@@ -1,7 +1,7 @@
 package io.embstore.benchmarks;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer;
 import java.io.IOException;
 import java.nio.file.Files;

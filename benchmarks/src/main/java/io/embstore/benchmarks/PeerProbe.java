@@ -1,8 +1,9 @@
 package io.embstore.benchmarks;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.ReadMode;
+import io.embstore.store.WritableStore;
+import io.embstore.store.ReadMode;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer;
 
 import java.io.IOException;
@@ -170,7 +171,7 @@ public final class PeerProbe {
 
     /** The optimizer's starting table, also read by the torch side ({@code matrix.npy}); Init.normal is deterministic. */
     static void create(Path dir, int rows, int dim, long seed, PrintStream out) {
-        try (EmbeddingStore store = EmbeddingStore.builder(dir).vocabulary(false).rows(rows).dim(dim)
+        try (WritableStore store = EmbeddingStore.builder(dir).vocabulary(false).rows(rows).dim(dim)
                 .init(Init.normal(seed)).create()) {
             out.println("{\"rows\": " + store.rows() + ", \"dim\": " + store.dim() + "}");
         }
@@ -206,7 +207,7 @@ public final class PeerProbe {
         Path table = dir.resolve("table");
         try {
             Files.createDirectories(dir);
-            try (EmbeddingStore store = EmbeddingStore.builder(table).vocabulary(false).rows(rows).dim(dim)
+            try (WritableStore store = EmbeddingStore.builder(table).vocabulary(false).rows(rows).dim(dim)
                     .init(Init.normal(integer(a, "seed"))).create();
                  SparseTrainer trainer = SparseTrainer.attach(store, SparseTrainer.Options.adam().learningRate(1e-3)
                          .threads(integer(a, "threads")).undoLog(undo).build())) {

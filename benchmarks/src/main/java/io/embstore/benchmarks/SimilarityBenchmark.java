@@ -1,9 +1,10 @@
 package io.embstore.benchmarks;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.Neighbor;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Neighbor;
+import io.embstore.store.Init;
+import io.embstore.store.Dtype;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,9 +77,10 @@ public class SimilarityBenchmark {
         public void setUp() throws IOException {
             System.setProperty("embstore.vector", kernel);
             dir = Files.createTempDirectory("similarity-bench").resolve("table");
-            store = EmbeddingStore.builder(dir).rows(rows).dim(dim).dtype(dtype).vocabulary(false)
+            WritableStore writer = EmbeddingStore.builder(dir).rows(rows).dim(dim).dtype(dtype).vocabulary(false)
                     .init(Init.normal(42)).create();
-            store.computeNorms();
+            writer.computeNorms();
+            store = writer;
             SplittableRandom rnd = new SplittableRandom(7);
             batch = new float[8][dim];
             for (float[] q : batch) {

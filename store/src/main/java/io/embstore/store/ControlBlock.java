@@ -37,6 +37,8 @@ import java.nio.file.Path;
  *   <li>{@code generation} is release-written by {@code publish()/flush()} and by growth, acquire-read by readers that
  *       poll for change.</li>
  * </ul>
+ * The writer's side of every pair is {@link WritableStore}'s (its appends, growth, index rebuild, norms and flush); the
+ * reader's side is {@link EmbeddingStore#refresh()}'s and the read path's.
  */
 final class ControlBlock {
     /** Size of the file; the rest after the fields is reserved and zero. */
@@ -114,31 +116,37 @@ final class ControlBlock {
     /** Checks magic, version and that the counts are sane; the sizes of other files are checked by the caller. */
     void check(Path file) {
         if (seg.byteSize() != BYTES) {
-            throw new StoreException(file, "control block is " + seg.byteSize() + " bytes, expected " + BYTES);
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "control block is " + seg.byteSize() + " bytes, expected " + BYTES);
         }
         if (seg.get(LONG, MAGIC_OFFSET) != MAGIC) {
-            throw new StoreException(file, "bad control block magic, expected \"EMBSCTL1\"");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "bad control block magic, expected \"EMBSCTL1\"");
         }
         int version = seg.get(INT, VERSION_OFFSET);
         if (version != VERSION) {
-            throw new StoreException(file, "control block version " + version + " is not supported, expected " + VERSION);
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "control block version " + version + " is not supported, expected " + VERSION);
         }
         long rows = liveRows();
         long capacity = capacity();
         if (capacity < 0 || capacity > EmbeddingStore.MAX_ROWS) {
-            throw new StoreException(file, "capacity " + capacity + " is outside [0, " + EmbeddingStore.MAX_ROWS + "]");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "capacity " + capacity + " is outside [0, " + EmbeddingStore.MAX_ROWS + "]");
         }
         if (rows < 0 || rows > capacity) {
-            throw new StoreException(file, "live_rows " + rows + " is outside [0, capacity=" + capacity + "]");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "live_rows " + rows + " is outside [0, capacity=" + capacity + "]");
         }
         if (normsRows() < 0) {
-            throw new StoreException(file, "norms_rows " + normsRows() + " is negative");
+            throw new StoreException(StoreException.Kind.CORRUPT, file, "norms_rows " + normsRows() + " is negative");
         }
         if (damagedRows() < 0) {
-            throw new StoreException(file, "damaged_rows " + damagedRows() + " is negative");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "damaged_rows " + damagedRows() + " is negative");
         }
         if (wordBytes() < 0) {
-            throw new StoreException(file, "word_bytes " + wordBytes() + " is negative");
+            throw new StoreException(StoreException.Kind.CORRUPT, file, "word_bytes " + wordBytes() + " is negative");
         }
     }
 

@@ -1,5 +1,6 @@
 package io.embstore.store;
 
+import io.embstore.store.io.DurableFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -82,7 +83,8 @@ final class DamagedRows {
             try {
                 write(dir, odd);
             } catch (IOException e) {
-                throw new StoreException(file, "cannot record the " + odd.length + " damaged rows", e);
+                throw new StoreException(StoreException.Kind.IO, file,
+                        "cannot record the " + odd.length + " damaged rows", e);
             }
             control.damagedRowsReplaced(odd.length);
         }
@@ -184,25 +186,29 @@ final class DamagedRows {
         } catch (NoSuchFileException e) {
             return new long[0];
         } catch (IOException e) {
-            throw new StoreException(file, "cannot read the list of damaged rows", e);
+            throw new StoreException(StoreException.Kind.IO, file, "cannot read the list of damaged rows", e);
         }
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes.length < ROWS_OFFSET || b.getLong(MAGIC_OFFSET) != MAGIC) {
-            throw new StoreException(file, "not a list of damaged rows: bad magic, expected \"EMBSDMG1\"");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "not a list of damaged rows: bad magic, expected \"EMBSDMG1\"");
         }
         int version = b.getInt(VERSION_OFFSET);
         if (version != VERSION) {
-            throw new StoreException(file, "version " + version + " is not supported, expected " + VERSION);
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "version " + version + " is not supported, expected " + VERSION);
         }
         long count = b.getLong(COUNT_OFFSET);
         if (count < 0 || count != (bytes.length - ROWS_OFFSET) / Long.BYTES || (bytes.length - ROWS_OFFSET) % Long.BYTES != 0) {
-            throw new StoreException(file, "count " + count + " does not match the file's " + bytes.length + " bytes");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "count " + count + " does not match the file's " + bytes.length + " bytes");
         }
         long[] rows = new long[(int) count];
         for (int i = 0; i < rows.length; i++) {
             rows[i] = b.getLong(ROWS_OFFSET + i * Long.BYTES);
             if (rows[i] < 0 || (i > 0 && rows[i] <= rows[i - 1])) {
-                throw new StoreException(file, "row " + rows[i] + " at entry " + i + " is negative or out of order");
+                throw new StoreException(StoreException.Kind.CORRUPT, file,
+                        "row " + rows[i] + " at entry " + i + " is negative or out of order");
             }
         }
         return rows;
@@ -216,7 +222,7 @@ final class DamagedRows {
         Path file = dir.resolve(FILE);
         if (rows.length == 0) {
             if (Files.deleteIfExists(file)) {
-                EmbeddingStore.forceDirectory(dir);
+                DurableFiles.forceDirectory(dir);
             }
             return;
         }
@@ -225,7 +231,6 @@ final class DamagedRows {
         for (int i = 0; i < rows.length; i++) {
             b.putLong(ROWS_OFFSET + i * Long.BYTES, rows[i]);
         }
-        EmbeddingStore.writeFileDurably(file, b.array());
-        EmbeddingStore.forceDirectory(dir);
+        DurableFiles.replace(file, b.array());
     }
 }

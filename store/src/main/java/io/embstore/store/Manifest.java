@@ -1,5 +1,6 @@
 package io.embstore.store;
 
+import io.embstore.store.io.NpyHeader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,7 +27,7 @@ import java.util.Map;
  *
  * The writer rewrites it atomically (temporary file, fsync, rename) when {@code rows} changes at a flush.
  */
-record Manifest(int formatVersion, EmbeddingStore.Dtype dtype, int dim, long rows, boolean vocabulary, long paddingIndex) {
+record Manifest(int formatVersion, Dtype dtype, int dim, long rows, boolean vocabulary, long paddingIndex) {
     static final String FILE = "manifest.txt";
     static final String MAGIC = "embstore-manifest";
     static final int FORMAT_VERSION = 1;
@@ -52,19 +53,22 @@ record Manifest(int formatVersion, EmbeddingStore.Dtype dtype, int dim, long row
         String text;
         try {
             if (Files.size(file) > 64 * 1024) {
-                throw new StoreException(file, "manifest is " + Files.size(file) + " bytes, more than a manifest can be");
+                throw new StoreException(StoreException.Kind.CORRUPT, file,
+                        "manifest is " + Files.size(file) + " bytes, more than a manifest can be");
             }
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
-            throw new StoreException(dir, "not an embstore store: no " + FILE + " in this directory");
+            throw new StoreException(StoreException.Kind.NOT_FOUND, dir,
+                    "not an embstore store: no " + FILE + " in this directory");
         } catch (java.nio.charset.MalformedInputException e) {
-            throw new StoreException(file, "manifest is not UTF-8 text", e);
+            throw new StoreException(StoreException.Kind.CORRUPT, file, "manifest is not UTF-8 text", e);
         } catch (IOException e) {
-            throw new StoreException(file, "cannot read the manifest", e);
+            throw new StoreException(StoreException.Kind.IO, file, "cannot read the manifest", e);
         }
         String[] lines = text.split("\n", -1);
         if (!lines[0].equals(MAGIC)) {
-            throw new StoreException(file, "line 1 must be '" + MAGIC + "', found '" + abbreviate(lines[0]) + "'");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "line 1 must be '" + MAGIC + "', found '" + abbreviate(lines[0]) + "'");
         }
         Map<String, String> kv = new LinkedHashMap<>();
         for (int i = 1; i < lines.length; i++) {
@@ -74,30 +78,35 @@ record Manifest(int formatVersion, EmbeddingStore.Dtype dtype, int dim, long row
             }
             int eq = line.indexOf('=');
             if (eq <= 0) {
-                throw new StoreException(file, "line " + (i + 1) + ": expected key=value, found '" + abbreviate(line) + "'");
+                throw new StoreException(StoreException.Kind.CORRUPT, file,
+                        "line " + (i + 1) + ": expected key=value, found '" + abbreviate(line) + "'");
             }
             kv.put(line.substring(0, eq), line.substring(eq + 1));
         }
         long version = number(file, kv, "format_version", 1, Integer.MAX_VALUE);
         if (version != FORMAT_VERSION) {
-            throw new StoreException(file, "format_version " + version + " is not supported: this embstore reads version "
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "format_version " + version + " is not supported: this embstore reads version "
                     + FORMAT_VERSION);
         }
         String dtypeLabel = required(file, kv, "dtype");
-        EmbeddingStore.Dtype dtype = EmbeddingStore.Dtype.fromLabel(dtypeLabel);
+        Dtype dtype = Dtype.fromLabel(dtypeLabel);
         if (dtype == null) {
-            throw new StoreException(file, "dtype '" + abbreviate(dtypeLabel) + "' is unknown, expected f32 or f16");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "dtype '" + abbreviate(dtypeLabel) + "' is unknown, expected f32 or f16");
         }
         int dim = (int) number(file, kv, "dim", 1, EmbeddingStore.MAX_DIM);
         long rows = number(file, kv, "rows", 0, EmbeddingStore.MAX_ROWS);
         String vocab = required(file, kv, "vocabulary");
         if (!vocab.equals("true") && !vocab.equals("false")) {
-            throw new StoreException(file, "vocabulary must be true or false, found '" + abbreviate(vocab) + "'");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "vocabulary must be true or false, found '" + abbreviate(vocab) + "'");
         }
         long padding = number(file, kv, "padding_index", -1, EmbeddingStore.MAX_ROWS);
         long headerBytes = number(file, kv, "matrix_header_bytes", 0, Long.MAX_VALUE);
         if (headerBytes != NpyHeader.BYTES) {
-            throw new StoreException(file, "matrix_header_bytes is " + headerBytes + ", expected " + NpyHeader.BYTES);
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "matrix_header_bytes is " + headerBytes + ", expected " + NpyHeader.BYTES);
         }
         return new Manifest((int) version, dtype, dim, rows, vocab.equals("true"), padding);
     }
@@ -105,7 +114,7 @@ record Manifest(int formatVersion, EmbeddingStore.Dtype dtype, int dim, long row
     private static String required(Path file, Map<String, String> kv, String key) {
         String v = kv.get(key);
         if (v == null) {
-            throw new StoreException(file, "missing key '" + key + "'");
+            throw new StoreException(StoreException.Kind.CORRUPT, file, "missing key '" + key + "'");
         }
         return v;
     }
@@ -116,10 +125,12 @@ record Manifest(int formatVersion, EmbeddingStore.Dtype dtype, int dim, long row
         try {
             n = Long.parseLong(v);
         } catch (NumberFormatException e) {
-            throw new StoreException(file, key + " must be an integer, found '" + abbreviate(v) + "'");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    key + " must be an integer, found '" + abbreviate(v) + "'");
         }
         if (n < min || n > max) {
-            throw new StoreException(file, key + " " + n + " is outside [" + min + ", " + max + "]");
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    key + " " + n + " is outside [" + min + ", " + max + "]");
         }
         return n;
     }

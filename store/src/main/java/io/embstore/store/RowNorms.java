@@ -55,16 +55,16 @@ final class RowNorms {
     }
 
     /**
-     * The norm that {@link #of(MemorySegment, EmbeddingStore.Dtype, long, int)} gives for the row {@code src[offset,
+     * The norm that {@link #of(MemorySegment, Dtype, long, int)} gives for the row {@code src[offset,
      * offset + dim)} once stored as {@code dtype}: the same rounding to f16, the same two sums in the same order, so
      * the same bits. A bulk load computes it from the values it is putting, while they are in the cache, instead of
      * reading the whole matrix back afterwards.
      */
-    static float of(float[] src, int offset, int dim, EmbeddingStore.Dtype dtype) {
+    static float of(float[] src, int offset, int dim, Dtype dtype) {
         double s0 = 0;
         double s1 = 0;
         int i = 0;
-        if (dtype == EmbeddingStore.Dtype.F32) {
+        if (dtype == Dtype.F32) {
             for (; i + 2 <= dim; i += 2) {
                 double x0 = src[offset + i];
                 double x1 = src[offset + i + 1];
@@ -91,11 +91,11 @@ final class RowNorms {
     }
 
     /** The norm of the stored row of {@code dim} elements of {@code dtype} at byte {@code at} of {@code matrix}. */
-    static float of(MemorySegment matrix, EmbeddingStore.Dtype dtype, long at, int dim) {
+    static float of(MemorySegment matrix, Dtype dtype, long at, int dim) {
         double s0 = 0;
         double s1 = 0;
         int i = 0;
-        if (dtype == EmbeddingStore.Dtype.F32) {
+        if (dtype == Dtype.F32) {
             for (; i + 2 <= dim; i += 2) {
                 double x0 = matrix.get(F32_LE, at + 4L * i);
                 double x1 = matrix.get(F32_LE, at + 4L * i + 4);

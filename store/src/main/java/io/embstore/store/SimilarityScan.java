@@ -37,7 +37,7 @@ final class SimilarityScan {
      * @param norms       {@code norms.f32} when current for rows [0, rows), else null (norms are computed in the scan)
      * @param unitQueries queries of norm 1, {@code dim} values each
      */
-    static List<List<Hit>> scan(MemorySegment matrix, long first, EmbeddingStore.Dtype dtype, long rows, int dim,
+    static List<List<Hit>> scan(MemorySegment matrix, long first, Dtype dtype, long rows, int dim,
                                 long paddingRow, MemorySegment norms, float[][] unitQueries, int wanted,
                                 SimilarityKernel kernel) {
         int nq = unitQueries.length;
@@ -71,7 +71,7 @@ final class SimilarityScan {
         TopK[] run(long from, long to);
     }
 
-    private static TopK[] scanPart(MemorySegment matrix, long first, EmbeddingStore.Dtype dtype, long from, long to,
+    private static TopK[] scanPart(MemorySegment matrix, long first, Dtype dtype, long from, long to,
                                    int dim, long paddingRow, MemorySegment norms, float[][] queries, int wanted,
                                    SimilarityKernel kernel) {
         int nq = queries.length;
@@ -79,7 +79,7 @@ final class SimilarityScan {
         for (int q = 0; q < nq; q++) {
             top[q] = new TopK((int) Math.min(wanted, to - from));
         }
-        boolean f16 = dtype == EmbeddingStore.Dtype.F16;
+        boolean f16 = dtype == Dtype.F16;
         long rowBytes = (long) dim * dtype.bytes();
         long floatRowBytes = (long) dim * Float.BYTES;
         short[] halves = f16 ? new short[BLOCK_ROWS * dim] : null;

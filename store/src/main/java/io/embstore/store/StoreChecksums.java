@@ -1,5 +1,6 @@
 package io.embstore.store;
 
+import io.embstore.store.io.DurableFiles;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -124,7 +125,7 @@ final class StoreChecksums {
                 text.append(name).append(' ').append(e.size()).append(' ').append(String.format("%08x", e.crc())).append('\n');
             }
         }
-        EmbeddingStore.writeFileDurably(dir.resolve(FILE), text.toString());
+        DurableFiles.replace(dir.resolve(FILE), text.toString());
     }
 
     static Entry compute(Path file) throws IOException {
@@ -162,11 +163,11 @@ final class StoreChecksums {
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {
-            throw new StoreException(file, "cannot read the checksums", e);
+            throw new StoreException(StoreException.Kind.IO, file, "cannot read the checksums", e);
         }
         String[] lines = text.split("\n");
         if (!lines[0].equals(MAGIC)) {
-            throw new StoreException(file, "line 1 must be '" + MAGIC + "'");
+            throw new StoreException(StoreException.Kind.CORRUPT, file, "line 1 must be '" + MAGIC + "'");
         }
         Map<String, Entry> entries = new LinkedHashMap<>();
         for (int i = 1; i < lines.length; i++) {
@@ -177,7 +178,8 @@ final class StoreChecksums {
                 }
                 entries.put(f[0], new Entry(Long.parseLong(f[1]), Long.parseLong(f[2], 16)));
             } catch (NumberFormatException e) {
-                throw new StoreException(file, "line " + (i + 1) + ": expected 'file size crc32c', found '" + lines[i] + "'");
+                throw new StoreException(StoreException.Kind.CORRUPT, file,
+                        "line " + (i + 1) + ": expected 'file size crc32c', found '" + lines[i] + "'");
             }
         }
         return entries;
@@ -187,7 +189,7 @@ final class StoreChecksums {
         try {
             Files.deleteIfExists(dir.resolve(FILE));
         } catch (IOException e) {
-            throw new StoreException(dir.resolve(FILE), "cannot delete the stale checksums", e);
+            throw new StoreException(StoreException.Kind.IO, dir.resolve(FILE), "cannot delete the stale checksums", e);
         }
     }
 }

@@ -1,11 +1,15 @@
 package io.embstore.store;
 
+import io.embstore.store.io.DurableFiles;
+import io.embstore.store.io.TempSibling;
+import io.embstore.store.io.MappedFile;
+import io.embstore.store.io.NpyHeader;
+import io.embstore.store.io.Phases;
+import io.embstore.store.io.FileSpace;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -13,11 +17,8 @@ import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * A store under construction in a hidden temporary sibling of its final path. Rows and words are put straight into
@@ -25,12 +26,7 @@ import java.util.stream.Stream;
  * trims every file to its exact size, forces it all to disk and renames the directory into place. A draft closed
  * without a commit deletes itself, so a failed creation or conversion leaves nothing behind.
  */
-final class StoreDraft implements EmbeddingStore.Draft {
-    private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
-    /** Drafts that can hold this many bytes of rows force the matrix in the background while rows are put. */
-    private static final long FLUSH_STEP = 64L << 20;
-    /** How often the flusher forces the matrix while rows are put. */
-    private static final long FLUSH_MILLIS = 100;
+final class StoreDraft implements Draft {
     /** The records in row order, written by the commit; renamed over {@code vocab.words} once unmapped. */
     private static final String ORDERED_WORDS_FILE = VocabularyIndex.WORDS_FILE + ".ordered";
     /**
@@ -38,13 +34,11 @@ final class StoreDraft implements EmbeddingStore.Draft {
      * reserved beyond the last row (the commit trims it).
      */
     private static final long RESERVE_STEP = 64L << 20;
-    /** {@code -Dembstore.phases=true}: the commit's phases on standard error, for measuring a conversion. */
-    private static final boolean PHASES = Boolean.getBoolean("embstore.phases");
 
     private final Path target;
     private final Path temp;
     private final int dim;
-    private final EmbeddingStore.Dtype dtype;
+    private final Dtype dtype;
     private final long rowBytes;
     private final boolean vocabulary;
     private final long paddingIndex;
@@ -63,17 +57,13 @@ final class StoreDraft implements EmbeddingStore.Draft {
     private MemorySegment norms;
     /** Whether a row was put: norms asked for later are computed from the matrix at commit. Only goes false to true. */
     private boolean rowsPut;
-    private final Object flushLock = new Object();
-    /** The matrix mapping as the flusher may force it: set on every growth, read by the flusher thread. */
-    private volatile MemorySegment flushable;
-    private Thread flusher;
-    private boolean flusherStopped;
+    private final DraftFlusher flusher = new DraftFlusher();
     /** Rows whose disk blocks are reserved in every file indexed by row (see {@link #reserveRows}). */
     private volatile long reservedRows;
     /** Bytes of {@code vocab.words} whose disk blocks are reserved. */
     private volatile long reservedWordBytes;
 
-    StoreDraft(Path target, int dim, EmbeddingStore.Dtype dtype, boolean vocabulary, long paddingIndex, long capacity) {
+    StoreDraft(Path target, int dim, Dtype dtype, boolean vocabulary, long paddingIndex, long capacity) {
         this.target = target.toAbsolutePath();
         this.dim = dim;
         this.dtype = dtype;
@@ -81,7 +71,8 @@ final class StoreDraft implements EmbeddingStore.Draft {
         this.vocabulary = vocabulary;
         this.paddingIndex = paddingIndex;
         if (Files.exists(this.target)) {
-            throw new StoreException(this.target, "already exists: choose a new path or delete it first");
+            throw new StoreException(StoreException.Kind.IO, this.target,
+                    "already exists: choose a new path or delete it first");
         }
         Path parent = this.target.getParent();
         Path created = null;
@@ -90,20 +81,20 @@ final class StoreDraft implements EmbeddingStore.Draft {
             sweepStale(this.target);
             created = TempSibling.createDirectory(this.target);
         } catch (IOException e) {
-            throw new StoreException(this.target, "cannot start building the store", e);
+            throw new StoreException(StoreException.Kind.of(e), this.target, "cannot start building the store", e);
         }
         this.temp = created;
         try {
-            this.matrix = EmbeddingStore.createMapped(arena, temp.resolve(EmbeddingStore.MATRIX_FILE), NpyHeader.BYTES);
+            this.matrix = MappedFile.createMapped(arena, temp.resolve(EmbeddingStore.MATRIX_FILE), NpyHeader.BYTES);
             reserve(EmbeddingStore.MATRIX_FILE, 0, NpyHeader.BYTES);
             if (vocabulary) {
-                this.offsets = EmbeddingStore.createMapped(arena, temp.resolve(VocabularyIndex.OFFSETS_FILE), 0);
-                this.words = EmbeddingStore.createMapped(arena, temp.resolve(VocabularyIndex.WORDS_FILE), 0);
+                this.offsets = MappedFile.createMapped(arena, temp.resolve(VocabularyIndex.OFFSETS_FILE), 0);
+                this.words = MappedFile.createMapped(arena, temp.resolve(VocabularyIndex.WORDS_FILE), 0);
             }
             ensureCapacity(capacity);
         } catch (IOException e) {
             abort();
-            throw new StoreException(this.target, "cannot start building the store", e);
+            throw new StoreException(StoreException.Kind.of(e), this.target, "cannot start building the store", e);
         } catch (RuntimeException | Error e) {
             // Sizing fails too (no space, a file larger than the file system allows): nothing may stay behind.
             abort();
@@ -135,7 +126,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
     }
 
     @Override
-    public EmbeddingStore.Dtype dtype() {
+    public Dtype dtype() {
         return dtype;
     }
 
@@ -159,9 +150,9 @@ final class StoreDraft implements EmbeddingStore.Draft {
             return;
         }
         matrix = grow(EmbeddingStore.MATRIX_FILE, NpyHeader.BYTES + rows * rowBytes);
-        flushable = matrix;
-        if (rows * rowBytes >= FLUSH_STEP) {
-            startFlusher();
+        flusher.target(matrix);
+        if (rows * rowBytes >= DraftFlusher.FLUSH_STEP) {
+            flusher.start();
         }
         if (vocabulary) {
             offsets = grow(VocabularyIndex.OFFSETS_FILE, rows * Long.BYTES);
@@ -259,83 +250,13 @@ final class StoreDraft implements EmbeddingStore.Draft {
         if (row >= reservedRows) {
             reserveRows(row + 1);
         }
-        EmbeddingStore.putRow(matrix, dtype, NpyHeader.BYTES + row * rowBytes, src, offset, dim);
+        WritableStore.putRow(matrix, dtype, NpyHeader.BYTES + row * rowBytes, src, offset, dim);
         if (!rowsPut) {
             rowsPut = true;
         }
         MemorySegment n = norms;
         if (n != null) {
             RowNorms.set(n, row, RowNorms.of(src, offset, dim, dtype));
-        }
-    }
-
-    /**
-     * Starts, once the draft can hold {@link #FLUSH_STEP} bytes of rows, the thread that forces the matrix to disk
-     * every {@link #FLUSH_MILLIS} while rows are being put. A bulk load writes far more than the disk can take in at
-     * commit time; this way the disk works during the load and the commit's own force finds little left. Small
-     * drafts never start it. It goes by the clock rather than by the rows put: counting them would put a shared
-     * counter and a branch taken once in a while into {@link #putRow}, the hottest method of a load, and the
-     * branch's first use would send it back to the interpreter. A force with nothing new to write costs little.
-     */
-    private void startFlusher() {
-        synchronized (flushLock) {
-            if (flusher != null || flusherStopped) {
-                return;
-            }
-            flusher = new Thread(this::flushWhilePutting, "embstore-draft-flush");
-            flusher.setDaemon(true);
-            flusher.start();
-        }
-    }
-
-    private void flushWhilePutting() {
-        while (true) {
-            synchronized (flushLock) {
-                if (!flusherStopped) {
-                    try {
-                        flushLock.wait(FLUSH_MILLIS);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-                if (flusherStopped) {
-                    return;
-                }
-            }
-            try {
-                flushable.force();
-            } catch (RuntimeException e) {
-                // The commit forces everything again and reports a failure there, with the store's path.
-                return;
-            }
-        }
-    }
-
-    /** Tells the flusher to force no more, without waiting for a force it is in; returns the flusher or null. */
-    private Thread askFlusherToStop() {
-        synchronized (flushLock) {
-            flusherStopped = true;
-            flushLock.notifyAll();
-            return flusher;
-        }
-    }
-
-    /** Stops the flusher and waits for its current force: the mappings may be closed after this. */
-    private void stopFlusher() {
-        Thread t = askFlusherToStop();
-        if (t != null) {
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    t.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 
@@ -365,7 +286,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
         w.set(VocabularyIndex.INT_U, at, (int) row);
         w.set(VocabularyIndex.INT_U, at + 4, (int) len);
         MemorySegment.copy(utf8, 0, w, at + VocabularyIndex.RECORD_HEADER_BYTES, len);
-        offsets.set(LONG_LE, row * Long.BYTES, at);
+        offsets.set(VocabularyIndex.LONG, row * Long.BYTES, at);
     }
 
     @Override
@@ -374,9 +295,10 @@ final class StoreDraft implements EmbeddingStore.Draft {
         this.computeNorms = compute;
         if (compute && norms == null && !rowsPut) {
             try {
-                norms = EmbeddingStore.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(capacity));
+                norms = MappedFile.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(capacity));
             } catch (IOException e) {
-                throw new StoreException(temp.resolve(RowNorms.FILE), "cannot create the file", e);
+                throw new StoreException(StoreException.Kind.of(e), temp.resolve(RowNorms.FILE),
+                        "cannot create the file", e);
             }
             synchronized (this) {
                 reserve(RowNorms.FILE, 0, RowNorms.fileBytes(reservedRows));
@@ -401,7 +323,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
     }
 
     @Override
-    public long commit(long rows, EmbeddingStore.OnDuplicate onDuplicate, EmbeddingStore.DuplicateListener listener) {
+    public long commit(long rows, OnDuplicate onDuplicate, DuplicateListener listener) {
         checkOpen();
         if (rows < 0 || rows > capacity) {
             throw new IllegalArgumentException("rows " + rows + " is outside [0, capacity=" + capacity + "]");
@@ -412,13 +334,13 @@ final class StoreDraft implements EmbeddingStore.Draft {
         // Rows never put (zeros) are written too: the padding row, the .npy header's row count, moved rows.
         reserveRows(rows);
         // A force the flusher is in goes on beside the commit's own: it is waited for before anything is unmapped.
-        askFlusherToStop();
-        phase("commit");
+        flusher.askToStop();
+        Phases.ended("commit");
         // The disk and the cores work at the same time: the rows go to disk while the words are indexed and the
         // rows checksummed. Each force is final only when it starts after the last change to its file, so the
         // ones that may start too early (the matrix, changed by duplicates) are repeated at the end; a repeat
         // writes only the pages changed since.
-        Background background = new Background();
+        CommitTasks background = new CommitTasks();
         try {
             background.force(matrix);
             long bodyBytes = rows * rowBytes;
@@ -436,7 +358,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
                 rowsMoved = built.rowsMoved();
                 orderedWords = built.words();
                 index = built.index();
-                phase("vocabulary");
+                Phases.ended("vocabulary");
                 background.force(index.segment());
                 background.force(orderedWords);
                 background.force(offsets);
@@ -448,13 +370,13 @@ final class StoreDraft implements EmbeddingStore.Draft {
                     RowNorms.set(norms, paddingIndex, 0f);
                 }
             }
-            NpyHeader.write(matrix, dtype, kept, dim);
+            MatrixHeader.write(matrix, dtype, kept, dim);
             MemorySegment normsOut = null;
             if (computeNorms) {
                 normsOut = norms != null ? norms : writeNorms(kept);
                 background.force(normsOut);
             }
-            phase("norms");
+            Phases.ended("norms");
             java.util.Map<String, StoreChecksums.Entry> sums = new java.util.HashMap<>();
             StoreChecksums.Entry body = background.join(bodyCrc);
             if (rowsMoved || kept != rows) {
@@ -471,7 +393,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
             if (computeNorms) {
                 sums.put(RowNorms.FILE, StoreChecksums.compute(normsOut.asSlice(0, RowNorms.fileBytes(kept))));
             }
-            phase("checksums");
+            Phases.ended("checksums");
             background.force(matrix);
             Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, dtype, dim, kept, vocabulary, paddingIndex);
             byte[] manifestBytes = manifest.render().getBytes(StandardCharsets.UTF_8);
@@ -485,12 +407,12 @@ final class StoreDraft implements EmbeddingStore.Draft {
             background.run(() -> writeNewFile(Manifest.FILE, -1, ByteBuffer.wrap(manifestBytes)));
             background.run(() -> StoreChecksums.write(temp, sums));
             background.finish();
-            stopFlusher();
-            phase("forced");
+            flusher.stop();
+            Phases.ended("forced");
             finished = true;
             arena.close();
             // Unmapped now, so trimming the files to their exact sizes cannot fault anyone.
-            background = new Background();
+            background = new CommitTasks();
             long matrixBytes = NpyHeader.BYTES + kept * rowBytes;
             background.run(() -> trim(EmbeddingStore.MATRIX_FILE, matrixBytes));
             if (vocabulary) {
@@ -509,21 +431,21 @@ final class StoreDraft implements EmbeddingStore.Draft {
                 background.run(() -> Files.delete(temp.resolve(RowNorms.FILE)));
             }
             background.finish();
-            EmbeddingStore.forceDirectory(temp);
+            DurableFiles.forceDirectory(temp);
             try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+                DurableFiles.publishDirectory(temp, target);
             } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-                throw new StoreException(target, "already exists: another process created it at the same time");
+                throw new StoreException(StoreException.Kind.IO, target,
+                        "already exists: another process created it at the same time");
             } catch (AtomicMoveNotSupportedException e) {
-                throw new StoreException(target, "the file system cannot rename atomically", e);
+                throw new StoreException(StoreException.Kind.IO, target, "the file system cannot rename atomically", e);
             }
-            EmbeddingStore.forceDirectory(target.getParent());
-            phase("renamed");
+            Phases.ended("renamed");
             return kept;
         } catch (IOException e) {
             background.abandon();
             abort();
-            throw new StoreException(target, "cannot create the store", e);
+            throw new StoreException(StoreException.Kind.of(e), target, "cannot create the store", e);
         } catch (RuntimeException | Error e) {
             background.abandon();
             abort();
@@ -543,106 +465,24 @@ final class StoreDraft implements EmbeddingStore.Draft {
      * may throw to abort), then the later row is dropped, its vector (and norm) first copied over the earlier one's
      * for {@code KEEP_LAST}. Kept rows move down over dropped ones.
      */
-    private VocabularyBuild buildVocabulary(long rows, EmbeddingStore.OnDuplicate onDuplicate,
-                                            EmbeddingStore.DuplicateListener listener) throws IOException {
+    private VocabularyBuild buildVocabulary(long rows, OnDuplicate onDuplicate,
+                                            DuplicateListener listener) throws IOException {
         long putBytes = wordCursor.get();
         Path indexFile = temp.resolve(VocabularyIndex.INDEX_FILE);
         long slots = VocabularyIndex.slotsFor(rows);
-        MemorySegment indexSegment = EmbeddingStore.createMapped(arena, indexFile, VocabularyIndex.fileBytes(slots));
+        MemorySegment indexSegment = MappedFile.createMapped(arena, indexFile, VocabularyIndex.fileBytes(slots));
         reserve(VocabularyIndex.INDEX_FILE, 0, indexSegment.byteSize());
         VocabularyIndex index = VocabularyIndex.initialize(indexSegment, slots, 1, indexFile);
-        MemorySegment ordered = EmbeddingStore.createMapped(arena, temp.resolve(ORDERED_WORDS_FILE), putBytes);
+        MemorySegment ordered = MappedFile.createMapped(arena, temp.resolve(ORDERED_WORDS_FILE), putBytes);
         reserve(ORDERED_WORDS_FILE, 0, putBytes);
-        VocabularyOrder order = new VocabularyOrder(index, ordered, putBytes, onDuplicate, listener, indexFile);
+        VocabularyOrder order = new VocabularyOrder(index, words, offsets, ordered, putBytes, onDuplicate, listener,
+                indexFile, this::moveRow);
         // One call per batch of rows rather than one long loop: the JIT compiles a method after a few hundred calls, a loop
         // only after tens of thousands of iterations in the interpreter, where each mapped access is slow.
         for (long row = 0; row < rows; ) {
             row = order.addBatch(row, Math.min(rows, row + VocabularyOrder.BATCH));
         }
-        return new VocabularyBuild(order.kept, order.cursor, order.moved, ordered, index);
-    }
-
-    /** The state of {@link #buildVocabulary}'s walk over the rows. */
-    private final class VocabularyOrder {
-        /**
-         * Rows hashed, and their home slots loaded, before any of them is inserted: their cache misses in the index
-         * (random by design) overlap instead of each insert waiting for its own. They are still inserted in row order.
-         */
-        static final int BATCH = 16;
-        private final long[] hashes = new long[BATCH];
-        /** The slots loaded ahead, folded together so that the loads are not dead code. */
-        long touched;
-        private final VocabularyIndex index;
-        private final MemorySegment ordered;
-        private final MemorySegment put = words;
-        private final long putBytes;
-        private final EmbeddingStore.OnDuplicate onDuplicate;
-        private final EmbeddingStore.DuplicateListener listener;
-        private final Path indexFile;
-        long cursor;
-        long kept;
-        boolean moved;
-
-        VocabularyOrder(VocabularyIndex index, MemorySegment ordered, long putBytes, EmbeddingStore.OnDuplicate onDuplicate,
-                        EmbeddingStore.DuplicateListener listener, Path indexFile) {
-            this.index = index;
-            this.ordered = ordered;
-            this.putBytes = putBytes;
-            this.onDuplicate = onDuplicate;
-            this.listener = listener;
-            this.indexFile = indexFile;
-        }
-
-        /** {@link #addRow} for rows [from, to), at most {@link #BATCH} of them; returns the next row to add. */
-        long addBatch(long from, long to) {
-            for (long row = from; row < to; row++) {
-                long record = offsets.get(LONG_LE, row * Long.BYTES);
-                if (record < 0 || record + VocabularyIndex.RECORD_HEADER_BYTES > putBytes
-                        || (put.get(VocabularyIndex.INT_U, record) & 0xffffffffL) != row) {
-                    if (row == from) {
-                        throw new IllegalStateException("row " + row + " has no word: putWord was not called for it");
-                    }
-                    // The rows before it first, as one at a time would: one of them may be a duplicate to report.
-                    to = row;
-                    break;
-                }
-                long h = VocabularyIndex.hash(put, record + VocabularyIndex.RECORD_HEADER_BYTES,
-                        put.get(VocabularyIndex.INT_U, record + 4));
-                hashes[(int) (row - from)] = h;
-                touched += index.touchSlot(h);
-            }
-            for (long row = from; row < to; row++) {
-                addRow(row, hashes[(int) (row - from)]);
-            }
-            return to;
-        }
-
-        /** Copies row {@code row}'s record to the end of the ordered records and indexes it, or drops the row. */
-        void addRow(long row, long hash) {
-            long record = offsets.get(LONG_LE, row * Long.BYTES);
-            long bytes = VocabularyIndex.RECORD_HEADER_BYTES + (put.get(VocabularyIndex.INT_U, record + 4) & 0xffffffffL);
-            MemorySegment.copy(put, record, ordered, cursor, bytes);
-            ordered.set(VocabularyIndex.INT_U, cursor, (int) kept);
-            long first = index.insertIfAbsent(ordered, cursor, hash);
-            if (first >= 0) {
-                if (listener != null) {
-                    listener.duplicate(VocabularyIndex.word(put, record, putBytes, row, indexFile), first, row);
-                }
-                if (onDuplicate == EmbeddingStore.OnDuplicate.KEEP_LAST) {
-                    moveRow(row, first);
-                    moved = true;
-                }
-                // The copied record is not kept: the next one overwrites it.
-                return;
-            }
-            if (kept != row) {
-                moveRow(row, kept);
-                moved = true;
-            }
-            offsets.set(LONG_LE, kept * Long.BYTES, cursor);
-            cursor += bytes;
-            kept++;
-        }
+        return new VocabularyBuild(order.kept(), order.cursor(), order.moved(), ordered, index);
     }
 
     /** Copies row {@code from}'s vector (and its norm, when norms are kept as rows are put) over row {@code to}. */
@@ -655,7 +495,7 @@ final class StoreDraft implements EmbeddingStore.Draft {
 
     /** norms.f32 for rows [0, rows), from the rows as stored, when they were not computed as the rows were put. */
     private MemorySegment writeNorms(long rows) throws IOException {
-        MemorySegment out = EmbeddingStore.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(rows));
+        MemorySegment out = MappedFile.createMapped(arena, temp.resolve(RowNorms.FILE), RowNorms.fileBytes(rows));
         reserve(RowNorms.FILE, 0, RowNorms.fileBytes(rows));
         final long block = 4096;
         java.util.stream.LongStream.range(0, (rows + block - 1) / block).parallel().forEach(b -> {
@@ -664,102 +504,6 @@ final class StoreDraft implements EmbeddingStore.Draft {
             }
         });
         return out;
-    }
-
-    /** Work of the commit that runs beside it: forces (waiting on the disk) and computations. */
-    private static final class Background {
-        /** Runs a piece of file work that may throw {@link IOException}. */
-        interface IoWork {
-            void run() throws IOException;
-        }
-
-        private final java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "embstore-commit");
-            t.setDaemon(true);
-            return t;
-        });
-        private final java.util.List<java.util.concurrent.Future<?>> pending = new java.util.ArrayList<>();
-
-        void force(MemorySegment seg) {
-            pending.add(pool.submit(seg::force));
-        }
-
-        void run(IoWork work) {
-            pending.add(pool.submit(() -> {
-                work.run();
-                return null;
-            }));
-        }
-
-        <T> java.util.concurrent.Future<T> compute(java.util.concurrent.Callable<T> work) {
-            java.util.concurrent.Future<T> f = pool.submit(work);
-            pending.add(f);
-            return f;
-        }
-
-        <T> T join(java.util.concurrent.Future<T> f) throws IOException {
-            boolean interrupted = false;
-            try {
-                while (true) {
-                    try {
-                        return f.get();
-                    } catch (InterruptedException e) {
-                        // The mappings must outlive every task, so the wait goes on; the interrupt is kept.
-                        interrupted = true;
-                    }
-                }
-            } catch (java.util.concurrent.ExecutionException e) {
-                Throwable cause = e.getCause();
-                if (cause instanceof IOException io) {
-                    throw io;
-                }
-                if (cause instanceof RuntimeException r) {
-                    throw r;
-                }
-                if (cause instanceof Error err) {
-                    throw err;
-                }
-                throw new IllegalStateException(cause);
-            } finally {
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-
-        /** Waits for every task; the first failure is thrown after all have ended. */
-        void finish() throws IOException {
-            Throwable first = null;
-            for (java.util.concurrent.Future<?> f : pending) {
-                try {
-                    join(f);
-                } catch (IOException | RuntimeException | Error e) {
-                    if (first == null) {
-                        first = e;
-                    }
-                }
-            }
-            pending.clear();
-            pool.shutdown();
-            if (first instanceof IOException io) {
-                throw io;
-            }
-            if (first instanceof RuntimeException r) {
-                throw r;
-            }
-            if (first != null) {
-                throw (Error) first;
-            }
-        }
-
-        /** Waits for every task and ignores their failures: the draft is being deleted. */
-        void abandon() {
-            try {
-                finish();
-            } catch (IOException | RuntimeException | Error ignored) {
-                // The first failure is already on its way to the caller.
-            }
-        }
     }
 
     private void trim(String file, long bytes) throws IOException {
@@ -784,14 +528,6 @@ final class StoreDraft implements EmbeddingStore.Draft {
         }
     }
 
-    /** With {@code -Dembstore.phases=true}, prints the wall clock (ms since the epoch) at which a phase ended. */
-    static void phase(String name) {
-        if (PHASES) {
-            java.time.Instant now = java.time.Instant.now();
-            System.err.printf("embstore phase %-12s %d.%03d%n", name, now.toEpochMilli(), now.getNano() / 1000 % 1000);
-        }
-    }
-
     /** Deletes everything an uncommitted draft wrote. Idempotent. */
     @Override
     public void close() {
@@ -802,27 +538,14 @@ final class StoreDraft implements EmbeddingStore.Draft {
 
     private void abort() {
         finished = true;
-        stopFlusher();
+        flusher.stop();
         if (arena.scope().isAlive()) {
             arena.close();
         }
-        deleteRecursively(temp);
-    }
-
-    private static void deleteRecursively(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // Best effort: a leftover temporary directory is hidden and harmless.
-                }
-            });
+        try {
+            TempSibling.deleteTree(temp);
         } catch (IOException ignored) {
-            // Best effort, as above.
+            // Best effort: a leftover temporary directory is hidden and harmless, and the next build sweeps it.
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.embstore.store;
 
+import io.embstore.store.io.Murmur3;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -97,21 +98,25 @@ final class VocabularyIndex {
     /** Checks the header of a mapped index and that the file holds all its slots. */
     static VocabularyIndex attach(MemorySegment seg, Path file) {
         if (seg.byteSize() < HEADER_BYTES) {
-            throw new StoreException(file, "truncated index: " + seg.byteSize() + " bytes, the header alone is " + HEADER_BYTES);
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "truncated index: " + seg.byteSize() + " bytes, the header alone is " + HEADER_BYTES);
         }
         if (seg.get(LONG, MAGIC_OFFSET) != MAGIC) {
-            throw new StoreException(file, "bad index magic, expected \"EMBSIDX1\"");
+            throw new StoreException(StoreException.Kind.CORRUPT, file, "bad index magic, expected \"EMBSIDX1\"");
         }
         int version = seg.get(INT, VERSION_OFFSET);
         if (version != VERSION) {
-            throw new StoreException(file, "index version " + version + " is not supported, expected " + VERSION);
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "index version " + version + " is not supported, expected " + VERSION);
         }
         long slots = seg.get(LONG, SLOTS_OFFSET);
         if (slots < 16 || Long.bitCount(slots) != 1 || slots > (1L << 40)) {
-            throw new StoreException(file, "slot count must be a power of 2 in [16, 2^40]: slots=" + slots);
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "slot count must be a power of 2 in [16, 2^40]: slots=" + slots);
         }
         if (seg.byteSize() < fileBytes(slots)) {
-            throw new StoreException(file, "truncated index: " + seg.byteSize() + " bytes, expected " + fileBytes(slots)
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "truncated index: " + seg.byteSize() + " bytes, expected " + fileBytes(slots)
                     + " for " + slots + " slots");
         }
         return new VocabularyIndex(seg.asSlice(0, fileBytes(slots)), slots, seg.get(LONG, EPOCH_OFFSET), file);
@@ -134,7 +139,7 @@ final class VocabularyIndex {
         for (byte b : utf8) {
             h = (h ^ (b & 0xff)) * 0x100000001b3L;
         }
-        return fmix64(h);
+        return Murmur3.fmix64(h);
     }
 
     static long hash(MemorySegment words, long from, int len) {
@@ -142,16 +147,7 @@ final class VocabularyIndex {
         for (long i = from, end = from + len; i < end; i++) {
             h = (h ^ (words.get(ValueLayout.JAVA_BYTE, i) & 0xff)) * 0x100000001b3L;
         }
-        return fmix64(h);
-    }
-
-    private static long fmix64(long h) {
-        h ^= h >>> 33;
-        h *= 0xff51afd7ed558ccdL;
-        h ^= h >>> 33;
-        h *= 0xc4ceb9fe1a85ec53L;
-        h ^= h >>> 33;
-        return h;
+        return Murmur3.fmix64(h);
     }
 
     /**
@@ -198,12 +194,14 @@ final class VocabularyIndex {
                 long record = (slot & OFFSET_MASK) - 1;
                 if (record < 0) {
                     // insert() always stores record + 1 >= 1; read as offset -1, such a slot led to a read before the file.
-                    throw new StoreException(file, "index slot " + i + " holds a fingerprint but no record offset");
+                    throw new StoreException(StoreException.Kind.CORRUPT, file,
+                            "index slot " + i + " holds a fingerprint but no record offset");
                 }
                 if (record + RECORD_HEADER_BYTES > words.byteSize() && record + RECORD_HEADER_BYTES > fileSize(wordsFile)) {
                     // Past this caller's mapping is normal for a word appended since its last refresh (the file grew);
                     // past the file itself is damage. The stat runs only on this rare path.
-                    throw new StoreException(file, "index slot " + i + " points to record offset " + record + " outside "
+                    throw new StoreException(StoreException.Kind.CORRUPT, file,
+                            "index slot " + i + " points to record offset " + record + " outside "
                             + wordsFile.getFileName() + " (" + fileSize(wordsFile) + " bytes)");
                 }
                 // A record past what this caller has seen published is a word appended since its last refresh, or
@@ -227,13 +225,14 @@ final class VocabularyIndex {
         try {
             return java.nio.file.Files.size(file);
         } catch (java.io.IOException e) {
-            throw new StoreException(file, "cannot read the file's size", e);
+            throw new StoreException(StoreException.Kind.IO, file, "cannot read the file's size", e);
         }
     }
 
     private static void checkRecordBounds(long record, int len, MemorySegment words, Path wordsFile) {
         if (len < 0 || len > MAX_WORD_BYTES || record + RECORD_HEADER_BYTES + len > words.byteSize()) {
-            throw new StoreException(wordsFile, "word record at offset " + record + " has length " + len
+            throw new StoreException(StoreException.Kind.CORRUPT, wordsFile,
+                    "word record at offset " + record + " has length " + len
                     + " which runs past the end of the file (" + words.byteSize() + " bytes)");
         }
     }
@@ -293,17 +292,20 @@ final class VocabularyIndex {
     static String word(MemorySegment words, long record, long visibleBytes, long expectedRow, Path wordsFile) {
         // Not record + RECORD_HEADER_BYTES > visibleBytes: a damaged offset near Long.MAX_VALUE would overflow past the check.
         if (record < 0 || record > visibleBytes - RECORD_HEADER_BYTES) {
-            throw new StoreException(wordsFile, "row " + expectedRow + " points to record offset " + record
+            throw new StoreException(StoreException.Kind.CORRUPT, wordsFile,
+                    "row " + expectedRow + " points to record offset " + record
                     + " outside the " + visibleBytes + " bytes in use");
         }
         int len = words.get(INT_U, record + 4);
         if (len < 0 || len > MAX_WORD_BYTES || record + RECORD_HEADER_BYTES + len > visibleBytes) {
-            throw new StoreException(wordsFile, "word record at offset " + record + " has length " + len
+            throw new StoreException(StoreException.Kind.CORRUPT, wordsFile,
+                    "word record at offset " + record + " has length " + len
                     + " which runs past the " + visibleBytes + " bytes in use");
         }
         long row = words.get(INT_U, record) & 0xffffffffL;
         if (row != expectedRow) {
-            throw new StoreException(wordsFile, "word record at offset " + record + " belongs to row " + row
+            throw new StoreException(StoreException.Kind.CORRUPT, wordsFile,
+                    "word record at offset " + record + " belongs to row " + row
                     + ", expected row " + expectedRow);
         }
         byte[] bytes = words.asSlice(record + RECORD_HEADER_BYTES, len).toArray(ValueLayout.JAVA_BYTE);

@@ -77,7 +77,8 @@ final class WriterLock implements AutoCloseable {
     }
 
     private static StoreException inThisProcess(Path dir) {
-        return new StoreException(dir, "already open for writing in this process (pid " + ProcessHandle.current().pid()
+        return new StoreException(StoreException.Kind.LOCKED, dir,
+                "already open for writing in this process (pid " + ProcessHandle.current().pid()
                 + "): a store has one writer; close the other writer first");
     }
 
@@ -87,7 +88,8 @@ final class WriterLock implements AutoCloseable {
             // Another thread of this process won the race between our key lookup and our lock attempt.
             return inThisProcess(dir);
         }
-        return new StoreException(dir, "already open for writing by another process (" + holder
+        return new StoreException(StoreException.Kind.LOCKED, dir,
+                "already open for writing by another process (" + holder
                 + "): a store has one writer; open it read-only or stop that process");
     }
 
@@ -99,7 +101,7 @@ final class WriterLock implements AutoCloseable {
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {
-            throw new StoreException(file, "cannot read the writer lock's attributes", e);
+            throw new StoreException(StoreException.Kind.IO, file, "cannot read the writer lock's attributes", e);
         }
     }
 
@@ -130,7 +132,7 @@ final class WriterLock implements AutoCloseable {
             return new WriterLock(key(file), -1, channel, lock);
         } catch (IOException e) {
             closeQuietly(channel);
-            throw new StoreException(file, "cannot take the writer lock", e);
+            throw new StoreException(StoreException.Kind.IO, file, "cannot take the writer lock", e);
         }
     }
 
@@ -270,7 +272,8 @@ final class WriterLock implements AutoCloseable {
                 MemorySegment path = arena.allocateFrom(file.toString());
                 int fd = (int) open.invokeExact(errno, path, O_RDWR | O_CREAT | O_CLOEXEC | oNoFollow, 0644);
                 if (fd < 0) {
-                    throw new StoreException(file, "cannot open the writer lock (errno " + errno(errno) + ")");
+                    throw new StoreException(StoreException.Kind.IO, file,
+                            "cannot open the writer lock (errno " + errno(errno) + ")");
                 }
                 try {
                     if ((int) fcntl.invokeExact(errno, fd, F_OFD_SETLK, flock(arena, F_WRLCK)) != 0) {
@@ -281,13 +284,15 @@ final class WriterLock implements AutoCloseable {
                         if (e == EINVAL) {
                             throw new NoOfdLocks();
                         }
-                        throw new StoreException(file, "cannot take the writer lock (fcntl F_OFD_SETLK, errno " + e + ")");
+                        throw new StoreException(StoreException.Kind.IO, file,
+                                "cannot take the writer lock (fcntl F_OFD_SETLK, errno " + e + ")");
                     }
                     byte[] pid = pidLine();
                     if ((int) ftruncate.invokeExact(errno, fd, 0L) != 0
                             || (long) pwrite.invokeExact(errno, fd, arena.allocateFrom(ValueLayout.JAVA_BYTE, pid),
                             (long) pid.length, 0L) != pid.length) {
-                        throw new StoreException(file, "cannot write the holder's pid (errno " + errno(errno) + ")");
+                        throw new StoreException(StoreException.Kind.IO, file,
+                                "cannot write the holder's pid (errno " + errno(errno) + ")");
                     }
                     return new WriterLock(key(file), fd, null, null);
                 } catch (Throwable t) {
@@ -302,7 +307,7 @@ final class WriterLock implements AutoCloseable {
                         + " description locks (fcntl F_OFD_SETLK gave EINVAL)");
                 return channelLock(dir, file);
             } catch (Throwable t) {
-                throw new StoreException(file, "cannot take the writer lock", t);
+                throw new StoreException(StoreException.Kind.IO, file, "cannot take the writer lock", t);
             }
         }
 

@@ -20,7 +20,7 @@ final class DamagedRowProcesses {
         Path dir = Path.of(args[1]);
         long row = Long.parseLong(args[2]);
         if (args[0].equals("write")) {
-            try (EmbeddingStore store = EmbeddingStore.openForWriting(dir)) {
+            try (WritableStore store = EmbeddingStore.openForWriting(dir)) {
                 float[] v = new float[store.dim()];
                 Arrays.fill(v, 1);
                 System.out.println("READY");

@@ -7,10 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.ReadMode;
 import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
+import io.embstore.store.io.NpyHeader;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -61,13 +60,13 @@ class DamagedRowsTest {
         System.out.println("DamagedRowsTest: killed mid-write after " + attempts + " attempt(s)");
 
         float[] row = new float[dim];
-        try (EmbeddingStore w = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore w = EmbeddingStore.openForWriting(dir)) {
             StoreException e = assertTimeoutPreemptively(PROMPTLY, () -> assertThrows(StoreException.class, () -> w.read(2, row)),
                     "the row must stay damaged after a writer opened the store, not be made whole");
             assertDamagedMessage(e, 2);
             w.read(1, row);
             assertArrayEquals(new long[] {2}, w.damagedRows());
-            EmbeddingStore.Verification v = w.verify();
+            Verification v = w.verify();
             assertEquals(1, v.problems().size(), v.problems().toString());
             assertTrue(v.problems().get(0).contains("row 2 is damaged"), v.problems().toString());
 
@@ -97,7 +96,7 @@ class DamagedRowsTest {
     @Test
     void everyReadPathRefusesADamagedRowAndQueriesSkipIt() throws Exception {
         Path dir = tmp.resolve("s");
-        try (EmbeddingStore w = EmbeddingStore.builder(dir).rows(0).vocabulary(false).dim(DIM).create()) {
+        try (WritableStore w = EmbeddingStore.builder(dir).rows(0).vocabulary(false).dim(DIM).create()) {
             for (int i = 0; i < 10; i++) {
                 float[] v = new float[DIM];
                 Arrays.fill(v, 1);
@@ -120,7 +119,7 @@ class DamagedRowsTest {
                     e.getMessage());
         }
         float[] row = new float[DIM];
-        try (EmbeddingStore w = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore w = EmbeddingStore.openForWriting(dir)) {
             assertEquals(0, seq(dir, 20) % 2, "an odd counter past the live rows is reset");
             assertArrayEquals(new long[] {5}, w.damagedRows());
             assertEquals(1, w.damagedRowCount());
@@ -136,7 +135,7 @@ class DamagedRowsTest {
                 // Queries skip the row, whatever its values: every other row is found, and no query waits on it.
                 float[] query = new float[DIM];
                 Arrays.fill(query, 1);
-                List<EmbeddingStore.Neighbor> all = w.mostSimilar(query, 20, Set.of());
+                List<Neighbor> all = w.mostSimilar(query, 20, Set.of());
                 assertEquals(9, all.size(), all.toString());
                 assertTrue(all.stream().noneMatch(n -> n.row() == 5), all.toString());
                 // Growth makes the norms stale for the new row; bringing them up to date must step over row 5.
@@ -144,7 +143,7 @@ class DamagedRowsTest {
                 w.computeNorms();
                 assertEquals(10, w.mostSimilar(query, 20, Set.of()).size());
             });
-            EmbeddingStore.Verification v = w.verify();
+            Verification v = w.verify();
             assertEquals(List.of(dir.resolve(DamagedRows.FILE) + ": row 5 is damaged (a write of it did not complete):"
                     + " rewrite it with write(5, vector)"), v.problems());
             // A reader in this process sees the writer's list too, without waiting for the (live) writer.
@@ -159,7 +158,7 @@ class DamagedRowsTest {
             assertArrayEquals(new long[] {5}, r.damagedRows());
             assertDamagedMessage(assertThrows(StoreException.class, () -> r.read(5, row)), 5);
         }
-        try (EmbeddingStore w = EmbeddingStore.openForWriting(dir);
+        try (WritableStore w = EmbeddingStore.openForWriting(dir);
              EmbeddingStore r = EmbeddingStore.open(dir)) {
             assertArrayEquals(new long[] {5}, w.damagedRows());
             assertDamagedMessage(assertThrows(StoreException.class, () -> r.read(5, row)), 5);
@@ -187,7 +186,7 @@ class DamagedRowsTest {
     @Test
     void aWriteThatFaultsLeavesTheRowMarkedDamaged() throws Exception {
         Path dir = tmp.resolve("f");
-        try (EmbeddingStore w = EmbeddingStore.builder(dir).rows(64).vocabulary(false).dim(1024).init(Init.normal(2)).create()) {
+        try (WritableStore w = EmbeddingStore.builder(dir).rows(64).vocabulary(false).dim(1024).init(Init.normal(2)).create()) {
             w.computeNorms();
             Path matrix = dir.resolve(EmbeddingStore.MATRIX_FILE);
             long size = Files.size(matrix);

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.SmallTmpfs;
+import io.embstore.store.io.TempSibling;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
@@ -19,8 +20,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
-import io.embstore.store.EmbeddingStore.Draft;
-import io.embstore.store.EmbeddingStore.Init;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -99,7 +98,7 @@ class DiskFullTest {
             Path dir = fs.dir().resolve("s");
             int dim = 64;
             Path ballast = fs.dir().resolve("ballast");
-            try (EmbeddingStore s = EmbeddingStore.builder(dir).dim(dim).words(List.of("w0")).init(Init.zeros()).create()) {
+            try (WritableStore s = EmbeddingStore.builder(dir).dim(dim).words(List.of("w0")).init(Init.zeros()).create()) {
                 s.write(0, vector(0, dim));
                 s.computeNorms();
                 Files.write(ballast, new byte[14 << 20]);
@@ -121,7 +120,7 @@ class DiskFullTest {
                     assertArrayEquals(vector(r, dim), got, "row " + r);
                     assertEquals(r, s.rowOf("w" + r));
                 }
-                EmbeddingStore.Verification v = s.verify();
+                Verification v = s.verify();
                 assertTrue(v.ok(), v.problems().toString());
 
                 Files.delete(ballast);
@@ -132,7 +131,7 @@ class DiskFullTest {
             List<String> leftovers = contents(dir).stream().filter(n -> n.contains("tmp")).toList();
             assertEquals(List.of(), leftovers);
             try (EmbeddingStore s = EmbeddingStore.open(dir)) {
-                EmbeddingStore.Verification v = s.verify();
+                Verification v = s.verify();
                 assertTrue(v.ok(), v.problems().toString());
                 float[] got = new float[dim];
                 s.read(s.rows() - 1, got);
@@ -162,7 +161,7 @@ class DiskFullTest {
     /** The child of {@link #aCreateThatFailsWhileSizingLeavesNoTemporaryDirectory}: creates a store, exits 1 on error. */
     static final class CreateChild {
         public static void main(String[] args) {
-            try (EmbeddingStore s = EmbeddingStore.builder(Path.of(args[0])).rows(Long.parseLong(args[1]))
+            try (WritableStore s = EmbeddingStore.builder(Path.of(args[0])).rows(Long.parseLong(args[1]))
                     .dim(Integer.parseInt(args[2])).vocabulary(false).init(Init.zeros()).create()) {
                 System.out.println("created " + s.path());
             } catch (StoreException e) {
@@ -184,7 +183,7 @@ class DiskFullTest {
         Path stale = Files.createDirectory(tmp.resolve(".x.tmp-" + dead.pid() + "-1a2b3c"));
         Files.write(stale.resolve("matrix.npy"), new byte[4096]);
         Path live = Files.createDirectory(tmp.resolve(".x.tmp-" + ProcessHandle.current().pid() + "-4d5e6f"));
-        try (EmbeddingStore s = EmbeddingStore.builder(target).rows(3).dim(2).vocabulary(false).create()) {
+        try (WritableStore s = EmbeddingStore.builder(target).rows(3).dim(2).vocabulary(false).create()) {
             assertEquals(3, s.rows());
         }
         assertFalse(Files.exists(stale), "the dead build's temporary directory was removed");

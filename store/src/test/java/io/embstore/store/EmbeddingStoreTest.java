@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.ReadMode;
 import io.embstore.testkit.Seeds;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -24,6 +21,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -57,7 +55,7 @@ class EmbeddingStoreTest {
         Path dir = tmp.resolve("s");
         int dim = 13;
         float[] v = ramp(dim, 0.25f);
-        try (EmbeddingStore s = EmbeddingStore.builder(dir).words(words(100)).dim(dim).dtype(dtype).init(Init.zeros()).create()) {
+        try (WritableStore s = EmbeddingStore.builder(dir).words(words(100)).dim(dim).dtype(dtype).init(Init.zeros()).create()) {
             assertEquals(100, s.rows());
             assertEquals(dim, s.dim());
             assertEquals(dtype, s.dtype());
@@ -88,7 +86,7 @@ class EmbeddingStoreTest {
         w.add("with space");
         w.add("日本語");
         w.add("emoji \uD83D\uDE00");
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("v")).words(w).dim(3).init(Init.zeros()).create()) {
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("v")).words(w).dim(3).init(Init.zeros()).create()) {
             for (int i = 0; i < w.size(); i++) {
                 assertEquals(i, s.rowOf(w.get(i)), w.get(i));
                 assertEquals(w.get(i), s.word(i));
@@ -101,7 +99,7 @@ class EmbeddingStoreTest {
     void rowsOfAnswersAsRowOfDoesForEveryWord() {
         Path dir = tmp.resolve("batch");
         List<String> w = words(5000);
-        try (EmbeddingStore writer = EmbeddingStore.builder(dir).words(w).dim(2).init(Init.zeros()).create();
+        try (WritableStore writer = EmbeddingStore.builder(dir).words(w).dim(2).init(Init.zeros()).create();
              EmbeddingStore reader = EmbeddingStore.open(dir)) {
             writer.append("appended", new float[2]);
             String[] queries = new String[1003];
@@ -133,7 +131,7 @@ class EmbeddingStoreTest {
         v[1] = 1e6f;        // overflows to infinity
         v[2] = 5.96e-8f;    // smallest subnormal f16
         v[3] = -0.0f;
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("h")).rows(2).vocabulary(false).dim(dim)
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("h")).rows(2).vocabulary(false).dim(dim)
                 .dtype(Dtype.F16).init(Init.zeros()).create()) {
             s.write(1, v);
             float[] got = new float[dim];
@@ -152,7 +150,7 @@ class EmbeddingStoreTest {
 
     @Test
     void paddingRowReadsZeroAndIsNeverWritten() {
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("p")).words(words(10)).dim(8).paddingIndex(3)
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("p")).words(words(10)).dim(8).paddingIndex(3)
                 .init(Init.normal(7)).create()) {
             assertEquals(3, s.paddingIndex());
             float[] got = new float[8];
@@ -175,7 +173,7 @@ class EmbeddingStoreTest {
     @EnumSource(Dtype.class)
     void gatherMatchesRowByRowReadsForEveryIdForm(Dtype dtype) {
         int dim = 31;
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("g")).rows(500).vocabulary(false).dim(dim).dtype(dtype)
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("g")).rows(500).vocabulary(false).dim(dim).dtype(dtype)
                 .init(Init.normal(3)).create()) {
             int[] ids = {0, 499, 17, 17, 250, 0};
             long[] longIds = Arrays.stream(ids).asLongStream().toArray();
@@ -202,7 +200,7 @@ class EmbeddingStoreTest {
 
     @Test
     void gatherRejectsBadIdsBeforeWritingAnything() {
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("b")).rows(10).vocabulary(false).dim(4)
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("b")).rows(10).vocabulary(false).dim(4)
                 .init(Init.normal(1)).create()) {
             float[] dst = new float[3 * 4];
             Arrays.fill(dst, Float.NaN);
@@ -226,7 +224,7 @@ class EmbeddingStoreTest {
      */
     @Test
     void gatherRefusesTheFirstIdPastTheLiveRowsOfAGrownStore() {
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("grown")).rows(0).vocabulary(false).dim(4)
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("grown")).rows(0).vocabulary(false).dim(4)
                 .init(Init.zeros()).create()) {
             for (int i = 0; i < 10; i++) {
                 s.appendRow(new float[] {i, i, i, i});
@@ -302,7 +300,7 @@ class EmbeddingStoreTest {
     }
 
     private static float[] table(Path dir, int rows, int dim, Init init) {
-        try (EmbeddingStore s = EmbeddingStore.builder(dir).rows(rows).vocabulary(false).dim(dim).init(init).create()) {
+        try (WritableStore s = EmbeddingStore.builder(dir).rows(rows).vocabulary(false).dim(dim).init(init).create()) {
             float[] all = new float[rows * dim];
             for (int r = 0; r < rows; r++) {
                 s.read(r, all, r * dim, ReadMode.CONSISTENT);
@@ -314,8 +312,8 @@ class EmbeddingStoreTest {
     @Test
     void copyOfConvertsDtypeAndKeepsWords() {
         Path src = tmp.resolve("src");
-        try (EmbeddingStore s = EmbeddingStore.builder(src).words(words(50)).dim(9).init(Init.normal(2)).create();
-             EmbeddingStore c = EmbeddingStore.builder(tmp.resolve("copy")).dtype(Dtype.F16).init(Init.copyOf(s)).create()) {
+        try (WritableStore s = EmbeddingStore.builder(src).words(words(50)).dim(9).init(Init.normal(2)).create();
+             WritableStore c = EmbeddingStore.builder(tmp.resolve("copy")).dtype(Dtype.F16).init(Init.copyOf(s)).create()) {
             assertEquals(50, c.rows());
             assertEquals(9, c.dim());
             assertEquals(Dtype.F16, c.dtype());
@@ -358,16 +356,20 @@ class EmbeddingStoreTest {
     @Test
     void oneWriterAtATimeAndReadersCannotWrite() {
         Path dir = tmp.resolve("w");
-        try (EmbeddingStore w = EmbeddingStore.builder(dir).words(words(4)).dim(2).create()) {
+        try (WritableStore w = EmbeddingStore.builder(dir).words(words(4)).dim(2).create()) {
             StoreException e = assertThrows(StoreException.class, () -> EmbeddingStore.openForWriting(dir));
             assertTrue(e.getMessage().contains("already open for writing"), e.getMessage());
             try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-                assertThrows(IllegalStateException.class, () -> r.write(0, new float[2]));
-                assertThrows(IllegalStateException.class, () -> r.append("x", new float[2]));
-                assertThrows(IllegalStateException.class, r::flush);
+                // A reader cannot write by its type (it used to throw IllegalStateException at run time).
+                assertFalse(r.isWritable());
+                assertFalse(r instanceof WritableStore);
+                for (java.lang.reflect.Method m : EmbeddingStore.class.getMethods()) {
+                    assertFalse(Set.of("write", "append", "appendRow", "flush", "force", "publish", "recordChecksums",
+                            "computeNorms").contains(m.getName()), "a reader's type has " + m);
+                }
             }
         }
-        try (EmbeddingStore w = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore w = EmbeddingStore.openForWriting(dir)) {
             assertTrue(w.isWritable(), "the lock is released at close");
         }
     }
@@ -375,7 +377,7 @@ class EmbeddingStoreTest {
     @Test
     void writesShowThroughReadersAndZeroCopyViews() {
         Path dir = tmp.resolve("live");
-        try (EmbeddingStore w = EmbeddingStore.builder(dir).words(words(20)).dim(5).init(Init.zeros()).create();
+        try (WritableStore w = EmbeddingStore.builder(dir).words(words(20)).dim(5).init(Init.zeros()).create();
              EmbeddingStore r = EmbeddingStore.open(dir)) {
             MemorySegment view = r.rowSegment(6);
             assertTrue(view.isReadOnly());
@@ -394,7 +396,7 @@ class EmbeddingStoreTest {
     @Test
     void appendGrowsAndReadersRefresh() {
         Path dir = tmp.resolve("g");
-        try (EmbeddingStore w = EmbeddingStore.builder(dir).words(words(3)).dim(4).init(Init.normal(1)).create();
+        try (WritableStore w = EmbeddingStore.builder(dir).words(words(3)).dim(4).init(Init.normal(1)).create();
              EmbeddingStore r = EmbeddingStore.open(dir)) {
             for (int i = 3; i < 5000; i++) {
                 assertEquals(i, w.append("w" + i, new float[] {i, i, i, i}));
@@ -428,7 +430,7 @@ class EmbeddingStoreTest {
     @Test
     void appendRowToIdTableFromEmpty() {
         Path dir = tmp.resolve("ids");
-        try (EmbeddingStore w = EmbeddingStore.builder(dir).rows(0).vocabulary(false).dim(3).dtype(Dtype.F16).create()) {
+        try (WritableStore w = EmbeddingStore.builder(dir).rows(0).vocabulary(false).dim(3).dtype(Dtype.F16).create()) {
             assertThrows(IllegalStateException.class, () -> w.append("x", new float[3]));
             assertThrows(IllegalStateException.class, () -> w.rowOf("x"));
             for (int i = 0; i < 300; i++) {
@@ -447,7 +449,7 @@ class EmbeddingStoreTest {
     @EnumSource(Dtype.class)
     void readingIntoACallersArrayAllocatesNothing(Dtype dtype) {
         var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("a")).rows(64).vocabulary(false).dim(300).dtype(dtype)
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("a")).rows(64).vocabulary(false).dim(300).dtype(dtype)
                 .init(Init.normal(4)).create()) {
             float[] row = new float[300];
             int[] ids = {1, 5, 9, 63};
@@ -468,7 +470,7 @@ class EmbeddingStoreTest {
 
     @Test
     void closeIsIdempotentAndUseAfterCloseFailsCleanly() {
-        EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("c")).words(words(3)).dim(2).create();
+        WritableStore s = EmbeddingStore.builder(tmp.resolve("c")).words(words(3)).dim(2).create();
         s.close();
         s.close();
         assertThrows(IllegalStateException.class, () -> s.read(0, new float[2]));
@@ -491,7 +493,7 @@ class EmbeddingStoreTest {
             StoreException e = assertThrows(StoreException.class, () -> r.read(5, new float[2]));
             assertTrue(e.getMessage().contains("row 5 is damaged"), e.getMessage());
         }
-        try (EmbeddingStore w = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore w = EmbeddingStore.openForWriting(dir)) {
             w.write(5, new float[] {1, 2});
         }
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
@@ -507,7 +509,7 @@ class EmbeddingStoreTest {
         EmbeddingStore.builder(dir).words(words(500)).dim(8).init(Init.normal(3)).create().close();
         assertTrue(Files.exists(dir.resolve("checksums.txt")), "creation records checksums");
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            EmbeddingStore.Verification v = r.verify();
+            Verification v = r.verify();
             assertTrue(v.ok(), v.problems().toString());
             assertTrue(v.checksumsChecked());
             assertEquals(500, v.rows());
@@ -520,22 +522,22 @@ class EmbeddingStoreTest {
             ch.write(b.flip(), 5000);
         }
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            EmbeddingStore.Verification v = r.verify();
+            Verification v = r.verify();
             assertEquals(1, v.problems().size(), v.problems().toString());
             assertTrue(v.problems().get(0).contains("matrix.npy: CRC-32C"), v.problems().get(0));
         }
-        try (EmbeddingStore w = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore w = EmbeddingStore.openForWriting(dir)) {
             assertTrue(Files.exists(dir.resolve("checksums.txt")), "opening alone changes nothing");
             w.write(3, new float[8]);
             assertFalse(Files.exists(dir.resolve("checksums.txt")), "the first write makes them stale");
-            EmbeddingStore.Verification v = w.verify();
+            Verification v = w.verify();
             assertTrue(v.ok() && !v.checksumsChecked(), v.toString());
             w.recordChecksums();
             w.write(4, new float[] {Float.NaN, 0, 0, 0, 0, 0, 0, 0});
             w.recordChecksums();
         }
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            EmbeddingStore.Verification v = r.verify();
+            Verification v = r.verify();
             assertTrue(v.ok() && v.checksumsChecked(), v.toString());
             assertEquals(1, v.nonFiniteValues());
         }
@@ -546,12 +548,12 @@ class EmbeddingStoreTest {
     @EnumSource(Dtype.class)
     void verifyChecksEveryNormAgainstItsRowAndTheNormsChecksum(Dtype dtype) throws IOException {
         Path dir = tmp.resolve("n");
-        try (EmbeddingStore w = EmbeddingStore.builder(dir).words(words(300)).dim(9).dtype(dtype).init(Init.normal(5)).create()) {
+        try (WritableStore w = EmbeddingStore.builder(dir).words(words(300)).dim(9).dtype(dtype).init(Init.normal(5)).create()) {
             w.computeNorms();
             w.recordChecksums();
         }
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            EmbeddingStore.Verification v = r.verify();
+            Verification v = r.verify();
             assertTrue(v.ok() && v.checksumsChecked(), v.toString());
         }
         assertTrue(Files.readString(dir.resolve(StoreChecksums.FILE)).contains(RowNorms.FILE + " "),
@@ -567,7 +569,7 @@ class EmbeddingStoreTest {
             ch.write(b.flip(), 4L * 123);
         }
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            EmbeddingStore.Verification v = r.verify();
+            Verification v = r.verify();
             assertEquals(2, v.problems().size(), v.problems().toString());
             assertTrue(v.problems().get(0).contains(RowNorms.FILE + ": CRC-32C"), v.problems().toString());
             assertTrue(v.problems().get(1).contains(RowNorms.FILE + ": row 123") && v.problems().get(1).contains(
@@ -575,7 +577,7 @@ class EmbeddingStoreTest {
         }
         Files.delete(dir.resolve(StoreChecksums.FILE));
         try (EmbeddingStore r = EmbeddingStore.open(dir)) {
-            EmbeddingStore.Verification v = r.verify();
+            Verification v = r.verify();
             assertEquals(1, v.problems().size(), v.problems().toString());
             assertTrue(v.problems().get(0).contains(RowNorms.FILE + ": row 123"), v.problems().toString());
         }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.testkit.SmallTmpfs;
+import io.embstore.store.io.FileSpace;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -30,6 +31,7 @@ class FileSpaceTest {
                     + " bytes (" + String.format(java.util.Locale.ROOT, "%.1f", left / 1e6) + " MB) free: free some space"
                     + " or choose another file system", e.getMessage());
             assertTrue(FileSpace.isOutOfSpace(e));
+            assertEquals(StoreException.Kind.NO_SPACE, e.kind());
             assertEquals(16 << 20, Files.size(file), "nothing allocated");
         }
     }

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.Neighbor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +28,7 @@ class MostSimilarWordsTest {
             words.add("w" + r);
         }
         // Init.normal's seed fixes the table: the same rows every run.
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("t")).words(words).dim(dim).init(Init.normal(7))
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("t")).words(words).dim(dim).init(Init.normal(7))
                 .create()) {
             List<String> asked = List.of("w3", "w150", "w299", "w3");
             for (int k : new int[] {0, 1, 5, rows}) {
@@ -61,7 +59,7 @@ class MostSimilarWordsTest {
         for (int r = 0; r < rows; r++) {
             words.add("w" + r);
         }
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("c")).words(words).dim(7).init(Init.normal(3))
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("c")).words(words).dim(7).init(Init.normal(3))
                 .create()) {
             for (String word : List.of("w0", "w119", "w200")) { // w200: a query beyond the candidates is allowed
                 List<Neighbor> all = s.mostSimilar(word, rows);
@@ -87,7 +85,7 @@ class MostSimilarWordsTest {
         for (int r = 0; r < rows; r++) {
             words.add("w" + r);
         }
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("t")).words(words).dim(5).init(Init.normal(3))
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("t")).words(words).dim(5).init(Init.normal(3))
                 .create()) {
             for (int k : new int[] {Integer.MAX_VALUE - 1, Integer.MAX_VALUE}) {
                 assertEquals(rows - 1, s.mostSimilar(List.of("w1", "w2"), k).get(1).size(), "k " + k);

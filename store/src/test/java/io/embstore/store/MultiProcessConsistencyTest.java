@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
 import java.nio.file.Path;
@@ -49,7 +47,7 @@ class MultiProcessConsistencyTest {
         for (int i = 0; i < ROWS; i++) {
             words.add("w" + i);
         }
-        try (EmbeddingStore created = EmbeddingStore.builder(dir).words(words).dim(DIM).dtype(dtype).init(Init.zeros()).create()) {
+        try (WritableStore created = EmbeddingStore.builder(dir).words(words).dim(DIM).dtype(dtype).init(Init.zeros()).create()) {
             assertEquals(ROWS, created.rows());
         }
 

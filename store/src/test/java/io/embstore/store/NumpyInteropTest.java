@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.testkit.Seeds;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -162,7 +160,7 @@ class NumpyInteropTest {
             words.add("w" + r);
             expected.add(r == 0 ? SPECIAL.clone() : randomRow(random));
         }
-        try (EmbeddingStore s = EmbeddingStore.builder(dir).words(words).dim(DIM).dtype(dtype).init(Init.zeros()).create()) {
+        try (WritableStore s = EmbeddingStore.builder(dir).words(words).dim(DIM).dtype(dtype).init(Init.zeros()).create()) {
             for (int r = 0; r < ROWS; r++) {
                 s.write(r, expected.get(r));
             }
@@ -171,7 +169,7 @@ class NumpyInteropTest {
             assertNumpySees(dir, s, expected, ROWS);
         }
 
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore s = EmbeddingStore.openForWriting(dir)) {
             for (int i = 0; i < APPENDED; i++) {
                 float[] row = randomRow(random);
                 expected.add(row);

@@ -12,8 +12,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The writer's own temporaries inside a store have fixed names ({@code manifest.txt.tmp}, {@code checksums.txt.tmp},
- * {@code vocab.index.tmp}); a symlink planted under one of them is removed and never written through.
+ * The writer's own temporaries inside a store are {@code TempSibling}s (unpredictable names, created exclusively); a
+ * symlink planted under the fixed names older versions used ({@code manifest.txt.tmp}, {@code vocab.index.tmp}) is
+ * never written through.
  */
 class PlantedTempSymlinkTest {
     @TempDir
@@ -26,7 +27,7 @@ class PlantedTempSymlinkTest {
         EmbeddingStore.builder(dir).dim(2).words(List.of("a")).create().close();
         Files.createSymbolicLink(dir.resolve("manifest.txt.tmp"), victim);
         Files.createSymbolicLink(dir.resolve("vocab.index.tmp"), victim);
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore s = EmbeddingStore.openForWriting(dir)) {
             for (int i = 0; i < 40; i++) {
                 s.append("w" + i, new float[] {i, i});
             }

@@ -1,5 +1,6 @@
 package io.embstore.store;
 
+import io.embstore.store.io.NpyHeader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
@@ -47,7 +48,7 @@ public final class ScanCpuTimer {
         try (EmbeddingStore store = EmbeddingStore.open(dir); Arena arena = Arena.ofShared()) {
             int dim = store.dim();
             long rows = store.rows();
-            EmbeddingStore.Dtype dtype = store.dtype();
+            Dtype dtype = store.dtype();
             MemorySegment matrix;
             MemorySegment norms;
             try (FileChannel ch = FileChannel.open(dir.resolve("matrix.npy"))) {

@@ -1,6 +1,5 @@
 package io.embstore.store;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -8,11 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.embstore.store.EmbeddingStore.Draft;
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.Neighbor;
-import io.embstore.store.EmbeddingStore.OnDuplicate;
 import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
 import java.io.IOException;
@@ -89,8 +83,8 @@ class SimilarityTest {
     }
 
     /** A random table with a padding row (2) and two zero rows (3 and rows - 1), which must never be returned. */
-    private EmbeddingStore randomStore(String name, Dtype dtype, int dim, int rows, long seed) {
-        EmbeddingStore s = EmbeddingStore.builder(tmp.resolve(name)).words(words(rows)).dim(dim).dtype(dtype)
+    private WritableStore randomStore(String name, Dtype dtype, int dim, int rows, long seed) {
+        WritableStore s = EmbeddingStore.builder(tmp.resolve(name)).words(words(rows)).dim(dim).dtype(dtype)
                 .paddingIndex(2).init(Init.normal(seed)).create();
         s.write(3, new float[dim]);
         s.write(rows - 1, new float[dim]);
@@ -162,7 +156,7 @@ class SimilarityTest {
     @MethodSource("tables")
     void mostSimilarEqualsTheReference(SimilarityKernel kernel, Dtype dtype, int dim, int rows) {
         long seed = seed("mostSimilarEqualsTheReference " + kernel + " " + dtype + " " + dim);
-        try (EmbeddingStore s = randomStore("r", dtype, dim, rows, seed)) {
+        try (WritableStore s = randomStore("r", dtype, dim, rows, seed)) {
             s.useKernel(kernel);
             double[][] t = table(s);
             SplittableRandom rnd = new SplittableRandom(seed);
@@ -188,7 +182,7 @@ class SimilarityTest {
     @MethodSource("tables")
     void batchEqualsOneByOne(SimilarityKernel kernel, Dtype dtype, int dim, int rows) {
         long seed = seed("batchEqualsOneByOne " + kernel + " " + dtype + " " + dim);
-        try (EmbeddingStore s = randomStore("b", dtype, dim, rows, seed)) {
+        try (WritableStore s = randomStore("b", dtype, dim, rows, seed)) {
             s.useKernel(kernel);
             SplittableRandom rnd = new SplittableRandom(seed);
             // 11 queries, each its own pass over every block of rows.
@@ -215,7 +209,7 @@ class SimilarityTest {
         SimilarityKernel scalar = SimilarityKernel.scalar();
         SimilarityKernel simd = SimilarityKernel.simd();
         for (Dtype dtype : Dtype.values()) {
-            try (EmbeddingStore s = randomStore("k" + dtype, dtype, 1021, 1200, seed)) {
+            try (WritableStore s = randomStore("k" + dtype, dtype, 1021, 1200, seed)) {
                 for (int row = 100; row < 1100; row += 97) {
                     s.useKernel(scalar);
                     List<Neighbor> a = s.mostSimilar(s.word(row), 10);
@@ -333,7 +327,7 @@ class SimilarityTest {
         for (Dtype dtype : Dtype.values()) {
             for (int dim : new int[] {20, 32, 301}) {
                 int rows = 300;
-                try (EmbeddingStore s = randomStore("nf" + dtype + dim, dtype, dim, rows, seed)) {
+                try (WritableStore s = randomStore("nf" + dtype + dim, dtype, dim, rows, seed)) {
                     s.useKernel(kernel);
                     Set<Long> poison = Set.of(9L, 10L, 11L, 40L, 41L, 42L, 43L, 200L);
                     for (long row : poison) {
@@ -384,7 +378,7 @@ class SimilarityTest {
     @MethodSource("kernels")
     void exclusionsPaddingAndZeroRowsAreNeverReturned(SimilarityKernel kernel) {
         int dim = 7;
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("x")).words(List.of("a", "b", "c", "d", "pad", "zero"))
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("x")).words(List.of("a", "b", "c", "d", "pad", "zero"))
                 .dim(dim).paddingIndex(4).init(Init.zeros()).create()) {
             s.useKernel(kernel);
             s.write(0, new float[] {1, 0, 0, 0, 0, 0, 0});
@@ -405,7 +399,7 @@ class SimilarityTest {
 
     @Test
     void badQueriesAreClearErrors() {
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("e")).words(List.of("a", "b", "zero")).dim(3)
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("e")).words(List.of("a", "b", "zero")).dim(3)
                 .init(Init.normal(1)).create()) {
             s.write(2, new float[3]);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> s.mostSimilar("absent", 3));
@@ -422,7 +416,7 @@ class SimilarityTest {
             assertTrue(e.getMessage().contains("query 1"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> s.mostSimilar("a", -1));
         }
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("ids")).rows(4).vocabulary(false).dim(3)
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("ids")).rows(4).vocabulary(false).dim(3)
                 .init(Init.normal(2)).create()) {
             assertThrows(IllegalStateException.class, () -> s.mostSimilar("a", 3));
             List<Neighbor> got = s.mostSimilar(new float[] {1, 2, 3}, 4, Set.of());
@@ -437,7 +431,7 @@ class SimilarityTest {
         // king is long: on raw vectors king - man + woman points at throne; on unit vectors (gensim) at queen.
         List<String> w = List.of("man", "woman", "king", "queen", "throne", "apple");
         float[][] v = {{1, 0, 0}, {0, 1, 0}, {10, 0, 10}, {0, 1, 1}, {1, 0.05f, 1}, {0, 0, -1}};
-        try (EmbeddingStore s = EmbeddingStore.builder(tmp.resolve("a")).words(w).dim(3).init(Init.zeros()).create()) {
+        try (WritableStore s = EmbeddingStore.builder(tmp.resolve("a")).words(w).dim(3).init(Init.zeros()).create()) {
             s.useKernel(kernel);
             for (int r = 0; r < v.length; r++) {
                 s.write(r, v[r]);
@@ -481,7 +475,7 @@ class SimilarityTest {
         Path dir = tmp.resolve("n");
         SplittableRandom rnd = new SplittableRandom(seed);
         float[] v = new float[dim];
-        try (EmbeddingStore s = randomStore("n", dtype, dim, rows, seed)) {
+        try (WritableStore s = randomStore("n", dtype, dim, rows, seed)) {
             s.useKernel(kernel);
             assertFalse(Files.exists(dir.resolve(RowNorms.FILE)), "a new store has no norms until a query needs them");
             s.mostSimilar("w10", 5);
@@ -518,7 +512,7 @@ class SimilarityTest {
     void aReaderIgnoresStaleNormsAndTheWriterRecomputesThem(Dtype dtype) throws IOException {
         long seed = seed("aReaderIgnoresStaleNormsAndTheWriterRecomputesThem " + dtype);
         Path dir = tmp.resolve("stale");
-        try (EmbeddingStore s = randomStore("stale", dtype, 31, 500, seed)) {
+        try (WritableStore s = randomStore("stale", dtype, 31, 500, seed)) {
             s.computeNorms();
         }
         // What a crash can leave: norms that are not those of the rows, and norms_rows saying they are not current.
@@ -537,7 +531,7 @@ class SimilarityTest {
                 assertMatches(reference(t, t[42], 2, Set.of(42L)), reader.mostSimilar("w42", 20), 20, "stale norms " + kernel);
             }
         }
-        try (EmbeddingStore writer = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore writer = EmbeddingStore.openForWriting(dir)) {
             writer.mostSimilar("w42", 1);
             assertNorms(writer);
         }
@@ -546,7 +540,7 @@ class SimilarityTest {
     @Test
     void aNormsFileOfTheWrongSizeIsAStoreException() throws IOException {
         Path dir = tmp.resolve("size");
-        try (EmbeddingStore s = randomStore("size", Dtype.F16, 7, 100, 1)) {
+        try (WritableStore s = randomStore("size", Dtype.F16, 7, 100, 1)) {
             s.computeNorms();
         }
         try (FileChannel ch = FileChannel.open(dir.resolve(RowNorms.FILE), StandardOpenOption.WRITE)) {
@@ -672,7 +666,7 @@ class SimilarityTest {
     @Test
     void withoutTheVectorModuleTheStoreLoadsAndUsesTheScalarKernel() throws Exception {
         Path dir = tmp.resolve("child");
-        try (EmbeddingStore s = randomStore("child", Dtype.F32, 13, 200, 3)) {
+        try (WritableStore s = randomStore("child", Dtype.F32, 13, 200, 3)) {
             s.computeNorms();
         }
         // No JVM options: above all not the Vector API module.

@@ -7,10 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
+import io.embstore.store.io.NpyHeader;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -542,7 +541,7 @@ class StoreCorruptionTest {
                 assertNames(e, dir, "row 11 was left half-written", "no longer running");
             }
             // The next writer keeps the row damaged (its content is unknown) until it is rewritten.
-            try (EmbeddingStore w = EmbeddingStore.openForWriting(dir)) {
+            try (WritableStore w = EmbeddingStore.openForWriting(dir)) {
                 StoreException e = assertThrows(StoreException.class, () -> w.read(11, new float[DIM]));
                 assertNames(e, dir, "row 11 is damaged");
                 w.write(11, new float[DIM]);
@@ -609,7 +608,7 @@ class StoreCorruptionTest {
         templates.add(store("template-f32"));
         templates.add(store("template-f16", Dtype.F16));
         Path grown = tmp.resolve("template-grown");
-        try (EmbeddingStore s = EmbeddingStore.builder(grown).words(WORDS).dim(DIM).init(Init.normal(3)).create()) {
+        try (WritableStore s = EmbeddingStore.builder(grown).words(WORDS).dim(DIM).init(Init.normal(3)).create()) {
             for (int i = 0; i < 5; i++) {
                 s.append("appended-" + i, new float[] {i, i, i, i, i});
             }

@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.embstore.store.EmbeddingStore.Draft;
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.OnDuplicate;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
@@ -166,7 +163,7 @@ class StoreDraftTest {
                 assertEquals(without.mostSimilar(w, 5), with.mostSimilar(w, 5), w);
             }
             // The norms computed as rows were put are the bits verify recomputes, and their checksum is recorded.
-            EmbeddingStore.Verification v = with.verify();
+            Verification v = with.verify();
             assertTrue(v.ok() && v.checksumsChecked(), v.toString());
             assertTrue(StoreChecksums.read(tmp.resolve("ntrue")).containsKey(RowNorms.FILE));
         }
@@ -296,8 +293,8 @@ class StoreDraftTest {
                 }
                 assertSameFiles(made.get(0), made.get(1));
                 assertSameFiles(made.get(0), made.get(2));
-                try (EmbeddingStore s = EmbeddingStore.openForWriting(made.get(2))) {
-                    EmbeddingStore.Verification v = s.verify();
+                try (WritableStore s = EmbeddingStore.openForWriting(made.get(2))) {
+                    Verification v = s.verify();
                     assertTrue(v.ok() && v.checksumsChecked(), name + ": " + v);
                 }
             }

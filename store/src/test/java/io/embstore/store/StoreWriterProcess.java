@@ -26,8 +26,8 @@ final class StoreWriterProcess {
      * The value of the {@code counter}-th write: distinct for consecutive writes in both dtypes (for f16, distinct
      * finite half-precision bit patterns, cycling after about 31,000 writes).
      */
-    static float valueOf(long counter, EmbeddingStore.Dtype dtype) {
-        if (dtype == EmbeddingStore.Dtype.F16) {
+    static float valueOf(long counter, Dtype dtype) {
+        if (dtype == Dtype.F16) {
             return Float.float16ToFloat((short) (1 + Math.floorMod(counter, 0x7bfe)));
         }
         return (float) Math.floorMod(counter, 1L << 24);
@@ -57,7 +57,7 @@ final class StoreWriterProcess {
         long publishes = 0;
         long flushes = 0;
         long generation;
-        try (EmbeddingStore store = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore store = EmbeddingStore.openForWriting(dir)) {
             long initialRows = store.rows();
             float[] row = new float[store.dim()];
             System.out.println("READY pid=" + ProcessHandle.current().pid() + " rows=" + initialRows);

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.testkit.JavaChild;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -30,16 +29,18 @@ class WriterLockTest {
         Path dir = tmp.resolve("s");
         EmbeddingStore.builder(dir).rows(4).vocabulary(false).dim(3).init(Init.zeros()).create().close();
         long pid = ProcessHandle.current().pid();
-        try (EmbeddingStore a = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore a = EmbeddingStore.openForWriting(dir)) {
             for (int attempt = 0; attempt < 2; attempt++) {
                 StoreException e = assertThrows(StoreException.class, () -> EmbeddingStore.openForWriting(dir).close());
                 assertTrue(e.getMessage().contains("already open for writing in this process (pid " + pid + ")"),
                         e.getMessage());
+                assertEquals(StoreException.Kind.LOCKED, e.kind());
             }
             String refused = probe(dir);
             assertEquals("REFUSED", refused.split(" ")[0],
                     "another process must be refused while this process's writer is open: " + refused);
             assertTrue(refused.contains("pid " + pid), "the refusal names this process: " + refused);
+            assertEquals("LOCKED", refused.split(" ")[1], "another process's refusal is of kind LOCKED: " + refused);
             a.write(1, new float[] {1, 2, 3});
             refused = probe(dir);
             assertEquals("REFUSED", refused.split(" ")[0], "still refused after more writes: " + refused);
@@ -52,7 +53,7 @@ class WriterLockTest {
     void closingAnotherDescriptorOfTheLockFileDoesNotReleaseTheLock() throws Exception {
         Path dir = tmp.resolve("s");
         EmbeddingStore.builder(dir).rows(4).vocabulary(false).dim(3).init(Init.zeros()).create().close();
-        try (EmbeddingStore a = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore a = EmbeddingStore.openForWriting(dir)) {
             Path file = dir.resolve(WriterLock.FILE);
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                 assertTrue(ch.size() > 0, "the holder's pid is in the file");

@@ -1,6 +1,7 @@
 package io.embstore.tools;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Neighbor;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -54,7 +55,7 @@ final class AnalogyCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
             NeighborPrinter.requireWords(table, a, b, c);
-            List<EmbeddingStore.Neighbor> answers = table.analogy(a, b, c, k, ClassifierModel.wordQueryRows(store));
+            List<Neighbor> answers = table.analogy(a, b, c, k, ClassifierModel.wordQueryRows(store));
             if (json.json) {
                 out.println(NeighborPrinter.json(answers));
             } else {

@@ -1,6 +1,7 @@
 package io.embstore.tools;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Draft;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -62,7 +63,7 @@ final class BinaryVectorReader {
      * rows starts; then the blocks are copied into the draft on every core. Errors come out in file order: a
      * structural one found by the walk loses to an earlier bad word or value found by the copy.
      */
-    long read(EmbeddingStore.Draft draft) {
+    long read(Draft draft) {
         long rows = options.limit() >= 0 ? Math.min(options.limit(), declaredRows) : declaredRows;
         draft.ensureCapacity(rows);
         draft.ensureWordCapacity(RowSink.wordCapacityBound(end - bodyStart, rows, options.encoding()));
@@ -132,7 +133,7 @@ final class BinaryVectorReader {
     }
 
     /** Copies rows [0, rows) into the draft on every core, block {@code b} starting at {@code blockStarts[b]}. */
-    private void copyBlocks(EmbeddingStore.Draft draft, List<Long> blockStarts, long rows) {
+    private void copyBlocks(Draft draft, List<Long> blockStarts, long rows) {
         int threads = Math.max(1, options.threads());
         ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "embstore-parse");

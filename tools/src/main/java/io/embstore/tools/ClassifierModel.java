@@ -1,5 +1,6 @@
 package io.embstore.tools;
 
+import io.embstore.store.io.TempSibling;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.CharacterCodingException;
@@ -15,7 +16,6 @@ import java.util.Map;
 import java.util.zip.CRC32C;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.TempSibling;
 
 /**
  * What a classifier keeps beside its embedding store: the labels, the output layer and the hyper-parameters, in the

@@ -1,5 +1,6 @@
 package io.embstore.tools;
 
+import io.embstore.store.io.TempSibling;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -14,9 +15,9 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
-import io.embstore.store.EmbeddingStore.ReadMode;
-import io.embstore.store.TempSibling;
+import io.embstore.store.WritableStore;
+import io.embstore.store.ReadMode;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer;
 import org.agrona.collections.Object2IntHashMap;
 
@@ -108,7 +109,7 @@ final class ClassifierTraining {
             List<EpochStats> history;
             // fastText's initialisation: embeddings uniform in +-1/dim, output layer zero.
             float bound = 1f / s.dim();
-            try (EmbeddingStore table = EmbeddingStore.builder(temp)
+            try (WritableStore table = EmbeddingStore.builder(temp)
                     .dim(s.dim())
                     .words(vocabulary.rowWords())
                     .init(Init.uniform(-bound, bound, s.seed()))

@@ -16,8 +16,8 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.Init;
+import io.embstore.store.Dtype;
 import io.embstore.store.StoreException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

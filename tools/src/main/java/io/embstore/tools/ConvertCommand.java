@@ -1,7 +1,7 @@
 package io.embstore.tools;
 
-import io.embstore.store.EmbeddingStore.Dtype;
 import java.io.PrintWriter;
+import io.embstore.store.Dtype;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;

@@ -1,6 +1,7 @@
 package io.embstore.tools;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Dtype;
 
 /**
  * How {@link VectorConverter} reads a vector file.
@@ -14,7 +15,7 @@ import io.embstore.store.EmbeddingStore;
  * @param threads        parser threads for uncompressed text input
  * @param progress       told of progress from any thread; never null
  */
-record ConvertOptions(VectorFormat format, EmbeddingStore.Dtype dtype, Duplicates onDuplicate, WordEncoding encoding,
+record ConvertOptions(VectorFormat format, Dtype dtype, Duplicates onDuplicate, WordEncoding encoding,
                       long limit, boolean allowNonFinite, int threads, Progress progress) {
 
     enum Duplicates { FIRST, LAST, ERROR }
@@ -30,7 +31,7 @@ record ConvertOptions(VectorFormat format, EmbeddingStore.Dtype dtype, Duplicate
     }
 
     static ConvertOptions defaults() {
-        return new ConvertOptions(null, EmbeddingStore.Dtype.F32, Duplicates.FIRST, WordEncoding.UTF8, -1, false,
+        return new ConvertOptions(null, Dtype.F32, Duplicates.FIRST, WordEncoding.UTF8, -1, false,
                 Runtime.getRuntime().availableProcessors(), Progress.NONE);
     }
 
@@ -38,7 +39,7 @@ record ConvertOptions(VectorFormat format, EmbeddingStore.Dtype dtype, Duplicate
         return new ConvertOptions(f, dtype, onDuplicate, encoding, limit, allowNonFinite, threads, progress);
     }
 
-    ConvertOptions withDtype(EmbeddingStore.Dtype d) {
+    ConvertOptions withDtype(Dtype d) {
         return new ConvertOptions(format, d, onDuplicate, encoding, limit, allowNonFinite, threads, progress);
     }
 

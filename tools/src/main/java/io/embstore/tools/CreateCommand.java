@@ -13,8 +13,10 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.WritableStore;
+import io.embstore.store.StoreBuilder;
+import io.embstore.store.Init;
+import io.embstore.store.Dtype;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
@@ -140,7 +142,7 @@ final class CreateCommand implements Callable<Integer> {
         }
         OutputLocation.checkParent(store);
         StaleTemporaries.sweep(store, spec.commandLine());
-        EmbeddingStore.Builder builder = EmbeddingStore.builder(store)
+        StoreBuilder builder = EmbeddingStore.builder(store)
                 .dim(dim)
                 .dtype(dtype)
                 .init(init.toInit(seed));
@@ -157,7 +159,7 @@ final class CreateCommand implements Callable<Integer> {
         if (paddingIndex != null) {
             builder.paddingIndex(paddingIndex);
         }
-        try (EmbeddingStore created = builder.create()) {
+        try (WritableStore created = builder.create()) {
             spec.commandLine().getOut().println("created " + created.path().toAbsolutePath() + ": "
                     + created.rows() + " rows x " + created.dim() + " dims " + created.dtype().label() + ", "
                     + (created.hasVocabulary() ? "vocabulary of " + created.rows() + " words" : "no vocabulary")

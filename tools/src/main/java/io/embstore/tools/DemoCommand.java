@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Init;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -137,7 +138,7 @@ final class DemoCommand implements Callable<Integer> {
         out.printf("[1/4] Writer (this JVM, pid %d) creates a store: %d words x %d dims, f32, normal(0, 1) seed %d%n",
                 ProcessHandle.current().pid(), ROWS, DIM, SEED);
         out.println(INDENT + storePath);
-        try (EmbeddingStore writer = EmbeddingStore.builder(storePath)
+        try (WritableStore writer = EmbeddingStore.builder(storePath)
                 .words(words).dim(DIM).init(Init.normal(SEED)).create()) {
             out.println(INDENT + "matrix.npy in it is a plain NumPy file: numpy.load(path, mmap_mode=\"r\") maps the same pages.");
             out.println(INDENT + "The writer keeps it open for writing (one writer at a time; readers need no lock).");
@@ -154,7 +155,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** Lets the reader look, changes the store, lets the reader look again; true if the reader saw the changes. */
-    private boolean converse(EmbeddingStore writer, Process reader, PrintWriter out, PrintWriter err)
+    private boolean converse(WritableStore writer, Process reader, PrintWriter out, PrintWriter err)
             throws IOException, InterruptedException {
         AtomicBoolean timedOut = new AtomicBoolean();
         Thread watchdog = Thread.ofVirtual().start(() -> {

@@ -1,5 +1,6 @@
 package io.embstore.tools;
 
+import io.embstore.store.io.FileSpace;
 import java.io.PrintWriter;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -7,7 +8,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-import io.embstore.store.FileSpace;
 import io.embstore.store.StoreException;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;

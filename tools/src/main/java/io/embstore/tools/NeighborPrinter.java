@@ -1,6 +1,7 @@
 package io.embstore.tools;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Neighbor;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
@@ -10,19 +11,19 @@ final class NeighborPrinter {
     private NeighborPrinter() {
     }
 
-    static void text(PrintWriter out, List<EmbeddingStore.Neighbor> neighbors) {
+    static void text(PrintWriter out, List<Neighbor> neighbors) {
         int width = 0;
-        for (EmbeddingStore.Neighbor n : neighbors) {
+        for (Neighbor n : neighbors) {
             width = Math.max(width, label(n).length());
         }
-        for (EmbeddingStore.Neighbor n : neighbors) {
+        for (Neighbor n : neighbors) {
             out.printf(Locale.ROOT, "%-" + Math.max(1, width) + "s  %.4f%n", label(n), n.similarity());
         }
     }
 
-    static String json(List<EmbeddingStore.Neighbor> neighbors) {
+    static String json(List<Neighbor> neighbors) {
         StringBuilder b = new StringBuilder("[");
-        for (EmbeddingStore.Neighbor n : neighbors) {
+        for (Neighbor n : neighbors) {
             b.append(b.length() > 1 ? "," : "").append("{\"row\":").append(n.row());
             if (n.word() != null) {
                 b.append(",\"word\":").append(JsonText.string(n.word()));
@@ -32,7 +33,7 @@ final class NeighborPrinter {
         return b.append(']').toString();
     }
 
-    private static String label(EmbeddingStore.Neighbor n) {
+    private static String label(Neighbor n) {
         return n.word() != null ? n.word() : Long.toString(n.row());
     }
 

@@ -1,6 +1,6 @@
 package io.embstore.tools;
 
-import io.embstore.store.TempSibling;
+import io.embstore.store.io.TempSibling;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.FilterOutputStream;

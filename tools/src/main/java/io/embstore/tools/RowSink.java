@@ -1,20 +1,21 @@
 package io.embstore.tools;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Draft;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Puts parsed rows into a {@link EmbeddingStore.Draft}: the vector, and the word after checking or re-encoding it.
+ * Puts parsed rows into a {@link Draft}: the vector, and the word after checking or re-encoding it.
  * One per thread for parallel readers (rows are distinct); streaming readers also let it grow the draft.
  */
 final class RowSink {
-    private final EmbeddingStore.Draft draft;
+    private final Draft draft;
     private final ConvertOptions.WordEncoding encoding;
     /** Word capacity this sink reserved (streaming readers only). */
     private long wordCapacity;
 
-    RowSink(EmbeddingStore.Draft draft, ConvertOptions.WordEncoding encoding) {
+    RowSink(Draft draft, ConvertOptions.WordEncoding encoding) {
         this.draft = draft;
         this.encoding = encoding;
     }

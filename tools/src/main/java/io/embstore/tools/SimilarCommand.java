@@ -1,6 +1,7 @@
 package io.embstore.tools;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Neighbor;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -50,9 +51,9 @@ final class SimilarCommand implements Callable<Integer> {
             NeighborPrinter.requireWords(table, words.toArray(String[]::new));
             StringBuilder all = new StringBuilder("{");
             // One pass for all the words; in a classifier's model directory, over its words only.
-            List<List<EmbeddingStore.Neighbor>> answers = table.mostSimilar(words, k, ClassifierModel.wordQueryRows(store));
+            List<List<Neighbor>> answers = table.mostSimilar(words, k, ClassifierModel.wordQueryRows(store));
             for (int i = 0; i < words.size(); i++) {
-                List<EmbeddingStore.Neighbor> neighbors = answers.get(i);
+                List<Neighbor> neighbors = answers.get(i);
                 if (json.json) {
                     all.append(i == 0 ? "" : ",").append(JsonText.string(words.get(i))).append(':')
                             .append(NeighborPrinter.json(neighbors));

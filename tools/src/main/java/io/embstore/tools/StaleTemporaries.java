@@ -1,10 +1,10 @@
 package io.embstore.tools;
 
+import io.embstore.store.io.TempSibling;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 
-import io.embstore.store.TempSibling;
 import picocli.CommandLine;
 
 /**

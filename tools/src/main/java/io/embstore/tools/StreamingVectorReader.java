@@ -1,6 +1,7 @@
 package io.embstore.tools;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Draft;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -20,7 +21,7 @@ final class StreamingVectorReader {
         this.options = options;
     }
 
-    long readText(EmbeddingStore.Draft draft, int dim, long declaredRows, long firstLine) {
+    long readText(Draft draft, int dim, long declaredRows, long firstLine) {
         LineParser parser = new LineParser(dim, options.allowNonFinite());
         RowSink sink = new RowSink(draft, options.encoding());
         long wanted = wanted(declaredRows);
@@ -77,7 +78,7 @@ final class StreamingVectorReader {
         return row;
     }
 
-    long readBinary(EmbeddingStore.Draft draft, int dim, long declaredRows) {
+    long readBinary(Draft draft, int dim, long declaredRows) {
         RowSink sink = new RowSink(draft, options.encoding());
         float[] values = new float[dim];
         int vectorBytes = 4 * dim;

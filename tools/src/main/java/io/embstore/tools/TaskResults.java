@@ -1,6 +1,6 @@
 package io.embstore.tools;
 
-import java.io.IOException;
+import io.embstore.store.io.Futures;
 import java.io.UncheckedIOException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -21,16 +21,7 @@ final class TaskResults {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while " + doing, e);
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            if (e.getCause() instanceof IOException io) {
-                throw new UncheckedIOException(io);
-            }
-            if (e.getCause() instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(e.getCause());
+            throw new UncheckedIOException(Futures.cause(e));
         }
     }
 }

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.function.IntConsumer;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.ReadMode;
+import io.embstore.store.ReadMode;
 import io.embstore.store.StoreException;
 import org.agrona.collections.IntArrayList;
 

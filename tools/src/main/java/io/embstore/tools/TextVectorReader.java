@@ -1,6 +1,7 @@
 package io.embstore.tools;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Draft;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -61,7 +62,7 @@ final class TextVectorReader {
     }
 
     /** Reads every row into {@code draft} (which it sizes) and returns the number of rows read. */
-    long read(EmbeddingStore.Draft draft) {
+    long read(Draft draft) {
         int threads = Math.max(1, options.threads());
         ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "embstore-parse");
@@ -245,7 +246,7 @@ final class TextVectorReader {
      * its lines and rows there, waits for the chunk before it to be counted (which gives its first line and row)
      * and parses it. Returns the parse error with the lowest line number, or null.
      */
-    private InputException parse(ExecutorService pool, EmbeddingStore.Draft draft, List<Chunk> pieces, long rowLimit) {
+    private InputException parse(ExecutorService pool, Draft draft, List<Chunk> pieces, long rowLimit) {
         ChunkOrder order = new ChunkOrder(pieces.size(), options.limit() >= 0 ? options.limit() : Long.MAX_VALUE);
         AtomicInteger nextChunk = new AtomicInteger();
         AtomicLong firstErrorLine = new AtomicLong(Long.MAX_VALUE);
@@ -347,7 +348,7 @@ final class TextVectorReader {
         return LineParser.trimEnd(buf, pos, lineEnd) > pos ? lineEnd | Integer.MIN_VALUE : lineEnd;
     }
 
-    private void parseChunk(Chunk c, byte[] buf, int length, LineEnds ends, EmbeddingStore.Draft draft, long rows,
+    private void parseChunk(Chunk c, byte[] buf, int length, LineEnds ends, Draft draft, long rows,
                             AtomicLong firstErrorLine) {
         LineParser parser = new LineParser(dim, options.allowNonFinite());
         RowSink sink = new RowSink(draft, options.encoding());

@@ -1,5 +1,6 @@
 package io.embstore.tools;
 
+import io.embstore.store.io.Murmur3;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -80,11 +81,6 @@ final class Tokenizer {
 
     /** MurmurHash3's 64-bit finaliser. */
     static long fmix64(long h) {
-        h ^= h >>> 33;
-        h *= 0xff51afd7ed558ccdL;
-        h ^= h >>> 33;
-        h *= 0xc4ceb9fe1a85ec53L;
-        h ^= h >>> 33;
-        return h;
+        return Murmur3.fmix64(h);
     }
 }

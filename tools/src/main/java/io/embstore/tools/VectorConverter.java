@@ -1,6 +1,11 @@
 package io.embstore.tools;
 
+import io.embstore.store.io.Phases;
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.OnDuplicate;
+import io.embstore.store.DuplicateListener;
+import io.embstore.store.Dtype;
+import io.embstore.store.Draft;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,29 +27,23 @@ import java.util.zip.GZIPInputStream;
  *
  * <p>Plain files are mapped and parsed on every core ({@link TextVectorReader}, {@link BinaryVectorReader}); gzip
  * input is streamed on one thread ({@link StreamingVectorReader}). Either way the store is built as a
- * {@link EmbeddingStore.Draft}: any error deletes it, so a failed conversion leaves nothing behind. Heap use does not
+ * {@link Draft}: any error deletes it, so a failed conversion leaves nothing behind. Heap use does not
  * grow with the input.
  */
 final class VectorConverter {
     private static final int DETECT_BYTES = 1 << 20;
 
     /** What a conversion did. */
-    record Summary(Path input, Path store, VectorFormat format, long rows, int dim, EmbeddingStore.Dtype dtype,
+    record Summary(Path input, Path store, VectorFormat format, long rows, int dim, Dtype dtype,
                    long duplicates, List<String> duplicateExamples, long inputBytes, long nanos) {
     }
 
     private VectorConverter() {
     }
 
-    /** {@code -Dembstore.phases=true}: when each phase of a conversion ended, on standard error (for measuring). */
-    private static final boolean PHASES = Boolean.getBoolean("embstore.phases");
-
-    /** With {@code -Dembstore.phases=true}, prints the wall clock (ms since the epoch) at which a phase ended. */
+    /** With {@code -Dembstore.phases=true}, prints the wall clock at which a phase ended (see {@link Phases}). */
     static void phase(String name) {
-        if (PHASES) {
-            java.time.Instant now = java.time.Instant.now();
-            System.err.printf("embstore phase %-12s %d.%03d%n", name, now.toEpochMilli(), now.getNano() / 1000 % 1000);
-        }
+        Phases.ended(name);
     }
 
     static Summary convert(Path input, Path store, ConvertOptions options) {
@@ -169,7 +168,7 @@ final class VectorConverter {
                         + body + " after the header");
             }
             DuplicateCounter duplicates = new DuplicateCounter(options.onDuplicate());
-            try (EmbeddingStore.Draft draft = EmbeddingStore.builder(store).dim(dim).dtype(options.dtype()).draft()) {
+            try (Draft draft = EmbeddingStore.builder(store).dim(dim).dtype(options.dtype()).draft()) {
                 // Similarity queries want every row's norm: computed once, at the load, not by every reader's query.
                 draft.computeNormsOnCommit(true);
                 long rows;
@@ -208,7 +207,7 @@ final class VectorConverter {
             DuplicateCounter duplicates = new DuplicateCounter(options.onDuplicate());
             // Rows, not lines, name duplicates here: a stream cannot be read twice to find the line.
             duplicates.locate(row -> new InputException(input, "row " + (row + 1), ""));
-            try (EmbeddingStore.Draft draft = EmbeddingStore.builder(store).dim(dim).dtype(options.dtype()).draft()) {
+            try (Draft draft = EmbeddingStore.builder(store).dim(dim).dtype(options.dtype()).draft()) {
                 // Similarity queries want every row's norm: computed once, at the load, not by every reader's query.
                 draft.computeNormsOnCommit(true);
                 StreamingVectorReader reader = new StreamingVectorReader(input, window, options);
@@ -228,7 +227,7 @@ final class VectorConverter {
     }
 
     /** Counts duplicate words, keeps a few examples, and turns one into an error under {@code --on-duplicate error}. */
-    static final class DuplicateCounter implements EmbeddingStore.DuplicateListener {
+    static final class DuplicateCounter implements DuplicateListener {
         private final ConvertOptions.Duplicates mode;
         private java.util.function.LongFunction<InputException> locator;
         long count;
@@ -242,8 +241,8 @@ final class VectorConverter {
             this.locator = locator;
         }
 
-        EmbeddingStore.OnDuplicate policy() {
-            return mode == ConvertOptions.Duplicates.LAST ? EmbeddingStore.OnDuplicate.KEEP_LAST : EmbeddingStore.OnDuplicate.KEEP_FIRST;
+        OnDuplicate policy() {
+            return mode == ConvertOptions.Duplicates.LAST ? OnDuplicate.KEEP_LAST : OnDuplicate.KEEP_FIRST;
         }
 
         @Override

@@ -1,6 +1,8 @@
 package io.embstore.tools;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Verification;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -44,11 +46,11 @@ final class VerifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long started = System.nanoTime();
-        EmbeddingStore.Verification v;
+        Verification v;
         try (EmbeddingStore table = record ? EmbeddingStore.openForWriting(store) : EmbeddingStore.open(store)) {
             v = table.verify();
-            if (record && v.ok()) {
-                table.recordChecksums();
+            if (v.ok() && table instanceof WritableStore writer) {
+                writer.recordChecksums();
             }
         }
         double seconds = (System.nanoTime() - started) / 1e9;

@@ -1,6 +1,7 @@
 package io.embstore.tools;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Neighbor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -182,11 +183,11 @@ final class WordEvaluation {
                 queries[i] = target;
             }
             // Four neighbours are enough: at most three of them are the question's own words.
-            List<List<EmbeddingStore.Neighbor>> answers = table.mostSimilar(queries, 4, Set.of());
+            List<List<Neighbor>> answers = table.mostSimilar(queries, 4, Set.of());
             for (int i = 0; i < batch.size(); i++) {
                 Question q = batch.get(i);
                 String predicted = null;
-                for (EmbeddingStore.Neighbor n : answers.get(i)) {
+                for (Neighbor n : answers.get(i)) {
                     if (!n.word().equals(q.a()) && !n.word().equals(q.b()) && !n.word().equals(q.c())) {
                         predicted = n.word();
                         break;

@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Dtype;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -162,7 +163,7 @@ class CompactClassifierTest {
         Path half = tmp.resolve("half");
         assertEquals("f16", compact(model, half, "--dtype", "f16").get("dtype").asText());
         try (EmbeddingStore s = EmbeddingStore.open(half)) {
-            assertEquals(EmbeddingStore.Dtype.F16, s.dtype());
+            assertEquals(Dtype.F16, s.dtype());
         }
         assertTrue(Files.size(half.resolve("matrix.npy")) <= 4096 + (Files.size(small.resolve("matrix.npy")) - 4096) / 2,
                 "the f16 matrix is half the f32 one");

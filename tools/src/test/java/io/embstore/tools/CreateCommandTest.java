@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Dtype;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,7 +30,7 @@ class CreateCommandTest {
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
             assertEquals(37, table.rows());
             assertEquals(11, table.dim());
-            assertEquals(EmbeddingStore.Dtype.F32, table.dtype());
+            assertEquals(Dtype.F32, table.dtype());
             assertFalse(table.hasVocabulary());
             assertEquals(-1, table.paddingIndex());
         }
@@ -67,7 +68,7 @@ class CreateCommandTest {
             assertEquals(List.of("cat", "dog", "café", "日本"),
                     List.of(table.word(0), table.word(1), table.word(2), table.word(3)));
             assertEquals(2, table.rowOf("café"));
-            assertEquals(EmbeddingStore.Dtype.F16, table.dtype());
+            assertEquals(Dtype.F16, table.dtype());
             assertEquals(1, table.paddingIndex());
             float[] v = new float[3];
             table.read(0, v);

@@ -9,6 +9,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Path;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import io.embstore.store.StoreException;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -58,7 +59,7 @@ class ErrorReporterTest {
         Path ro = CliBadInputTest.unwritable(tmp.resolve("ro"));
         Assumptions.assumeTrue(ro != null, "no way to make a directory unwritable for this user here");
         StoreException refused = null;
-        try (EmbeddingStore s = EmbeddingStore.builder(ro.resolve("s")).rows(2).dim(2).vocabulary(false).create()) {
+        try (WritableStore s = EmbeddingStore.builder(ro.resolve("s")).rows(2).dim(2).vocabulary(false).create()) {
             throw new AssertionError("created a store in an unwritable directory: " + s.path());
         } catch (StoreException e) {
             refused = e;

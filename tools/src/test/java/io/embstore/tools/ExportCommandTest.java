@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -41,7 +43,7 @@ class ExportCommandTest {
             words.add(r % 13 == 0 ? "mot-é-" + r : r % 17 == 0 ? "語" + r : "w" + r);
         }
         Path dir = tmp.resolve("awkward");
-        try (EmbeddingStore s = EmbeddingStore.builder(dir).words(words).dim(dim).init(EmbeddingStore.Init.zeros()).create()) {
+        try (WritableStore s = EmbeddingStore.builder(dir).words(words).dim(dim).init(Init.zeros()).create()) {
             float[] v = new float[dim];
             for (int r = 0; r < rows; r++) {
                 for (int k = 0; k < dim; k++) {
@@ -190,7 +192,7 @@ class ExportCommandTest {
         int dim = 4;
         long g0;
         long g1;
-        try (EmbeddingStore s = EmbeddingStore.builder(dir).words(words).dim(dim).init(EmbeddingStore.Init.normal(3))
+        try (WritableStore s = EmbeddingStore.builder(dir).words(words).dim(dim).init(Init.normal(3))
                 .create();
              SparseTrainer t = SparseTrainer.attach(s,
                      SparseTrainer.Options.sgd().threads(1).build())) {
@@ -265,7 +267,7 @@ class ExportCommandTest {
         Path items = tmp.resolve("items");
         ok("create", items.toString(), "--rows", "1000", "--dim", "8", "--init", "uniform", "--seed", "7");
         long generation;
-        try (EmbeddingStore table = EmbeddingStore.openForWriting(items);
+        try (WritableStore table = EmbeddingStore.openForWriting(items);
              SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam().learningRate(1e-3).build())) {
             generation = trainer.checkpoint();
             float[] grads = new float[2 * 8];

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Init;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -86,14 +88,14 @@ class ExportedWordsTest {
         words.add(at, c.word());
         Path dir = tmp.resolve("s" + n);
         if (library) {
-            EmbeddingStore.builder(dir).words(words).dim(3).init(EmbeddingStore.Init.zeros()).create().close();
+            EmbeddingStore.builder(dir).words(words).dim(3).init(Init.zeros()).create().close();
         } else {
             Path file = Files.writeString(tmp.resolve("words" + n + ".txt"), String.join("\n", words) + "\n",
                     StandardCharsets.UTF_8);
             CliRun run = CliRun.of("create", dir.toString(), "--words", file.toString(), "--dim", "3");
             assertEquals(0, run.status(), run.toString());
         }
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore s = EmbeddingStore.openForWriting(dir)) {
             assertEquals(words.get(at), s.word(at), "the store holds the word as given");
             for (int r = 0; r < 3; r++) {
                 s.write(r, VECTORS[r]);

@@ -9,6 +9,8 @@ import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Init;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,8 +27,8 @@ class GetCommandTest {
     @BeforeEach
     void createStore() {
         store = tmp.resolve("s");
-        try (EmbeddingStore table = EmbeddingStore.builder(store).words(List.of("cat", "dog", "café"))
-                .dim(5).init(EmbeddingStore.Init.zeros()).create()) {
+        try (WritableStore table = EmbeddingStore.builder(store).words(List.of("cat", "dog", "café"))
+                .dim(5).init(Init.zeros()).create()) {
             table.write(0, CAT);
             table.write(2, CAFE);
         }
@@ -57,7 +59,7 @@ class GetCommandTest {
     @Test
     void rowsOfAStoreWithoutVocabularyAreNamedByNumber() {
         Path ids = tmp.resolve("ids");
-        EmbeddingStore.builder(ids).rows(3).dim(2).vocabulary(false).init(EmbeddingStore.Init.zeros()).create().close();
+        EmbeddingStore.builder(ids).rows(3).dim(2).vocabulary(false).init(Init.zeros()).create().close();
         CliRun run = CliRun.of("get", ids.toString(), "--rows", "2");
         assertEquals(ExitCode.OK, run.status(), run::toString);
         assertEquals("2 0.0 0.0\n", run.out());

@@ -10,7 +10,8 @@ import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.Init;
+import io.embstore.store.Dtype;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -84,7 +85,7 @@ class InfoCommandTest {
     @Test
     void storeWithoutVocabularyOrPadding() {
         Path store = tmp.resolve("ids");
-        EmbeddingStore.builder(store).rows(4).dim(2).vocabulary(false).dtype(EmbeddingStore.Dtype.F16).create().close();
+        EmbeddingStore.builder(store).rows(4).dim(2).vocabulary(false).dtype(Dtype.F16).create().close();
         CliRun text = CliRun.of("info", store.toString());
         assertTrue(text.out().contains("vocabulary  no\npadding     none\n"), text.out());
         assertTrue(text.out().contains("dtype       f16 (2 bytes a value)\n"), text.out());

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Init;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -49,7 +51,7 @@ class OutputRulesTest {
         for (int r = 0; r < rows; r++) {
             words.add("w" + r);
         }
-        try (EmbeddingStore s = EmbeddingStore.builder(store).words(words).dim(dim).init(EmbeddingStore.Init.normal(5))
+        try (WritableStore s = EmbeddingStore.builder(store).words(words).dim(dim).init(Init.normal(5))
                 .create()) {
             s.flush();
         }
@@ -318,7 +320,7 @@ class OutputRulesTest {
         for (int r = 0; r < 200_000; r++) {
             words.add("w" + r);
         }
-        try (EmbeddingStore s = EmbeddingStore.builder(big).words(words).dim(50).init(EmbeddingStore.Init.normal(1))
+        try (WritableStore s = EmbeddingStore.builder(big).words(words).dim(50).init(Init.normal(1))
                 .create()) {
             s.flush();
         }

@@ -1,6 +1,6 @@
 package io.embstore.trainer;
 
-import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import java.lang.foreign.MemorySegment;
 import org.roaringbitmap.RoaringBitmap;
 
@@ -13,7 +13,7 @@ final class DirtyPages {
      * Forces the pages of {@code rows}: runs of rows that share or abut pages become one msync, so the calls number
      * about the dirty pages, not the dirty rows; rows far apart never pull in the clean pages between them.
      */
-    static void force(RoaringBitmap rows, EmbeddingStore store, OptimizerState state, Durability durability) {
+    static void force(RoaringBitmap rows, WritableStore store, OptimizerState state, Durability durability) {
         if (rows.isEmpty()) {
             return;
         }

@@ -1,6 +1,7 @@
 package io.embstore.trainer;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
@@ -27,8 +28,8 @@ interface Durability {
      */
     void force(Path file, MemorySegment mapping, long offset, long length);
 
-    /** msync of rows {@code [fromRow, toRow)} of the store's matrix ({@link EmbeddingStore#force}). */
-    void forceRows(EmbeddingStore store, long fromRow, long toRow);
+    /** msync of rows {@code [fromRow, toRow)} of the store's matrix ({@link WritableStore#force}). */
+    void forceRows(WritableStore store, long fromRow, long toRow);
 
     /** fsync of a directory: the renames and creations in it are on disk when this returns. */
     void forceDirectory(Path dir) throws IOException;
@@ -47,7 +48,7 @@ interface Durability {
         }
 
         @Override
-        public void forceRows(EmbeddingStore store, long fromRow, long toRow) {
+        public void forceRows(WritableStore store, long fromRow, long toRow) {
             store.force(fromRow, toRow);
         }
 

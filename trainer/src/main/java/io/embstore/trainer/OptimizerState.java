@@ -1,5 +1,6 @@
 package io.embstore.trainer;
 
+import io.embstore.store.io.FileSpace;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -20,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32C;
 
-import io.embstore.store.FileSpace;
 
 /**
  * The optimizer's per-row state, in mapped files in the store directory, and {@code optim.meta}, which says which

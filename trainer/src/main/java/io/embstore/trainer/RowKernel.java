@@ -1,6 +1,7 @@
 package io.embstore.trainer;
 
-import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
+import io.embstore.store.ReadMode;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -16,7 +17,7 @@ final class RowKernel {
     /** Rows loaded together before they are computed (see {@link #load}). */
     static final int BATCH = 8;
 
-    private final EmbeddingStore store;
+    private final WritableStore store;
     private final OptimizerState state;
     private final SparseTrainer.Algorithm algorithm;
     private final int dim;
@@ -45,7 +46,7 @@ final class RowKernel {
     private final long[] counts = new long[BATCH];
     private final long[] lasts = new long[BATCH];
 
-    RowKernel(EmbeddingStore store, OptimizerState state, SparseTrainer.Options o) {
+    RowKernel(WritableStore store, OptimizerState state, SparseTrainer.Options o) {
         this.store = store;
         this.state = state;
         this.algorithm = o.algorithm();
@@ -113,7 +114,7 @@ final class RowKernel {
             // CONSISTENT although the trainer is the store's only writer (it never retries): its read of the row's
             // seqlock word brings that cache line in with the batch's other misses; store.write's read of it in
             // update() would otherwise miss alone, once per row, with nothing to overlap it.
-            store.read(row, p[j], 0, EmbeddingStore.ReadMode.CONSISTENT);
+            store.read(row, p[j], 0, ReadMode.CONSISTENT);
             if (algorithm == SparseTrainer.Algorithm.ADAM) {
                 long at = OptimizerState.rowAt(row, stateRowBytes);
                 MemorySegment.copy(state.m, F32, at, m[j], 0, d);

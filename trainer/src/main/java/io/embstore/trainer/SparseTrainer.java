@@ -1,6 +1,9 @@
 package io.embstore.trainer;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
+import io.embstore.store.ReadMode;
+import io.embstore.store.Dtype;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -15,7 +18,7 @@ import org.roaringbitmap.RoaringBitmap;
  * {@code nn.Embedding(sparse=True)}, without the heap, on every core.
  *
  * <pre>{@code
- * try (EmbeddingStore table = EmbeddingStore.openForWriting(dir);
+ * try (WritableStore table = EmbeddingStore.openForWriting(dir);
  *      SparseTrainer trainer = SparseTrainer.attach(table, SparseTrainer.Options.adam().learningRate(1e-3).build())) {
  *     for (Batch b : batches) {
  *         trainer.step(b.ids(), b.gradients());      // ids.length x dim gradients, duplicates allowed
@@ -213,7 +216,7 @@ public final class SparseTrainer implements AutoCloseable {
         }
     }
 
-    private final EmbeddingStore store;
+    private final WritableStore store;
     private final Options options;
     private final Path dir;
     private final int dim;
@@ -236,7 +239,7 @@ public final class SparseTrainer implements AutoCloseable {
     private boolean closed;
     private int[] newRows = new int[0];
 
-    private SparseTrainer(EmbeddingStore store, Options options, OptimizerState state, UndoLog undo, CheckpointRecord record,
+    private SparseTrainer(WritableStore store, Options options, OptimizerState state, UndoLog undo, CheckpointRecord record,
                           Durability durability) {
         this.store = store;
         this.durability = durability;
@@ -274,14 +277,14 @@ public final class SparseTrainer implements AutoCloseable {
     }
 
     /** {@link #attach(EmbeddingStore, Options)} with every force made through {@code durability} (tests record them). */
-    static SparseTrainer attach(EmbeddingStore store, Options options, Durability durability) {
-        Objects.requireNonNull(store, "store");
+    static SparseTrainer attach(EmbeddingStore readOrWrite, Options options, Durability durability) {
+        Objects.requireNonNull(readOrWrite, "store");
         Objects.requireNonNull(options, "options");
-        if (!store.isWritable()) {
-            throw new IllegalArgumentException(store.path() + " is open read-only (frozen): a trainer needs"
+        if (!(readOrWrite instanceof WritableStore store)) {
+            throw new IllegalArgumentException(readOrWrite.path() + " is open read-only (frozen): a trainer needs"
                     + " EmbeddingStore.openForWriting");
         }
-        if (store.dtype() != EmbeddingStore.Dtype.F32 && store.dtype() != EmbeddingStore.Dtype.F16) {
+        if (store.dtype() != Dtype.F32 && store.dtype() != Dtype.F16) {
             throw new IllegalArgumentException("unsupported dtype " + store.dtype());
         }
         Path dir = store.path();
@@ -548,7 +551,7 @@ public final class SparseTrainer implements AutoCloseable {
         float[] row = new float[dim];
         ByteBuffer bytes = ByteBuffer.allocate(dim * 4).order(ByteOrder.LITTLE_ENDIAN);
         for (long r = 0; r < rows; r++) {
-            store.read(r, row, 0, EmbeddingStore.ReadMode.RELAXED);
+            store.read(r, row, 0, ReadMode.RELAXED);
             bytes.clear();
             bytes.asFloatBuffer().put(row);
             crc.update(bytes.array());

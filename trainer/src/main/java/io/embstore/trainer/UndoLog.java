@@ -1,5 +1,6 @@
 package io.embstore.trainer;
 
+import io.embstore.store.io.FileSpace;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -12,7 +13,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 
-import io.embstore.store.FileSpace;
 
 /**
  * The undo log {@code optim.undo}: the pre-image of every row changed since the last checkpoint, written and forced

@@ -1,6 +1,7 @@
 package io.embstore.trainer;
 
-import io.embstore.store.EmbeddingStore;
+import io.embstore.store.ReadMode;
+import io.embstore.store.WritableStore;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -17,13 +18,13 @@ final class UndoRecords {
     private static final ValueLayout.OfFloat F32_UNALIGNED =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final EmbeddingStore store;
+    private final WritableStore store;
     private final OptimizerState state;
     private final UndoLog undo;
     private final int dim;
     private ByteBuffer batch = ByteBuffer.allocate(0);
 
-    UndoRecords(EmbeddingStore store, OptimizerState state, UndoLog undo) {
+    UndoRecords(WritableStore store, OptimizerState state, UndoLog undo) {
         this.store = store;
         this.state = state;
         this.undo = undo;
@@ -49,7 +50,7 @@ final class UndoRecords {
             b.putLong(base + UndoLog.ROW_OFFSET, row).putLong(base + UndoLog.EPOCH_OFFSET, epoch)
                     .putLong(base + UndoLog.COUNT_OFFSET, state.updateCount(row))
                     .putLong(base + UndoLog.LAST_STEP_OFFSET, state.lastStep(row));
-            store.read(row, weights, 0, EmbeddingStore.ReadMode.RELAXED); // we are the only writer
+            store.read(row, weights, 0, ReadMode.RELAXED); // we are the only writer
             MemorySegment.copy(weights, 0, seg, F32_UNALIGNED, base + UndoLog.WEIGHTS_OFFSET, dim);
             state.saveFloats(row, seg, base + UndoLog.WEIGHTS_OFFSET + 4L * dim);
             for (int z = UndoLog.crcOffset(dim, stateFloats) + 4; z < rb; z++) {
@@ -64,7 +65,7 @@ final class UndoRecords {
      * What {@link UndoLog#open} calls with each sound record at attach: a record of the committed checkpoint's
      * {@code epoch} is written back into the store and the state, its row added to {@code restored}.
      */
-    static Consumer<ByteBuffer> rollBack(EmbeddingStore store, OptimizerState state, long epoch, RoaringBitmap restored) {
+    static Consumer<ByteBuffer> rollBack(WritableStore store, OptimizerState state, long epoch, RoaringBitmap restored) {
         Path dir = store.path();
         float[] weights = new float[store.dim()];
         return rec -> {

@@ -4,9 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,7 +46,7 @@ class CrashRecoveryTest {
         Path dir = tmp.resolve("crash");
         String expected;
         long expectedSteps;
-        try (EmbeddingStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(ROWS).dim(DIM).paddingIndex(0)
+        try (WritableStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(ROWS).dim(DIM).paddingIndex(0)
                 .init(Init.normal(seed)).create(); SparseTrainer t = SparseTrainer.attach(s, OPTIONS)) {
             expected = Long.toHexString(t.stateChecksum());
             expectedSteps = 0;
@@ -81,7 +82,7 @@ class CrashRecoveryTest {
                 }
             }
             boolean undoPending = Files.size(dir.resolve(UndoLog.FILE)) > UndoLog.HEADER_BYTES;
-            try (EmbeddingStore s = EmbeddingStore.openForWriting(dir); SparseTrainer t = SparseTrainer.attach(s, OPTIONS)) {
+            try (WritableStore s = EmbeddingStore.openForWriting(dir); SparseTrainer t = SparseTrainer.attach(s, OPTIONS)) {
                 String got = t.steps() + " " + Long.toHexString(t.stateChecksum());
                 assertTrue(accepted.contains(got), "after kill " + kills + " the store holds " + got
                         + ", the child's last checkpoint(s) were " + accepted);

@@ -6,7 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Init;
 import io.embstore.store.StoreException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -36,7 +37,7 @@ class DamagedRowTrainingTest {
         Path crash = tmp.resolve("crash");
         float[] before3 = new float[DIM];
         float[] before1 = new float[DIM];
-        try (EmbeddingStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(ROWS).dim(DIM).init(Init.normal(3)).create();
+        try (WritableStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(ROWS).dim(DIM).init(Init.normal(3)).create();
              SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.1).threads(1).build())) {
             s.read(3, before3);
             s.read(1, before1);
@@ -48,7 +49,7 @@ class DamagedRowTrainingTest {
         }
         setSeq(crash, 3, 11);
         setSeq(crash, 10, 5);
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(crash)) {
+        try (WritableStore s = EmbeddingStore.openForWriting(crash)) {
             assertArrayEquals(new long[] {3, 10}, s.damagedRows());
             try (SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.1).threads(1).build())) {
                 assertArrayEquals(new long[] {10}, s.damagedRows(), "the roll-back rewrote row 3, which makes it healthy");

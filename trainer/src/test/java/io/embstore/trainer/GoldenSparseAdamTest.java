@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -76,8 +77,8 @@ class GoldenSparseAdamTest {
         }
     }
 
-    private static EmbeddingStore newStore(Path dir, int rows, int dim, int padding, float[] initial) {
-        EmbeddingStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(rows).dim(dim).paddingIndex(padding)
+    private static WritableStore newStore(Path dir, int rows, int dim, int padding, float[] initial) {
+        WritableStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(rows).dim(dim).paddingIndex(padding)
                 .init(Init.zeros()).create();
         for (int row = 0; row < rows; row++) {
             if (row != padding) {

@@ -8,6 +8,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,7 +21,7 @@ class PlantedTempSymlinkTest {
     void aSymlinkPlantedAsTheCheckpointsTemporaryIsNotWrittenThrough() throws Exception {
         Path victim = Files.writeString(tmp.resolve("victim"), "keep");
         Path dir = tmp.resolve("t");
-        try (EmbeddingStore s = EmbeddingStore.builder(dir).rows(10).dim(4).vocabulary(false).create();
+        try (WritableStore s = EmbeddingStore.builder(dir).rows(10).dim(4).vocabulary(false).create();
              SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().threads(1).build())) {
             Files.createSymbolicLink(dir.resolve("optim.checkpoint.tmp"), victim);
             t.step(new long[] {1, 2}, new float[8]);

@@ -5,8 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.testkit.Seeds;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Init;
 import io.embstore.trainer.SimulatedDisk.Event;
 import io.embstore.trainer.SimulatedDisk.Kind;
 import io.embstore.trainer.SparseTrainer.Options;
@@ -113,7 +114,7 @@ class PowerLossTest {
         SimulatedDisk disk = new SimulatedDisk(dir);
         Path undoFile = dir.resolve(UndoLog.FILE);
         int rb = UndoLog.recordBytes(DIM, 2 * DIM);
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir); SparseTrainer t = SparseTrainer.attach(s, OPTIONS, disk)) {
+        try (WritableStore s = EmbeddingStore.openForWriting(dir); SparseTrainer t = SparseTrainer.attach(s, OPTIONS, disk)) {
             long matrixHeader = SimulatedDisk.matrixHeaderBytes(dir.resolve("matrix.npy"));
             Set<Integer> dirty = new TreeSet<>();
             int checkpoints = 0;
@@ -232,7 +233,7 @@ class PowerLossTest {
         SimulatedDisk disk = new SimulatedDisk(dir);
         List<String> checkpoints = new ArrayList<>(); // entry i: "t checksum" of the state committed by checkpoint i
         List<Capture> captures = new ArrayList<>();
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir); SparseTrainer t = SparseTrainer.attach(s, OPTIONS, disk)) {
+        try (WritableStore s = EmbeddingStore.openForWriting(dir); SparseTrainer t = SparseTrainer.attach(s, OPTIONS, disk)) {
             checkpoints.add(state(t));
             Set<Integer> dirty = new TreeSet<>();
             boolean[] inCheckpoint = {false};
@@ -267,7 +268,7 @@ class PowerLossTest {
                         : List.of(checkpoints.get(c.committed()));
                 boolean undoRecords = Files.size(crash.resolve(UndoLog.FILE)) > UndoLog.HEADER_BYTES;
                 // Recovery's own forces are not under test here, and would cost most of the run.
-                try (EmbeddingStore s = EmbeddingStore.openForWriting(crash);
+                try (WritableStore s = EmbeddingStore.openForWriting(crash);
                      SparseTrainer t = SparseTrainer.attach(s, one, NO_FORCES)) {
                     String got = state(t);
                     assertTrue(accepted.contains(got), "power cut " + c.image().label() + ", " + loss + ": attach gave "
@@ -296,7 +297,7 @@ class PowerLossTest {
         }
 
         @Override
-        public void forceRows(EmbeddingStore store, long fromRow, long toRow) {
+        public void forceRows(WritableStore store, long fromRow, long toRow) {
         }
 
         @Override

@@ -4,9 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,7 +35,7 @@ class ReadersWhileTrainingTest {
         Path dir = tmp.resolve("served");
         int dim = 257;
         int rows = 1000;
-        try (EmbeddingStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(rows).dim(dim).init(Init.zeros()).create();
+        try (WritableStore s = EmbeddingStore.builder(dir).vocabulary(false).rows(rows).dim(dim).init(Init.zeros()).create();
              SparseTrainer t = SparseTrainer.attach(s, Options.sgd().learningRate(0.5).threads(2).build())) {
             try (JavaChild reader = JavaChild.of(UniformRowReader.class, dir.toString(), "2500", Long.toString(r.nextLong()))
                     .start()) {

@@ -1,6 +1,6 @@
 package io.embstore.trainer;
 
-import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -74,7 +74,7 @@ final class SimulatedDisk implements Durability {
     }
 
     @Override
-    public void forceRows(EmbeddingStore store, long fromRow, long toRow) {
+    public void forceRows(WritableStore store, long fromRow, long toRow) {
         Path file = store.path().resolve("matrix.npy");
         long rowBytes = (long) store.dim() * store.dtype().bytes();
         long offset = matrixHeaderBytes(file) + fromRow * rowBytes;

@@ -7,9 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Dtype;
-import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.testkit.Seeds;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Init;
+import io.embstore.store.Dtype;
 import io.embstore.trainer.SparseTrainer.Algorithm;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.lang.foreign.Arena;
@@ -37,7 +38,7 @@ class SparseTrainerTest {
     @TempDir
     Path tmp;
 
-    static EmbeddingStore newStore(Path dir, long seed, Dtype dtype) {
+    static WritableStore newStore(Path dir, long seed, Dtype dtype) {
         return EmbeddingStore.builder(dir).vocabulary(false).rows(ROWS).dim(DIM).dtype(dtype).paddingIndex(PADDING)
                 .init(Init.normal(seed)).create();
     }
@@ -84,7 +85,7 @@ class SparseTrainerTest {
     @EnumSource(Algorithm.class)
     void absentRowsAndTheirStateAreUntouchedBitForBit(Algorithm algorithm) {
         SplittableRandom r = new SplittableRandom(Seeds.seed("absentRowsUntouched " + algorithm));
-        try (EmbeddingStore s = newStore(tmp.resolve("s"), r.nextLong(), Dtype.F32);
+        try (WritableStore s = newStore(tmp.resolve("s"), r.nextLong(), Dtype.F32);
              SparseTrainer trainer = SparseTrainer.attach(s, options(algorithm).weightDecay(0.01).maxNorm(3).build())) {
             for (int step = 0; step < 30; step++) {
                 int[] ids = ids(r, 1 + r.nextInt(40), ROWS - 20); // the last 20 rows are never in a step
@@ -179,7 +180,7 @@ class SparseTrainerTest {
     void paddingRowNeverChangesAndReadOnlyStoresAndBadIdsAreRefused() {
         SplittableRandom r = new SplittableRandom(Seeds.seed("padding"));
         Path dir = tmp.resolve("p");
-        try (EmbeddingStore s = newStore(dir, r.nextLong(), Dtype.F32);
+        try (WritableStore s = newStore(dir, r.nextLong(), Dtype.F32);
              SparseTrainer trainer = SparseTrainer.attach(s,
                      Options.adam().learningRate(0.1).weightDecay(0.1).maxNorm(0.5).build())) {
             byte[] padding = rowBytes(s, PADDING);
@@ -345,7 +346,7 @@ class SparseTrainerTest {
         double lr = c.algorithm() == Algorithm.ADAM ? 0.01 : 0.05;
         Options o = options(c.algorithm()).learningRate(lr).perRowBiasCorrection(c.perRow()).weightDecay(c.wd())
                 .maxNorm(c.maxNorm()).threads(2).build();
-        try (EmbeddingStore s = newStore(tmp.resolve("r"), r.nextLong(), Dtype.F32);
+        try (WritableStore s = newStore(tmp.resolve("r"), r.nextLong(), Dtype.F32);
              SparseTrainer trainer = SparseTrainer.attach(s, o)) {
             Reference ref = new Reference(c.algorithm(), lr, o.eps(), c.perRow(), c.wd(), c.maxNorm(), s);
             for (int step = 0; step < 40; step++) {
@@ -405,7 +406,7 @@ class SparseTrainerTest {
             byte[][][] results = new byte[2][][];
             for (int threads = 1; threads <= 2; threads++) {
                 SplittableRandom r = new SplittableRandom(seed);
-                try (EmbeddingStore s = newStore(tmp.resolve("t" + threads + dtype), 7, dtype);
+                try (WritableStore s = newStore(tmp.resolve("t" + threads + dtype), 7, dtype);
                      SparseTrainer trainer = SparseTrainer.attach(s, Options.adam().threads(threads).build())) {
                     for (int step = 0; step < 15; step++) {
                         int[] ids = ids(r, 200, ROWS);
@@ -427,7 +428,7 @@ class SparseTrainerTest {
         Path b = tmp.resolve("b");
         SplittableRandom ra = new SplittableRandom(seed);
         SplittableRandom rb = new SplittableRandom(seed);
-        try (EmbeddingStore s = newStore(a, 3, Dtype.F32); SparseTrainer t = SparseTrainer.attach(s, Options.adam().build())) {
+        try (WritableStore s = newStore(a, 3, Dtype.F32); SparseTrainer t = SparseTrainer.attach(s, Options.adam().build())) {
             for (int step = 0; step < 20; step++) {
                 int[] ids = ids(ra, 30, ROWS);
                 t.step(ids, grads(ra, ids.length));
@@ -435,7 +436,7 @@ class SparseTrainerTest {
         }
         newStore(b, 3, Dtype.F32).close();
         for (int part = 0; part < 4; part++) {
-            try (EmbeddingStore s = EmbeddingStore.openForWriting(b);
+            try (WritableStore s = EmbeddingStore.openForWriting(b);
                  SparseTrainer t = SparseTrainer.attach(s, Options.adam().build())) {
                 assertEquals(part * 5L, t.steps());
                 for (int step = 0; step < 5; step++) {
@@ -444,7 +445,7 @@ class SparseTrainerTest {
                 }
             }
         }
-        try (EmbeddingStore sa = EmbeddingStore.openForWriting(a); EmbeddingStore sb = EmbeddingStore.openForWriting(b);
+        try (WritableStore sa = EmbeddingStore.openForWriting(a); WritableStore sb = EmbeddingStore.openForWriting(b);
              SparseTrainer ta = SparseTrainer.attach(sa, Options.adam().build());
              SparseTrainer tb = SparseTrainer.attach(sb, Options.adam().build())) {
             assertEquals(ta.stateChecksum(), tb.stateChecksum());
@@ -456,7 +457,7 @@ class SparseTrainerTest {
     void rowsAppendedToTheStoreGrowTheStateFiles() {
         SplittableRandom r = new SplittableRandom(Seeds.seed("growth"));
         Path dir = tmp.resolve("g");
-        try (EmbeddingStore s = newStore(dir, 4, Dtype.F32); SparseTrainer t = SparseTrainer.attach(s, Options.adam().build())) {
+        try (WritableStore s = newStore(dir, 4, Dtype.F32); SparseTrainer t = SparseTrainer.attach(s, Options.adam().build())) {
             t.step(new int[] {1, 2}, grads(r, 2));
             float[] v = new float[DIM];
             long first = -1;
@@ -470,7 +471,7 @@ class SparseTrainerTest {
             assertTrue(stateOf(t).capacity >= s.rows());
             t.checkpoint();
         }
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir);
+        try (WritableStore s = EmbeddingStore.openForWriting(dir);
              SparseTrainer t = SparseTrainer.attach(s, Options.adam().build())) {
             assertEquals(1, stateOf(t).updateCount(s.rows() - 1), "the grown files reopen");
             assertEquals(2, t.steps());
@@ -479,7 +480,7 @@ class SparseTrainerTest {
 
     @Test
     void dirtyRowsAndDirtySince() {
-        try (EmbeddingStore s = newStore(tmp.resolve("d"), 1, Dtype.F32);
+        try (WritableStore s = newStore(tmp.resolve("d"), 1, Dtype.F32);
              SparseTrainer t = SparseTrainer.attach(s, Options.sgd().build())) {
             long g0 = t.checkpoint();
             t.step(new int[] {1, 2, 2, (int) PADDING}, new float[4 * DIM]);
@@ -498,7 +499,7 @@ class SparseTrainerTest {
             assertEquals(all, t.dirtySince(-1), "before the history: every row");
         }
         // the history is in the checkpoint record: it survives a reopen
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(tmp.resolve("d"));
+        try (WritableStore s = EmbeddingStore.openForWriting(tmp.resolve("d"));
              SparseTrainer t = SparseTrainer.attach(s, Options.sgd().build())) {
             CheckpointRecord rec = CheckpointRecord.read(s.path());
             assertEquals(RoaringBitmap.bitmapOf(9), t.dirtySince(rec.history.get(rec.history.size() - 2).generation()));
@@ -509,7 +510,7 @@ class SparseTrainerTest {
         Path dir = tmp.resolve("c");
         RoaringBitmap all = new RoaringBitmap();
         all.add(0L, ROWS);
-        try (EmbeddingStore s = newStore(dir, 1, Dtype.F32); EmbeddingStore reader = EmbeddingStore.open(dir)) {
+        try (WritableStore s = newStore(dir, 1, Dtype.F32); EmbeddingStore reader = EmbeddingStore.open(dir)) {
             SparseTrainer.Changes untrained = SparseTrainer.changedSince(reader, reader.generation());
             assertEquals(all, untrained.rows(), "a table never trained: every row");
             try (SparseTrainer t = SparseTrainer.attach(s, Options.sgd().build())) {

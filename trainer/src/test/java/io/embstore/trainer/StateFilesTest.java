@@ -6,8 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Dtype;
 import io.embstore.testkit.Seeds;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Dtype;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -45,7 +46,7 @@ class StateFilesTest {
     }
 
     private static String attachFailure(Path dir, Options o) {
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir)) {
+        try (WritableStore s = EmbeddingStore.openForWriting(dir)) {
             return assertThrows(IllegalStateException.class, () -> SparseTrainer.attach(s, o)).getMessage();
         }
     }
@@ -99,7 +100,7 @@ class StateFilesTest {
     void withoutMetaTheStateIsBuiltAgain() throws IOException {
         Path dir = trainedStore("m");
         Files.delete(dir.resolve(OptimizerState.META_FILE));
-        try (EmbeddingStore s = EmbeddingStore.openForWriting(dir);
+        try (WritableStore s = EmbeddingStore.openForWriting(dir);
              SparseTrainer t = SparseTrainer.attach(s, Options.sgd().build())) {
             assertEquals(0, t.steps());
             assertFalse(Files.exists(dir.resolve(OptimizerState.M_FILE)), "adam's leftovers are deleted");
@@ -125,7 +126,7 @@ class StateFilesTest {
         assertTrue(t.stateChecksum() != atCheckpoint);
         s.close(); // the trainer never closes: its last four steps are after the checkpoint, as in a crash
         assertTrue(Files.size(dir.resolve(UndoLog.FILE)) > UndoLog.HEADER_BYTES);
-        try (EmbeddingStore again = EmbeddingStore.openForWriting(dir);
+        try (WritableStore again = EmbeddingStore.openForWriting(dir);
              SparseTrainer resumed = SparseTrainer.attach(again, Options.adam().build())) {
             assertEquals(8, resumed.steps());
             assertEquals(atCheckpoint, resumed.stateChecksum(), "weights (f16), moments, counters and t as checkpointed");

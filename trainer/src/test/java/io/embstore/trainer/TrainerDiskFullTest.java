@@ -12,6 +12,9 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Verification;
+import io.embstore.store.Init;
 import io.embstore.store.StoreException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,8 +57,8 @@ class TrainerDiskFullTest {
             Path dir = fs.dir().resolve("t");
             Path ballast = fs.dir().resolve("ballast");
             int dim = 128;
-            try (EmbeddingStore s = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
-                    .init(EmbeddingStore.Init.normal(1)).create();
+            try (WritableStore s = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
+                    .init(Init.normal(1)).create();
                  SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.01).threads(1).build())) {
                 t.step(new long[] {0, 1}, grads(2, dim));
                 t.checkpoint();
@@ -86,8 +89,8 @@ class TrainerDiskFullTest {
             Path dir = fs.dir().resolve("t");
             Path ballast = fs.dir().resolve("ballast");
             int dim = 128;
-            try (EmbeddingStore s = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
-                    .init(EmbeddingStore.Init.normal(1)).create();
+            try (WritableStore s = EmbeddingStore.builder(dir).rows(1000).dim(dim).vocabulary(false)
+                    .init(Init.normal(1)).create();
                  SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.01).threads(1).build())) {
                 t.step(new long[] {0, 1, 2}, grads(3, dim));
                 float[] row = new float[dim];
@@ -118,7 +121,7 @@ class TrainerDiskFullTest {
                 assertEquals(List.of(), leftovers);
             }
             try (EmbeddingStore s = EmbeddingStore.open(dir)) {
-                EmbeddingStore.Verification v = s.verify();
+                Verification v = s.verify();
                 assertTrue(v.ok(), v.problems().toString());
             }
         }

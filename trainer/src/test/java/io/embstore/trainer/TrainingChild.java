@@ -1,6 +1,7 @@
 package io.embstore.trainer;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 
@@ -20,7 +21,7 @@ public final class TrainingChild {
         Path dir = Path.of(args[0]);
         long seed = Long.parseLong(args[1]);
         int every = Integer.parseInt(args[2]);
-        EmbeddingStore store = EmbeddingStore.openForWriting(dir);
+        WritableStore store = EmbeddingStore.openForWriting(dir);
         SparseTrainer trainer = SparseTrainer.attach(store, CrashRecoveryTest.OPTIONS);
         System.out.println("start " + trainer.steps() + " " + Long.toHexString(trainer.stateChecksum()));
         System.out.flush();

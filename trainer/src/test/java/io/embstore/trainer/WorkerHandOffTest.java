@@ -4,8 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.EmbeddingStore.Init;
 import io.embstore.testkit.Seeds;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer.Options;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -35,7 +36,7 @@ class WorkerHandOffTest {
      */
     @Test
     void aWorkerLateForAFinishedStepChangesNothing() {
-        try (EmbeddingStore store = EmbeddingStore.builder(tmp.resolve("late")).vocabulary(false).rows(ROWS).dim(DIM)
+        try (WritableStore store = EmbeddingStore.builder(tmp.resolve("late")).vocabulary(false).rows(ROWS).dim(DIM)
                 .init(Init.normal(3)).create();
              SparseTrainer trainer = SparseTrainer.attach(store, Options.adam().threads(1).build())) {
             OptimizerState state = SparseTrainerTest.stateOf(trainer);

@@ -1,5 +1,6 @@
-package io.embstore.store;
+package io.embstore.store.io;
 
+import io.embstore.store.StoreException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -71,7 +72,7 @@ public final class FileSpace {
      * As {@link #reserve(Path, long, long)}, with errors about {@code reportAs} (a store being built, whose files live
      * in a temporary directory the user never named) and the file shown as {@code shownAs}.
      */
-    static void reserve(Path file, long from, long to, Path reportAs, Path shownAs) {
+    public static void reserve(Path file, long from, long to, Path reportAs, Path shownAs) {
         if (from < 0 || to <= from) {
             return;
         }
@@ -95,7 +96,8 @@ public final class FileSpace {
         }
         if (rc != 0) {
             throw rc == ENOSPC || rc == EDQUOT || rc == EFBIG ? noSpace(reportAs, shownAs, rc == EFBIG ? to : length, rc)
-                    : new StoreException(reportAs, "cannot reserve " + length + " bytes for " + shownAs + " (error "
+                    : new StoreException(StoreException.Kind.IO, reportAs,
+                            "cannot reserve " + length + " bytes for " + shownAs + " (error "
                     + rc + ")");
         }
     }
@@ -119,7 +121,7 @@ public final class FileSpace {
      * The error for a failure to make {@code shownAs} {@code bytes} long (a mapping past its end): "file too large" or
      * "no space left" when the system said so, else the I/O error as it is; about {@code reportAs}.
      */
-    static StoreException extendFailed(Path reportAs, Path shownAs, long bytes, IOException e) {
+    public static StoreException extendFailed(Path reportAs, Path shownAs, long bytes, IOException e) {
         String m = e.getMessage() == null ? "" : e.getMessage();
         if (m.contains("File too large")) {
             return noSpace(reportAs, shownAs, bytes, EFBIG);
@@ -127,7 +129,8 @@ public final class FileSpace {
         if (m.contains("No space left") || m.contains("Disk quota exceeded")) {
             return noSpace(reportAs, shownAs, bytes, m.contains("quota") ? EDQUOT : ENOSPC);
         }
-        return new StoreException(reportAs, "cannot extend " + shownAs + " to " + bytes + " bytes", e);
+        return new StoreException(StoreException.Kind.IO, reportAs,
+                "cannot extend " + shownAs + " to " + bytes + " bytes", e);
     }
 
     /** {@code bytes}: the bytes missing, or for EFBIG the size the file would have had. */
@@ -145,13 +148,13 @@ public final class FileSpace {
                     + " needs " + size(bytes) + " more, " + size(usable) + " free: free some space or choose another"
                     + " file system";
         }
-        StoreException e = new StoreException(reportAs, message);
+        StoreException e = new StoreException(StoreException.Kind.NO_SPACE, reportAs, message);
         e.initCause(new FileSystemException(shownAs.toString(), null, reason));
         return e;
     }
 
     /** {@code 40000000 bytes (40 MB)}: the exact count, and a size a person reads at a glance. */
-    static String size(long bytes) {
+    public static String size(long bytes) {
         if (bytes < 10_000) {
             return bytes + " bytes";
         }
@@ -195,7 +198,8 @@ public final class FileSpace {
             if (m.contains("Disk quota exceeded")) {
                 return EDQUOT;
             }
-            throw new StoreException(reportAs, "cannot reserve " + (to - from) + " bytes for " + shownAs, e);
+            throw new StoreException(StoreException.Kind.IO, reportAs,
+                    "cannot reserve " + (to - from) + " bytes for " + shownAs, e);
         }
     }
 

@@ -1,4 +1,4 @@
-package io.embstore.store;
+package io.embstore.store.io;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -137,7 +137,7 @@ public final class TempSibling {
     }
 
     /** Deletes {@code root} and, for a directory, everything under it, without following symlinks. */
-    static void deleteTree(Path root) throws IOException {
+    public static void deleteTree(Path root) throws IOException {
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {

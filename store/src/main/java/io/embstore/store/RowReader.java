@@ -1,0 +1,227 @@
+package io.embstore.store;
+
+import io.embstore.store.StoreMapping.Mapping;
+import io.embstore.store.io.NpyHeader;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The seqlock read path of one store: copies rows out of the mapped matrix, f32 or f16, into arrays or segments, never
+ * half old and half new in {@link ReadMode#CONSISTENT} mode (see {@link RowSeqlock} for the protocol). Refuses damaged
+ * rows, and gives up on a row whose writer died mid-write or holds it too long.
+ */
+final class RowReader {
+    static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort F16_LE = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32_NATIVE_U = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /** Spins before a reader starts checking whether the writer of a row still lives. */
+    private static final int SPINS_BEFORE_CHECK = 1 << 12;
+    /** Longest a reader waits for one row to be written before it gives up. */
+    private static final long ROW_WAIT_NANOS = 10_000_000_000L;
+
+    private final Path dir;
+    private final int dim;
+    private final Dtype dtype;
+    private final long rowBytes;
+    private final ControlBlock control;
+    private final DamagedRows damaged;
+
+    RowReader(Path dir, Dtype dtype, int dim, ControlBlock control, DamagedRows damaged) {
+        this.dir = dir;
+        this.dim = dim;
+        this.dtype = dtype;
+        this.rowBytes = (long) dim * dtype.bytes();
+        this.control = control;
+        this.damaged = damaged;
+    }
+
+    /**
+     * The one gather loop, over the rows [0, rows) of {@code m}: ids come from {@code ints} or {@code longs}, rows go
+     * to {@code dstArray} or {@code dstSegment}.
+     */
+    void gather(Mapping m, long rows, int[] ints, long[] longs, int n, float[] dstArray, MemorySegment dstSegment,
+                long dstBytes, ReadMode mode) {
+        checkGatherTarget(n, dstBytes);
+        // Every id is checked before the first row is copied, so a bad batch leaves the caller's buffer untouched.
+        for (int i = 0; i < n; i++) {
+            checkId(id(ints, longs, i), i, rows);
+        }
+        Scratch scratch = scratch();
+        if (mode == ReadMode.RELAXED) {
+            for (int i = 0; i < n; i++) {
+                long id = id(ints, longs, i);
+                copyRaw(m.matrix(), NpyHeader.BYTES + id * rowBytes, dstArray, dstSegment, target(dstArray, i), scratch);
+            }
+            return;
+        }
+        // Consistent reads in blocks: the block's sequence counters are read first, so their cache misses overlap
+        // instead of each row's copy waiting for its own counter; then the rows are copied, then validated. A row whose
+        // counter was odd or moved is read again on its own, retrying as long as it takes.
+        int[] seqs = scratch.sequences;
+        MemorySegment seq = m.seq();
+        for (int base = 0; base < n; base += Scratch.BLOCK) {
+            int count = Math.min(Scratch.BLOCK, n - base);
+            for (int j = 0; j < count; j++) {
+                seqs[j] = RowSeqlock.readBegin(seq, id(ints, longs, base + j));
+            }
+            for (int j = 0; j < count; j++) {
+                if ((seqs[j] & 1) == 0) {
+                    long id = id(ints, longs, base + j);
+                    copyRaw(m.matrix(), NpyHeader.BYTES + id * rowBytes, dstArray, dstSegment, target(dstArray, base + j), scratch);
+                }
+            }
+            RowSeqlock.validateFence();
+            for (int j = 0; j < count; j++) {
+                long id = id(ints, longs, base + j);
+                if ((seqs[j] & 1) != 0 || RowSeqlock.readAgain(seq, id) != seqs[j]) {
+                    copyRow(m, id, dstArray, dstSegment, target(dstArray, base + j), ReadMode.CONSISTENT);
+                }
+            }
+        }
+    }
+
+    /** Id {@code i} of a gather, from whichever of the two id arrays was given. */
+    static long id(int[] ints, long[] longs, int i) {
+        return ints != null ? ints[i] : longs[i];
+    }
+
+    /** Where gathered row {@code i} goes: an element index in an array, a byte offset in a segment. */
+    long target(float[] dstArray, int i) {
+        return dstArray != null ? (long) i * dim : (long) i * dim * Float.BYTES;
+    }
+
+    /**
+     * Per-thread scratch of the read paths: reused, so reads and gathers allocate nothing after a thread's first.
+     * f16 rows are copied out as one block of halves and converted in a plain array loop, which C2 vectorises
+     * (element by element through the segment it did not, and f16 reads ran slower than f32 ones).
+     */
+    private static final class Scratch {
+        static final int BLOCK = 16;
+        final int[] sequences = new int[BLOCK];
+        short[] halves = new short[0];
+        float[] floats = new float[0];
+
+        void ensure(int dim) {
+            if (halves.length < dim) {
+                halves = new short[dim];
+                floats = new float[dim];
+            }
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    Scratch scratch() {
+        Scratch s = SCRATCH.get();
+        s.ensure(dim);
+        return s;
+    }
+
+    void checkGatherTarget(int ids, long dstBytes) {
+        long needed = (long) ids * dim * Float.BYTES;
+        if (dstBytes < needed) {
+            throw new IllegalArgumentException("destination holds " + dstBytes / Float.BYTES + " floats, "
+                    + ids + " ids x dim " + dim + " need " + needed / Float.BYTES);
+        }
+    }
+
+    static void checkId(long id, int position, long rows) {
+        if (id < 0 || id >= rows) {
+            throw new IndexOutOfBoundsException("id " + id + " at position " + position + " is outside [0, " + rows + ")");
+        }
+    }
+
+    /**
+     * Copies one row to {@code dstArray} at element {@code dstOffset}, or to {@code dstSegment} at byte
+     * {@code dstOffset}; consistent reads retry under the row's seqlock.
+     */
+    void copyRow(Mapping m, long row, float[] dstArray, MemorySegment dstSegment, long dstOffset, ReadMode mode) {
+        long at = NpyHeader.BYTES + row * rowBytes;
+        Scratch scratch = dtype == Dtype.F16 ? scratch() : null;
+        if (mode == ReadMode.RELAXED) {
+            copyRaw(m.matrix(), at, dstArray, dstSegment, dstOffset, scratch);
+            return;
+        }
+        MemorySegment seq = m.seq();
+        long waitingSince = 0;
+        for (int spins = 0; ; spins++) {
+            int begin = RowSeqlock.readBegin(seq, row);
+            if ((begin & 1) == 0) {
+                copyRaw(m.matrix(), at, dstArray, dstSegment, dstOffset, scratch);
+                if (RowSeqlock.readValidate(seq, row, begin)) {
+                    return;
+                }
+            } else if (damaged.contains(row)) {
+                throw damagedRowError(row);
+            }
+            if (spins < SPINS_BEFORE_CHECK) {
+                Thread.onSpinWait();
+            } else {
+                if (waitingSince == 0) {
+                    waitingSince = System.nanoTime();
+                }
+                waitForWriter(row, begin, waitingSince);
+            }
+        }
+    }
+
+    /**
+     * A row stayed busy past the spin budget: fail if the writer is gone (it died mid-write and left the counter odd)
+     * or after {@link #ROW_WAIT_NANOS}; otherwise park briefly and let the caller retry.
+     */
+    void waitForWriter(long row, int sequence, long waitingSince) {
+        long pid = control.writerPid();
+        boolean alive = pid == ProcessHandle.current().pid()
+                || (pid != 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+        if (!alive) {
+            throw new StoreException(StoreException.Kind.CORRUPT, dir,
+                    "row " + row + " was left half-written (sequence " + sequence
+                    + ") by a writer that is no longer running: its content is unknown; open the store for writing and"
+                    + " rewrite the row with write(" + row + ", vector) (a trainer's attach restores the rows of an"
+                    + " interrupted step)");
+        }
+        if (System.nanoTime() - waitingSince > ROW_WAIT_NANOS) {
+            throw new StoreException(StoreException.Kind.LOCKED, dir,
+                    "row " + row + " has been under write by pid " + pid
+                    + " for more than " + ROW_WAIT_NANOS / 1_000_000_000L + " s");
+        }
+        LockSupport.parkNanos(50_000);
+        if (Thread.interrupted()) {
+            Thread.currentThread().interrupt();
+            throw new StoreException(StoreException.Kind.IO, dir,
+                    "interrupted while waiting for row " + row + " to be written");
+        }
+    }
+
+    StoreException damagedRowError(long row) {
+        return new StoreException(StoreException.Kind.CORRUPT, dir,
+                "row " + row + " is damaged: a write of it did not complete (its writer died or"
+                + " the write failed), so its content is unknown; rewrite it with write(" + row + ", vector) in the"
+                + " writer (a trainer's attach restores it from its undo log if a training step left it)");
+    }
+
+    void copyRaw(MemorySegment matrix, long at, float[] dstArray, MemorySegment dstSegment, long dstOffset,
+                         Scratch scratch) {
+        if (dtype == Dtype.F32) {
+            if (dstArray != null) {
+                MemorySegment.copy(matrix, F32_LE, at, dstArray, (int) dstOffset, dim);
+            } else {
+                MemorySegment.copy(matrix, F32_LE, at, dstSegment, F32_NATIVE_U, dstOffset, dim);
+            }
+            return;
+        }
+        short[] halves = scratch.halves;
+        MemorySegment.copy(matrix, F16_LE, at, halves, 0, dim);
+        float[] out = dstArray != null ? dstArray : scratch.floats;
+        int to = dstArray != null ? (int) dstOffset : 0;
+        for (int i = 0; i < dim; i++) {
+            out[to + i] = Float.float16ToFloat(halves[i]);
+        }
+        if (dstArray == null) {
+            MemorySegment.copy(out, 0, dstSegment, F32_NATIVE_U, dstOffset, dim);
+        }
+    }
+}
