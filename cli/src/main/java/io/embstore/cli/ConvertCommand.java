@@ -3,7 +3,8 @@ package io.embstore.cli;
 import io.embstore.store.EmbeddingStore.Dtype;
 import io.embstore.formats.ConvertOptions;
 import io.embstore.formats.OutputLocation;
-import io.embstore.formats.VectorConverter;
+import io.embstore.formats.ConversionSummary;
+import io.embstore.formats.VectorFiles;
 import io.embstore.formats.VectorFormat;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -100,19 +101,21 @@ final class ConvertCommand implements Callable<Integer> {
         OutputLocation.checkParent(store);
         StaleTemporaries.sweep(store, spec.commandLine());
         // A compressed input's size says nothing of the bytes parsed: its bar shows progress without an end.
-        long size = !Files.isRegularFile(input) ? 0 : VectorConverter.isGzip(input) ? -1 : Files.size(input);
-        VectorConverter.Summary s;
+        long size = !Files.isRegularFile(input) ? 0 : VectorFiles.isCompressed(input) ? -1 : Files.size(input);
+        ConversionSummary s;
         try (ProgressOption.Bar bar = progress.start("convert", size)) {
-            ConvertOptions options = ConvertOptions.defaults()
-                    .withFormat(format)
-                    .withDtype(dtype)
-                    .withDuplicates(onDuplicate)
-                    .withEncoding(encoding)
-                    .withLimit(limit == null ? -1 : limit)
-                    .withAllowNonFinite(allowNonFinite)
-                    .withThreads(threads == null ? Runtime.getRuntime().availableProcessors() : threads)
-                    .withProgress(bar);
-            s = VectorConverter.convert(input, store, options);
+            ConvertOptions.Builder options = ConvertOptions.builder()
+                    .format(format)
+                    .dtype(dtype)
+                    .onDuplicate(onDuplicate)
+                    .encoding(encoding)
+                    .limit(limit == null ? -1 : limit)
+                    .allowNonFinite(allowNonFinite)
+                    .progress(bar);
+            if (threads != null) {
+                options.threads(threads);
+            }
+            s = VectorFiles.convert(input, store, options.build());
         }
         PrintWriter out = spec.commandLine().getOut();
         double seconds = s.nanos() / 1e9;

@@ -4,7 +4,10 @@ import io.embstore.store.EmbeddingStore;
 import io.embstore.trainer.SparseTrainer;
 import io.embstore.formats.OutputLocation;
 import io.embstore.formats.OutputTarget;
-import io.embstore.formats.VectorExporter;
+import io.embstore.formats.ExportOptions;
+import io.embstore.formats.ExportSummary;
+import io.embstore.formats.RowSelection;
+import io.embstore.formats.VectorFiles;
 import io.embstore.formats.VectorFormat;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -111,12 +114,15 @@ final class ExportCommand implements Callable<Integer> {
         target.sweepStale(err, spec.qualifiedName());
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
             SparseTrainer.Changes changes = changedSince == null ? null : changes(table);
-            VectorExporter.RowSelection rows = wordsFile != null ? wordRows(table)
-                    : changes != null ? changedRows(table, changes.rows()) : VectorExporter.allRows(table);
-            VectorExporter.Sizes sizes;
+            RowSelection rows = wordsFile != null ? wordRows(table)
+                    : changes != null ? changedRows(table, changes.rows()) : RowSelection.all(table);
+            ExportSummary sizes;
             try (ProgressOption.Bar bar = progress.startRows("export", rows.size())) {
-                sizes = VectorExporter.export(table, rows, target, format,
-                        threads == null ? Runtime.getRuntime().availableProcessors() : threads, bar);
+                ExportOptions.Builder options = ExportOptions.builder().format(format).rows(rows).progress(bar);
+                if (threads != null) {
+                    options.threads(threads);
+                }
+                sizes = VectorFiles.export(table, target, options.build());
             }
             double seconds = (System.nanoTime() - started) / 1e9;
             // Standard output carries the export itself: the report goes with the other messages.
@@ -128,14 +134,14 @@ final class ExportCommand implements Callable<Integer> {
                                 : out.toAbsolutePath().normalize().toString())
                         + ",\"format\":" + JsonText.string(format.label()) + ",\"rows\":" + rows.size()
                         + (changes == null ? "" : ",\"changed_since\":" + changedSince + ",\"up_to\":" + changes.upTo())
-                        + ",\"bytes\":" + sizes.text() + ",\"written_bytes\":" + sizes.written()
+                        + ",\"bytes\":" + sizes.textBytes() + ",\"written_bytes\":" + sizes.writtenBytes()
                         + ",\"seconds\":" + String.format(Locale.ROOT, "%.3f", seconds) + "}");
             } else {
                 String size = target.compressed()
-                        ? String.format(Locale.ROOT, "%,d bytes uncompressed, %,d bytes written", sizes.text(), sizes.written())
-                        : String.format(Locale.ROOT, "%,d bytes", sizes.text());
+                        ? String.format(Locale.ROOT, "%,d bytes uncompressed, %,d bytes written", sizes.textBytes(), sizes.writtenBytes())
+                        : String.format(Locale.ROOT, "%,d bytes", sizes.textBytes());
                 o.printf(Locale.ROOT, "exported %,d rows of %s to %s (%s): %s in %.2f s (%s)%n", rows.size(),
-                        table.path(), target.shown(), format.label(), size, seconds, ProgressOption.rate(sizes.text(),
+                        table.path(), target.shown(), format.label(), size, seconds, ProgressOption.rate(sizes.textBytes(),
                                 seconds));
                 if (changes != null) {
                     o.printf(Locale.ROOT, "rows changed after generation %d, complete up to generation %d: next time"
@@ -162,16 +168,16 @@ final class ExportCommand implements Callable<Integer> {
     }
 
     /** The changed rows in row order; all rows through the plain selection when every row changed. */
-    private static VectorExporter.RowSelection changedRows(EmbeddingStore table, RoaringBitmap changed) {
+    private static RowSelection changedRows(EmbeddingStore table, RoaringBitmap changed) {
         RoaringBitmap present = changed.clone();
         present.remove(table.rows(), 1L << 32); // rows a reader's view does not have yet
         if (present.getLongCardinality() == table.rows()) {
-            return VectorExporter.allRows(table);
+            return RowSelection.all(table);
         }
-        return listed(present.stream().asLongStream().toArray()); // rows < MAX_ROWS = 2^31 - 1: no sign to mend
+        return RowSelection.of(present.stream().asLongStream().toArray()); // rows < MAX_ROWS = 2^31 - 1: no sign to mend
     }
 
-    private VectorExporter.RowSelection wordRows(EmbeddingStore table) {
+    private RowSelection wordRows(EmbeddingStore table) {
         List<String> lines;
         try {
             lines = Files.readAllLines(wordsFile, StandardCharsets.UTF_8);
@@ -199,21 +205,6 @@ final class ExportCommand implements Callable<Integer> {
             }
             found.add(row);
         }
-        return listed(found.stream().mapToLong(Long::longValue).toArray());
-    }
-
-    /** The rows of a list, in its order. */
-    private static VectorExporter.RowSelection listed(long[] selected) {
-        return new VectorExporter.RowSelection() {
-            @Override
-            public long size() {
-                return selected.length;
-            }
-
-            @Override
-            public long row(long index) {
-                return selected[(int) index];
-            }
-        };
+        return RowSelection.of(found.stream().mapToLong(Long::longValue).toArray());
     }
 }

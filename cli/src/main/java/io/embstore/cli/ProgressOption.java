@@ -1,6 +1,6 @@
 package io.embstore.cli;
 
-import io.embstore.formats.ConvertOptions;
+import io.embstore.formats.ProgressListener;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import me.tongfei.progressbar.ProgressBar;
@@ -69,7 +69,7 @@ final class ProgressOption {
     }
 
     /** A running bar; thread-safe, as converters report from every parser thread. */
-    static final class Bar implements ConvertOptions.Progress, AutoCloseable {
+    static final class Bar implements ProgressListener, AutoCloseable {
         private final ProgressBar bar;
         private final boolean byRows;
         private final AtomicLong rows = new AtomicLong();

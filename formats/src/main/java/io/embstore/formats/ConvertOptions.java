@@ -1,9 +1,11 @@
 package io.embstore.formats;
 
 import io.embstore.store.EmbeddingStore;
+import java.util.Objects;
 
 /**
- * How {@link VectorConverter} reads a vector file.
+ * How a vector file is converted into a store ({@link VectorFiles#convert}). {@link #defaults()} or
+ * {@code ConvertOptions.builder()...build()}; {@link #toBuilder()} changes a few of them.
  *
  * @param format         the input format, or null to detect it
  * @param dtype          the store's element type
@@ -11,58 +13,106 @@ import io.embstore.store.EmbeddingStore;
  * @param encoding       how words are decoded: strict UTF-8, UTF-8 with invalid bytes replaced, or Latin-1
  * @param limit          read only the first {@code limit} rows, or -1 for all
  * @param allowNonFinite keep NaN and infinite values instead of failing on them
- * @param threads        parser threads for uncompressed text input
+ * @param threads        parser threads for uncompressed text input, 1 or more
  * @param progress       told of progress from any thread; never null
  */
-public record ConvertOptions(VectorFormat format, EmbeddingStore.Dtype dtype, Duplicates onDuplicate, WordEncoding encoding,
-                      long limit, boolean allowNonFinite, int threads, Progress progress) {
+public record ConvertOptions(VectorFormat format, EmbeddingStore.Dtype dtype, Duplicates onDuplicate,
+                             WordEncoding encoding, long limit, boolean allowNonFinite, int threads,
+                             ProgressListener progress) {
 
+    /** What happens to a word seen again. */
     public enum Duplicates { FIRST, LAST, ERROR }
 
+    /** How the bytes of a word are decoded. */
     public enum WordEncoding { UTF8, REPLACE, LATIN1 }
 
-    /** Receives progress; implementations must be thread-safe. */
-    public interface Progress {
-        Progress NONE = (bytes, rows) -> { };
-
-        /** {@code bytes} more input bytes and {@code rows} more rows were read. */
-        void advance(long bytes, long rows);
+    public ConvertOptions {
+        Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(onDuplicate, "onDuplicate");
+        Objects.requireNonNull(encoding, "encoding");
+        Objects.requireNonNull(progress, "progress");
+        if (limit < -1) {
+            throw new IllegalArgumentException("limit must be -1 (all rows) or more, found " + limit);
+        }
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be 1 or more, found " + threads);
+        }
     }
 
+    /** Detected format, f32, first of duplicates kept, strict UTF-8, every row, finite values only, every core. */
     public static ConvertOptions defaults() {
-        return new ConvertOptions(null, EmbeddingStore.Dtype.F32, Duplicates.FIRST, WordEncoding.UTF8, -1, false,
-                Runtime.getRuntime().availableProcessors(), Progress.NONE);
+        return builder().build();
     }
 
-    public ConvertOptions withFormat(VectorFormat f) {
-        return new ConvertOptions(f, dtype, onDuplicate, encoding, limit, allowNonFinite, threads, progress);
+    public static Builder builder() {
+        return new Builder();
     }
 
-    public ConvertOptions withDtype(EmbeddingStore.Dtype d) {
-        return new ConvertOptions(format, d, onDuplicate, encoding, limit, allowNonFinite, threads, progress);
+    /** A builder holding these options. */
+    public Builder toBuilder() {
+        return new Builder().format(format).dtype(dtype).onDuplicate(onDuplicate).encoding(encoding).limit(limit)
+                .allowNonFinite(allowNonFinite).threads(threads).progress(progress);
     }
 
-    public ConvertOptions withDuplicates(Duplicates d) {
-        return new ConvertOptions(format, dtype, d, encoding, limit, allowNonFinite, threads, progress);
-    }
+    /** Builds {@link ConvertOptions}; starts from the {@link #defaults()}. */
+    public static final class Builder {
+        private VectorFormat format;
+        private EmbeddingStore.Dtype dtype = EmbeddingStore.Dtype.F32;
+        private Duplicates onDuplicate = Duplicates.FIRST;
+        private WordEncoding encoding = WordEncoding.UTF8;
+        private long limit = -1;
+        private boolean allowNonFinite;
+        private int threads = Runtime.getRuntime().availableProcessors();
+        private ProgressListener progress = ProgressListener.NONE;
 
-    public ConvertOptions withEncoding(WordEncoding e) {
-        return new ConvertOptions(format, dtype, onDuplicate, e, limit, allowNonFinite, threads, progress);
-    }
+        private Builder() {
+        }
 
-    public ConvertOptions withLimit(long l) {
-        return new ConvertOptions(format, dtype, onDuplicate, encoding, l, allowNonFinite, threads, progress);
-    }
+        /** The input format; null (the default) detects it from the first lines. */
+        public Builder format(VectorFormat format) {
+            this.format = format;
+            return this;
+        }
 
-    public ConvertOptions withAllowNonFinite(boolean a) {
-        return new ConvertOptions(format, dtype, onDuplicate, encoding, limit, a, threads, progress);
-    }
+        public Builder dtype(EmbeddingStore.Dtype dtype) {
+            this.dtype = dtype;
+            return this;
+        }
 
-    public ConvertOptions withThreads(int t) {
-        return new ConvertOptions(format, dtype, onDuplicate, encoding, limit, allowNonFinite, t, progress);
-    }
+        public Builder onDuplicate(Duplicates onDuplicate) {
+            this.onDuplicate = onDuplicate;
+            return this;
+        }
 
-    public ConvertOptions withProgress(Progress p) {
-        return new ConvertOptions(format, dtype, onDuplicate, encoding, limit, allowNonFinite, threads, p);
+        public Builder encoding(WordEncoding encoding) {
+            this.encoding = encoding;
+            return this;
+        }
+
+        /** Read only the first {@code limit} rows; -1 (the default) reads them all. */
+        public Builder limit(long limit) {
+            this.limit = limit;
+            return this;
+        }
+
+        public Builder allowNonFinite(boolean allowNonFinite) {
+            this.allowNonFinite = allowNonFinite;
+            return this;
+        }
+
+        /** Parser threads for uncompressed text input; default: every core. */
+        public Builder threads(int threads) {
+            this.threads = threads;
+            return this;
+        }
+
+        public Builder progress(ProgressListener progress) {
+            this.progress = progress;
+            return this;
+        }
+
+        public ConvertOptions build() {
+            return new ConvertOptions(format, dtype, onDuplicate, encoding, limit, allowNonFinite, threads, progress);
+        }
     }
 }

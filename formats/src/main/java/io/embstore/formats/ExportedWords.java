@@ -33,7 +33,7 @@ final class ExportedWords {
      *
      * @throws IllegalArgumentException naming the first row (in export order) whose word the format cannot carry
      */
-    static void check(EmbeddingStore store, VectorExporter.RowSelection rows, VectorFormat format) {
+    static void check(EmbeddingStore store, RowSelection rows, VectorFormat format) {
         if (!store.hasVocabulary()) {
             return; // row ids as words: digits, which every format carries
         }
@@ -47,7 +47,7 @@ final class ExportedWords {
         });
     }
 
-    private static String firstProblem(EmbeddingStore store, VectorExporter.RowSelection rows, VectorFormat format,
+    private static String firstProblem(EmbeddingStore store, RowSelection rows, VectorFormat format,
                                        long from, long to) {
         for (long i = from; i < to; i++) {
             long row = rows.row(i);

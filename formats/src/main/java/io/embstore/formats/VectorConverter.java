@@ -25,13 +25,8 @@ import java.util.zip.GZIPInputStream;
  * {@link EmbeddingStore.Draft}: any error deletes it, so a failed conversion leaves nothing behind. Heap use does not
  * grow with the input.
  */
-public final class VectorConverter {
+final class VectorConverter {
     private static final int DETECT_BYTES = 1 << 20;
-
-    /** What a conversion did. */
-    public record Summary(Path input, Path store, VectorFormat format, long rows, int dim, EmbeddingStore.Dtype dtype,
-                   long duplicates, List<String> duplicateExamples, long inputBytes, long nanos) {
-    }
 
     private VectorConverter() {
     }
@@ -47,7 +42,7 @@ public final class VectorConverter {
         }
     }
 
-    public static Summary convert(Path input, Path store, ConvertOptions options) {
+    static ConversionSummary convert(Path input, Path store, ConvertOptions options) {
         phase("main");
         long started = System.nanoTime();
         long size;
@@ -65,14 +60,14 @@ public final class VectorConverter {
             throw new InputException(input, null, "the file is empty: expected word vectors");
         }
         Result result = isGzip(input) ? convertStream(input, store, options) : convertMapped(input, store, size, options);
-        return new Summary(input, store, result.format, result.rows, result.dim, options.dtype(), result.duplicates.count,
+        return new ConversionSummary(input, store, result.format, result.rows, result.dim, options.dtype(), result.duplicates.count,
                 result.duplicates.examples, size, System.nanoTime() - started);
     }
 
     private record Result(VectorFormat format, long rows, int dim, DuplicateCounter duplicates) {
     }
 
-    public static boolean isGzip(Path input) {
+    static boolean isGzip(Path input) {
         try (InputStream in = Files.newInputStream(input)) {
             return in.read() == 0x1f && in.read() == 0x8b;
         } catch (IOException e) {
@@ -252,7 +247,7 @@ public final class VectorConverter {
             if (mode == ConvertOptions.Duplicates.ERROR) {
                 // The first duplicate stops the commit, so no row was dropped yet: firstRow is also its row as read.
                 InputException at = locator.apply(duplicateRow);
-                throw new InputException(at.file(), at.where(), "duplicate word '" + word + "', first at "
+                throw at.withMessage("duplicate word '" + word + "', first at "
                         + locator.apply(firstRow).where() + " (--on-duplicate first or last keeps one of them)");
             }
             if (examples.size() < 5) {

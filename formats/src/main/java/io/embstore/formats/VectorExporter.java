@@ -31,41 +31,12 @@ import java.util.zip.GZIPOutputStream;
  * A file is written to a temporary sibling, forced to disk and renamed into place at the end: an error never leaves a
  * half-written file. Standard output, a device or a FIFO is written to in order, as it is ({@link OutputTarget}).
  */
-public final class VectorExporter {
+final class VectorExporter {
     private static final int BLOCK_ROWS = 1024;
     private static final java.lang.invoke.VarHandle FLOAT_LE =
             java.lang.invoke.MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
 
-    /** The rows to export: all of them, or the rows of a word list. */
-    public interface RowSelection {
-        long size();
-
-        long row(long index);
-    }
-
-    public static RowSelection allRows(EmbeddingStore store) {
-        long rows = store.rows();
-        return new RowSelection() {
-            @Override
-            public long size() {
-                return rows;
-            }
-
-            @Override
-            public long row(long index) {
-                return index;
-            }
-        };
-    }
-
     private VectorExporter() {
-    }
-
-    /**
-     * What an export wrote: the text (or binary) bytes, and the bytes that reached the output, fewer when it is
-     * compressed.
-     */
-    public record Sizes(long text, long written) {
     }
 
     /**
@@ -73,8 +44,8 @@ public final class VectorExporter {
      * forced and renamed into place (an error never leaves a half-written file); standard output, a device or a FIFO
      * is written to as a stream, in row order.
      */
-    public static Sizes export(EmbeddingStore store, RowSelection rows, OutputTarget out, VectorFormat format, int threads,
-                        ConvertOptions.Progress progress) {
+    static ExportSummary export(EmbeddingStore store, RowSelection rows, OutputTarget out, VectorFormat format, int threads,
+                        ProgressListener progress) {
         ExportedWords.check(store, rows, format);
         byte[] header = format == VectorFormat.GLOVE ? new byte[0]
                 : (rows.size() + " " + store.dim() + "\n").getBytes(StandardCharsets.US_ASCII);
@@ -86,22 +57,22 @@ public final class VectorExporter {
                     long text = writeStreamed(store, rows, os, format, threads, progress, header);
                     os.flush();
                     os.close(); // the gzip trailer, whose failure is this export's failure too
-                    return new Sizes(text, counted.count);
+                    return new ExportSummary(rows.size(), text, counted.count);
                 }
             }
             try (OutputTarget.Temp temp = out.createTemp()) {
-                Sizes sizes;
+                ExportSummary sizes;
                 if (out.compressed()) {
                     try (CountingStream counted = new CountingStream(Files.newOutputStream(temp.path(),
                             StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS));
                          OutputStream os = new GZIPOutputStream(new BufferedOutputStream(counted, 1 << 20), 1 << 16)) {
                         long text = writeStreamed(store, rows, os, format, threads, progress, header);
                         os.close();
-                        sizes = new Sizes(text, counted.count);
+                        sizes = new ExportSummary(rows.size(), text, counted.count);
                     }
                 } else {
                     long text = writePlain(store, rows, temp.path(), format, Math.max(1, threads), progress, header);
-                    sizes = new Sizes(text, text);
+                    sizes = new ExportSummary(rows.size(), text, text);
                 }
                 temp.install();
                 return sizes;
@@ -143,7 +114,7 @@ public final class VectorExporter {
      * the rest is formatted and the final fsync has almost nothing left to do.
      */
     private static long writePlain(EmbeddingStore store, RowSelection rows, Path temp, VectorFormat format, int threads,
-                                   ConvertOptions.Progress progress, byte[] header) throws IOException {
+                                   ProgressListener progress, byte[] header) throws IOException {
         long blocks = (rows.size() + BLOCK_ROWS - 1) / BLOCK_ROWS;
         try (DirectOutput output = DirectOutput.create(temp)) {
             output.put(0, header, header.length);
@@ -232,7 +203,7 @@ public final class VectorExporter {
      * and written one after the other by this thread. Returns the bytes given to {@code os}.
      */
     private static long writeStreamed(EmbeddingStore store, RowSelection rows, OutputStream os, VectorFormat format,
-                                      int threads, ConvertOptions.Progress progress, byte[] header) throws IOException {
+                                      int threads, ProgressListener progress, byte[] header) throws IOException {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
             Thread t = new Thread(r, "embstore-export");
             t.setDaemon(true);
