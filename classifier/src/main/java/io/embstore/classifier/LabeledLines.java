@@ -33,7 +33,8 @@ public final class LabeledLines {
     /**
      * Reads {@code file}; errors name it.
      *
-     * @throws InputException for a missing file or a line that is not UTF-8
+     * @throws InputException for a missing file
+     * @throws ClassifierException for a line that is not UTF-8
      */
     public static void read(Path file, Handler handler) {
         if (!Files.isRegularFile(file)) {
@@ -98,7 +99,8 @@ public final class LabeledLines {
             CharBuffer chars = decoder.reset().decode(ByteBuffer.wrap(line, from, len - from));
             text = chars.toString();
         } catch (CharacterCodingException e) {
-            throw new ClassifierException(ClassifierException.Kind.INVALID, name + ": line " + number + ": not UTF-8 text (expected UTF-8)");
+            throw new ClassifierException(ClassifierException.Kind.INVALID, name + ": line " + number
+                    + ": not UTF-8 text (expected UTF-8)");
         }
         handler.line(number, text);
     }

@@ -78,7 +78,10 @@ public final class Tokenizer {
         return (int) Long.remainderUnsigned(fmix64(ngramHash), buckets);
     }
 
-    /** MurmurHash3's 64-bit finaliser. */
+    /**
+     * MurmurHash3's 64-bit finaliser. The store's VocabularyIndex has the same function, private: this copy goes when
+     * the store shares it with the project's modules (issue 11; the store's internal I/O package is the place).
+     */
     static long fmix64(long h) {
         h ^= h >>> 33;
         h *= 0xff51afd7ed558ccdL;

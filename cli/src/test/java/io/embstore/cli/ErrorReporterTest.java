@@ -10,7 +10,9 @@ import java.nio.file.Path;
 
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.StoreException;
+import io.embstore.classifier.ClassifierException;
 import io.embstore.formats.InputException;
+import io.embstore.formats.OutputException;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,6 +42,27 @@ class ErrorReporterTest {
         assertEquals("embstore get: x: gone\n", report(new UserError(ExitCode.NOT_FOUND, "x: gone"), ExitCode.NOT_FOUND));
         assertEquals("embstore get: bad value on two lines\n",
                 report(new IllegalArgumentException("bad value\n  on two lines"), ExitCode.USER_ERROR));
+    }
+
+    /** The libraries' own exceptions: their kind, not an exit code they carry, gives the status; one line each. */
+    @Test
+    void theLibrariesExceptionKindsMapToTheStatusesTheCliAlwaysGave() {
+        Path out = tmp.resolve("nowhere").resolve("x.vec");
+        assertEquals("embstore get: " + out + ": the parent directory does not exist\n",
+                report(new OutputException(OutputException.Kind.NOT_FOUND, out,
+                        out + ": the parent directory does not exist"), ExitCode.NOT_FOUND));
+        assertEquals("embstore get: x.vec: is a directory\n",
+                report(new OutputException(OutputException.Kind.REFUSED, Path.of("x.vec"), "x.vec: is a directory"),
+                        ExitCode.USER_ERROR));
+        assertEquals("embstore get: m: no such model directory\n",
+                report(new ClassifierException(ClassifierException.Kind.NOT_FOUND, "m: no such model directory"),
+                        ExitCode.NOT_FOUND));
+        // Wrapping a store's error does not turn it into the store's status: the library's message and kind stand.
+        StoreException missingStore = org.junit.jupiter.api.Assertions.assertThrows(StoreException.class,
+                () -> EmbeddingStore.open(tmp.resolve("gone")));
+        assertEquals("embstore get: m: the model's embedding table is damaged: bad\n",
+                report(new ClassifierException(ClassifierException.Kind.INVALID,
+                        "m: the model's embedding table is damaged: bad", missingStore), ExitCode.USER_ERROR));
     }
 
     /** EACCES, as the JDK reports it: bad input (exit 1), not a bug with a trace. */

@@ -110,11 +110,11 @@ public final class BinaryVectorReader {
                     + " rows, but the file ends after " + row);
             return -1;
         }
-        long space = TextScan.indexOf(seg, pos, Math.min(end, pos + VocabularyLimits.MAX_WORD_BYTES + 1), (byte) ' ');
+        long space = TextScan.indexOf(seg, pos, Math.min(end, pos + EmbeddingStore.MAX_WORD_BYTES + 1), (byte) ' ');
         if (space < 0) {
             structural = InputException.atOffset(file, pos, "row " + (row + 1) + ": expected a word ending in a space, "
-                    + (end - pos <= VocabularyLimits.MAX_WORD_BYTES ? "but the file ends" : "found none in "
-                    + VocabularyLimits.MAX_WORD_BYTES + " bytes"));
+                    + (end - pos <= EmbeddingStore.MAX_WORD_BYTES ? "but the file ends" : "found none in "
+                    + EmbeddingStore.MAX_WORD_BYTES + " bytes"));
             return -1;
         }
         if (space == pos) {
@@ -147,7 +147,7 @@ public final class BinaryVectorReader {
                 workers.add(pool.submit(() -> {
                     RowSink sink = new RowSink(draft, options.encoding());
                     float[] values = new float[dim];
-                    byte[] word = new byte[VocabularyLimits.MAX_WORD_BYTES];
+                    byte[] word = new byte[EmbeddingStore.MAX_WORD_BYTES];
                     for (int b = nextBlock.getAndIncrement(); b < blockStarts.size(); b = nextBlock.getAndIncrement()) {
                         long first = (long) b * BLOCK_ROWS;
                         if (first >= Math.min(rows, firstBadRow.get())) {

@@ -10,6 +10,9 @@ import java.nio.file.Path;
  * checked as the rows arrive, so the draft grows with them instead of being sized from the header.
  */
 final class StreamingVectorReader {
+    /** Longest text line this reader accepts: a bound on the window a line must fit in. */
+    static final int MAX_LINE_BYTES = 64 << 20;
+
     private final Path file;
     private final StreamWindow window;
     private final ConvertOptions options;
@@ -28,10 +31,10 @@ final class StreamingVectorReader {
         long line = firstLine;
         long reported = window.inputOffset(window.pos());
         while (row < wanted && !window.atEnd()) {
-            long nl = window.find((byte) '\n', VocabularyLimits.MAX_LINE_BYTES);
+            long nl = window.find((byte) '\n', MAX_LINE_BYTES);
             int start = window.pos();
-            if (nl < 0 && window.limit() - start >= VocabularyLimits.MAX_LINE_BYTES) {
-                throw InputException.atLine(file, line, "the line is longer than " + VocabularyLimits.MAX_LINE_BYTES + " bytes");
+            if (nl < 0 && window.limit() - start >= MAX_LINE_BYTES) {
+                throw InputException.atLine(file, line, "the line is longer than " + MAX_LINE_BYTES + " bytes");
             }
             int lineEnd = (int) (nl < 0 ? window.limit() : nl);
             byte[] buf = window.buffer();
@@ -61,7 +64,7 @@ final class StreamingVectorReader {
         if (options.limit() < 0 && declaredRows >= 0 && row == declaredRows) {
             // Trailing blank lines are fine; another row is not.
             while (!window.atEnd()) {
-                long nl = window.find((byte) '\n', VocabularyLimits.MAX_LINE_BYTES);
+                long nl = window.find((byte) '\n', MAX_LINE_BYTES);
                 int start = window.pos();
                 int lineEnd = (int) (nl < 0 ? window.limit() : nl);
                 if (LineParser.trimEnd(window.buffer(), start, lineEnd) > start) {
@@ -91,7 +94,7 @@ final class StreamingVectorReader {
             if (!window.fill(1)) {
                 break;
             }
-            long space = window.find((byte) ' ', VocabularyLimits.MAX_WORD_BYTES + 1);
+            long space = window.find((byte) ' ', EmbeddingStore.MAX_WORD_BYTES + 1);
             long wordStartOffset = window.inputOffset(window.pos());
             if (space < 0) {
                 throw InputException.atOffset(file, wordStartOffset, "row " + (row + 1)
