@@ -36,9 +36,11 @@ class LibraryExampleTest {
         String version = projectVersion();
         Path store = jar("store", version);
         Path trainer = jar("trainer", version);
+        Path formats = jar("formats", version);
         mvn(ROOT, INSTALL, "-Dfile=" + ROOT.resolve("pom.xml"), "-DpomFile=" + ROOT.resolve("pom.xml"));
         mvn(ROOT, INSTALL, "-Dfile=" + store, "-DpomFile=" + ROOT.resolve("store/pom.xml"));
         mvn(ROOT, INSTALL, "-Dfile=" + trainer, "-DpomFile=" + ROOT.resolve("trainer/pom.xml"));
+        mvn(ROOT, INSTALL, "-Dfile=" + formats, "-DpomFile=" + ROOT.resolve("formats/pom.xml"));
 
         Path project = tmp.resolve("library");
         copyTree(ROOT.resolve("examples/library"), project);
@@ -63,6 +65,8 @@ class LibraryExampleTest {
         assertTrue(lines.get(3).startsWith("row 7 after one Adam step 0.9"), out);
         // Rows 7 (all 0.9) and 1000 (all 1) both have cosine 1 to the query: either order.
         assertTrue(lines.get(4).equals("nearest to row 1000: 1000 7") || lines.get(4).equals("nearest to row 1000: 7 1000"), out);
+        // The two rows exported as word2vec text through VectorFiles, and converted back into a store.
+        assertEquals("converted back 2 rows of 16", lines.get(5), out);
         // With the flags, neither FFM's restricted-method warning nor the scalar fallback's notice appears.
         assertFalse(err.contains("restricted method"), err);
         assertFalse(err.toLowerCase(java.util.Locale.ROOT).contains("scalar"), err);
