@@ -1,5 +1,8 @@
 package io.embstore.classifier;
 
+import static io.embstore.classifier.ClassifierException.Kind.INVALID;
+import static io.embstore.classifier.ClassifierException.Kind.NOT_FOUND;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.CharacterCodingException;
@@ -136,10 +139,10 @@ public final class ClassifierModel {
     static ClassifierModel read(Path dir) {
         Path file = dir.resolve(FILE);
         if (!Files.isDirectory(dir)) {
-            throw new ClassifierException(ClassifierException.Kind.NOT_FOUND, dir + ": no such model directory");
+            throw new ClassifierException(NOT_FOUND, dir + ": no such model directory");
         }
         if (!Files.isRegularFile(file)) {
-            throw new ClassifierException(ClassifierException.Kind.NOT_FOUND, file + ": no model file (is " + dir
+            throw new ClassifierException(NOT_FOUND, file + ": no model file (is " + dir
                     + " a model made by 'embstore train-classifier'?)");
         }
         byte[] bytes;
@@ -238,7 +241,8 @@ public final class ClassifierModel {
     }
 
     private static ClassifierException damaged(Path file, int line, String what) {
-        return new ClassifierException(ClassifierException.Kind.INVALID, file + (line > 0 ? ": line " + line : "") + ": damaged model file: " + what);
+        return new ClassifierException(INVALID, file + (line > 0 ? ": line " + line : "") + ": damaged model file: "
+                + what);
     }
 
     private static String field(Map<String, String> fields, String name, Path file) {

@@ -1,5 +1,7 @@
 package io.embstore.classifier;
 
+import static io.embstore.classifier.ClassifierException.Kind.INVALID;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -53,7 +55,8 @@ public final class ClassifierTraining {
     }
 
     /** What training gives. */
-    public record Result(ClassifierModel model, List<EpochStats> epochs, int trainExamples, int devExamples, long nanos) {
+    public record Result(ClassifierModel model, List<EpochStats> epochs, int trainExamples, int devExamples,
+                         long nanos) {
     }
 
     /** Training examples as flat arrays: example i has rows {@code rows[starts[i], starts[i+1])}. */
@@ -74,11 +77,12 @@ public final class ClassifierTraining {
      * Trains on {@code train} (each line's first label is its target) and, when {@code dev} is not empty, reports
      * accuracy on it after each epoch; writes the model to {@code modelDir}, which must not exist.
      */
-    public static Result train(List<Tokenizer.Line> train, List<Tokenizer.Line> dev, Settings s, Path modelDir, Listener listener) {
+    public static Result train(List<Tokenizer.Line> train, List<Tokenizer.Line> dev, Settings s, Path modelDir,
+                               Listener listener) {
         long started = System.nanoTime();
         List<String> labels = labelsByFrequency(train);
         if (labels.size() < 2) {
-            throw new ClassifierException(ClassifierException.Kind.INVALID, "the training data has only the label " + labels.get(0)
+            throw new ClassifierException(INVALID, "the training data has only the label " + labels.get(0)
                     + ": a classifier needs at least two");
         }
         Object2IntHashMap<String> labelIds = new Object2IntHashMap<>(16, 0.6f, -1);
@@ -209,7 +213,7 @@ public final class ClassifierTraining {
             // The largest batch's rows: every buffer is allocated once.
             long cap = (long) Math.min(batch, train.size()) * maxRows * dim;
             if (cap > Integer.MAX_VALUE - 8) {
-                throw new ClassifierException(ClassifierException.Kind.INVALID, "a batch of " + batch + " of the longest examples (" + maxRows
+                throw new ClassifierException(INVALID, "a batch of " + batch + " of the longest examples (" + maxRows
                         + " rows) x dim " + dim + " needs more than 2^31 floats: lower --batch or --dim");
             }
             this.gathered = new float[(int) cap];

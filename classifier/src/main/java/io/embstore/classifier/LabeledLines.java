@@ -1,5 +1,7 @@
 package io.embstore.classifier;
 
+import static io.embstore.classifier.ClassifierException.Kind.INVALID;
+
 import io.embstore.formats.InputException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -99,7 +101,7 @@ public final class LabeledLines {
             CharBuffer chars = decoder.reset().decode(ByteBuffer.wrap(line, from, len - from));
             text = chars.toString();
         } catch (CharacterCodingException e) {
-            throw new ClassifierException(ClassifierException.Kind.INVALID, name + ": line " + number
+            throw new ClassifierException(INVALID, name + ": line " + number
                     + ": not UTF-8 text (expected UTF-8)");
         }
         handler.line(number, text);

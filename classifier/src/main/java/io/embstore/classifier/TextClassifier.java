@@ -1,5 +1,7 @@
 package io.embstore.classifier;
 
+import static io.embstore.classifier.ClassifierException.Kind.INVALID;
+
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.IntConsumer;
@@ -60,7 +62,8 @@ public final class TextClassifier implements AutoCloseable {
         try {
             store = EmbeddingStore.open(dir);
         } catch (StoreException e) {
-            throw new ClassifierException(ClassifierException.Kind.INVALID, dir + ": the model's embedding table is damaged: " + e.getMessage(), e);
+            throw new ClassifierException(INVALID, dir + ": the model's embedding table is damaged: " + e.getMessage(),
+                    e);
         }
         long expectedRows = 1L + model.wordRows + model.bucketRows;
         String problem = null;
@@ -73,7 +76,7 @@ public final class TextClassifier implements AutoCloseable {
         }
         if (problem != null) {
             store.close();
-            throw new ClassifierException(ClassifierException.Kind.INVALID, dir + ": not a consistent model: " + problem);
+            throw new ClassifierException(INVALID, dir + ": not a consistent model: " + problem);
         }
         return new TextClassifier(model, store);
     }

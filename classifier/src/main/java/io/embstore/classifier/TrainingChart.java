@@ -1,5 +1,7 @@
 package io.embstore.classifier;
 
+import static io.embstore.classifier.ClassifierException.Kind.INVALID;
+
 import io.embstore.formats.OutputLocation;
 import io.embstore.formats.OutputTarget;
 import java.io.ByteArrayOutputStream;
@@ -59,7 +61,7 @@ public final class TrainingChart {
                 temp.install();
             }
         } catch (IOException e) {
-            throw new ClassifierException(ClassifierException.Kind.INVALID, png.shown() + ": cannot write the chart (" + OutputLocation.reason(e)
+            throw new ClassifierException(INVALID, png.shown() + ": cannot write the chart (" + OutputLocation.reason(e)
                     + ")", e);
         }
     }
@@ -99,7 +101,7 @@ public final class TrainingChart {
             return out.toByteArray();
         } catch (IOException | RuntimeException | LinkageError | InternalError e) {
             // Without fontconfig or any font, the JDK fails in its font code with errors of several kinds.
-            throw new ClassifierException(ClassifierException.Kind.INVALID, "cannot draw the chart: " + e
+            throw new ClassifierException(INVALID, "cannot draw the chart: " + e
                     + " (AWT needs fontconfig and a font: on Debian, apt-get install fontconfig fonts-dejavu-core)", e);
         }
     }

@@ -1,5 +1,7 @@
 package io.embstore.classifier;
 
+import static io.embstore.classifier.ClassifierException.Kind.NOT_FOUND;
+
 import io.embstore.store.EmbeddingStore;
 import io.embstore.formats.InputException;
 import java.io.IOException;
@@ -45,7 +47,7 @@ public final class WordEvaluation {
         try {
             return Files.readAllLines(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
-            throw new ClassifierException(ClassifierException.Kind.NOT_FOUND, file + ": no such file");
+            throw new ClassifierException(NOT_FOUND, file + ": no such file");
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
         }

@@ -138,7 +138,8 @@ final class ExportCommand implements Callable<Integer> {
                         + ",\"seconds\":" + String.format(Locale.ROOT, "%.3f", seconds) + "}");
             } else {
                 String size = target.compressed()
-                        ? String.format(Locale.ROOT, "%,d bytes uncompressed, %,d bytes written", sizes.textBytes(), sizes.writtenBytes())
+                        ? String.format(Locale.ROOT, "%,d bytes uncompressed, %,d bytes written", sizes.textBytes(),
+                                sizes.writtenBytes())
                         : String.format(Locale.ROOT, "%,d bytes", sizes.textBytes());
                 o.printf(Locale.ROOT, "exported %,d rows of %s to %s (%s): %s in %.2f s (%s)%n", rows.size(),
                         table.path(), target.shown(), format.label(), size, seconds, ProgressOption.rate(sizes.textBytes(),

@@ -1,5 +1,8 @@
 package io.embstore.formats;
 
+import static io.embstore.formats.OutputException.Kind.NOT_FOUND;
+import static io.embstore.formats.OutputException.Kind.REFUSED;
+
 import io.embstore.store.EmbeddingStore;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
@@ -30,16 +33,16 @@ public final class OutputLocation {
             return; // the root directory: it exists, and whatever is asked of it fails with its own message
         }
         if (!Files.exists(parent)) {
-            throw new OutputException(OutputException.Kind.NOT_FOUND, out, out + ": the parent directory does not exist");
+            throw new OutputException(NOT_FOUND, out, out + ": the parent directory does not exist");
         }
         String shown = out.getParent() == null ? "." : out.getParent().toString();
         if (!Files.isDirectory(parent)) {
-            throw new OutputException(OutputException.Kind.REFUSED, out, out + ": the parent " + shown + " is not a directory");
+            throw new OutputException(REFUSED, out, out + ": the parent " + shown + " is not a directory");
         }
         // access(2), as the kernel would decide for this process: false for a read-only or immutable directory even
         // for root, who is otherwise never denied.
         if (!Files.isWritable(parent)) {
-            throw new OutputException(OutputException.Kind.REFUSED, out, out + ": permission denied: the directory " + shown
+            throw new OutputException(REFUSED, out, out + ": permission denied: the directory " + shown
                     + " is not writable");
         }
     }
@@ -54,11 +57,12 @@ public final class OutputLocation {
         try {
             dir = out.toAbsolutePath().getParent().toRealPath();
         } catch (IOException e) {
-            throw new OutputException(OutputException.Kind.REFUSED, out, out + ": cannot resolve the parent directory (" + reason(e) + ")", e);
+            throw new OutputException(REFUSED, out, out + ": cannot resolve the parent directory (" + reason(e) + ")",
+                    e);
         }
         for (Path d = dir; d != null; d = d.getParent()) {
             if (EmbeddingStore.isStore(d)) {
-                throw new OutputException(OutputException.Kind.REFUSED, out, out + ": is inside the store " + d
+                throw new OutputException(REFUSED, out, out + ": is inside the store " + d
                         + ": writing there would damage the store; choose a path outside any store directory");
             }
         }

@@ -1,5 +1,7 @@
 package io.embstore.formats;
 
+import static io.embstore.formats.OutputException.Kind.REFUSED;
+
 import io.embstore.store.TempSibling;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -72,11 +74,11 @@ public final class OutputTarget {
         } catch (NoSuchFileException e) {
             attributes = null;
         } catch (IOException e) {
-            throw new OutputException(OutputException.Kind.REFUSED, named, named + ": cannot look at the output (" + OutputLocation.reason(e)
+            throw new OutputException(REFUSED, named, named + ": cannot look at the output (" + OutputLocation.reason(e)
                     + ")", e);
         }
         if (attributes != null && attributes.isDirectory()) {
-            throw new OutputException(OutputException.Kind.REFUSED, named, named + ": is a directory: expected the name of " + what
+            throw new OutputException(REFUSED, named, named + ": is a directory: expected the name of " + what
                     + " to write");
         }
         if (attributes != null && attributes.isOther()) {
@@ -98,7 +100,7 @@ public final class OutputTarget {
             if (throughDescriptor(link) && Files.exists(link)) {
                 return link;
             }
-            throw new OutputException(OutputException.Kind.REFUSED, link, link + ": is a symbolic link to " + Files.readSymbolicLink(link)
+            throw new OutputException(REFUSED, link, link + ": is a symbolic link to " + Files.readSymbolicLink(link)
                     + ", which does not exist: give the target's name, or create it first", e);
         }
     }

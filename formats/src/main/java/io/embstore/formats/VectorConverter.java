@@ -60,8 +60,8 @@ final class VectorConverter {
             throw new InputException(input, null, "the file is empty: expected word vectors");
         }
         Result result = isGzip(input) ? convertStream(input, store, options) : convertMapped(input, store, size, options);
-        return new ConversionSummary(input, store, result.format, result.rows, result.dim, options.dtype(), result.duplicates.count,
-                result.duplicates.examples, size, System.nanoTime() - started);
+        return new ConversionSummary(input, store, result.format, result.rows, result.dim, options.dtype(),
+                result.duplicates.count, result.duplicates.examples, size, System.nanoTime() - started);
     }
 
     private record Result(VectorFormat format, long rows, int dim, DuplicateCounter duplicates) {
