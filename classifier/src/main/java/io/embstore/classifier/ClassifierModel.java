@@ -59,9 +59,9 @@ public final class ClassifierModel {
     }
 
     final Hyperparameters hyper;
-    public final List<String> labels;
-    public final int wordRows;
-    public final int bucketRows;
+    final List<String> labels;
+    final int wordRows;
+    final int bucketRows;
     /** labels x dim, row-major: the output layer's weights. */
     final float[] weights;
     /** One bias per label. */
@@ -86,6 +86,21 @@ public final class ClassifierModel {
 
     public int labelCount() {
         return labels.size();
+    }
+
+    /** The labels (without the {@code __label__} prefix), in the order of the output layer's rows; unmodifiable. */
+    public List<String> labels() {
+        return labels;
+    }
+
+    /** How many of the embedding table's rows are words. */
+    public int wordRows() {
+        return wordRows;
+    }
+
+    /** How many of the embedding table's rows are n-gram buckets (they follow the words). */
+    public int bucketRows() {
+        return bucketRows;
     }
 
     static String bucketWord(int bucket) {

@@ -27,7 +27,7 @@ public final class TextClassifier implements AutoCloseable {
         int bucketRow(int bucket);
     }
 
-    public final ClassifierModel model;
+    final ClassifierModel model;
     private final EmbeddingStore store;
     private final RowLookup lookup;
     private float[] gathered = new float[0];
@@ -79,6 +79,11 @@ public final class TextClassifier implements AutoCloseable {
             throw new ClassifierException(INVALID, dir + ": not a consistent model: " + problem);
         }
         return new TextClassifier(model, store);
+    }
+
+    /** The model: labels, sizes, output layer. */
+    public ClassifierModel model() {
+        return model;
     }
 
     /** The model's embedding table (open read-only; closed with this classifier). */

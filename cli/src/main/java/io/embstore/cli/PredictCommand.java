@@ -57,7 +57,7 @@ final class PredictCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         TestClassifierCommand.checkModelDirectory(model);
         try (TextClassifier classifier = TextClassifier.open(model)) {
-            int labels = classifier.model.labelCount();
+            int labels = classifier.model().labelCount();
             int shown = Math.min(k, labels);
             float[] probs = new float[labels];
             boolean[] used = new boolean[labels];
@@ -74,7 +74,7 @@ final class PredictCommand implements Callable<Integer> {
                         }
                     }
                     used[best] = true;
-                    s.append(i == 0 ? "" : " ").append(classifier.model.labels.get(best));
+                    s.append(i == 0 ? "" : " ").append(classifier.model().labels().get(best));
                     if (prob) {
                         s.append(' ').append(String.format(Locale.ROOT, "%.5f", probs[best]));
                     }

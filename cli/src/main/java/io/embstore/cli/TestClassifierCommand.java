@@ -53,11 +53,11 @@ final class TestClassifierCommand implements Callable<Integer> {
         try (TextClassifier classifier = TextClassifier.open(model)) {
             List<Tokenizer.Line> lines = TrainClassifierCommand.readExamples(test);
             examples = lines.size();
-            labels = classifier.model.labelCount();
+            labels = classifier.model().labelCount();
             float[] probs = new float[labels];
             for (Tokenizer.Line line : lines) {
                 classifier.probabilities(classifier.features(line.words()), probs);
-                String predicted = classifier.model.labels.get(TextClassifier.argmax(probs, labels));
+                String predicted = classifier.model().labels().get(TextClassifier.argmax(probs, labels));
                 if (line.labels().contains(predicted)) {
                     correct++;
                 }

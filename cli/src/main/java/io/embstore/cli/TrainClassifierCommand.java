@@ -276,8 +276,8 @@ final class TrainClassifierCommand implements Callable<Integer> {
                     .append(",\"examples\":").append(r.trainExamples())
                     .append(",\"dev_examples\":").append(r.devExamples())
                     .append(",\"labels\":").append(m.labelCount())
-                    .append(",\"words\":").append(m.wordRows)
-                    .append(",\"bucket_rows\":").append(m.bucketRows)
+                    .append(",\"words\":").append(m.wordRows())
+                    .append(",\"bucket_rows\":").append(m.bucketRows())
                     .append(",\"dim\":").append(m.dim())
                     .append(",\"seconds\":").append(String.format(Locale.ROOT, "%.3f", seconds))
                     .append(",\"epochs\":[");
@@ -297,7 +297,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
                                 : String.format(Locale.ROOT, ", held-out accuracy %.4f (%d examples)", e.devAccuracy(), r.devExamples()));
             }
             out.printf(Locale.ROOT, "trained %s: %,d examples, %d labels, %,d words, %,d n-gram bucket rows, dim %d, %.2f s%n",
-                    model, r.trainExamples(), m.labelCount(), m.wordRows, m.bucketRows, m.dim(), seconds);
+                    model, r.trainExamples(), m.labelCount(), m.wordRows(), m.bucketRows(), m.dim(), seconds);
             if (!Double.isNaN(last.devAccuracy())) {
                 out.printf(Locale.ROOT, "held-out accuracy %.4f%n", last.devAccuracy());
             }
