@@ -1,5 +1,10 @@
 package example;
 
+import io.embstore.formats.ConversionSummary;
+import io.embstore.formats.ConvertOptions;
+import io.embstore.formats.ExportOptions;
+import io.embstore.formats.RowSelection;
+import io.embstore.formats.VectorFiles;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.WritableStore;
 import io.embstore.store.Neighbor;
@@ -9,7 +14,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Creates an id-indexed table, writes and gathers rows, trains a few rows sparsely, then finds a row's neighbours.
+ * Creates an id-indexed table, writes and gathers rows, trains a few rows sparsely, finds a row's neighbours, then
+ * exports two rows to a word2vec file and converts that file into a new store.
  * Run: java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp CLASSPATH example.LibraryExample DIR
  */
 public final class LibraryExample {
@@ -49,6 +55,12 @@ public final class LibraryExample {
             reader.read(1000, query);
             List<Neighbor> near = reader.mostSimilar(query, 2, java.util.Set.of());
             System.out.println("nearest to row 1000: " + near.get(0).row() + " " + near.get(1).row());
+
+            Path vec = Path.of(args[0]).resolve("two.vec");
+            VectorFiles.export(reader, vec, ExportOptions.builder().rows(RowSelection.of(new long[] {7, 1000})).build());
         }
+        ConversionSummary back = VectorFiles.convert(Path.of(args[0]).resolve("two.vec"), Path.of(args[0]).resolve("two"),
+                ConvertOptions.defaults());
+        System.out.println("converted back " + back.rows() + " rows of " + back.dim());
     }
 }

@@ -1,6 +1,6 @@
 package io.embstore.benchmarks;
 
-import io.embstore.tools.ShortestFloatAccess;
+import io.embstore.formats.ShortestFloat;
 import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -67,7 +67,7 @@ public class FormatBenchmark {
                 data[i] = f;
             }
         }
-        out = new byte[VALUES * (ShortestFloatAccess.MAX_CHARS + 1)];
+        out = new byte[VALUES * (ShortestFloat.MAX_CHARS + 1)];
         // The two lay numbers out differently (ShortestFloat as NumPy writes a float32, 0.0005592 where Java writes
         // 5.592E-4), so the check is that every value reads back to its own bits.
         int n = fill();
@@ -114,7 +114,7 @@ public class FormatBenchmark {
         int pos = 0;
         for (float v : data) {
             out[pos++] = ' ';
-            pos = ShortestFloatAccess.write(v, out, pos);
+            pos = ShortestFloat.write(v, out, pos);
         }
         return pos;
     }

@@ -1,7 +1,7 @@
 package io.embstore.benchmarks;
 
-import io.embstore.tools.FloatParserAccess;
-import io.embstore.tools.ShortestFloatAccess;
+import io.embstore.formats.FloatParser;
+import io.embstore.formats.ShortestFloat;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
@@ -28,8 +28,8 @@ public final class FormatExactness {
         long started = System.nanoTime();
         try {
             IntStream.range(0, 1 << 16).parallel().forEach(high -> {
-                byte[] buf = new byte[ShortestFloatAccess.MAX_CHARS + 1];
-                FloatParserAccess parser = new FloatParserAccess();
+                byte[] buf = new byte[ShortestFloat.MAX_CHARS + 1];
+                FloatParser parser = new FloatParser();
                 StringBuilder expected = new StringBuilder(32);
                 for (int low = 0; low < 1 << 16; low++) {
                     check(Float.intBitsToFloat(high << 16 | low), buf, parser, expected);
@@ -44,9 +44,9 @@ public final class FormatExactness {
                 + " and read back as the same bits (%.0f s)%n", checked.get(), (System.nanoTime() - started) / 1e9);
     }
 
-    private static void check(float v, byte[] buf, FloatParserAccess parser, StringBuilder expected) {
-        buf[ShortestFloatAccess.MAX_CHARS] = 'x';
-        int end = ShortestFloatAccess.write(v, buf, 0);
+    private static void check(float v, byte[] buf, FloatParser parser, StringBuilder expected) {
+        buf[ShortestFloat.MAX_CHARS] = 'x';
+        int end = ShortestFloat.write(v, buf, 0);
         String text = Float.toString(v);
         numpyLayout(v, text, expected);
         boolean same = expected.length() == end;
@@ -56,7 +56,7 @@ public final class FormatExactness {
         String problem = null;
         if (!same) {
             problem = "laid out as NumPy '" + expected + "'";
-        } else if (buf[ShortestFloatAccess.MAX_CHARS] != 'x') {
+        } else if (buf[ShortestFloat.MAX_CHARS] != 'x') {
             problem = "wrote past MAX_CHARS";
         } else if (!Float.isNaN(v)) {
             int bits = Float.floatToRawIntBits(v);

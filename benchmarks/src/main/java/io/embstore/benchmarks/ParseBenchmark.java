@@ -1,7 +1,7 @@
 package io.embstore.benchmarks;
 
 import ch.randelshofer.fastdoubleparser.JavaFloatParser;
-import io.embstore.tools.FloatParserAccess;
+import io.embstore.formats.FloatParser;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -78,7 +78,7 @@ public class ParseBenchmark {
     private Arena arena;
     private MemorySegment mappedSegment;
     private byte[] chunk;
-    private final FloatParserAccess embstore = new FloatParserAccess();
+    private final FloatParser embstore = new FloatParser();
     private Bytes<byte[]> heapBytes;
     private MappedBytes mappedBytes;
 
@@ -158,7 +158,7 @@ public class ParseBenchmark {
     @Benchmark
     public float embstoreParseToken() {
         byte[] b = data;
-        FloatParserAccess p = embstore;
+        FloatParser p = embstore;
         int n = b.length;
         float sum = 0;
         int values = 0;
@@ -211,7 +211,7 @@ public class ParseBenchmark {
 
     /** As TextVectorReader and LineParser do: find the line, skip the word, parseField each value. */
     private float parseLines(byte[] b, int n) {
-        FloatParserAccess p = embstore;
+        FloatParser p = embstore;
         float sum = 0;
         int values = 0;
         int pos = 0;

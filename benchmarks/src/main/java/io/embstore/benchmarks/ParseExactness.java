@@ -1,7 +1,7 @@
 package io.embstore.benchmarks;
 
 import ch.randelshofer.fastdoubleparser.JavaFloatParser;
-import io.embstore.tools.FloatParserAccess;
+import io.embstore.formats.FloatParser;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.nio.charset.StandardCharsets;
@@ -96,7 +96,7 @@ public final class ParseExactness {
         }
         byte[] buf = sb.toString().getBytes(StandardCharsets.US_ASCII);
         Bytes<byte[]> bytes = Bytes.wrapForRead(buf);
-        FloatParserAccess embstore = new FloatParserAccess();
+        FloatParser embstore = new FloatParser();
         long[] mismatches = new long[PARSERS.length];
         List<List<String>> examples = new ArrayList<>();
         for (int p = 0; p < PARSERS.length; p++) {

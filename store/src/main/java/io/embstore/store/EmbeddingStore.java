@@ -51,6 +51,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     public static final long MAX_ROWS = Integer.MAX_VALUE;
     /** Most dimensions a store can have. */
     public static final int MAX_DIM = 1 << 16;
+    /** Longest word a store's vocabulary takes, in bytes of UTF-8. */
+    public static final int MAX_WORD_BYTES = VocabularyIndex.MAX_WORD_BYTES;
 
     static final String MATRIX_FILE = "matrix.npy";
     static final String CONTROL_FILE = "control.bin";

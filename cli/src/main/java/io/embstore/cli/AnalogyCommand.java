@@ -1,0 +1,69 @@
+package io.embstore.cli;
+
+import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Neighbor;
+import io.embstore.classifier.ClassifierModel;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code embstore analogy}: A is to B as C is to what (B - A + C)? */
+@Command(name = "analogy",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionInfo.class,
+        sortOptions = false,
+        description = {
+                "Solve 'A is to B as C is to ?'.",
+                "",
+                "Ranks every row by cosine similarity to B - A + C (on unit vectors), leaving out A, B and C: gensim's"
+                        + " most_similar(positive=[B, C], negative=[A]). In a classifier's model directory only the"
+                        + " words are ranked, not its n-gram bucket rows."},
+        descriptionHeading = "%n",
+        footerHeading = "%nExamples:%n",
+        footer = {"  embstore analogy glove300 man king woman      (queen, hopefully)"})
+final class AnalogyCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "STORE", description = "The store directory.")
+    Path store;
+
+    @Parameters(index = "1", paramLabel = "A", description = "A, as in man.")
+    String a;
+
+    @Parameters(index = "2", paramLabel = "B", description = "B, as in king.")
+    String b;
+
+    @Parameters(index = "3", paramLabel = "C", description = "C, as in woman.")
+    String c;
+
+    @Option(names = {"-k", "--top"}, paramLabel = "N", defaultValue = "10", description = "How many answers. Default: ${DEFAULT-VALUE}.")
+    int k;
+
+    @Mixin
+    JsonOption json;
+
+    @Override
+    public Integer call() {
+        NeighborPrinter.checkedK(k);
+        PrintWriter out = spec.commandLine().getOut();
+        try (EmbeddingStore table = EmbeddingStore.open(store)) {
+            NeighborPrinter.requireWords(table, a, b, c);
+            List<Neighbor> answers = table.analogy(a, b, c, k, ClassifierModel.wordQueryRows(store));
+            if (json.json) {
+                out.println(NeighborPrinter.json(answers));
+            } else {
+                NeighborPrinter.text(out, answers);
+            }
+        }
+        out.flush();
+        return ExitCode.OK;
+    }
+}

@@ -1,0 +1,55 @@
+package io.embstore.cli;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** The top-level {@code embstore} command: it only holds the subcommands. */
+@Command(name = "embstore",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionInfo.class,
+        synopsisSubcommandLabel = "COMMAND",
+        description = {
+                "",
+                "Embedding tables in memory-mapped files: any number of processes read one table, one writer updates"
+                        + " it in place, and readers see the changes without reopening it."},
+        commandListHeading = "%nCommands:%n")
+final class EmbstoreCommand implements Callable<Integer> {
+    /**
+     * The subcommands, in the order {@code --help} lists them. Registered by {@link EmbstoreCli#createCommandLine}
+     * rather than in the annotation, so that a run of one command builds the model of that command alone.
+     */
+    static final List<Class<?>> SUBCOMMANDS = List.of(
+            ConvertCommand.class,
+            ExportCommand.class,
+            CreateCommand.class,
+            InfoCommand.class,
+            GetCommand.class,
+            VerifyCommand.class,
+            SimilarCommand.class,
+            AnalogyCommand.class,
+            SimilarityCommand.class,
+            EvaluateCommand.class,
+            TrainClassifierCommand.class,
+            TestClassifierCommand.class,
+            PredictCommand.class,
+            CompactClassifierCommand.class,
+            DemoCommand.class,
+            DemoReaderCommand.class,
+            CommandLine.HelpCommand.class);
+
+    @Spec
+    CommandSpec spec;
+
+    /** Without a command there is nothing to do: show what there is. */
+    @Override
+    public Integer call() {
+        spec.commandLine().getErr().println("embstore: a command is required");
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return ExitCode.USAGE;
+    }
+}

@@ -1,0 +1,87 @@
+package io.embstore.cli;
+
+import io.embstore.classifier.TextClassifier;
+import io.embstore.classifier.Tokenizer;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code embstore test-classifier}: the accuracy of a trained classifier on labelled data. */
+@Command(name = "test-classifier",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionInfo.class,
+        sortOptions = false,
+        description = {
+                "Print a classifier's accuracy on labelled data.",
+                "",
+                "Reads fastText's supervised format, as train-classifier does. An example counts as correct when the"
+                        + " most probable label is one of its labels (fastText's precision at 1)."},
+        descriptionHeading = "%n",
+        footerHeading = "%nExamples:%n",
+        footer = {
+                "  embstore test-classifier --model sentiment --test test.txt",
+                "  embstore test-classifier --model sentiment --test test.txt --json"})
+final class TestClassifierCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "DIR", required = true, description = "A model made by train-classifier.")
+    Path model;
+
+    @Option(names = "--test", paramLabel = "FILE", required = true, description = "Labelled data, fastText format.")
+    Path test;
+
+    @Mixin
+    JsonOption json;
+
+    @Override
+    public Integer call() {
+        long started = System.nanoTime();
+        int correct = 0;
+        int examples;
+        int labels;
+        checkModelDirectory(model);
+        try (TextClassifier classifier = TextClassifier.open(model)) {
+            List<Tokenizer.Line> lines = TrainClassifierCommand.readExamples(test);
+            examples = lines.size();
+            labels = classifier.model().labelCount();
+            float[] probs = new float[labels];
+            for (Tokenizer.Line line : lines) {
+                classifier.probabilities(classifier.features(line.words()), probs);
+                String predicted = classifier.model().labels().get(TextClassifier.argmax(probs, labels));
+                if (line.labels().contains(predicted)) {
+                    correct++;
+                }
+            }
+        }
+        double accuracy = (double) correct / examples;
+        double seconds = (System.nanoTime() - started) / 1e9;
+        PrintWriter out = spec.commandLine().getOut();
+        if (json.json) {
+            out.println(String.format(Locale.ROOT, "{\"accuracy\":%.6f,\"examples\":%d,\"correct\":%d,\"labels\":%d,"
+                    + "\"model\":%s,\"test\":%s,\"seconds\":%.3f}", accuracy, examples, correct, labels,
+                    JsonText.string(model.toAbsolutePath().normalize().toString()), JsonText.string(test.toString()), seconds));
+        } else {
+            out.printf(Locale.ROOT, "accuracy %.4f (%,d of %,d examples)%n", accuracy, correct, examples);
+        }
+        out.flush();
+        return ExitCode.OK;
+    }
+
+    /** A file given as the model is there but is not a model: that is bad input (exit 1), not "no such model". */
+    static void checkModelDirectory(Path model) {
+        if (Files.exists(model) && !Files.isDirectory(model)) {
+            throw new UserError(ExitCode.USER_ERROR, model + ": not a directory: expected a model directory made by"
+                    + " 'embstore train-classifier'");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package io.embstore.cli;
+
+import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
+import io.embstore.store.Verification;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code embstore verify}: reads every file of a store and checks it. */
+@Command(name = "verify",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionInfo.class,
+        sortOptions = false,
+        description = {
+                "Check every file of a store.",
+                "",
+                "Opens the store (which checks every file's size and header), compares each data file with the"
+                        + " CRC-32C recorded when the store was made, checks every word record and that each word looks"
+                        + " up its own row, that no row was left half-written, and counts NaN and infinite values. A"
+                        + " writer's first change deletes the recorded checksums (they would be stale);"
+                        + " --record-checksums records them anew (it takes the writer lock)."},
+        descriptionHeading = "%n",
+        footerHeading = "%nExamples:%n",
+        footer = {"  embstore verify glove300", "  embstore verify glove300 --record-checksums"})
+final class VerifyCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "STORE", description = "The store directory.")
+    Path store;
+
+    @Option(names = "--record-checksums", description = "After a successful check, record checksums of the files as they are.")
+    boolean record;
+
+    @Mixin
+    JsonOption json;
+
+    @Override
+    public Integer call() {
+        long started = System.nanoTime();
+        Verification v;
+        try (EmbeddingStore table = record ? EmbeddingStore.openForWriting(store) : EmbeddingStore.open(store)) {
+            v = table.verify();
+            if (v.ok() && table instanceof WritableStore writer) {
+                writer.recordChecksums();
+            }
+        }
+        double seconds = (System.nanoTime() - started) / 1e9;
+        PrintWriter out = spec.commandLine().getOut();
+        if (json.json) {
+            StringBuilder problems = new StringBuilder("[");
+            for (String p : v.problems()) {
+                problems.append(problems.length() > 1 ? "," : "").append(JsonText.string(p));
+            }
+            out.println("{\"store\":" + JsonText.string(store.toAbsolutePath().normalize().toString()) + ",\"ok\":" + v.ok()
+                    + ",\"rows\":" + v.rows() + ",\"checksums_checked\":" + v.checksumsChecked()
+                    + ",\"nonfinite_values\":" + v.nonFiniteValues() + ",\"problems\":" + problems + "]}");
+        } else {
+            for (String p : v.problems()) {
+                out.println("problem: " + p);
+            }
+            out.printf(Locale.ROOT, "%s: %s, %,d rows checked, checksums %s, %,d NaN or infinite values (%.2f s)%n", store,
+                    v.ok() ? "OK" : v.problems().size() + " problems",
+                    v.rows(), v.checksumsChecked() ? (record && v.ok() ? "checked and recorded anew" : "match")
+                            : record && v.ok() ? "recorded" : "not recorded (changed since creation)",
+                    v.nonFiniteValues(), seconds);
+        }
+        out.flush();
+        return v.ok() ? ExitCode.OK : ExitCode.USER_ERROR;
+    }
+}
