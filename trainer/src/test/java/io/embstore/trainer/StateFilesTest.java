@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.StoreException;
 import io.embstore.testkit.Seeds;
 import io.embstore.store.WritableStore;
 import io.embstore.store.Dtype;
@@ -82,6 +83,51 @@ class StateFilesTest {
         Files.delete(dir.resolve(OptimizerState.ROWS_FILE));
         msg = attachFailure(dir, Options.adam().build());
         assertTrue(msg.contains(OptimizerState.ROWS_FILE) && msg.contains("missing"), msg);
+    }
+
+    /**
+     * Damage is the store's {@link StoreException} of kind CORRUPT, naming the file, so a caller decides by kind (the
+     * CLI's exit code) as it does for the store's own files; a file that cannot be read at all is kind IO.
+     */
+    @Test
+    void damagedRecordsAndTruncatedStateFilesAreCorruptAndAFileThatCannotBeReadIsIo() throws IOException {
+        Path dir = trainedStore("k1");
+        Path record = dir.resolve(CheckpointRecord.FILE);
+        overwrite(record, 24, new byte[] {9});
+        assertKind(dir, StoreException.Kind.CORRUPT, record, "CRC");
+        try (EmbeddingStore s = EmbeddingStore.open(dir)) {
+            StoreException e = assertThrows(StoreException.class, () -> SparseTrainer.changedSince(s, 0));
+            assertEquals(StoreException.Kind.CORRUPT, e.kind(), e.getMessage());
+        }
+
+        dir = trainedStore("k2");
+        Path m = dir.resolve(OptimizerState.M_FILE);
+        try (FileChannel ch = FileChannel.open(m, StandardOpenOption.WRITE)) {
+            ch.truncate(100); // inside the header
+        }
+        assertKind(dir, StoreException.Kind.CORRUPT, m, "truncated");
+
+        dir = trainedStore("k3");
+        Path v = dir.resolve(OptimizerState.V_FILE);
+        try (FileChannel ch = FileChannel.open(v, StandardOpenOption.WRITE)) {
+            ch.truncate(5000); // inside the rows
+        }
+        assertKind(dir, StoreException.Kind.CORRUPT, v, "truncated");
+
+        dir = trainedStore("k4");
+        record = dir.resolve(CheckpointRecord.FILE);
+        Files.delete(record);
+        Files.createDirectory(record); // read(2) fails: EISDIR
+        assertKind(dir, StoreException.Kind.IO, record, "cannot read");
+    }
+
+    private static void assertKind(Path dir, StoreException.Kind kind, Path file, String says) {
+        try (WritableStore s = EmbeddingStore.openForWriting(dir)) {
+            StoreException e = assertThrows(StoreException.class, () -> SparseTrainer.attach(s, Options.adam().build()));
+            assertEquals(kind, e.kind(), e.getMessage());
+            assertEquals(file, e.path(), e.getMessage());
+            assertTrue(e.getMessage().startsWith(file + ": ") && e.getMessage().contains(says), e.getMessage());
+        }
     }
 
     /** optim.meta that is not UTF-8 (a flipped bit in a name) is damage like any other: the documented exception. */
