@@ -2,7 +2,6 @@ package io.embstore.trainer;
 
 import io.embstore.store.io.FileSpace;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -168,7 +167,7 @@ final class OptimizerState implements AutoCloseable {
             Files.move(tmp, meta, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             durability.forceDirectory(dir);
         } catch (IOException e) {
-            throw new UncheckedIOException(dir + ": cannot create the optimizer state", e);
+            throw StateErrors.io(dir, "cannot create the optimizer state", e);
         }
     }
 
@@ -179,35 +178,35 @@ final class OptimizerState implements AutoCloseable {
         try {
             List<String> lines = Files.readAllLines(metaFile, StandardCharsets.UTF_8);
             if (lines.isEmpty() || !lines.getFirst().equals("embstore-optimizer")) {
-                throw new IllegalStateException(metaFile + ": not an embstore optimizer meta file (first line must be"
+                throw StateErrors.corrupt(metaFile, "not an embstore optimizer meta file (first line must be"
                         + " 'embstore-optimizer')");
             }
             for (String line : lines.subList(1, lines.size())) {
                 int eq = line.indexOf('=');
                 if (eq <= 0) {
-                    throw new IllegalStateException(metaFile + ": malformed line '" + line + "'");
+                    throw StateErrors.corrupt(metaFile, "malformed line '" + line + "'");
                 }
                 meta.put(line.substring(0, eq), line.substring(eq + 1));
             }
         } catch (NoSuchFileException e) {
-            throw new IllegalStateException(metaFile + ": missing", e);
+            throw StateErrors.corrupt(metaFile, "missing", e);
         } catch (CharacterCodingException e) {
             // The file is ASCII when written: other bytes are damage, reported as every damaged state file is.
-            throw new IllegalStateException(metaFile + ": damaged: not UTF-8 text (delete the optim.* files to start a"
+            throw StateErrors.corrupt(metaFile, "damaged: not UTF-8 text (delete the optim.* files to start a"
                     + " new optimizer)", e);
         } catch (IOException e) {
-            throw new UncheckedIOException(metaFile + ": cannot read", e);
+            throw StateErrors.io(metaFile, "cannot read", e);
         }
         if (!String.valueOf(FORMAT_VERSION).equals(meta.get("format_version"))) {
-            throw new IllegalStateException(metaFile + ": format_version " + meta.get("format_version") + ", this trainer reads "
+            throw StateErrors.corrupt(metaFile, "format_version " + meta.get("format_version") + ", this trainer reads "
                     + FORMAT_VERSION);
         }
         if (!algorithm.label.equals(meta.get("algorithm"))) {
-            throw new IllegalStateException(metaFile + ": the state belongs to algorithm=" + meta.get("algorithm")
+            throw StateErrors.corrupt(metaFile, "the state belongs to algorithm=" + meta.get("algorithm")
                     + ", not " + algorithm.label + " (delete the optim.* files to start a new optimizer)");
         }
         if (!String.valueOf(dim).equals(meta.get("dim"))) {
-            throw new IllegalStateException(metaFile + ": dim=" + meta.get("dim") + " but the store's dim is " + dim);
+            throw StateErrors.corrupt(metaFile, "dim=" + meta.get("dim") + " but the store's dim is " + dim);
         }
         OptimizerState s = new OptimizerState(dir, algorithm, dim, durability);
         try {
@@ -221,19 +220,19 @@ final class OptimizerState implements AutoCloseable {
                     long rows = StateNpy.check(head, file, spec.descr(), spec.cols());
                     long need = StateNpy.fileBytes(rows, spec.rowBytes());
                     if (size < need) {
-                        throw new IllegalStateException(file + ": truncated: " + size + " bytes, its header says " + rows
+                        throw StateErrors.corrupt(file, "truncated: " + size + " bytes, its header says " + rows
                                 + " rows, which need " + need);
                     }
                     capacity = Math.min(capacity, rows);
                 } catch (NoSuchFileException ex) {
-                    throw new IllegalStateException(file + ": missing: optim.meta says algorithm=" + algorithm.label, ex);
+                    throw StateErrors.corrupt(file, "missing: optim.meta says algorithm=" + algorithm.label, ex);
                 }
             }
             s.mapAll(capacity, writable);
             return s;
         } catch (IOException e) {
             s.close();
-            throw new UncheckedIOException(dir + ": cannot map the optimizer state", e);
+            throw StateErrors.io(dir, "cannot map the optimizer state", e);
         } catch (RuntimeException e) {
             s.close();
             throw e;
@@ -277,7 +276,7 @@ final class OptimizerState implements AutoCloseable {
         try {
             mapAll(newCapacity, true);
         } catch (IOException e) {
-            throw new UncheckedIOException(dir + ": cannot grow the optimizer state to " + newCapacity + " rows", e);
+            throw StateErrors.io(dir, "cannot grow the optimizer state to " + newCapacity + " rows", e);
         }
         for (var e : files(algorithm, dim).entrySet()) {
             MemorySegment seg = segment(e.getKey());

@@ -63,36 +63,36 @@ final class StateNpy {
     /**
      * Checks the header in {@code seg} says {@code descr}, C order and {@code cols} columns, and returns its row count.
      *
-     * @throws IllegalStateException naming {@code file} and the bad value
+     * @throws io.embstore.store.StoreException of kind CORRUPT naming {@code file} and the bad value
      */
     static long check(MemorySegment seg, Path file, String descr, int cols) {
         if (seg.byteSize() < BYTES) {
-            throw new IllegalStateException(file + ": truncated: " + seg.byteSize() + " bytes, a state file has a "
+            throw StateErrors.corrupt(file, "truncated: " + seg.byteSize() + " bytes, a state file has a "
                     + BYTES + "-byte header");
         }
         byte[] head = new byte[BYTES];
         MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, 0, head, 0, BYTES);
         for (int i = 0; i < MAGIC.length; i++) {
             if (head[i] != MAGIC[i]) {
-                throw new IllegalStateException(file + ": not a NumPy 1.0 .npy file (bad magic)");
+                throw StateErrors.corrupt(file, "not a NumPy 1.0 .npy file (bad magic)");
             }
         }
         int headerLen = (head[HEADER_LEN_OFFSET] & 0xff) | (head[HEADER_LEN_OFFSET + 1] & 0xff) << 8;
         if (headerLen != BYTES - DICT_OFFSET) {
-            throw new IllegalStateException(file + ": header length " + headerLen + ", expected " + (BYTES - DICT_OFFSET));
+            throw StateErrors.corrupt(file, "header length " + headerLen + ", expected " + (BYTES - DICT_OFFSET));
         }
         String dict = new String(head, DICT_OFFSET, headerLen, StandardCharsets.US_ASCII);
         Matcher m = DICT.matcher(dict);
         if (!m.matches()) {
-            throw new IllegalStateException(file + ": unreadable .npy header: " + dict.strip());
+            throw StateErrors.corrupt(file, "unreadable .npy header: " + dict.strip());
         }
         if (!m.group(1).equals(descr) || !m.group(2).equals("False")) {
-            throw new IllegalStateException(file + ": dtype " + m.group(1) + ", fortran_order " + m.group(2)
+            throw StateErrors.corrupt(file, "dtype " + m.group(1) + ", fortran_order " + m.group(2)
                     + "; the trainer writes " + descr + " in C order");
         }
         int gotCols = m.group(4) == null ? 0 : Integer.parseInt(m.group(4));
         if (gotCols != cols) {
-            throw new IllegalStateException(file + ": shape has " + (m.group(4) == null ? "one dimension" : gotCols + " columns")
+            throw StateErrors.corrupt(file, "shape has " + (m.group(4) == null ? "one dimension" : gotCols + " columns")
                     + ", expected " + (cols == 0 ? "one dimension" : cols + " columns"));
         }
         return Long.parseLong(m.group(3));

@@ -51,7 +51,7 @@ class StateFilesTest {
 
     private static String attachFailure(Path dir, Options o) {
         try (WritableStore s = EmbeddingStore.openForWriting(dir)) {
-            return assertThrows(IllegalStateException.class, () -> SparseTrainer.attach(s, o)).getMessage();
+            return assertThrows(StoreException.class, () -> SparseTrainer.attach(s, o)).getMessage();
         }
     }
 
