@@ -1,6 +1,7 @@
 package io.embstore.trainer;
 
 import io.embstore.store.io.FileSpace;
+import io.embstore.store.io.NpyHeader;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -34,7 +35,9 @@ import java.util.zip.CRC32C;
  *  optim.rows.npy    &lt;i8 (R, 2)  per row: updates applied, last step that updated it   [all]
  * </pre>
  *
- * Every {@code .npy} file has the 4096-byte header of {@link StateNpy}; {@code R} is the state's capacity in rows
+ * Every {@code .npy} file has the store's 4096-byte {@link NpyHeader}, as {@code matrix.npy} has, so that row 0 is
+ * page-aligned and {@code numpy.load(f, mmap_mode="r")} maps the very pages the trainer uses; {@code R} is the state's
+ * capacity in rows
  * (at least the store's rows; the files grow with the store and are never truncated).
  */
 final class OptimizerState implements AutoCloseable {
@@ -143,11 +146,11 @@ final class OptimizerState implements AutoCloseable {
                     Path file = dir.resolve(e.getKey());
                     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
                             StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                        long bytes = StateNpy.fileBytes(capacity, spec.rowBytes());
+                        long bytes = NpyHeader.fileBytes(capacity, spec.rowBytes());
                         // Blocks first: the steps write the state through the mapping, where a full disk faults.
                         FileSpace.reserve(file, 0, bytes);
                         MemorySegment seg = ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, a);
-                        StateNpy.write(seg, spec.descr(), capacity, spec.cols());
+                        NpyHeader.write(seg, spec.descr(), capacity, spec.cols());
                         durability.force(file, seg, 0, seg.byteSize());
                     }
                 }
@@ -216,9 +219,9 @@ final class OptimizerState implements AutoCloseable {
                 FileSpec spec = e.getValue();
                 try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                     long size = ch.size();
-                    MemorySegment head = ch.map(FileChannel.MapMode.READ_ONLY, 0, Math.min(size, StateNpy.BYTES), s.arena);
-                    long rows = StateNpy.check(head, file, spec.descr(), spec.cols());
-                    long need = StateNpy.fileBytes(rows, spec.rowBytes());
+                    MemorySegment head = ch.map(FileChannel.MapMode.READ_ONLY, 0, Math.min(size, NpyHeader.BYTES), s.arena);
+                    long rows = headerRows(head, file, spec);
+                    long need = NpyHeader.fileBytes(rows, spec.rowBytes());
                     if (size < need) {
                         throw StateErrors.corrupt(file, "truncated: " + size + " bytes, its header says " + rows
                                 + " rows, which need " + need);
@@ -239,13 +242,27 @@ final class OptimizerState implements AutoCloseable {
         }
     }
 
+    /** The rows {@code file}'s header gives, after checking it says what the trainer writes there: {@code spec}. */
+    private static long headerRows(MemorySegment head, Path file, FileSpec spec) {
+        NpyHeader.Parsed h = NpyHeader.read(head, file);
+        if (!h.descr().equals(spec.descr()) || h.fortranOrder()) {
+            throw StateErrors.corrupt(file, "dtype " + h.descr() + ", fortran_order " + (h.fortranOrder() ? "True" : "False")
+                    + "; the trainer writes " + spec.descr() + " in C order");
+        }
+        if (h.cols() != spec.cols()) {
+            throw StateErrors.corrupt(file, "shape has " + (h.cols() == 0 ? "one dimension" : h.cols() + " columns")
+                    + ", expected " + (spec.cols() == 0 ? "one dimension" : spec.cols() + " columns"));
+        }
+        return h.rows();
+    }
+
     private void mapAll(long newCapacity, boolean writable) throws IOException {
         for (var e : files(algorithm, dim).entrySet()) {
             Path file = dir.resolve(e.getKey());
-            long bytes = StateNpy.fileBytes(newCapacity, e.getValue().rowBytes());
+            long bytes = NpyHeader.fileBytes(newCapacity, e.getValue().rowBytes());
             if (writable && capacity > 0 && newCapacity > capacity) {
                 // The new rows' blocks before the mapping: a step's write into a sparse region of a full disk faults.
-                FileSpace.reserve(file, StateNpy.fileBytes(capacity, e.getValue().rowBytes()), bytes);
+                FileSpace.reserve(file, NpyHeader.fileBytes(capacity, e.getValue().rowBytes()), bytes);
             }
             try (FileChannel ch = writable ? FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)
                     : FileChannel.open(file, StandardOpenOption.READ)) {
@@ -280,8 +297,8 @@ final class OptimizerState implements AutoCloseable {
         }
         for (var e : files(algorithm, dim).entrySet()) {
             MemorySegment seg = segment(e.getKey());
-            StateNpy.write(seg, e.getValue().descr(), newCapacity, e.getValue().cols());
-            durability.force(dir.resolve(e.getKey()), seg, 0, StateNpy.BYTES);
+            NpyHeader.write(seg, e.getValue().descr(), newCapacity, e.getValue().cols());
+            durability.force(dir.resolve(e.getKey()), seg, 0, NpyHeader.BYTES);
         }
     }
 
@@ -295,7 +312,7 @@ final class OptimizerState implements AutoCloseable {
     }
 
     static long rowAt(long row, long rowBytes) {
-        return StateNpy.BYTES + row * rowBytes;
+        return NpyHeader.BYTES + row * rowBytes;
     }
 
     long updateCount(long row) {
@@ -354,7 +371,7 @@ final class OptimizerState implements AutoCloseable {
     /** Feeds rows {@code [0, rows)} of every state file into {@code crc} (tests compare states with it). */
     void checksum(CRC32C crc, long rows) {
         for (Array a : arrays()) {
-            crc.update(a.segment().asSlice(StateNpy.BYTES, rows * a.rowBytes()).asByteBuffer());
+            crc.update(a.segment().asSlice(NpyHeader.BYTES, rows * a.rowBytes()).asByteBuffer());
         }
     }
 
