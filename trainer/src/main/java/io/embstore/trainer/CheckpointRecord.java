@@ -1,15 +1,12 @@
 package io.embstore.trainer;
 
+import io.embstore.store.io.DurableFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32C;
@@ -17,9 +14,9 @@ import org.roaringbitmap.RoaringBitmap;
 
 /**
  * The checkpoint record {@code optim.checkpoint}: what the last committed checkpoint was, and which rows each of the
- * recent checkpoints changed (for {@code dirtySince}). Replaced as a whole, atomically: written to
- * {@code optim.checkpoint.tmp}, forced, renamed over the record, then the directory is forced. The rename is the commit
- * point of a checkpoint.
+ * recent checkpoints changed (for {@code dirtySince}). Replaced as a whole, atomically, by {@link DurableFiles#replace}:
+ * written to a temporary sibling, forced, renamed over the record, then the directory is forced. The rename is the
+ * commit point of a checkpoint.
  *
  * <pre>
  *  0   u64  magic             "EMBSCKP1"
@@ -167,21 +164,8 @@ final class CheckpointRecord {
     /** Temp file, fsync, rename, fsync of the directory: the record is replaced whole or not at all. */
     void writeAtomically(Path dir, Durability durability) {
         Path file = dir.resolve(FILE);
-        Path tmp = dir.resolve(FILE + ".tmp");
         try {
-            // A fixed name (the trainer holds the store's writer lock): a crash's leftover goes first, and the new one
-            // is created exclusively, so a symlink planted under the name is never written through.
-            Files.deleteIfExists(tmp);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS)) {
-                ByteBuffer b = ByteBuffer.wrap(encode());
-                while (b.hasRemaining()) {
-                    ch.write(b);
-                }
-                durability.force(tmp, ch, true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            durability.forceDirectory(dir);
+            DurableFiles.replace(file, encode(), durability);
         } catch (IOException e) {
             throw StateErrors.io(file, "cannot write the checkpoint record", e);
         }

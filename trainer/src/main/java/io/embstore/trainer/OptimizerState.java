@@ -1,5 +1,6 @@
 package io.embstore.trainer;
 
+import io.embstore.store.io.DurableFiles;
 import io.embstore.store.io.FileSpace;
 import io.embstore.store.io.NpyHeader;
 import java.io.IOException;
@@ -14,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,7 +27,7 @@ import java.util.zip.CRC32C;
  * optimizer they belong to. Nothing here grows with the table on the heap.
  *
  * <pre>
- *  optim.meta        text, written last at creation (temp, fsync, rename): its presence commits the state
+ *  optim.meta        text, written last at creation (DurableFiles.replace): its presence commits the state
  *                    embstore-optimizer / format_version=1 / algorithm=adam|rowwise_adagrad|sgd / dim=D
  *  optim.m.npy       &lt;f4 (R, D)  Adam's first moment                       [adam]
  *  optim.v.npy       &lt;f4 (R, D)  Adam's second moment                      [adam]
@@ -116,6 +116,7 @@ final class OptimizerState implements AutoCloseable {
      */
     static void create(Path dir, SparseTrainer.Algorithm algorithm, int dim, long capacity, long generation, long rows,
                        Durability durability) {
+        // The two .tmp names are the fixed temporaries trainers used before DurableFiles: a crash may have left them.
         List<String> names = List.of(M_FILE, V_FILE, ACC_FILE, ROWS_FILE, UndoLog.FILE, CheckpointRecord.FILE,
                 CheckpointRecord.FILE + ".tmp", META_FILE + ".tmp");
         try {
@@ -157,18 +158,9 @@ final class OptimizerState implements AutoCloseable {
             }
             UndoLog.create(dir.resolve(UndoLog.FILE), dim, stateFloats(algorithm, dim), durability);
             new CheckpointRecord(0, 0, generation, rows, generation, List.of()).writeAtomically(dir, durability);
-            Path meta = dir.resolve(META_FILE);
-            Path tmp = dir.resolve(META_FILE + ".tmp");
             String text = "embstore-optimizer\nformat_version=" + FORMAT_VERSION + "\nalgorithm=" + algorithm.label
                     + "\ndim=" + dim + "\n";
-            // Deleted above; created exclusively, so a symlink planted under the name is never written through.
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS)) {
-                ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
-                durability.force(tmp, ch, true);
-            }
-            Files.move(tmp, meta, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            durability.forceDirectory(dir);
+            DurableFiles.replace(dir.resolve(META_FILE), text.getBytes(StandardCharsets.UTF_8), durability);
         } catch (IOException e) {
             throw StateErrors.io(dir, "cannot create the optimizer state", e);
         }

@@ -9,6 +9,7 @@ import io.embstore.testkit.Seeds;
 import io.embstore.store.WritableStore;
 import io.embstore.store.Init;
 import io.embstore.store.io.NpyHeader;
+import io.embstore.store.io.TempSibling;
 import io.embstore.trainer.SimulatedDisk.Event;
 import io.embstore.trainer.SimulatedDisk.Kind;
 import io.embstore.trainer.SparseTrainer.Options;
@@ -177,7 +178,7 @@ class PowerLossTest {
                     List<Event> forced = new ArrayList<>();
                     boolean[] recordForced = {false};
                     disk.beforeForce = e -> {
-                        if (e.kind() == Kind.FILE && e.file().equals(CheckpointRecord.FILE + ".tmp")) {
+                        if (e.kind() == Kind.FILE && TempSibling.isTempOf(Path.of(e.file()), dir.resolve(CheckpointRecord.FILE))) {
                             // Every dirty row's bytes, in the matrix and each state array, were forced before.
                             for (int row : dirty) {
                                 long rowBytes = 4L * DIM;
