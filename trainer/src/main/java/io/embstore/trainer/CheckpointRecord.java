@@ -14,9 +14,9 @@ import org.roaringbitmap.RoaringBitmap;
 
 /**
  * The checkpoint record {@code optim.checkpoint}: what the last committed checkpoint was, and which rows each of the
- * recent checkpoints changed (for {@code dirtySince}). Replaced as a whole, atomically, by {@link DurableFiles#replace}:
- * written to a temporary sibling, forced, renamed over the record, then the directory is forced. The rename is the
- * commit point of a checkpoint.
+ * recent checkpoints changed (for {@code dirtySince}). Replaced as a whole, atomically, by
+ * {@link DurableFiles#replace}: written to a temporary sibling, forced, renamed over the record, then the directory is
+ * forced. The rename is the commit point of a checkpoint.
  *
  * <pre>
  *  0   u64  magic             "EMBSCKP1"

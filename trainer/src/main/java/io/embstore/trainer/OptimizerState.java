@@ -238,8 +238,8 @@ final class OptimizerState implements AutoCloseable {
     private static long headerRows(MemorySegment head, Path file, FileSpec spec) {
         NpyHeader.Parsed h = NpyHeader.read(head, file);
         if (!h.descr().equals(spec.descr()) || h.fortranOrder()) {
-            throw StateErrors.corrupt(file, "dtype " + h.descr() + ", fortran_order " + (h.fortranOrder() ? "True" : "False")
-                    + "; the trainer writes " + spec.descr() + " in C order");
+            throw StateErrors.corrupt(file, "dtype " + h.descr() + ", fortran_order "
+                    + (h.fortranOrder() ? "True" : "False") + "; the trainer writes " + spec.descr() + " in C order");
         }
         if (h.cols() != spec.cols()) {
             throw StateErrors.corrupt(file, "shape has " + (h.cols() == 0 ? "one dimension" : h.cols() + " columns")

@@ -15,8 +15,8 @@ final class StateErrors {
 
     /**
      * A damaged, truncated or foreign state file or record: {@link StoreException.Kind#CORRUPT}. A state file missing
-     * while {@code optim.meta} says the state exists is damage too (the state is incomplete, and the remedy is the same:
-     * delete the {@code optim.*} files), not a store that was never there.
+     * while {@code optim.meta} says the state exists is damage too (the state is incomplete, and the remedy is the
+     * same: delete the {@code optim.*} files), not a store that was never there.
      */
     static StoreException corrupt(Path file, String message) {
         return new StoreException(StoreException.Kind.CORRUPT, file, message);

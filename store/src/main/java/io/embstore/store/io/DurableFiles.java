@@ -30,7 +30,7 @@ public final class DurableFiles {
         replace(file, bytes, Forcing.SYSTEM);
     }
 
-    /** As {@link #replace(Path, byte[])}, with the temporary's force and the directory's made through {@code forcing}. */
+    /** As {@link #replace(Path, byte[])}, with both its forces (file, directory) made through {@code forcing}. */
     public static void replace(Path file, byte[] bytes, Forcing forcing) throws IOException {
         TempSibling.sweepStale(file);
         Path tmp = TempSibling.createFile(file);
