@@ -1,6 +1,7 @@
 package io.embstore.cli;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.StoreException;
 import io.embstore.trainer.SparseTrainer;
 import io.embstore.formats.OutputLocation;
 import io.embstore.formats.OutputTarget;
@@ -163,7 +164,7 @@ final class ExportCommand implements Callable<Integer> {
         }
         try {
             return SparseTrainer.changedSince(table, changedSince);
-        } catch (IllegalStateException e) { // a damaged checkpoint record: the message names the file
+        } catch (StoreException e) { // a damaged or unreadable checkpoint record: the message names the file
             throw new UserError(ExitCode.USER_ERROR, e.getMessage());
         }
     }

@@ -1,16 +1,12 @@
 package io.embstore.trainer;
 
+import io.embstore.store.io.DurableFiles;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32C;
@@ -18,9 +14,9 @@ import org.roaringbitmap.RoaringBitmap;
 
 /**
  * The checkpoint record {@code optim.checkpoint}: what the last committed checkpoint was, and which rows each of the
- * recent checkpoints changed (for {@code dirtySince}). Replaced as a whole, atomically: written to
- * {@code optim.checkpoint.tmp}, forced, renamed over the record, then the directory is forced. The rename is the commit
- * point of a checkpoint.
+ * recent checkpoints changed (for {@code dirtySince}). Replaced as a whole, atomically, by
+ * {@link DurableFiles#replace}: written to a temporary sibling, forced, renamed over the record, then the directory is
+ * forced. The rename is the commit point of a checkpoint.
  *
  * <pre>
  *  0   u64  magic             "EMBSCKP1"
@@ -118,22 +114,22 @@ final class CheckpointRecord {
 
     static CheckpointRecord decode(Path file, byte[] bytes) {
         if (bytes.length < HISTORY_OFFSET + 4) {
-            throw new IllegalStateException(file + ": truncated: " + bytes.length + " bytes, a checkpoint record has at least "
+            throw StateErrors.corrupt(file, "truncated: " + bytes.length + " bytes, a checkpoint record has at least "
                     + (HISTORY_OFFSET + 4));
         }
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (b.getLong(0) != MAGIC || b.getInt(8) != VERSION) {
-            throw new IllegalStateException(file + ": not an embstore checkpoint record (magic/version "
+            throw StateErrors.corrupt(file, "not an embstore checkpoint record (magic/version "
                     + Long.toHexString(b.getLong(0)) + "/" + b.getInt(8) + ")");
         }
         CRC32C crc = new CRC32C();
         crc.update(bytes, 0, bytes.length - 4);
         if ((int) crc.getValue() != b.getInt(bytes.length - 4)) {
-            throw new IllegalStateException(file + ": CRC-32C mismatch: the checkpoint record is damaged");
+            throw StateErrors.corrupt(file, "CRC-32C mismatch: the checkpoint record is damaged");
         }
         int count = b.getInt(HISTORY_COUNT_OFFSET);
         if (count < 0 || count > HISTORY_LIMIT) {
-            throw new IllegalStateException(file + ": history_count " + count + " outside 0.." + HISTORY_LIMIT);
+            throw StateErrors.corrupt(file, "history_count " + count + " outside 0.." + HISTORY_LIMIT);
         }
         List<Entry> history = new ArrayList<>(count);
         b.position(HISTORY_OFFSET);
@@ -148,7 +144,7 @@ final class CheckpointRecord {
                 history.add(new Entry(generation, rows));
             }
         } catch (IOException | RuntimeException e) {
-            throw new IllegalStateException(file + ": damaged history of dirty rows: " + e.getMessage(), e);
+            throw StateErrors.corrupt(file, "damaged history of dirty rows: " + e.getMessage(), e);
         }
         return new CheckpointRecord(b.getLong(EPOCH_OFFSET), b.getLong(STEP_OFFSET), b.getLong(GENERATION_OFFSET),
                 b.getLong(ROWS_OFFSET), b.getLong(BASE_GENERATION_OFFSET), history);
@@ -159,32 +155,19 @@ final class CheckpointRecord {
         try {
             return decode(file, Files.readAllBytes(file));
         } catch (NoSuchFileException e) {
-            throw new IllegalStateException(file + ": missing: optim.meta says the optimizer state exists", e);
+            throw StateErrors.corrupt(file, "missing: optim.meta says the optimizer state exists", e);
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot read", e);
+            throw StateErrors.io(file, "cannot read", e);
         }
     }
 
     /** Temp file, fsync, rename, fsync of the directory: the record is replaced whole or not at all. */
     void writeAtomically(Path dir, Durability durability) {
         Path file = dir.resolve(FILE);
-        Path tmp = dir.resolve(FILE + ".tmp");
         try {
-            // A fixed name (the trainer holds the store's writer lock): a crash's leftover goes first, and the new one
-            // is created exclusively, so a symlink planted under the name is never written through.
-            Files.deleteIfExists(tmp);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS)) {
-                ByteBuffer b = ByteBuffer.wrap(encode());
-                while (b.hasRemaining()) {
-                    ch.write(b);
-                }
-                durability.force(tmp, ch, true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            durability.forceDirectory(dir);
+            DurableFiles.replace(file, encode(), durability);
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot write the checkpoint record", e);
+            throw StateErrors.io(file, "cannot write the checkpoint record", e);
         }
     }
 }

@@ -1,8 +1,9 @@
 package io.embstore.trainer;
 
+import io.embstore.store.io.DurableFiles;
 import io.embstore.store.io.FileSpace;
+import io.embstore.store.io.NpyHeader;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -14,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,7 +27,7 @@ import java.util.zip.CRC32C;
  * optimizer they belong to. Nothing here grows with the table on the heap.
  *
  * <pre>
- *  optim.meta        text, written last at creation (temp, fsync, rename): its presence commits the state
+ *  optim.meta        text, written last at creation (DurableFiles.replace): its presence commits the state
  *                    embstore-optimizer / format_version=1 / algorithm=adam|rowwise_adagrad|sgd / dim=D
  *  optim.m.npy       &lt;f4 (R, D)  Adam's first moment                       [adam]
  *  optim.v.npy       &lt;f4 (R, D)  Adam's second moment                      [adam]
@@ -35,7 +35,9 @@ import java.util.zip.CRC32C;
  *  optim.rows.npy    &lt;i8 (R, 2)  per row: updates applied, last step that updated it   [all]
  * </pre>
  *
- * Every {@code .npy} file has the 4096-byte header of {@link StateNpy}; {@code R} is the state's capacity in rows
+ * Every {@code .npy} file has the store's 4096-byte {@link NpyHeader}, as {@code matrix.npy} has, so that row 0 is
+ * page-aligned and {@code numpy.load(f, mmap_mode="r")} maps the very pages the trainer uses; {@code R} is the state's
+ * capacity in rows
  * (at least the store's rows; the files grow with the store and are never truncated).
  */
 final class OptimizerState implements AutoCloseable {
@@ -114,6 +116,7 @@ final class OptimizerState implements AutoCloseable {
      */
     static void create(Path dir, SparseTrainer.Algorithm algorithm, int dim, long capacity, long generation, long rows,
                        Durability durability) {
+        // The two .tmp names are the fixed temporaries trainers used before DurableFiles: a crash may have left them.
         List<String> names = List.of(M_FILE, V_FILE, ACC_FILE, ROWS_FILE, UndoLog.FILE, CheckpointRecord.FILE,
                 CheckpointRecord.FILE + ".tmp", META_FILE + ".tmp");
         try {
@@ -144,31 +147,22 @@ final class OptimizerState implements AutoCloseable {
                     Path file = dir.resolve(e.getKey());
                     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
                             StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                        long bytes = StateNpy.fileBytes(capacity, spec.rowBytes());
+                        long bytes = NpyHeader.fileBytes(capacity, spec.rowBytes());
                         // Blocks first: the steps write the state through the mapping, where a full disk faults.
                         FileSpace.reserve(file, 0, bytes);
                         MemorySegment seg = ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, a);
-                        StateNpy.write(seg, spec.descr(), capacity, spec.cols());
+                        NpyHeader.write(seg, spec.descr(), capacity, spec.cols());
                         durability.force(file, seg, 0, seg.byteSize());
                     }
                 }
             }
             UndoLog.create(dir.resolve(UndoLog.FILE), dim, stateFloats(algorithm, dim), durability);
             new CheckpointRecord(0, 0, generation, rows, generation, List.of()).writeAtomically(dir, durability);
-            Path meta = dir.resolve(META_FILE);
-            Path tmp = dir.resolve(META_FILE + ".tmp");
             String text = "embstore-optimizer\nformat_version=" + FORMAT_VERSION + "\nalgorithm=" + algorithm.label
                     + "\ndim=" + dim + "\n";
-            // Deleted above; created exclusively, so a symlink planted under the name is never written through.
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS)) {
-                ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
-                durability.force(tmp, ch, true);
-            }
-            Files.move(tmp, meta, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            durability.forceDirectory(dir);
+            DurableFiles.replace(dir.resolve(META_FILE), text.getBytes(StandardCharsets.UTF_8), durability);
         } catch (IOException e) {
-            throw new UncheckedIOException(dir + ": cannot create the optimizer state", e);
+            throw StateErrors.io(dir, "cannot create the optimizer state", e);
         }
     }
 
@@ -179,35 +173,35 @@ final class OptimizerState implements AutoCloseable {
         try {
             List<String> lines = Files.readAllLines(metaFile, StandardCharsets.UTF_8);
             if (lines.isEmpty() || !lines.getFirst().equals("embstore-optimizer")) {
-                throw new IllegalStateException(metaFile + ": not an embstore optimizer meta file (first line must be"
+                throw StateErrors.corrupt(metaFile, "not an embstore optimizer meta file (first line must be"
                         + " 'embstore-optimizer')");
             }
             for (String line : lines.subList(1, lines.size())) {
                 int eq = line.indexOf('=');
                 if (eq <= 0) {
-                    throw new IllegalStateException(metaFile + ": malformed line '" + line + "'");
+                    throw StateErrors.corrupt(metaFile, "malformed line '" + line + "'");
                 }
                 meta.put(line.substring(0, eq), line.substring(eq + 1));
             }
         } catch (NoSuchFileException e) {
-            throw new IllegalStateException(metaFile + ": missing", e);
+            throw StateErrors.corrupt(metaFile, "missing", e);
         } catch (CharacterCodingException e) {
             // The file is ASCII when written: other bytes are damage, reported as every damaged state file is.
-            throw new IllegalStateException(metaFile + ": damaged: not UTF-8 text (delete the optim.* files to start a"
+            throw StateErrors.corrupt(metaFile, "damaged: not UTF-8 text (delete the optim.* files to start a"
                     + " new optimizer)", e);
         } catch (IOException e) {
-            throw new UncheckedIOException(metaFile + ": cannot read", e);
+            throw StateErrors.io(metaFile, "cannot read", e);
         }
         if (!String.valueOf(FORMAT_VERSION).equals(meta.get("format_version"))) {
-            throw new IllegalStateException(metaFile + ": format_version " + meta.get("format_version") + ", this trainer reads "
+            throw StateErrors.corrupt(metaFile, "format_version " + meta.get("format_version") + ", this trainer reads "
                     + FORMAT_VERSION);
         }
         if (!algorithm.label.equals(meta.get("algorithm"))) {
-            throw new IllegalStateException(metaFile + ": the state belongs to algorithm=" + meta.get("algorithm")
+            throw StateErrors.corrupt(metaFile, "the state belongs to algorithm=" + meta.get("algorithm")
                     + ", not " + algorithm.label + " (delete the optim.* files to start a new optimizer)");
         }
         if (!String.valueOf(dim).equals(meta.get("dim"))) {
-            throw new IllegalStateException(metaFile + ": dim=" + meta.get("dim") + " but the store's dim is " + dim);
+            throw StateErrors.corrupt(metaFile, "dim=" + meta.get("dim") + " but the store's dim is " + dim);
         }
         OptimizerState s = new OptimizerState(dir, algorithm, dim, durability);
         try {
@@ -217,36 +211,50 @@ final class OptimizerState implements AutoCloseable {
                 FileSpec spec = e.getValue();
                 try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                     long size = ch.size();
-                    MemorySegment head = ch.map(FileChannel.MapMode.READ_ONLY, 0, Math.min(size, StateNpy.BYTES), s.arena);
-                    long rows = StateNpy.check(head, file, spec.descr(), spec.cols());
-                    long need = StateNpy.fileBytes(rows, spec.rowBytes());
+                    MemorySegment head = ch.map(FileChannel.MapMode.READ_ONLY, 0, Math.min(size, NpyHeader.BYTES), s.arena);
+                    long rows = headerRows(head, file, spec);
+                    long need = NpyHeader.fileBytes(rows, spec.rowBytes());
                     if (size < need) {
-                        throw new IllegalStateException(file + ": truncated: " + size + " bytes, its header says " + rows
+                        throw StateErrors.corrupt(file, "truncated: " + size + " bytes, its header says " + rows
                                 + " rows, which need " + need);
                     }
                     capacity = Math.min(capacity, rows);
                 } catch (NoSuchFileException ex) {
-                    throw new IllegalStateException(file + ": missing: optim.meta says algorithm=" + algorithm.label, ex);
+                    throw StateErrors.corrupt(file, "missing: optim.meta says algorithm=" + algorithm.label, ex);
                 }
             }
             s.mapAll(capacity, writable);
             return s;
         } catch (IOException e) {
             s.close();
-            throw new UncheckedIOException(dir + ": cannot map the optimizer state", e);
+            throw StateErrors.io(dir, "cannot map the optimizer state", e);
         } catch (RuntimeException e) {
             s.close();
             throw e;
         }
     }
 
+    /** The rows {@code file}'s header gives, after checking it says what the trainer writes there: {@code spec}. */
+    private static long headerRows(MemorySegment head, Path file, FileSpec spec) {
+        NpyHeader.Parsed h = NpyHeader.read(head, file);
+        if (!h.descr().equals(spec.descr()) || h.fortranOrder()) {
+            throw StateErrors.corrupt(file, "dtype " + h.descr() + ", fortran_order "
+                    + (h.fortranOrder() ? "True" : "False") + "; the trainer writes " + spec.descr() + " in C order");
+        }
+        if (h.cols() != spec.cols()) {
+            throw StateErrors.corrupt(file, "shape has " + (h.cols() == 0 ? "one dimension" : h.cols() + " columns")
+                    + ", expected " + (spec.cols() == 0 ? "one dimension" : spec.cols() + " columns"));
+        }
+        return h.rows();
+    }
+
     private void mapAll(long newCapacity, boolean writable) throws IOException {
         for (var e : files(algorithm, dim).entrySet()) {
             Path file = dir.resolve(e.getKey());
-            long bytes = StateNpy.fileBytes(newCapacity, e.getValue().rowBytes());
+            long bytes = NpyHeader.fileBytes(newCapacity, e.getValue().rowBytes());
             if (writable && capacity > 0 && newCapacity > capacity) {
                 // The new rows' blocks before the mapping: a step's write into a sparse region of a full disk faults.
-                FileSpace.reserve(file, StateNpy.fileBytes(capacity, e.getValue().rowBytes()), bytes);
+                FileSpace.reserve(file, NpyHeader.fileBytes(capacity, e.getValue().rowBytes()), bytes);
             }
             try (FileChannel ch = writable ? FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)
                     : FileChannel.open(file, StandardOpenOption.READ)) {
@@ -277,12 +285,12 @@ final class OptimizerState implements AutoCloseable {
         try {
             mapAll(newCapacity, true);
         } catch (IOException e) {
-            throw new UncheckedIOException(dir + ": cannot grow the optimizer state to " + newCapacity + " rows", e);
+            throw StateErrors.io(dir, "cannot grow the optimizer state to " + newCapacity + " rows", e);
         }
         for (var e : files(algorithm, dim).entrySet()) {
             MemorySegment seg = segment(e.getKey());
-            StateNpy.write(seg, e.getValue().descr(), newCapacity, e.getValue().cols());
-            durability.force(dir.resolve(e.getKey()), seg, 0, StateNpy.BYTES);
+            NpyHeader.write(seg, e.getValue().descr(), newCapacity, e.getValue().cols());
+            durability.force(dir.resolve(e.getKey()), seg, 0, NpyHeader.BYTES);
         }
     }
 
@@ -296,7 +304,7 @@ final class OptimizerState implements AutoCloseable {
     }
 
     static long rowAt(long row, long rowBytes) {
-        return StateNpy.BYTES + row * rowBytes;
+        return NpyHeader.BYTES + row * rowBytes;
     }
 
     long updateCount(long row) {
@@ -355,7 +363,7 @@ final class OptimizerState implements AutoCloseable {
     /** Feeds rows {@code [0, rows)} of every state file into {@code crc} (tests compare states with it). */
     void checksum(CRC32C crc, long rows) {
         for (Array a : arrays()) {
-            crc.update(a.segment().asSlice(StateNpy.BYTES, rows * a.rowBytes()).asByteBuffer());
+            crc.update(a.segment().asSlice(NpyHeader.BYTES, rows * a.rowBytes()).asByteBuffer());
         }
     }
 

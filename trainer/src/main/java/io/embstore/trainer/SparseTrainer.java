@@ -61,7 +61,8 @@ import org.roaringbitmap.RoaringBitmap;
  * <h2>Threads and errors</h2>
  * One thread drives a trainer (its methods are synchronized); a step runs on {@link Options#threads} threads, each
  * unique row updated by exactly one of them. A damaged or mismatched state file fails {@code attach} with an
- * {@link IllegalStateException} naming the file; I/O failures are {@link java.io.UncheckedIOException}s naming it.
+ * {@link io.embstore.store.StoreException} of kind CORRUPT naming the file; I/O failures are StoreExceptions of kind
+ * IO (NO_SPACE for a full disk) naming it.
  * The trainer does not own the store: close the trainer, then the store.
  */
 public final class SparseTrainer implements AutoCloseable {
@@ -270,7 +271,8 @@ public final class SparseTrainer implements AutoCloseable {
      * {@code t = 0}), or opens and checks them, and rolls back whatever a crash left after the last checkpoint.
      *
      * @throws IllegalArgumentException if the store is read-only (a frozen table is never updated)
-     * @throws IllegalStateException    if the state files are damaged or belong to another algorithm or dim
+     * @throws io.embstore.store.StoreException of kind CORRUPT if the state files are damaged or belong to another
+     *                                  algorithm or dim; of kind IO or NO_SPACE if they cannot be read or written
      */
     public static SparseTrainer attach(EmbeddingStore store, Options options) {
         return attach(store, options, Durability.SYSTEM);
@@ -495,7 +497,8 @@ public final class SparseTrainer implements AutoCloseable {
      * {@link Changes#upTo}, so asking again from {@code upTo} misses nothing. A table never trained, or a generation
      * older than the retained history, gives every row.
      *
-     * @throws IllegalStateException if the checkpoint record is damaged
+     * @throws io.embstore.store.StoreException of kind CORRUPT if the checkpoint record is damaged, IO if it cannot be
+     *                                          read
      */
     public static Changes changedSince(EmbeddingStore store, long generation) {
         Objects.requireNonNull(store, "store");

@@ -2,7 +2,6 @@ package io.embstore.trainer;
 
 import io.embstore.store.io.FileSpace;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -111,17 +110,17 @@ final class UndoLog implements AutoCloseable {
             ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
             long size = ch.size();
             if (size < HEADER_BYTES) {
-                throw new IllegalStateException(file + ": truncated: " + size + " bytes, the header alone is " + HEADER_BYTES);
+                throw StateErrors.corrupt(file, "truncated: " + size + " bytes, the header alone is " + HEADER_BYTES);
             }
             ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, h, 0);
             if (h.getLong(0) != MAGIC || h.getInt(8) != VERSION) {
-                throw new IllegalStateException(file + ": not an embstore undo log (magic/version " + Long.toHexString(h.getLong(0))
+                throw StateErrors.corrupt(file, "not an embstore undo log (magic/version " + Long.toHexString(h.getLong(0))
                         + "/" + h.getInt(8) + ")");
             }
             int rb = recordBytes(dim, stateFloats);
             if (h.getInt(DIM_OFFSET) != dim || h.getInt(STATE_FLOATS_OFFSET) != stateFloats || h.getInt(RECORD_BYTES_OFFSET) != rb) {
-                throw new IllegalStateException(file + ": written for dim=" + h.getInt(DIM_OFFSET) + ", state_floats="
+                throw StateErrors.corrupt(file, "written for dim=" + h.getInt(DIM_OFFSET) + ", state_floats="
                         + h.getInt(STATE_FLOATS_OFFSET) + ", record_bytes=" + h.getInt(RECORD_BYTES_OFFSET) + "; expected "
                         + dim + ", " + stateFloats + ", " + rb);
             }
@@ -140,7 +139,7 @@ final class UndoLog implements AutoCloseable {
             return new UndoLog(file, ch, durability, rb, size);
         } catch (IOException e) {
             close(ch);
-            throw new UncheckedIOException(file + ": cannot read the undo log", e);
+            throw StateErrors.io(file, "cannot read the undo log", e);
         } catch (RuntimeException e) {
             close(ch);
             throw e;
@@ -187,7 +186,7 @@ final class UndoLog implements AutoCloseable {
                 channel.write(batch, end + batch.position());
             }
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot append to the undo log", e);
+            throw StateErrors.io(file, "cannot append to the undo log", e);
         }
         end += (long) records * recordBytes;
     }
@@ -197,7 +196,7 @@ final class UndoLog implements AutoCloseable {
         try {
             durability.force(file, channel, false);
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot force the undo log", e);
+            throw StateErrors.io(file, "cannot force the undo log", e);
         }
     }
 
@@ -206,7 +205,7 @@ final class UndoLog implements AutoCloseable {
         try {
             channel.truncate(HEADER_BYTES);
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot truncate the undo log", e);
+            throw StateErrors.io(file, "cannot truncate the undo log", e);
         }
         end = HEADER_BYTES;
     }

@@ -74,7 +74,7 @@ final class UndoRecords {
             }
             long row = rec.getLong(UndoLog.ROW_OFFSET);
             if (row < 0 || row >= store.rows() || row == store.paddingIndex()) {
-                throw new IllegalStateException(dir.resolve(UndoLog.FILE) + ": a record for row " + row
+                throw StateErrors.corrupt(dir.resolve(UndoLog.FILE), "a record for row " + row
                         + ", which the store (" + store.rows() + " rows) cannot have changed");
             }
             MemorySegment seg = MemorySegment.ofArray(rec.array());

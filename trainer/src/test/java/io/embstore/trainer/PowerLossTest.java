@@ -8,6 +8,8 @@ import io.embstore.store.EmbeddingStore;
 import io.embstore.testkit.Seeds;
 import io.embstore.store.WritableStore;
 import io.embstore.store.Init;
+import io.embstore.store.io.NpyHeader;
+import io.embstore.store.io.TempSibling;
 import io.embstore.trainer.SimulatedDisk.Event;
 import io.embstore.trainer.SimulatedDisk.Kind;
 import io.embstore.trainer.SparseTrainer.Options;
@@ -145,12 +147,12 @@ class PowerLossTest {
                         long w = at + UndoLog.WEIGHTS_OFFSET;
                         assertArrayEquals(slice(log, w, 4 * DIM), SparseTrainerTest.rowBytes(s, row),
                                 "row " + row + " changed before its pre-image was forced");
-                        assertArrayEquals(slice(log, w + 4 * DIM, 4 * DIM), slice(m, StateNpy.BYTES + (long) row * 4 * DIM, 4 * DIM),
+                        assertArrayEquals(slice(log, w + 4 * DIM, 4 * DIM), slice(m, NpyHeader.BYTES + (long) row * 4 * DIM, 4 * DIM),
                                 "m of row " + row + " changed before its pre-image was forced");
-                        assertArrayEquals(slice(log, w + 8 * DIM, 4 * DIM), slice(v, StateNpy.BYTES + (long) row * 4 * DIM, 4 * DIM),
+                        assertArrayEquals(slice(log, w + 8 * DIM, 4 * DIM), slice(v, NpyHeader.BYTES + (long) row * 4 * DIM, 4 * DIM),
                                 "v of row " + row + " changed before its pre-image was forced");
                         assertArrayEquals(slice(log, at + UndoLog.COUNT_OFFSET, 16),
-                                slice(counters, StateNpy.BYTES + (long) row * OptimizerState.COUNTER_BYTES, 16),
+                                slice(counters, NpyHeader.BYTES + (long) row * OptimizerState.COUNTER_BYTES, 16),
                                 "the counters of row " + row + " changed before its pre-image was forced");
                     }
                     assertEquals(expected, logged, "the records appended since the log's last force");
@@ -176,7 +178,7 @@ class PowerLossTest {
                     List<Event> forced = new ArrayList<>();
                     boolean[] recordForced = {false};
                     disk.beforeForce = e -> {
-                        if (e.kind() == Kind.FILE && e.file().equals(CheckpointRecord.FILE + ".tmp")) {
+                        if (e.kind() == Kind.FILE && TempSibling.isTempOf(Path.of(e.file()), dir.resolve(CheckpointRecord.FILE))) {
                             // Every dirty row's bytes, in the matrix and each state array, were forced before.
                             for (int row : dirty) {
                                 long rowBytes = 4L * DIM;
@@ -184,7 +186,7 @@ class PowerLossTest {
                                         "row " + row + " of the matrix was not forced before the checkpoint record");
                                 for (int i = 0; i < STATE_FILES.size(); i++) {
                                     int bytes = STATE_ROW_BYTES.get(i);
-                                    assertTrue(covered(forced, Kind.MAPPED, STATE_FILES.get(i), StateNpy.BYTES + (long) row * bytes, bytes),
+                                    assertTrue(covered(forced, Kind.MAPPED, STATE_FILES.get(i), NpyHeader.BYTES + (long) row * bytes, bytes),
                                             "row " + row + " of " + STATE_FILES.get(i) + " was not forced before the checkpoint record");
                                 }
                             }

@@ -1,11 +1,13 @@
 package io.embstore.trainer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.StoreException;
 import io.embstore.testkit.Seeds;
 import io.embstore.store.WritableStore;
 import io.embstore.store.Dtype;
@@ -13,9 +15,11 @@ import io.embstore.trainer.SparseTrainer.Options;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,7 +51,7 @@ class StateFilesTest {
 
     private static String attachFailure(Path dir, Options o) {
         try (WritableStore s = EmbeddingStore.openForWriting(dir)) {
-            return assertThrows(IllegalStateException.class, () -> SparseTrainer.attach(s, o)).getMessage();
+            return assertThrows(StoreException.class, () -> SparseTrainer.attach(s, o)).getMessage();
         }
     }
 
@@ -82,6 +86,88 @@ class StateFilesTest {
         Files.delete(dir.resolve(OptimizerState.ROWS_FILE));
         msg = attachFailure(dir, Options.adam().build());
         assertTrue(msg.contains(OptimizerState.ROWS_FILE) && msg.contains("missing"), msg);
+    }
+
+    /**
+     * Damage is the store's {@link StoreException} of kind CORRUPT, naming the file, so a caller decides by kind (the
+     * CLI's exit code) as it does for the store's own files; a file that cannot be read at all is kind IO.
+     */
+    @Test
+    void damagedRecordsAndTruncatedStateFilesAreCorruptAndAFileThatCannotBeReadIsIo() throws IOException {
+        Path dir = trainedStore("k1");
+        Path record = dir.resolve(CheckpointRecord.FILE);
+        overwrite(record, 24, new byte[] {9});
+        assertKind(dir, StoreException.Kind.CORRUPT, record, "CRC");
+        try (EmbeddingStore s = EmbeddingStore.open(dir)) {
+            StoreException e = assertThrows(StoreException.class, () -> SparseTrainer.changedSince(s, 0));
+            assertEquals(StoreException.Kind.CORRUPT, e.kind(), e.getMessage());
+        }
+
+        dir = trainedStore("k2");
+        Path m = dir.resolve(OptimizerState.M_FILE);
+        try (FileChannel ch = FileChannel.open(m, StandardOpenOption.WRITE)) {
+            ch.truncate(100); // inside the header
+        }
+        assertKind(dir, StoreException.Kind.CORRUPT, m, "truncated");
+
+        dir = trainedStore("k3");
+        Path v = dir.resolve(OptimizerState.V_FILE);
+        try (FileChannel ch = FileChannel.open(v, StandardOpenOption.WRITE)) {
+            ch.truncate(5000); // inside the rows
+        }
+        assertKind(dir, StoreException.Kind.CORRUPT, v, "truncated");
+
+        dir = trainedStore("k4");
+        record = dir.resolve(CheckpointRecord.FILE);
+        Files.delete(record);
+        Files.createDirectory(record); // read(2) fails: EISDIR
+        assertKind(dir, StoreException.Kind.IO, record, "cannot read");
+    }
+
+    private static void assertKind(Path dir, StoreException.Kind kind, Path file, String says) {
+        try (WritableStore s = EmbeddingStore.openForWriting(dir)) {
+            StoreException e = assertThrows(StoreException.class, () -> SparseTrainer.attach(s, Options.adam().build()));
+            assertEquals(kind, e.kind(), e.getMessage());
+            assertEquals(file, e.path(), e.getMessage());
+            assertTrue(e.getMessage().startsWith(file + ": ") && e.getMessage().contains(says), e.getMessage());
+        }
+    }
+
+    /**
+     * The first 4096 bytes of each state file, byte for byte: NumPy 1.0 magic, header length 4086 little-endian, the
+     * dictionary, spaces, a newline; row 0 at 4096. {@code np.load(f, mmap_mode="r")} depends on every one of them.
+     */
+    @Test
+    void stateFileHeadersAreExactlyTheseBytes() throws IOException {
+        long rows = SparseTrainerTest.ROWS;
+        int dim = SparseTrainerTest.DIM;
+        Path dir = trainedStore("h1");
+        assertHeader(dir.resolve(OptimizerState.M_FILE), "{'descr': '<f4', 'fortran_order': False, 'shape': (" + rows
+                + ", " + dim + "), }");
+        assertHeader(dir.resolve(OptimizerState.V_FILE), "{'descr': '<f4', 'fortran_order': False, 'shape': (" + rows
+                + ", " + dim + "), }");
+        assertHeader(dir.resolve(OptimizerState.ROWS_FILE), "{'descr': '<i8', 'fortran_order': False, 'shape': (" + rows
+                + ", 2), }");
+        dir = tmp.resolve("h2");
+        try (EmbeddingStore s = SparseTrainerTest.newStore(dir, 2, Dtype.F32);
+             SparseTrainer t = SparseTrainer.attach(s, Options.rowwiseAdagrad().build())) {
+            t.step(new int[] {3}, new float[dim]);
+        }
+        assertHeader(dir.resolve(OptimizerState.ACC_FILE), "{'descr': '<f4', 'fortran_order': False, 'shape': (" + rows
+                + ",), }");
+    }
+
+    private static void assertHeader(Path file, String dictionary) throws IOException {
+        byte[] expected = new byte[4096];
+        byte[] magic = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (byte) (4086 & 0xff), (byte) (4086 >> 8)};
+        System.arraycopy(magic, 0, expected, 0, magic.length);
+        byte[] d = dictionary.getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(d, 0, expected, 10, d.length);
+        Arrays.fill(expected, 10 + d.length, 4095, (byte) ' ');
+        expected[4095] = '\n';
+        byte[] actual = Arrays.copyOf(Files.readAllBytes(file), 4096);
+        assertArrayEquals(expected, actual, file + ": " + new String(actual, 0, 80,
+                StandardCharsets.ISO_8859_1));
     }
 
     /** optim.meta that is not UTF-8 (a flipped bit in a name) is damage like any other: the documented exception. */

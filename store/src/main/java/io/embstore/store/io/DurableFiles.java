@@ -27,6 +27,11 @@ public final class DurableFiles {
 
     /** Replaces (or creates) {@code file} with {@code bytes}, atomically and durably; nothing is left on failure. */
     public static void replace(Path file, byte[] bytes) throws IOException {
+        replace(file, bytes, Forcing.SYSTEM);
+    }
+
+    /** As {@link #replace(Path, byte[])}, with both its forces (file, directory) made through {@code forcing}. */
+    public static void replace(Path file, byte[] bytes, Forcing forcing) throws IOException {
         TempSibling.sweepStale(file);
         Path tmp = TempSibling.createFile(file);
         try {
@@ -35,9 +40,9 @@ public final class DurableFiles {
                 while (b.hasRemaining()) {
                     ch.write(b);
                 }
-                ch.force(true);
+                forcing.force(tmp, ch);
             }
-            moveIntoPlace(tmp, file);
+            moveIntoPlace(tmp, file, forcing);
         } catch (IOException | RuntimeException | Error e) {
             try {
                 Files.deleteIfExists(tmp);
@@ -53,8 +58,12 @@ public final class DurableFiles {
      * parent directory. The temporary must be a sibling of the target.
      */
     public static void moveIntoPlace(Path temp, Path target) throws IOException {
+        moveIntoPlace(temp, target, Forcing.SYSTEM);
+    }
+
+    private static void moveIntoPlace(Path temp, Path target, Forcing forcing) throws IOException {
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        forceDirectory(target.toAbsolutePath().getParent());
+        forcing.forceDirectory(target.toAbsolutePath().getParent());
     }
 
     /**
@@ -68,6 +77,32 @@ public final class DurableFiles {
     public static void publishDirectory(Path temp, Path target) throws IOException {
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
         forceDirectory(target.toAbsolutePath().getParent());
+    }
+
+    /**
+     * The two forces of a {@link #replace}: of the written temporary, and of the directory after the rename. The
+     * trainer passes its own, which records them to compute what a power cut would leave on the disk (its
+     * PowerLossTest); {@link #SYSTEM} just forces.
+     */
+    public interface Forcing {
+        /** Forces {@code file}'s bytes and metadata, written through {@code channel}, to the device (fsync). */
+        void force(Path file, FileChannel channel) throws IOException;
+
+        /** Forces {@code dir}'s entries to the device, as {@link DurableFiles#forceDirectory} does. */
+        void forceDirectory(Path dir) throws IOException;
+
+        /** Forces, and nothing else. */
+        Forcing SYSTEM = new Forcing() {
+            @Override
+            public void force(Path file, FileChannel channel) throws IOException {
+                channel.force(true);
+            }
+
+            @Override
+            public void forceDirectory(Path dir) throws IOException {
+                DurableFiles.forceDirectory(dir);
+            }
+        };
     }
 
     /** Forces {@code dir}'s entries (a creation, a rename, a deletion in it) to the device. */
