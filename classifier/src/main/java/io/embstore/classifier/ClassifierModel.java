@@ -3,7 +3,7 @@ package io.embstore.classifier;
 import static io.embstore.classifier.ClassifierException.Kind.INVALID;
 import static io.embstore.classifier.ClassifierException.Kind.NOT_FOUND;
 
-import io.embstore.store.io.TempSibling;
+import io.embstore.store.io.DurableFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.CharacterCodingException;
@@ -137,11 +137,8 @@ public final class ClassifierModel {
             byte[] all = new byte[body.length + tail.length];
             System.arraycopy(body, 0, all, 0, body.length);
             System.arraycopy(tail, 0, all, body.length, tail.length);
-            Path temp = TempSibling.createFile(dir.resolve(FILE));
-            Files.write(temp, all, java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-            Files.move(temp, dir.resolve(FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            DurableFiles.replace(dir.resolve(FILE), all);
         } catch (IOException e) {
-            // A leftover temporary goes with the model's temporary directory, which the training then deletes.
             throw new UncheckedIOException(dir.resolve(FILE) + ": cannot write the model file (" + e.getMessage() + ")", e);
         }
     }

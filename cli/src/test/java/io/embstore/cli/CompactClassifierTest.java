@@ -212,6 +212,39 @@ class CompactClassifierTest {
     }
 
     /**
+     * compact-classifier builds its copy in a temporary sibling of OUT ({@code .OUT.tmp-PID-RANDOM}, as every command
+     * does), so what a killed run left is removed by the next run, which says so; a live process's temporary stays.
+     */
+    @Test
+    void theTemporariesOfKilledCompactionsAreSweptAndNamed() throws Exception {
+        Path model = tmp.resolve("model");
+        CliRun trained = CliRun.of("train-classifier", "--train", train.toString(), "--model", model.toString(),
+                "--dim", "4", "--epochs", "1", "--quiet");
+        assertEquals(ExitCode.OK, trained.status(), trained::toString);
+        Process dead = new ProcessBuilder("true").start();
+        dead.waitFor();
+        Path out = tmp.resolve("small");
+        Path stale = Files.createDirectory(tmp.resolve(".small.tmp-" + dead.pid() + "-00112233445566ff"));
+        Files.writeString(stale.resolve("matrix.npy"), "half a copy");
+        Path staleEarlierForm = Files.createDirectory(tmp.resolve(".small.tmp-" + dead.pid() + "-0aff"));
+        Path live = Files.createDirectory(tmp.resolve(".small.tmp-" + ProcessHandle.current().pid() + "-00ff"));
+
+        CliRun run = CliRun.of("compact-classifier", "--model", model.toString(), "--out", out.toString());
+        assertEquals(ExitCode.OK, run.status(), run::toString);
+        assertFalse(Files.exists(stale), "swept: " + stale);
+        assertFalse(Files.exists(staleEarlierForm), "swept: " + staleEarlierForm);
+        assertTrue(Files.isDirectory(live), "a running process's temporary stays");
+        assertEquals(List.of(
+                        "embstore compact-classifier: removed " + stale.toAbsolutePath()
+                                + ", left by a run that was killed before it finished",
+                        "embstore compact-classifier: removed " + staleEarlierForm.toAbsolutePath()
+                                + ", left by a run that was killed before it finished"),
+                List.of(run.errLines()).stream().sorted().toList(), run::toString);
+        Files.delete(live);
+        assertEquals(List.of("model", "small", "test.txt", "train.txt"), files(tmp), "nothing else left");
+    }
+
+    /**
      * The movie reviews, as the issue saw them: with bigrams, {@code similar MODEL great} answered bucket rows. A
      * compact f32 copy predicts exactly the same; an f16 one nearly (its accuracy within half a point).
      */

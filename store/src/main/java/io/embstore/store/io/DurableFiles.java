@@ -35,9 +35,8 @@ public final class DurableFiles {
                 while (b.hasRemaining()) {
                     ch.write(b);
                 }
-                ch.force(true);
             }
-            moveIntoPlace(tmp, file);
+            install(tmp, file);
         } catch (IOException | RuntimeException | Error e) {
             try {
                 Files.deleteIfExists(tmp);
@@ -46,6 +45,19 @@ public final class DurableFiles {
             }
             throw e;
         }
+    }
+
+    /**
+     * Forces the written temporary file {@code temp} (a sibling of {@code target}, never followed through a symlink),
+     * renames it over {@code target} atomically and forces the parent directory: for a writer that fills the temporary
+     * itself, as a stream or through its own channels, and leaves the rest of the sequence here. The caller deletes the
+     * temporary when this fails.
+     */
+    public static void install(Path temp, Path target) throws IOException {
+        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+            ch.force(true);
+        }
+        moveIntoPlace(temp, target);
     }
 
     /**
