@@ -1,5 +1,7 @@
 package io.embstore.formats;
 
+import io.embstore.store.io.Futures;
+import io.embstore.store.io.Phases;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.Draft;
 import java.lang.foreign.MemorySegment;
@@ -90,7 +92,7 @@ public final class BinaryVectorReader {
                         + " rows, but more data follows the last of them");
             }
         }
-        VectorConverter.phase("walked");
+        Phases.ended("walked");
         copyBlocks(draft, blockStarts, walked);
         if (structural != null) {
             throw structural;
@@ -168,7 +170,7 @@ public final class BinaryVectorReader {
             InputException first = null;
             long firstOffset = Long.MAX_VALUE;
             for (Future<InputException> f : workers) {
-                InputException e = TaskResults.join(f, "reading");
+                InputException e = Futures.joinUnchecked(f);
                 if (e != null && offsetOf(e) < firstOffset) {
                     first = e;
                     firstOffset = offsetOf(e);

@@ -1,5 +1,6 @@
 package io.embstore.formats;
 
+import io.embstore.store.io.Futures;
 import io.embstore.store.Draft;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -287,7 +288,7 @@ final class TextVectorReader {
         }
         InputException first = null;
         for (Future<InputException> f : workers) {
-            InputException e = TaskResults.join(f, "parsing");
+            InputException e = Futures.joinUnchecked(f);
             if (e != null && (first == null || lineOf(e) < lineOf(first))) {
                 first = e;
             }

@@ -1,5 +1,6 @@
 package io.embstore.formats;
 
+import io.embstore.store.io.Futures;
 import io.embstore.store.EmbeddingStore;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -147,7 +148,7 @@ final class VectorExporter {
                     }));
                 }
                 for (Future<?> f : workers) {
-                    TaskResults.join(f, "exporting");
+                    Futures.joinUnchecked(f);
                 }
             } finally {
                 pool.shutdownNow();
@@ -226,7 +227,7 @@ final class VectorExporter {
                     }));
                     b++;
                 }
-                byte[] block = TaskResults.join(inFlight.poll(), "exporting");
+                byte[] block = Futures.joinUnchecked(inFlight.poll());
                 os.write(block);
                 written += block.length;
                 long done = Math.min(rows.size(), (next + 1) * BLOCK_ROWS) - next * BLOCK_ROWS;
