@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.zip.CRC32C;
 
 import io.embstore.store.EmbeddingStore;
@@ -266,33 +267,29 @@ public final class ClassifierModel {
     }
 
     private static int intField(Map<String, String> fields, String name, Path file, int min, int max) {
-        String v = field(fields, name, file);
-        try {
-            int x = Integer.parseInt(v);
-            if (x < min || x > max) {
-                throw damaged(file, 0, name + " " + x + " is outside [" + min + ", " + max + "]");
-            }
-            return x;
-        } catch (NumberFormatException e) {
-            throw damaged(file, 0, "expected an integer after '" + name + "', found '" + v + "'");
+        int x = parsedField(fields, name, file, Integer::parseInt, "an integer");
+        if (x < min || x > max) {
+            throw damaged(file, 0, name + " " + x + " is outside [" + min + ", " + max + "]");
         }
+        return x;
     }
 
     private static long longField(Map<String, String> fields, String name, Path file) {
-        String v = field(fields, name, file);
-        try {
-            return Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw damaged(file, 0, "expected an integer after '" + name + "', found '" + v + "'");
-        }
+        return parsedField(fields, name, file, Long::parseLong, "an integer");
     }
 
     private static double doubleField(Map<String, String> fields, String name, Path file) {
+        return parsedField(fields, name, file, Double::parseDouble, "a number");
+    }
+
+    /** The field {@code name} parsed by {@code parse}; not {@code expected} (as a user reads it): a damaged file. */
+    private static <T> T parsedField(Map<String, String> fields, String name, Path file, Function<String, T> parse,
+                                     String expected) {
         String v = field(fields, name, file);
         try {
-            return Double.parseDouble(v);
+            return parse.apply(v);
         } catch (NumberFormatException e) {
-            throw damaged(file, 0, "expected a number after '" + name + "', found '" + v + "'");
+            throw damaged(file, 0, "expected " + expected + " after '" + name + "', found '" + v + "'");
         }
     }
 }

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -137,11 +136,7 @@ public final class BinaryVectorReader {
     /** Copies rows [0, rows) into the draft on every core, block {@code b} starting at {@code blockStarts[b]}. */
     private void copyBlocks(Draft draft, List<Long> blockStarts, long rows) {
         int threads = Math.max(1, options.threads());
-        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "embstore-parse");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool = WorkerPool.fixed(threads, "embstore-parse");
         try {
             AtomicInteger nextBlock = new AtomicInteger();
             AtomicLong firstBadRow = new AtomicLong(Long.MAX_VALUE);
