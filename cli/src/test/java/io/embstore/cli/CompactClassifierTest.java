@@ -71,6 +71,15 @@ class CompactClassifierTest {
         return json;
     }
 
+    /** A small unigram model, {@code model} in the temporary directory, for the tests of the command's rules. */
+    private Path trainSmall() {
+        Path model = tmp.resolve("model");
+        CliRun trained = CliRun.of("train-classifier", "--train", train.toString(), "--model", model.toString(),
+                "--dim", "4", "--epochs", "1", "--quiet");
+        assertEquals(ExitCode.OK, trained.status(), trained::toString);
+        return model;
+    }
+
     private static JsonNode compact(Path model, Path out, String... more) {
         List<String> args = new ArrayList<>(List.of("compact-classifier", "--model", model.toString(), "--out",
                 out.toString(), "--json"));
@@ -178,10 +187,7 @@ class CompactClassifierTest {
 
     @Test
     void mistakesAreOneLineErrorsAndLeaveNothing() throws IOException {
-        Path model = tmp.resolve("model");
-        CliRun trained = CliRun.of("train-classifier", "--train", train.toString(), "--model", model.toString(),
-                "--dim", "4", "--epochs", "1", "--quiet");
-        assertEquals(ExitCode.OK, trained.status(), trained::toString);
+        Path model = trainSmall();
         Path existing = Files.createDirectory(tmp.resolve("existing"));
 
         CliRun run = CliRun.of("compact-classifier", "--model", model.toString(), "--out", existing.toString());
@@ -217,10 +223,7 @@ class CompactClassifierTest {
      */
     @Test
     void theTemporariesOfKilledCompactionsAreSweptAndNamed() throws Exception {
-        Path model = tmp.resolve("model");
-        CliRun trained = CliRun.of("train-classifier", "--train", train.toString(), "--model", model.toString(),
-                "--dim", "4", "--epochs", "1", "--quiet");
-        assertEquals(ExitCode.OK, trained.status(), trained::toString);
+        Path model = trainSmall();
         Process dead = new ProcessBuilder("true").start();
         dead.waitFor();
         Path out = tmp.resolve("small");
