@@ -3,7 +3,7 @@ package io.embstore.classifier;
 import static io.embstore.classifier.ClassifierException.Kind.INVALID;
 import static io.embstore.classifier.ClassifierException.Kind.NOT_FOUND;
 
-import io.embstore.store.io.TempSibling;
+import io.embstore.store.io.DurableFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.CharacterCodingException;
@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.zip.CRC32C;
 
 import io.embstore.store.EmbeddingStore;
@@ -137,11 +138,8 @@ public final class ClassifierModel {
             byte[] all = new byte[body.length + tail.length];
             System.arraycopy(body, 0, all, 0, body.length);
             System.arraycopy(tail, 0, all, body.length, tail.length);
-            Path temp = TempSibling.createFile(dir.resolve(FILE));
-            Files.write(temp, all, java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-            Files.move(temp, dir.resolve(FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            DurableFiles.replace(dir.resolve(FILE), all);
         } catch (IOException e) {
-            // A leftover temporary goes with the model's temporary directory, which the training then deletes.
             throw new UncheckedIOException(dir.resolve(FILE) + ": cannot write the model file (" + e.getMessage() + ")", e);
         }
     }
@@ -269,33 +267,29 @@ public final class ClassifierModel {
     }
 
     private static int intField(Map<String, String> fields, String name, Path file, int min, int max) {
-        String v = field(fields, name, file);
-        try {
-            int x = Integer.parseInt(v);
-            if (x < min || x > max) {
-                throw damaged(file, 0, name + " " + x + " is outside [" + min + ", " + max + "]");
-            }
-            return x;
-        } catch (NumberFormatException e) {
-            throw damaged(file, 0, "expected an integer after '" + name + "', found '" + v + "'");
+        int x = parsedField(fields, name, file, Integer::parseInt, "an integer");
+        if (x < min || x > max) {
+            throw damaged(file, 0, name + " " + x + " is outside [" + min + ", " + max + "]");
         }
+        return x;
     }
 
     private static long longField(Map<String, String> fields, String name, Path file) {
-        String v = field(fields, name, file);
-        try {
-            return Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw damaged(file, 0, "expected an integer after '" + name + "', found '" + v + "'");
-        }
+        return parsedField(fields, name, file, Long::parseLong, "an integer");
     }
 
     private static double doubleField(Map<String, String> fields, String name, Path file) {
+        return parsedField(fields, name, file, Double::parseDouble, "a number");
+    }
+
+    /** The field {@code name} parsed by {@code parse}; not {@code expected} (as a user reads it): a damaged file. */
+    private static <T> T parsedField(Map<String, String> fields, String name, Path file, Function<String, T> parse,
+                                     String expected) {
         String v = field(fields, name, file);
         try {
-            return Double.parseDouble(v);
+            return parse.apply(v);
         } catch (NumberFormatException e) {
-            throw damaged(file, 0, "expected a number after '" + name + "', found '" + v + "'");
+            throw damaged(file, 0, "expected " + expected + " after '" + name + "', found '" + v + "'");
         }
     }
 }

@@ -2,19 +2,17 @@ package io.embstore.classifier;
 
 import static io.embstore.classifier.ClassifierException.Kind.INVALID;
 
+import io.embstore.store.io.DurableFiles;
 import io.embstore.store.io.TempSibling;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
-import java.util.stream.Stream;
 
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.WritableStore;
@@ -127,7 +125,7 @@ public final class ClassifierTraining {
                 model.write(temp);
             }
             try {
-                Files.move(temp, modelDir, StandardCopyOption.ATOMIC_MOVE);
+                DurableFiles.publishDirectory(temp, modelDir);
             } catch (IOException e) {
                 throw new UncheckedIOException(modelDir + ": cannot move the trained model into place ("
                         + e.getMessage() + ")", e);
@@ -349,16 +347,11 @@ public final class ClassifierTraining {
         return new Examples(rows.toIntArray(), starts, labels);
     }
 
-    /** Deletes a directory this run created, deepest entries first; best effort, as it runs while failing. */
-    public static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException | UncheckedIOException ignored) {
+    /** Deletes the model directory this run was building; best effort, as it runs while failing. */
+    private static void deleteTree(Path dir) {
+        try {
+            TempSibling.deleteTree(dir);
+        } catch (IOException ignored) {
             // The original failure is what the user needs to see.
         }
     }

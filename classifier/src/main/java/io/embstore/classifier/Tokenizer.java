@@ -72,18 +72,10 @@ public final class Tokenizer {
 
     /**
      * The bucket in {@code [0, buckets)} of an n-gram's hash: {@code fmix64(hash) mod buckets} (unsigned);
-     * MurmurHash3's finaliser spreads the bits of the sum before the modulo. A bigram "a b" is
+     * MurmurHash3's finaliser ({@link Murmur3#fmix64}) spreads the bits of the sum before the modulo. A bigram "a b" is
      * {@code bucket(extend(wordHash("a"), wordHash("b")), buckets)}.
      */
     static int bucket(long ngramHash, int buckets) {
-        return (int) Long.remainderUnsigned(fmix64(ngramHash), buckets);
-    }
-
-    /**
-     * MurmurHash3's 64-bit finaliser. The store's VocabularyIndex has the same function, private: this copy goes when
-     * the store shares it with the project's modules (issue 11; the store's internal I/O package is the place).
-     */
-    static long fmix64(long h) {
-        return Murmur3.fmix64(h);
+        return (int) Long.remainderUnsigned(Murmur3.fmix64(ngramHash), buckets);
     }
 }

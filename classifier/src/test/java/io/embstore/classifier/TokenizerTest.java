@@ -28,12 +28,6 @@ class TokenizerTest {
         assertEquals(0x48e8823acfa40d89L, Tokenizer.wordHash("café"));
     }
 
-    @Test
-    void fmix64IsMurmur3sFinaliser() {
-        assertEquals(0xb456bcfc34c2cb2cL, Tokenizer.fmix64(1));
-        assertEquals(0L, Tokenizer.fmix64(0));
-    }
-
     /**
      * Buckets are part of a saved model: a model trained in one JVM must find the same buckets in another, in any
      * release. The expected values come from an independent Python implementation of the documented formula

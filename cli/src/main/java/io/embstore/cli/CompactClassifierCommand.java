@@ -1,16 +1,13 @@
 package io.embstore.cli;
 
+import static io.embstore.formats.StaleTemporaries.Wording.KILLED_RUN;
+
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
-import java.util.HexFormat;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
@@ -20,9 +17,11 @@ import io.embstore.store.Init;
 import io.embstore.store.Dtype;
 import io.embstore.store.StoreException;
 import io.embstore.classifier.ClassifierModel;
-import io.embstore.classifier.ClassifierTraining;
 import io.embstore.classifier.TextClassifier;
 import io.embstore.formats.OutputLocation;
+import io.embstore.formats.StaleTemporaries;
+import io.embstore.store.io.DurableFiles;
+import io.embstore.store.io.TempSibling;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -77,8 +76,9 @@ final class CompactClassifierCommand implements Callable<Integer> {
             throw new UserError(ExitCode.USER_ERROR, out + ": already exists: choose a new model directory or delete it first");
         }
         OutputLocation.checkParent(out);
-        Path temp = out.toAbsolutePath().resolveSibling("." + out.getFileName() + ".compact-" + ProcessHandle.current().pid()
-                + "-" + HexFormat.of().toHexDigits(new SecureRandom().nextLong()));
+        StaleTemporaries.sweep(out, spec.commandLine().getErr(), spec.qualifiedName(), KILLED_RUN);
+        // A temporary sibling, so that what a killed run leaves is swept like every other command's.
+        Path temp = TempSibling.name(out);
         boolean done = false;
         long rows;
         Dtype written;
@@ -90,12 +90,10 @@ final class CompactClassifierCommand implements Callable<Integer> {
             dim = table.dim();
             EmbeddingStore.builder(temp).init(Init.copyOf(table)).dtype(written).create().close();
             // The model file is copied as it is: the same labels and output layer, byte for byte.
-            Path file = temp.resolve(ClassifierModel.FILE);
-            Files.copy(model.resolve(ClassifierModel.FILE), file);
-            force(file);
+            DurableFiles.replace(temp.resolve(ClassifierModel.FILE),
+                    Files.readAllBytes(model.resolve(ClassifierModel.FILE)));
             TextClassifier.open(temp).close(); // the copy is a consistent model before it gets its name
-            Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE);
-            force(out.toAbsolutePath().getParent());
+            DurableFiles.publishDirectory(temp, out);
             done = true;
         } catch (StoreException e) {
             if (!(e.getCause() instanceof IOException io)) {
@@ -108,7 +106,11 @@ final class CompactClassifierCommand implements Callable<Integer> {
             throw cannotWrite(e);
         } finally {
             if (!done) {
-                ClassifierTraining.deleteTree(temp);
+                try {
+                    TempSibling.deleteTree(temp);
+                } catch (IOException ignored) {
+                    // Best effort: the failure that brought us here is the one to report.
+                }
             }
         }
         long before = bytes(model);
@@ -131,13 +133,6 @@ final class CompactClassifierCommand implements Callable<Integer> {
 
     private UserError cannotWrite(IOException e) {
         return new UserError(ExitCode.USER_ERROR, out + ": cannot write the compact model (" + OutputLocation.reason(e) + ")", e);
-    }
-
-    /** fsync of a file or a directory (Linux forces a directory opened for reading). */
-    private static void force(Path path) throws IOException {
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            ch.force(true);
-        }
     }
 
     /** Bytes of the regular files in a directory tree. */

@@ -1,7 +1,10 @@
 package io.embstore.cli;
 
+import static io.embstore.formats.StaleTemporaries.Wording.EARLIER_RUN;
+
 import io.embstore.formats.ConvertOptions;
 import io.embstore.formats.OutputLocation;
+import io.embstore.formats.StaleTemporaries;
 import io.embstore.formats.ConversionSummary;
 import io.embstore.formats.VectorFiles;
 import io.embstore.formats.VectorFormat;
@@ -99,7 +102,7 @@ final class ConvertCommand implements Callable<Integer> {
             throw new UserError(ExitCode.USER_ERROR, store + ": already exists: choose a new path or delete it first");
         }
         OutputLocation.checkParent(store);
-        StaleTemporaries.sweep(store, spec.commandLine());
+        StaleTemporaries.sweep(store, spec.commandLine().getErr(), spec.qualifiedName(), EARLIER_RUN);
         // A compressed input's size says nothing of the bytes parsed: its bar shows progress without an end.
         long size = !Files.isRegularFile(input) ? 0 : VectorFiles.isCompressed(input) ? -1 : Files.size(input);
         ConversionSummary s;

@@ -1,5 +1,7 @@
 package io.embstore.cli;
 
+import static io.embstore.formats.StaleTemporaries.Wording.EARLIER_RUN;
+
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +20,7 @@ import io.embstore.store.StoreBuilder;
 import io.embstore.store.Init;
 import io.embstore.store.Dtype;
 import io.embstore.formats.OutputLocation;
+import io.embstore.formats.StaleTemporaries;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
@@ -142,7 +145,7 @@ final class CreateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "give --rows=N, or --words=FILE whose lines are the rows");
         }
         OutputLocation.checkParent(store);
-        StaleTemporaries.sweep(store, spec.commandLine());
+        StaleTemporaries.sweep(store, spec.commandLine().getErr(), spec.qualifiedName(), EARLIER_RUN);
         StoreBuilder builder = EmbeddingStore.builder(store)
                 .dim(dim)
                 .dtype(dtype)

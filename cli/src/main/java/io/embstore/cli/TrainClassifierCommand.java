@@ -1,5 +1,7 @@
 package io.embstore.cli;
 
+import static io.embstore.formats.StaleTemporaries.Wording.KILLED_RUN;
+
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -23,6 +25,7 @@ import io.embstore.classifier.TrainingChart;
 import io.embstore.formats.InputException;
 import io.embstore.formats.OutputLocation;
 import io.embstore.formats.OutputTarget;
+import io.embstore.formats.StaleTemporaries;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -153,7 +156,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
             TrainingChart.check();
         }
         PrintWriter err = spec.commandLine().getErr();
-        OutputTarget.sweepStale(model, err, spec.qualifiedName());
+        StaleTemporaries.sweep(model, err, spec.qualifiedName(), KILLED_RUN);
         if (chart != null) {
             chart.sweepStale(err, spec.qualifiedName());
         }

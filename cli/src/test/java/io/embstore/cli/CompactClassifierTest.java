@@ -71,6 +71,15 @@ class CompactClassifierTest {
         return json;
     }
 
+    /** A small unigram model, {@code model} in the temporary directory, for the tests of the command's rules. */
+    private Path trainSmall() {
+        Path model = tmp.resolve("model");
+        CliRun trained = CliRun.of("train-classifier", "--train", train.toString(), "--model", model.toString(),
+                "--dim", "4", "--epochs", "1", "--quiet");
+        assertEquals(ExitCode.OK, trained.status(), trained::toString);
+        return model;
+    }
+
     private static JsonNode compact(Path model, Path out, String... more) {
         List<String> args = new ArrayList<>(List.of("compact-classifier", "--model", model.toString(), "--out",
                 out.toString(), "--json"));
@@ -178,10 +187,7 @@ class CompactClassifierTest {
 
     @Test
     void mistakesAreOneLineErrorsAndLeaveNothing() throws IOException {
-        Path model = tmp.resolve("model");
-        CliRun trained = CliRun.of("train-classifier", "--train", train.toString(), "--model", model.toString(),
-                "--dim", "4", "--epochs", "1", "--quiet");
-        assertEquals(ExitCode.OK, trained.status(), trained::toString);
+        Path model = trainSmall();
         Path existing = Files.createDirectory(tmp.resolve("existing"));
 
         CliRun run = CliRun.of("compact-classifier", "--model", model.toString(), "--out", existing.toString());
@@ -209,6 +215,36 @@ class CompactClassifierTest {
         assertEquals(ExitCode.USER_ERROR, run.status(), run::toString);
         assertEquals(1, run.errLines().length, run::toString);
         assertEquals(List.of("existing", "model", "test.txt", "train.txt"), files(tmp), "nothing left behind");
+    }
+
+    /**
+     * compact-classifier builds its copy in a temporary sibling of OUT ({@code .OUT.tmp-PID-RANDOM}, as every command
+     * does), so what a killed run left is removed by the next run, which says so; a live process's temporary stays.
+     */
+    @Test
+    void theTemporariesOfKilledCompactionsAreSweptAndNamed() throws Exception {
+        Path model = trainSmall();
+        Process dead = new ProcessBuilder("true").start();
+        dead.waitFor();
+        Path out = tmp.resolve("small");
+        Path stale = Files.createDirectory(tmp.resolve(".small.tmp-" + dead.pid() + "-00112233445566ff"));
+        Files.writeString(stale.resolve("matrix.npy"), "half a copy");
+        Path staleEarlierForm = Files.createDirectory(tmp.resolve(".small.tmp-" + dead.pid() + "-0aff"));
+        Path live = Files.createDirectory(tmp.resolve(".small.tmp-" + ProcessHandle.current().pid() + "-00ff"));
+
+        CliRun run = CliRun.of("compact-classifier", "--model", model.toString(), "--out", out.toString());
+        assertEquals(ExitCode.OK, run.status(), run::toString);
+        assertFalse(Files.exists(stale), "swept: " + stale);
+        assertFalse(Files.exists(staleEarlierForm), "swept: " + staleEarlierForm);
+        assertTrue(Files.isDirectory(live), "a running process's temporary stays");
+        assertEquals(List.of(
+                        "embstore compact-classifier: removed " + stale.toAbsolutePath()
+                                + ", left by a run that was killed before it finished",
+                        "embstore compact-classifier: removed " + staleEarlierForm.toAbsolutePath()
+                                + ", left by a run that was killed before it finished"),
+                List.of(run.errLines()).stream().sorted().toList(), run::toString);
+        Files.delete(live);
+        assertEquals(List.of("model", "small", "test.txt", "train.txt"), files(tmp), "nothing else left");
     }
 
     /**

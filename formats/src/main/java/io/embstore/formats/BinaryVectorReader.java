@@ -1,5 +1,7 @@
 package io.embstore.formats;
 
+import io.embstore.store.io.Futures;
+import io.embstore.store.io.Phases;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.Draft;
 import java.lang.foreign.MemorySegment;
@@ -9,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -90,7 +91,7 @@ public final class BinaryVectorReader {
                         + " rows, but more data follows the last of them");
             }
         }
-        VectorConverter.phase("walked");
+        Phases.ended("walked");
         copyBlocks(draft, blockStarts, walked);
         if (structural != null) {
             throw structural;
@@ -135,11 +136,7 @@ public final class BinaryVectorReader {
     /** Copies rows [0, rows) into the draft on every core, block {@code b} starting at {@code blockStarts[b]}. */
     private void copyBlocks(Draft draft, List<Long> blockStarts, long rows) {
         int threads = Math.max(1, options.threads());
-        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "embstore-parse");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool = WorkerPool.fixed(threads, "embstore-parse");
         try {
             AtomicInteger nextBlock = new AtomicInteger();
             AtomicLong firstBadRow = new AtomicLong(Long.MAX_VALUE);
@@ -168,7 +165,7 @@ public final class BinaryVectorReader {
             InputException first = null;
             long firstOffset = Long.MAX_VALUE;
             for (Future<InputException> f : workers) {
-                InputException e = TaskResults.join(f, "reading");
+                InputException e = Futures.joinUnchecked(f);
                 if (e != null && offsetOf(e) < firstOffset) {
                     first = e;
                     firstOffset = offsetOf(e);

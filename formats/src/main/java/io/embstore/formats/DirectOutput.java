@@ -20,12 +20,11 @@ import java.util.Map;
  * The file a plain export writes: bytes put at any offset by any thread are gathered into aligned chunks, and each
  * chunk, once whole, is written by one background thread with direct I/O ({@code O_DIRECT}, around the page cache).
  *
- * <p>Why direct I/O: writing a gigabyte through the page cache costs the writing process a kernel copy of every
- * byte into freshly allocated cache pages, then writeback. Measured on the 2-core VM this project is benchmarked
- * on, that was 0.4 to 2.7 s of system CPU per 1 GB export ({@code copy_folio_from_iter_atomic} alone a third of
- * the process's samples in one run: first touches of guest pages), CPU the formatting threads needed. A direct write
- * is a DMA from the chunk: about 0.2 s of system CPU per GB, and the disk works while the formatting goes on. The
- * file is still forced ({@code fsync}) before {@link #finish} returns, for its length and the disk's cache.
+ * <p>Why direct I/O: writing through the page cache costs the writing process a kernel copy of every byte into
+ * freshly allocated cache pages, then writeback: system CPU that the formatting threads need. A direct write is a DMA
+ * from the chunk, several times less system CPU per gigabyte, and the disk works while the formatting goes on (the
+ * figures: benchmarks/results/conversion.md, "Export, session 3"). The file is still forced ({@code fsync}) before
+ * {@link #finish} returns, for its length and the disk's cache.
  *
  * <p>Direct I/O is the JDK's {@code com.sun.nio.file.ExtendedOpenOption.DIRECT} (module {@code jdk.unsupported}),
  * looked up by name: javac warns on every direct use of that module, and a JDK or file system without it falls back.

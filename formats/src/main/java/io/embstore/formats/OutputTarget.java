@@ -2,6 +2,7 @@ package io.embstore.formats;
 
 import static io.embstore.formats.OutputException.Kind.REFUSED;
 
+import io.embstore.store.io.DurableFiles;
 import io.embstore.store.io.TempSibling;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -9,12 +10,10 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 
@@ -169,29 +168,13 @@ public final class OutputTarget {
     }
 
     /**
-     * Removes what killed runs left beside the file to replace ({@link TempSibling#sweepStale}) and says so on
-     * {@code err}, one line each. Nothing for a streamed output, which has no temporary files.
+     * Removes what killed runs left beside the file to replace and says so on {@code err}, one line each
+     * ({@link StaleTemporaries}). Nothing for a streamed output, which has no temporary files.
      */
     public void sweepStale(PrintWriter err, String command) {
         if (kind == Kind.REPLACE) {
-            sweepStale(file, err, command);
+            StaleTemporaries.sweep(file, err, command, StaleTemporaries.Wording.KILLED_RUN);
         }
-    }
-
-    /**
-     * Removes the temporary siblings of {@code target} (a file or a directory) that killed runs left, and says so on
-     * {@code err}: a failure to remove them is said too, and is no reason to stop.
-     */
-    public static void sweepStale(Path target, PrintWriter err, String command) {
-        try {
-            for (Path p : TempSibling.sweepStale(target)) {
-                err.println(command + ": removed " + p + ", left by a run that was killed before it finished");
-            }
-        } catch (IOException e) {
-            err.println(command + ": could not remove the temporary files of killed runs beside " + target + " ("
-                    + OutputLocation.reason(e) + ")");
-        }
-        err.flush();
     }
 
     /**
@@ -254,19 +237,11 @@ public final class OutputTarget {
 
         /**
          * Forces the temporary file to disk, renames it over the target and forces the directory, so that after a
-         * crash the target is either the old file or the new one, whole.
+         * crash the target is either the old file or the new one, whole ({@link DurableFiles#install}).
          */
         public void install() throws IOException {
-            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                ch.force(true);
-            }
-            Files.move(path, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            DurableFiles.install(path, target);
             installed = true;
-            try (FileChannel dir = FileChannel.open(target.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
-                dir.force(true);
-            } catch (IOException ignored) {
-                // Some file systems cannot open or force a directory; the rename itself has happened.
-            }
         }
 
         @Override

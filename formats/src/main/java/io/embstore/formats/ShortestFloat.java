@@ -135,7 +135,7 @@ public final class ShortestFloat {
      *
      * <p>The common path is three methods each small enough for the JIT to inline into the caller's loop (this one,
      * {@link #decimal} and {@link #plain}; the earlier two large methods stayed calls), with the rare cases in methods
-     * of their own: measured about 1.1x less CPU per value than that version (same bytes on 36M values).
+     * of their own, which costs less CPU per value (benchmarks/results/conversion.md, "Export, session 3").
      */
     public static int write(float v, byte[] buf, int pos) {
         int bits = Float.floatToRawIntBits(v);

@@ -1,5 +1,6 @@
 package io.embstore.formats;
 
+import io.embstore.store.io.Futures;
 import io.embstore.store.Draft;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -7,7 +8,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -63,11 +63,7 @@ final class TextVectorReader {
     /** Reads every row into {@code draft} (which it sizes) and returns the number of rows read. */
     long read(Draft draft) {
         int threads = Math.max(1, options.threads());
-        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "embstore-parse");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool = WorkerPool.fixed(threads, "embstore-parse");
         try {
             long rowLimit = Long.MAX_VALUE;
             if (declaredRows >= 0) {
@@ -287,7 +283,7 @@ final class TextVectorReader {
         }
         InputException first = null;
         for (Future<InputException> f : workers) {
-            InputException e = TaskResults.join(f, "parsing");
+            InputException e = Futures.joinUnchecked(f);
             if (e != null && (first == null || lineOf(e) < lineOf(first))) {
                 first = e;
             }

@@ -35,13 +35,8 @@ final class VectorConverter {
     private VectorConverter() {
     }
 
-    /** With {@code -Dembstore.phases=true}, prints the wall clock at which a phase ended (see {@link Phases}). */
-    static void phase(String name) {
-        Phases.ended(name);
-    }
-
     static ConversionSummary convert(Path input, Path store, ConvertOptions options) {
-        phase("main");
+        Phases.ended("main");
         long started = System.nanoTime();
         long size;
         try {
@@ -168,12 +163,12 @@ final class VectorConverter {
                 long rows;
                 if (format == VectorFormat.WORD2VEC_BINARY) {
                     rows = new BinaryVectorReader(input, seg, bodyStart, size, dim, declaredRows, options).read(draft);
-                    phase("parsed");
+                    Phases.ended("parsed");
                     duplicates.locate(row -> new InputException(input, "row " + (row + 1), ""));
                 } else {
                     TextVectorReader reader = new TextVectorReader(input, seg, bodyStart, size, firstLine, dim, declaredRows, options);
                     rows = reader.read(draft);
-                    phase("parsed");
+                    Phases.ended("parsed");
                     duplicates.locate(row -> InputException.atLine(input, reader.lineOfRow(row), ""));
                 }
                 long kept = draft.commit(rows, duplicates.policy(), duplicates);

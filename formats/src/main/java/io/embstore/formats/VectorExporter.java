@@ -1,5 +1,6 @@
 package io.embstore.formats;
 
+import io.embstore.store.io.Futures;
 import io.embstore.store.EmbeddingStore;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -15,7 +16,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.GZIPOutputStream;
@@ -120,11 +120,7 @@ final class VectorExporter {
             output.put(0, header, header.length);
             BlockOrder order = new BlockOrder(header.length);
             AtomicLong nextBlock = new AtomicLong();
-            ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-                Thread t = new Thread(r, "embstore-export");
-                t.setDaemon(true);
-                return t;
-            });
+            ExecutorService pool = WorkerPool.fixed(threads, "embstore-export");
             try {
                 List<Future<?>> workers = new ArrayList<>();
                 for (int w = 0; w < threads; w++) {
@@ -147,7 +143,7 @@ final class VectorExporter {
                     }));
                 }
                 for (Future<?> f : workers) {
-                    TaskResults.join(f, "exporting");
+                    Futures.joinUnchecked(f);
                 }
             } finally {
                 pool.shutdownNow();
@@ -204,11 +200,7 @@ final class VectorExporter {
      */
     private static long writeStreamed(EmbeddingStore store, RowSelection rows, OutputStream os, VectorFormat format,
                                       int threads, ProgressListener progress, byte[] header) throws IOException {
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
-            Thread t = new Thread(r, "embstore-export");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool = WorkerPool.fixed(Math.max(1, threads), "embstore-export");
         long written = header.length;
         try {
             os.write(header);
@@ -226,7 +218,7 @@ final class VectorExporter {
                     }));
                     b++;
                 }
-                byte[] block = TaskResults.join(inFlight.poll(), "exporting");
+                byte[] block = Futures.joinUnchecked(inFlight.poll());
                 os.write(block);
                 written += block.length;
                 long done = Math.min(rows.size(), (next + 1) * BLOCK_ROWS) - next * BLOCK_ROWS;

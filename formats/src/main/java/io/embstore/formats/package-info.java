@@ -10,8 +10,9 @@
  *
  * <p>A malformed input is an {@link io.embstore.formats.InputException} naming the file and the line or byte offset; an
  * output that cannot be written where it was named is an {@link io.embstore.formats.OutputException}. Nothing
- * half-written is left behind. {@link io.embstore.formats.OutputTarget} and {@link io.embstore.formats.OutputLocation}
- * (the rules for a file a command writes) are public for the project's other modules. The readers, the converter, the
+ * half-written is left behind. {@link io.embstore.formats.OutputTarget}, {@link io.embstore.formats.OutputLocation}
+ * (the rules for a file a command writes) and {@link io.embstore.formats.StaleTemporaries} (what killed runs left
+ * beside it) are public for the project's other modules. The readers, the converter, the
  * exporter and the direct-I/O writer are package-private.
  */
 package io.embstore.formats;

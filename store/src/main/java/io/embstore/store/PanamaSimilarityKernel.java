@@ -136,8 +136,8 @@ final class PanamaSimilarityKernel extends SimilarityKernel {
 
     /**
      * JDK 25's Vector API has no binary16 conversion. A plain array loop over {@code Float.float16ToFloat} is what C2
-     * vectorises (into vcvtph2ps on x86), so the halves are copied out in one call and converted there: measured with
-     * QueryTimer on 400,000 x 300, 27 ms a query against 33 ms for rebuilding the floats with Vector API shifts.
+     * vectorises (into vcvtph2ps on x86), so the halves are copied out in one call and converted there, faster than
+     * rebuilding the floats with Vector API shifts (benchmarks/results/similarity.md, section 3).
      */
     @Override
     void decodeHalves(MemorySegment src, long at, int n, short[] scratch, float[] dst) {

@@ -19,8 +19,9 @@ final class ScalarSimilarityKernel extends SimilarityKernel {
 
     /**
      * The little-endian loop reads through a constant layout: a layout passed in, in a method C2 compiles apart from its
-     * caller, sends every read through a generic var handle (a query took 2.5x to 7x the CPU). Picking the layout per
-     * read with {@code little ? F32_LE : F32_BE} instead crashed C2 (JDK 25.0.3, SIGSEGV in final_graph_reshaping_walk).
+     * caller, sends every read through a generic var handle, several times the CPU a query (figures in
+     * benchmarks/results/similarity.md, section 3). Picking the layout per read with {@code little ? F32_LE : F32_BE}
+     * instead crashed C2 (JDK 25.0.3, SIGSEGV in final_graph_reshaping_walk).
      * Big-endian data (decoded f16 blocks on a big-endian host) takes the generic loop.
      */
     private static float dot(float[] q, MemorySegment rows, long at, ByteOrder order, int dim) {

@@ -54,6 +54,19 @@ public final class DurableFiles {
     }
 
     /**
+     * Forces the written temporary file {@code temp} (a sibling of {@code target}, never followed through a symlink),
+     * renames it over {@code target} atomically and forces the parent directory: for a writer that fills the temporary
+     * itself, as a stream or through its own channels, and leaves the rest of the sequence here. The caller deletes the
+     * temporary when this fails.
+     */
+    public static void install(Path temp, Path target) throws IOException {
+        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+            ch.force(true);
+        }
+        moveIntoPlace(temp, target);
+    }
+
+    /**
      * Renames the finished (and already forced) temporary {@code temp} over {@code target} atomically, then forces the
      * parent directory. The temporary must be a sibling of the target.
      */

@@ -44,10 +44,9 @@ public final class FileSpace {
     private static final int O_CLOEXEC = 0x80000;
     private static final int ZERO_CHUNK = 1 << 20;
     /**
-     * Regions smaller than this are reserved by writing zeros: linking the first downcalls costs a cold JVM about
-     * 0.15 s (measured here: the linker 30 ms, the first handle 70 ms, the others 20 ms, the first calls 15 ms), more
-     * than a small store takes to build, where a few MB of zeros cost milliseconds and are overwritten in the page
-     * cache before they reach the disk.
+     * Regions smaller than this are reserved by writing zeros: linking the first downcalls costs a cold JVM more than
+     * a small store takes to build, where a few MB of zeros cost milliseconds and are overwritten in the page cache
+     * before they reach the disk (benchmarks/results/conversion.md, "Reserving disk blocks").
      */
     private static final long SMALL_REGION = 8 << 20;
     private static final System.Logger LOG = System.getLogger(FileSpace.class.getName());

@@ -1,6 +1,7 @@
 package io.embstore.store.io;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
@@ -51,6 +52,18 @@ public final class Futures {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /**
+     * {@link #joinUninterruptibly}, for callers that cannot throw a checked exception: the task's {@link IOException}
+     * comes out as an {@link UncheckedIOException} around it.
+     */
+    public static <T> T joinUnchecked(Future<T> f) {
+        try {
+            return joinUninterruptibly(f);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }
