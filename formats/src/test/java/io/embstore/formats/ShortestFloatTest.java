@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
+import io.embstore.testkit.Numpy;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -173,7 +174,7 @@ public class ShortestFloatTest {
      */
     @Test
     void sameAsNumpy() throws Exception {
-        String problem = NumpyProcess.unavailable();
+        String problem = Numpy.unavailable();
         if (problem != null) {
             if ("true".equals(System.getenv("CI"))) {
                 fail(problem + " (CI=true: the NumPy layout must be checked in CI; install python3 and numpy)");
@@ -204,7 +205,7 @@ public class ShortestFloatTest {
         for (float v : values) {
             input.append(Integer.toHexString(Float.floatToRawIntBits(v))).append('\n');
         }
-        List<String> numpy = NumpyProcess.run("""
+        List<String> numpy = Numpy.run("""
                 import sys
                 import numpy as np
                 bits = np.array([int(x, 16) for x in sys.stdin.read().split()], dtype=np.uint32)

@@ -1,4 +1,4 @@
-package io.embstore.formats;
+package io.embstore.testkit;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -9,12 +9,12 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Runs a Python script with NumPy in a real {@code python3} process, for tests that compare with NumPy. */
-final class NumpyProcess {
-    private NumpyProcess() {
+public final class Numpy {
+    private Numpy() {
     }
 
     /** Why python3 with NumPy cannot run here, or null when it can. */
-    static String unavailable() {
+    public static String unavailable() {
         try {
             Process p = new ProcessBuilder("python3", "-c", "import numpy").redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -32,7 +32,7 @@ final class NumpyProcess {
     }
 
     /** Runs {@code script} with {@code input} on its standard input; returns its output lines. */
-    static List<String> run(String script, String input) throws IOException, InterruptedException {
+    public static List<String> run(String script, String input) throws IOException, InterruptedException {
         Path err = Files.createTempFile("numpy", ".stderr");
         try {
             Process p = new ProcessBuilder("python3", "-c", script).redirectError(err.toFile()).start();
