@@ -1,5 +1,7 @@
 package io.embstore.testkit;
 
+import static org.junit.jupiter.api.Assertions.fail;
+
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -8,7 +10,12 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Runs a Python script with NumPy in a real {@code python3} process, for tests that compare with NumPy. */
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * Runs a Python script with NumPy in a real {@code python3} process, for tests that compare with NumPy. Such a test
+ * starts with {@link #require}: skipped where python3 or NumPy is missing, failed instead when CI is true.
+ */
 public final class Numpy {
     private Numpy() {
     }
@@ -28,6 +35,20 @@ public final class Numpy {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "interrupted while looking for python3";
+        }
+    }
+
+    /**
+     * Skips the calling test (or class, from a {@code @BeforeAll}) when python3 with NumPy cannot run here, saying
+     * why; fails instead when the environment variable CI is "true", where {@code what} must be tested.
+     */
+    public static void require(String what) {
+        String problem = unavailable();
+        if (problem != null) {
+            if ("true".equals(System.getenv("CI"))) {
+                fail(problem + " (CI=true: " + what + " must be tested in CI; install python3 and numpy)");
+            }
+            Assumptions.abort(problem + ": skipping " + what + " (it fails instead when CI=true)");
         }
     }
 
