@@ -45,7 +45,7 @@ final class AnalogyCommand extends BaseCommand {
     public Integer call() {
         NeighborPrinter.checkedK(k);
         PrintWriter out = spec.commandLine().getOut();
-        try (EmbeddingStore table = EmbeddingStore.open(store.dir)) {
+        try (EmbeddingStore table = store.open()) {
             NeighborPrinter.requireWords(table, a, b, c);
             List<Neighbor> answers = table.analogy(a, b, c, k, ClassifierModel.wordQueryRows(store.dir));
             if (json.json) {

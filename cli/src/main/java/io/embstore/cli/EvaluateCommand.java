@@ -42,7 +42,7 @@ final class EvaluateCommand extends BaseCommand {
             throw new UserError(ExitCode.USAGE, "give --word-pairs FILE, --analogies FILE or both");
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (EmbeddingStore table = EmbeddingStore.open(store.dir)) {
+        try (EmbeddingStore table = store.open()) {
             if (!table.hasVocabulary()) {
                 throw new UserError(ExitCode.USER_ERROR, table.path() + " has no vocabulary to evaluate");
             }

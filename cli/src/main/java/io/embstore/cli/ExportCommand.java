@@ -104,7 +104,7 @@ final class ExportCommand extends BaseCommand {
         }
         PrintWriter err = spec.commandLine().getErr();
         target.sweepStale(err, spec.qualifiedName());
-        try (EmbeddingStore table = EmbeddingStore.open(store.dir)) {
+        try (EmbeddingStore table = store.open()) {
             SparseTrainer.Changes changes = changedSince == null ? null : changes(table);
             RowSelection rows = wordsFile != null ? wordRows(table)
                     : changes != null ? changedRows(table, changes.rows()) : RowSelection.all(table);

@@ -55,7 +55,7 @@ final class GetCommand extends BaseCommand {
         String name = spec.qualifiedName();
         List<Found> found = new ArrayList<>();
         List<String> missing = new ArrayList<>();
-        try (EmbeddingStore table = EmbeddingStore.open(store.dir)) {
+        try (EmbeddingStore table = store.open()) {
             Path path = table.path().toAbsolutePath().normalize();
             if (!words.isEmpty()) {
                 if (!table.hasVocabulary()) {

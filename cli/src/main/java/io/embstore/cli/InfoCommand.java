@@ -37,7 +37,7 @@ final class InfoCommand extends BaseCommand {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (EmbeddingStore table = EmbeddingStore.open(store.dir)) {
+        try (EmbeddingStore table = store.open()) {
             Path path = table.path().toAbsolutePath().normalize();
             long generation = table.generation();
             long[] damaged = table.damagedRows();

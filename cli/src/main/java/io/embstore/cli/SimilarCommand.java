@@ -39,7 +39,7 @@ final class SimilarCommand extends BaseCommand {
     public Integer call() {
         NeighborPrinter.checkedK(k);
         PrintWriter out = spec.commandLine().getOut();
-        try (EmbeddingStore table = EmbeddingStore.open(store.dir)) {
+        try (EmbeddingStore table = store.open()) {
             NeighborPrinter.requireWords(table, words.toArray(String[]::new));
             StringBuilder all = new StringBuilder("{");
             // One pass for all the words; in a classifier's model directory, over its words only.

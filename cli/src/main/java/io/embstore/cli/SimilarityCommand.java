@@ -29,7 +29,7 @@ final class SimilarityCommand extends BaseCommand {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (EmbeddingStore table = EmbeddingStore.open(store.dir)) {
+        try (EmbeddingStore table = store.open()) {
             NeighborPrinter.requireWords(table, w1, w2);
             float s = table.similarity(w1, w2);
             if (json.json) {

@@ -38,7 +38,7 @@ final class VerifyCommand extends BaseCommand {
     public Integer call() {
         long started = System.nanoTime();
         Verification v;
-        try (EmbeddingStore table = record ? EmbeddingStore.openForWriting(store.dir) : EmbeddingStore.open(store.dir)) {
+        try (EmbeddingStore table = record ? store.openForWriting() : store.open()) {
             v = table.verify();
             if (v.ok() && table instanceof WritableStore writer) {
                 writer.recordChecksums();
