@@ -4,20 +4,14 @@ import io.embstore.store.EmbeddingStore;
 import io.embstore.store.Neighbor;
 import io.embstore.classifier.ClassifierModel;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code embstore analogy}: A is to B as C is to what (B - A + C)? */
 @Command(name = "analogy",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Solve 'A is to B as C is to ?'.",
@@ -28,12 +22,9 @@ import picocli.CommandLine.Spec;
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore analogy glove300 man king woman      (queen, hopefully)"})
-final class AnalogyCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Parameters(index = "0", paramLabel = "STORE", description = "The store directory.")
-    Path store;
+final class AnalogyCommand extends BaseCommand {
+    @Mixin
+    StoreParameter store;
 
     @Parameters(index = "1", paramLabel = "A", description = "A, as in man.")
     String a;
@@ -54,9 +45,9 @@ final class AnalogyCommand implements Callable<Integer> {
     public Integer call() {
         NeighborPrinter.checkedK(k);
         PrintWriter out = spec.commandLine().getOut();
-        try (EmbeddingStore table = EmbeddingStore.open(store)) {
+        try (EmbeddingStore table = store.open()) {
             NeighborPrinter.requireWords(table, a, b, c);
-            List<Neighbor> answers = table.analogy(a, b, c, k, ClassifierModel.wordQueryRows(store));
+            List<Neighbor> answers = table.analogy(a, b, c, k, ClassifierModel.wordQueryRows(store.dir));
             if (json.json) {
                 out.println(NeighborPrinter.json(answers));
             } else {

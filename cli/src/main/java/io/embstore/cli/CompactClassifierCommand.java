@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 import io.embstore.store.EmbeddingStore;
@@ -24,17 +23,13 @@ import io.embstore.store.io.DurableFiles;
 import io.embstore.store.io.TempSibling;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code embstore compact-classifier}: a copy of a classifier for prediction only, without the trainer's optimizer
  * state and optionally in float16, as fastText's {@code quantize} makes a small model from a trained one.
  */
 @Command(name = "compact-classifier",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Copy a classifier into a smaller model for prediction.",
@@ -50,10 +45,7 @@ import picocli.CommandLine.Spec;
         footer = {
                 "  embstore compact-classifier --model sentiment --out sentiment-small",
                 "  embstore compact-classifier --model sentiment --out sentiment-f16 --dtype f16"})
-final class CompactClassifierCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
+final class CompactClassifierCommand extends BaseCommand {
     @Option(names = "--model", paramLabel = "DIR", required = true, description = "A model made by train-classifier.")
     Path model;
 

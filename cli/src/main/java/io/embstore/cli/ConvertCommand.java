@@ -13,20 +13,15 @@ import io.embstore.store.Dtype;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
 /** {@code embstore convert}: a word2vec, fastText or GloVe file (optionally gzip-compressed) into a new store. */
 @Command(name = "convert",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Convert a vector file into a new store.",
@@ -43,10 +38,7 @@ import picocli.CommandLine.TypeConversionException;
                 "  embstore convert glove.6B.300d.txt glove300",
                 "  embstore convert GoogleNews-vectors-negative300.bin.gz news --dtype f16",
                 "  embstore convert crawl-300d-2M.vec crawl --limit 100000 --on-duplicate error"})
-final class ConvertCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
+final class ConvertCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "IN", description = "The vector file (.txt, .vec, .bin, optionally .gz).")
     Path input;
 

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.WritableStore;
@@ -23,17 +22,13 @@ import io.embstore.formats.OutputLocation;
 import io.embstore.formats.StaleTemporaries;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
 /** {@code embstore create}: a new store, with or without a vocabulary, its rows initialised. */
 @Command(name = "create",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Create a new store.",
@@ -49,10 +44,7 @@ import picocli.CommandLine.TypeConversionException;
         footer = {
                 "  embstore create items --rows 100000 --dim 64 --init uniform",
                 "  embstore create glove --words vocab.txt --dim 300 --dtype f16"})
-final class CreateCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
+final class CreateCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "STORE", description = "Directory to create; it must not exist yet, its parent"
             + " must.")
     Path store;

@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
@@ -22,17 +21,13 @@ import io.embstore.store.EmbeddingStore;
 import io.embstore.store.WritableStore;
 import io.embstore.store.Init;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code embstore demo}: one store, a writer in this JVM and a reader in a second JVM. The reader looks words up,
  * waits while the writer changes a row, appends a word and publishes, then shows it sees both without reopening.
  */
 @Command(name = "demo",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Show a writer and a reader process sharing one store.",
@@ -44,16 +39,13 @@ import picocli.CommandLine.Spec;
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore demo", "  embstore demo --dir demo-store --keep"})
-final class DemoCommand implements Callable<Integer> {
+final class DemoCommand extends BaseCommand {
     static final int ROWS = 5000;
     static final int DIM = 50;
     static final long SEED = 42;
     /** Longest the reader process may take from start to finish. */
     private static final long READER_TIMEOUT_SECONDS = 120;
     private static final String INDENT = "      ";
-
-    @Spec
-    CommandSpec spec;
 
     @Option(names = "--dir", paramLabel = "DIR",
             description = "Create the store at DIR (which must not exist) instead of in a temporary directory.")

@@ -7,13 +7,10 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.concurrent.Callable;
 
 import io.embstore.store.EmbeddingStore;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * The reader half of {@code embstore demo}, run in a second JVM: opens the store read-only, looks words up, prints
@@ -22,16 +19,11 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = DemoReaderCommand.NAME,
         hidden = true,
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         description = "The reader process of 'embstore demo' (not meant to be run by hand).")
-final class DemoReaderCommand implements Callable<Integer> {
+final class DemoReaderCommand extends BaseCommand {
     static final String NAME = "demo-reader";
     /** The line that tells the demo's writer to go ahead; the writer does not echo it. */
     static final String READY = "[ready for the writer]";
-
-    @Spec
-    CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "STORE", description = "The demo's store.")
     Path store;

@@ -50,9 +50,10 @@ public final class EmbstoreCli {
     /**
      * The command tree for running {@code args}: when the first argument names a command other than {@code help},
      * only that command is built. picocli builds each command's model by reflection, in its own classes, which the
-     * JDK's AOT cache cannot hold (they are Java 5 class files): building all sixteen took a fifth of a second of every
-     * start, building one takes a fraction of that. Anything else (no command, {@code --help}, {@code help}, a
-     * misspelt command) gets the whole tree, so its usage and suggestions list every command.
+     * JDK's AOT cache cannot hold (they are Java 5 class files), so building every command's model was most of a short
+     * command's start (benchmarks/results/conversion.md, "Start-up, session 3"). Anything else (no command,
+     * {@code --help}, {@code help}, a misspelt command) gets the whole tree, so its usage and suggestions list every
+     * command.
      */
     static CommandLine createCommandLine(PrintWriter out, PrintWriter err, String[] args) {
         CommandLine cl = new CommandLine(new EmbstoreCommand());

@@ -1,15 +1,17 @@
 package io.embstore.cli;
 
 import java.util.List;
-import java.util.concurrent.Callable;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
+import picocli.CommandLine.ScopeType;
 
-/** The top-level {@code embstore} command: it only holds the subcommands. */
+/**
+ * The top-level {@code embstore} command: it holds the subcommands, and its {@code --help} and {@code --version}
+ * options, being of scope INHERIT, are every subcommand's too.
+ */
 @Command(name = "embstore",
+        scope = ScopeType.INHERIT,
         mixinStandardHelpOptions = true,
         versionProvider = VersionInfo.class,
         synopsisSubcommandLabel = "COMMAND",
@@ -18,7 +20,7 @@ import picocli.CommandLine.Spec;
                 "Embedding tables in memory-mapped files: any number of processes read one table, one writer updates"
                         + " it in place, and readers see the changes without reopening it."},
         commandListHeading = "%nCommands:%n")
-final class EmbstoreCommand implements Callable<Integer> {
+final class EmbstoreCommand extends BaseCommand {
     /**
      * The subcommands, in the order {@code --help} lists them. Registered by {@link EmbstoreCli#createCommandLine}
      * rather than in the annotation, so that a run of one command builds the model of that command alone.
@@ -41,9 +43,6 @@ final class EmbstoreCommand implements Callable<Integer> {
             DemoCommand.class,
             DemoReaderCommand.class,
             CommandLine.HelpCommand.class);
-
-    @Spec
-    CommandSpec spec;
 
     /** Without a command there is nothing to do: show what there is. */
     @Override

@@ -1,6 +1,5 @@
 package io.embstore.cli;
 
-import io.embstore.store.io.FileSpace;
 import java.io.PrintWriter;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -58,51 +57,30 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
         cmd.getOut().flush();
         PrintWriter err = cmd.getErr();
         String name = cmd.getCommandSpec().qualifiedName();
-        int status;
-        StoreException wrappedStoreError = ex instanceof StoreException ? null : causeOf(ex, StoreException.class);
-        InternalError fault = mappedFileFault(ex);
-        Integer userStatus = userErrorStatus(ex);
-        if (fault != null && userStatus == null) {
-            err.println(name + ": " + oneLine(faultMessage(cmd, fault)));
-            status = ExitCode.USER_ERROR;
-        } else if (wrappedStoreError != null && userStatus == null && !(ex instanceof InputException)) {
-            // A store's error that reached here inside another exception (a task's failure, a stream's) is the same
-            // error of the environment or the input, not a bug.
-            err.println(name + ": " + oneLine(wrappedStoreError.getMessage()));
-            status = storeStatus(wrappedStoreError);
-        } else if (userStatus != null) {
-            err.println(name + ": " + oneLine(ex.getMessage()));
-            status = userStatus;
-        } else if (ex instanceof InputException e) {
-            err.println(name + ": " + oneLine(e.getMessage()));
-            status = missing(e.file(), e) ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
-        } else if (ex instanceof java.io.UncheckedIOException e) {
-            err.println(name + ": " + oneLine(e.getMessage()));
-            status = ExitCode.USER_ERROR;
-        } else if (ex instanceof StoreException e) {
-            err.println(name + ": " + oneLine(e.getMessage()));
-            status = storeStatus(e);
-        } else if (ex instanceof FileSystemException e && OutputLocation.deniesAccess(e)) {
-            err.println(name + ": " + oneLine((e.getFile() == null ? "" : e.getFile() + ": ") + OutputLocation.reason(e)));
-            status = ExitCode.USER_ERROR;
-        } else if (ex instanceof IllegalArgumentException e) {
-            err.println(name + ": " + oneLine(e.getMessage()));
-            status = ExitCode.USER_ERROR;
-        } else {
+        Report report = report(ex, cmd);
+        if (report == null) {
             err.println(name + ": internal error, please report it with this trace:");
             ex.printStackTrace(err);
-            status = ExitCode.INTERNAL_ERROR;
+            err.flush();
+            return ExitCode.INTERNAL_ERROR;
         }
+        err.println(name + ": " + oneLine(report.message()));
         err.flush();
-        return status;
+        return report.status();
+    }
+
+    /** What to tell the user and the exit status. */
+    private record Report(String message, int status) {
     }
 
     /**
-     * The status of a mistake the user can fix that a command or a library found itself and described in full (a
-     * missing model, an output directory that is not there), or null for any other exception.
+     * The table from what a command threw to its one line and exit status, first match wins; null for a bug. An
+     * exception that says what it is (its kind) decides by kind; the exit statuses themselves live only here and in
+     * {@link ExitCode}.
      */
-    private static Integer userErrorStatus(Exception ex) {
-        return switch (ex) {
+    private static Report report(Exception ex, CommandLine cmd) {
+        // A mistake the command or a library found and described in full: its kind gives the status.
+        Integer described = switch (ex) {
             case UserError e -> e.exitCode();
             case OutputException e ->
                     e.kind() == OutputException.Kind.NOT_FOUND ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
@@ -110,14 +88,33 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
                     e.kind() == ClassifierException.Kind.NOT_FOUND ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
             default -> null;
         };
-    }
-
-    /**
-     * The status of a store's error. The store names the file or directory concerned: if that is absent, something
-     * asked for is not there; unless the error is a full disk, which names the store it could not create.
-     */
-    private static int storeStatus(StoreException e) {
-        return missing(e.path(), e) && !FileSpace.isOutOfSpace(e) ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
+        if (described != null) {
+            return new Report(ex.getMessage(), described);
+        }
+        // The I/O fault of a mapped file (full disk, failing device), wherever it was caught and wrapped.
+        InternalError fault = mappedFileFault(ex);
+        if (fault != null) {
+            return new Report(faultMessage(cmd, fault), ExitCode.USER_ERROR);
+        }
+        // A store's error, also inside another exception (a task's failure, a stream's): the environment or the
+        // input, not a bug. A malformed input file's error stands on its own even when a store's caused it.
+        StoreException store = ex instanceof InputException ? null : causeOf(ex, StoreException.class);
+        if (store != null) {
+            return new Report(store.getMessage(),
+                    store.kind() == StoreException.Kind.NOT_FOUND ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR);
+        }
+        return switch (ex) {
+            // InputException has no kind: an input file that is not there is the one mistake it reports that is
+            // "not found"; a file the process may not look into is not missing but refused.
+            case InputException e -> new Report(e.getMessage(),
+                    e.file() != null && !Files.exists(e.file()) && !OutputLocation.deniesAccess(e)
+                            ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR);
+            case java.io.UncheckedIOException e -> new Report(e.getMessage(), ExitCode.USER_ERROR);
+            case FileSystemException e when OutputLocation.deniesAccess(e) -> new Report(
+                    (e.getFile() == null ? "" : e.getFile() + ": ") + OutputLocation.reason(e), ExitCode.USER_ERROR);
+            case IllegalArgumentException e -> new Report(e.getMessage(), ExitCode.USER_ERROR);
+            default -> null;
+        };
     }
 
     /** The first of {@code t} and its causes that is a {@code type}, or null. */
@@ -169,14 +166,6 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
             }
         }
         return null;
-    }
-
-    /**
-     * Whether the error means that {@code path} is not there. A path the process may not look into, or create, does
-     * not exist as far as {@link Files#exists} can tell: the operating system's refusal says it is bad input (exit 1).
-     */
-    private static boolean missing(Path path, Exception e) {
-        return path != null && !Files.exists(path) && !OutputLocation.deniesAccess(e);
     }
 
     private static String oneLine(String message) {

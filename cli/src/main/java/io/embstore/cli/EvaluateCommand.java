@@ -5,18 +5,12 @@ import io.embstore.classifier.WordEvaluation;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code embstore evaluate}: word-pair correlation and analogy accuracy, as gensim's evaluate_word_pairs/_analogies. */
 @Command(name = "evaluate",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Score a store on word-pair similarities and analogy questions.",
@@ -29,12 +23,9 @@ import picocli.CommandLine.Spec;
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore evaluate glove300 --word-pairs wordsim353.tsv --analogies questions-words.txt"})
-final class EvaluateCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Parameters(index = "0", paramLabel = "STORE", description = "The store directory.")
-    Path store;
+final class EvaluateCommand extends BaseCommand {
+    @Mixin
+    StoreParameter store;
 
     @Option(names = "--word-pairs", paramLabel = "FILE", description = "Word pairs with human similarity scores.")
     Path pairs;
@@ -51,7 +42,7 @@ final class EvaluateCommand implements Callable<Integer> {
             throw new UserError(ExitCode.USAGE, "give --word-pairs FILE, --analogies FILE or both");
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (EmbeddingStore table = EmbeddingStore.open(store)) {
+        try (EmbeddingStore table = store.open()) {
             if (!table.hasVocabulary()) {
                 throw new UserError(ExitCode.USER_ERROR, table.path() + " has no vocabulary to evaluate");
             }

@@ -20,19 +20,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import org.roaringbitmap.RoaringBitmap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code embstore export}: a store, or the rows of a word list, as a word2vec or GloVe file. */
 @Command(name = "export",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Write a store as a vector file.",
@@ -64,12 +59,9 @@ import picocli.CommandLine.Spec;
                 "  embstore export news subset.vec.gz --words my-words.txt",
                 "  embstore export news - | gzip -9 > news.vec.gz",
                 "  embstore export items delta.vec --changed-since 41   (rows a trainer changed after generation 41)"})
-final class ExportCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Parameters(index = "0", paramLabel = "STORE", description = "The store directory.")
-    Path store;
+final class ExportCommand extends BaseCommand {
+    @Mixin
+    StoreParameter store;
 
     @Parameters(index = "1", paramLabel = "OUT", description = "The file to write ('-' for standard output); a regular"
             + " file is replaced, a device or FIFO written to (see above). Its directory must exist and must not be a"
@@ -113,7 +105,7 @@ final class ExportCommand implements Callable<Integer> {
         }
         PrintWriter err = spec.commandLine().getErr();
         target.sweepStale(err, spec.qualifiedName());
-        try (EmbeddingStore table = EmbeddingStore.open(store)) {
+        try (EmbeddingStore table = store.open()) {
             SparseTrainer.Changes changes = changedSince == null ? null : changes(table);
             RowSelection rows = wordsFile != null ? wordRows(table)
                     : changes != null ? changedRows(table, changes.rows()) : RowSelection.all(table);

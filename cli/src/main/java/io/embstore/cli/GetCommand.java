@@ -4,21 +4,16 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 import io.embstore.store.EmbeddingStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code embstore get}: vectors by word or by row number. */
 @Command(name = "get",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Print the vectors of words or rows.",
@@ -30,12 +25,9 @@ import picocli.CommandLine.Spec;
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore get glove king queen", "  embstore get glove --rows 0,1,2 --json"})
-final class GetCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Parameters(index = "0", paramLabel = "STORE", description = "The store directory.")
-    Path store;
+final class GetCommand extends BaseCommand {
+    @Mixin
+    StoreParameter store;
 
     @Parameters(index = "1..*", paramLabel = "WORD", arity = "0..*", description = "Words to look up.")
     List<String> words = new ArrayList<>();
@@ -63,7 +55,7 @@ final class GetCommand implements Callable<Integer> {
         String name = spec.qualifiedName();
         List<Found> found = new ArrayList<>();
         List<String> missing = new ArrayList<>();
-        try (EmbeddingStore table = EmbeddingStore.open(store)) {
+        try (EmbeddingStore table = store.open()) {
             Path path = table.path().toAbsolutePath().normalize();
             if (!words.isEmpty()) {
                 if (!table.hasVocabulary()) {

@@ -8,20 +8,14 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 import io.embstore.store.EmbeddingStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code embstore info}: what a store holds and what its files weigh. */
 @Command(name = "info",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Describe a store.",
@@ -33,12 +27,9 @@ import picocli.CommandLine.Spec;
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore info glove", "  embstore info glove --json"})
-final class InfoCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Parameters(index = "0", paramLabel = "STORE", description = "The store directory.")
-    Path store;
+final class InfoCommand extends BaseCommand {
+    @Mixin
+    StoreParameter store;
 
     @Mixin
     JsonOption json;
@@ -46,7 +37,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (EmbeddingStore table = EmbeddingStore.open(store)) {
+        try (EmbeddingStore table = store.open()) {
             Path path = table.path().toAbsolutePath().normalize();
             long generation = table.generation();
             long[] damaged = table.damagedRows();

@@ -9,17 +9,13 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code embstore predict}: labels for lines of text, as fastText's predict and predict-prob. */
 @Command(name = "predict",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Label lines of text with a trained classifier.",
@@ -33,12 +29,9 @@ import picocli.CommandLine.Spec;
         footer = {
                 "  echo 'a gorgeous , witty film' | embstore predict --model sentiment",
                 "  embstore predict --model sentiment --input reviews.txt -k 2 --prob"})
-final class PredictCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Option(names = "--model", paramLabel = "DIR", required = true, description = "A model made by train-classifier.")
-    Path model;
+final class PredictCommand extends BaseCommand {
+    @Mixin
+    ModelOption model;
 
     @Option(names = "--input", paramLabel = "FILE", description = "Read this file instead of standard input.")
     Path input;
@@ -55,8 +48,8 @@ final class PredictCommand implements Callable<Integer> {
             throw new UserError(ExitCode.USAGE, "-k must be 1 or more, found " + k);
         }
         PrintWriter out = spec.commandLine().getOut();
-        TestClassifierCommand.checkModelDirectory(model);
-        try (TextClassifier classifier = TextClassifier.open(model)) {
+        TestClassifierCommand.checkModelDirectory(model.dir);
+        try (TextClassifier classifier = TextClassifier.open(model.dir)) {
             int labels = classifier.model().labelCount();
             int shown = Math.min(k, labels);
             float[] probs = new float[labels];

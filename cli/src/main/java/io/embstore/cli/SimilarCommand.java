@@ -4,20 +4,14 @@ import io.embstore.store.EmbeddingStore;
 import io.embstore.store.Neighbor;
 import io.embstore.classifier.ClassifierModel;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code embstore similar}: the nearest words by cosine similarity, like gensim's most_similar. */
 @Command(name = "similar",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Print the words most similar to a word.",
@@ -28,12 +22,9 @@ import picocli.CommandLine.Spec;
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore similar glove300 king", "  embstore similar glove300 king paris -k 5 --json"})
-final class SimilarCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Parameters(index = "0", paramLabel = "STORE", description = "The store directory.")
-    Path store;
+final class SimilarCommand extends BaseCommand {
+    @Mixin
+    StoreParameter store;
 
     @Parameters(index = "1..*", arity = "1..*", paramLabel = "WORD", description = "Words to find neighbours of.")
     List<String> words;
@@ -48,11 +39,11 @@ final class SimilarCommand implements Callable<Integer> {
     public Integer call() {
         NeighborPrinter.checkedK(k);
         PrintWriter out = spec.commandLine().getOut();
-        try (EmbeddingStore table = EmbeddingStore.open(store)) {
+        try (EmbeddingStore table = store.open()) {
             NeighborPrinter.requireWords(table, words.toArray(String[]::new));
             StringBuilder all = new StringBuilder("{");
             // One pass for all the words; in a classifier's model directory, over its words only.
-            List<List<Neighbor>> answers = table.mostSimilar(words, k, ClassifierModel.wordQueryRows(store));
+            List<List<Neighbor>> answers = table.mostSimilar(words, k, ClassifierModel.wordQueryRows(store.dir));
             for (int i = 0; i < words.size(); i++) {
                 List<Neighbor> neighbors = answers.get(i);
                 if (json.json) {

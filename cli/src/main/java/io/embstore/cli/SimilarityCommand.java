@@ -2,29 +2,20 @@ package io.embstore.cli;
 
 import io.embstore.store.EmbeddingStore;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code embstore similarity}: the cosine similarity of two words. */
 @Command(name = "similarity",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         description = {"Print the cosine similarity of two words."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore similarity glove300 tiger cat"})
-final class SimilarityCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Parameters(index = "0", paramLabel = "STORE", description = "The store directory.")
-    Path store;
+final class SimilarityCommand extends BaseCommand {
+    @Mixin
+    StoreParameter store;
 
     @Parameters(index = "1", paramLabel = "WORD1", description = "The first word.")
     String w1;
@@ -38,7 +29,7 @@ final class SimilarityCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (EmbeddingStore table = EmbeddingStore.open(store)) {
+        try (EmbeddingStore table = store.open()) {
             NeighborPrinter.requireWords(table, w1, w2);
             float s = table.similarity(w1, w2);
             if (json.json) {

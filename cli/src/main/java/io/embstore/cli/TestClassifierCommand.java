@@ -7,18 +7,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code embstore test-classifier}: the accuracy of a trained classifier on labelled data. */
 @Command(name = "test-classifier",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Print a classifier's accuracy on labelled data.",
@@ -30,12 +25,9 @@ import picocli.CommandLine.Spec;
         footer = {
                 "  embstore test-classifier --model sentiment --test test.txt",
                 "  embstore test-classifier --model sentiment --test test.txt --json"})
-final class TestClassifierCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Option(names = "--model", paramLabel = "DIR", required = true, description = "A model made by train-classifier.")
-    Path model;
+final class TestClassifierCommand extends BaseCommand {
+    @Mixin
+    ModelOption model;
 
     @Option(names = "--test", paramLabel = "FILE", required = true, description = "Labelled data, fastText format.")
     Path test;
@@ -49,8 +41,8 @@ final class TestClassifierCommand implements Callable<Integer> {
         int correct = 0;
         int examples;
         int labels;
-        checkModelDirectory(model);
-        try (TextClassifier classifier = TextClassifier.open(model)) {
+        checkModelDirectory(model.dir);
+        try (TextClassifier classifier = TextClassifier.open(model.dir)) {
             List<Tokenizer.Line> lines = TrainClassifierCommand.readExamples(test);
             examples = lines.size();
             labels = classifier.model().labelCount();
@@ -69,7 +61,7 @@ final class TestClassifierCommand implements Callable<Integer> {
         if (json.json) {
             out.println(String.format(Locale.ROOT, "{\"accuracy\":%.6f,\"examples\":%d,\"correct\":%d,\"labels\":%d,"
                     + "\"model\":%s,\"test\":%s,\"seconds\":%.3f}", accuracy, examples, correct, labels,
-                    JsonText.string(model.toAbsolutePath().normalize().toString()), JsonText.string(test.toString()), seconds));
+                    JsonText.string(model.dir.toAbsolutePath().normalize().toString()), JsonText.string(test.toString()), seconds));
         } else {
             out.printf(Locale.ROOT, "accuracy %.4f (%,d of %,d examples)%n", accuracy, correct, examples);
         }

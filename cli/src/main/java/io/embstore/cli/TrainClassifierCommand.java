@@ -13,7 +13,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
-import java.util.concurrent.Callable;
 
 import io.embstore.store.StoreException;
 import io.embstore.classifier.ClassifierException;
@@ -28,14 +27,10 @@ import io.embstore.formats.OutputTarget;
 import io.embstore.formats.StaleTemporaries;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code embstore train-classifier}: fastText-style supervised text classification, the table trained in a store. */
 @Command(name = "train-classifier",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Train a text classifier whose embedding table is a store.",
@@ -53,10 +48,7 @@ import picocli.CommandLine.Spec;
                 "  embstore train-classifier --train train.txt --model sentiment",
                 "  embstore train-classifier --train train.txt --model sentiment --ngrams 2 --dev-fraction 0.1 --plot curves.png",
                 "  embstore test-classifier --model sentiment --test test.txt"})
-final class TrainClassifierCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
+final class TrainClassifierCommand extends BaseCommand {
     @Option(names = "--train", paramLabel = "FILE", required = true, description = "Training data, fastText format.")
     Path train;
 

@@ -6,18 +6,12 @@ import io.embstore.store.Verification;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code embstore verify}: reads every file of a store and checks it. */
 @Command(name = "verify",
-        mixinStandardHelpOptions = true,
-        versionProvider = VersionInfo.class,
         sortOptions = false,
         description = {
                 "Check every file of a store.",
@@ -30,12 +24,9 @@ import picocli.CommandLine.Spec;
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore verify glove300", "  embstore verify glove300 --record-checksums"})
-final class VerifyCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Parameters(index = "0", paramLabel = "STORE", description = "The store directory.")
-    Path store;
+final class VerifyCommand extends BaseCommand {
+    @Mixin
+    StoreParameter store;
 
     @Option(names = "--record-checksums", description = "After a successful check, record checksums of the files as they are.")
     boolean record;
@@ -47,7 +38,7 @@ final class VerifyCommand implements Callable<Integer> {
     public Integer call() {
         long started = System.nanoTime();
         Verification v;
-        try (EmbeddingStore table = record ? EmbeddingStore.openForWriting(store) : EmbeddingStore.open(store)) {
+        try (EmbeddingStore table = record ? store.openForWriting() : store.open()) {
             v = table.verify();
             if (v.ok() && table instanceof WritableStore writer) {
                 writer.recordChecksums();
@@ -60,14 +51,14 @@ final class VerifyCommand implements Callable<Integer> {
             for (String p : v.problems()) {
                 problems.append(problems.length() > 1 ? "," : "").append(JsonText.string(p));
             }
-            out.println("{\"store\":" + JsonText.string(store.toAbsolutePath().normalize().toString()) + ",\"ok\":" + v.ok()
+            out.println("{\"store\":" + JsonText.string(store.dir.toAbsolutePath().normalize().toString()) + ",\"ok\":" + v.ok()
                     + ",\"rows\":" + v.rows() + ",\"checksums_checked\":" + v.checksumsChecked()
                     + ",\"nonfinite_values\":" + v.nonFiniteValues() + ",\"problems\":" + problems + "]}");
         } else {
             for (String p : v.problems()) {
                 out.println("problem: " + p);
             }
-            out.printf(Locale.ROOT, "%s: %s, %,d rows checked, checksums %s, %,d NaN or infinite values (%.2f s)%n", store,
+            out.printf(Locale.ROOT, "%s: %s, %,d rows checked, checksums %s, %,d NaN or infinite values (%.2f s)%n", store.dir,
                     v.ok() ? "OK" : v.problems().size() + " problems",
                     v.rows(), v.checksumsChecked() ? (record && v.ok() ? "checked and recorded anew" : "match")
                             : record && v.ok() ? "recorded" : "not recorded (changed since creation)",

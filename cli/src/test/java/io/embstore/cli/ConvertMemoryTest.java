@@ -13,10 +13,10 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
+import io.embstore.testkit.JavaChild;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,15 +34,10 @@ class ConvertMemoryTest {
 
     /** Runs {@code embstore convert IN STORE --quiet} in a child JVM with a {@link #HEAP} heap; fails unless it exits 0. */
     private static void convertInChild(Path in, Path store) throws IOException, InterruptedException {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(List.of(java, "-Xmx" + (HEAP >> 20) + "m", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), EmbstoreCli.class.getName(), "convert", in.toString(),
-                store.toString(), "--quiet"))
-                .redirectErrorStream(true)
-                .start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "finished");
-        assertEquals(0, p.exitValue(), output);
+        JavaChild.of(EmbstoreCli.class, "convert", in.toString(), store.toString(), "--quiet")
+                .jvm("-Xmx" + (HEAP >> 20) + "m")
+                .mergeStderr()
+                .run(Duration.ofSeconds(300));
     }
 
     /** A gzip stream at the fastest level: the test is about the reader's memory, not the ratio. */

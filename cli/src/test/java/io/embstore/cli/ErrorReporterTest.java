@@ -66,6 +66,28 @@ class ErrorReporterTest {
                         "m: the model's embedding table is damaged: bad", missingStore), ExitCode.USER_ERROR));
     }
 
+    /**
+     * A store's error gets its status from its kind alone (NOT_FOUND 3, any other 1), not from whether the path it
+     * names happens to exist when the error is reported: a file that vanished from an existing store is not found, an
+     * I/O failure about a path that is not there (yet) is not.
+     */
+    @Test
+    void aStoresErrorGetsItsStatusFromItsKindNotFromTheFileSystem() throws java.io.IOException {
+        Path present = java.nio.file.Files.createDirectory(tmp.resolve("present"));
+        Path absent = tmp.resolve("absent");
+        assertEquals("embstore get: " + present + ": missing file\n",
+                report(new StoreException(StoreException.Kind.NOT_FOUND, present, "missing file"), ExitCode.NOT_FOUND));
+        assertEquals("embstore get: " + absent + ": cannot read\n",
+                report(new StoreException(StoreException.Kind.IO, absent, "cannot read"), ExitCode.USER_ERROR));
+        for (StoreException.Kind kind : new StoreException.Kind[] {
+                StoreException.Kind.CORRUPT, StoreException.Kind.LOCKED, StoreException.Kind.NO_SPACE}) {
+            report(new StoreException(kind, absent, "x"), ExitCode.USER_ERROR);
+        }
+        // Inside another exception (a task's failure), the same.
+        report(new RuntimeException(new StoreException(StoreException.Kind.NOT_FOUND, present, "gone")),
+                ExitCode.NOT_FOUND);
+    }
+
     /** EACCES, as the JDK reports it: bad input (exit 1), not a bug with a trace. */
     @Test
     void permissionDeniedIsBadInput() {

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
+import io.embstore.testkit.JavaChild;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -209,12 +210,9 @@ class OutputRulesTest {
 
     // ------------------------------------------------------------------------------------------------ stdout
 
+    /** The CLI in a child JVM, started by the caller: standard output is read as bytes, not as JavaChild's lines. */
     private static ProcessBuilder cli(Path dir, String... args) {
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                EmbstoreCli.class.getName()));
-        command.addAll(List.of(args));
-        return new ProcessBuilder(command).directory(dir.toFile());
+        return new ProcessBuilder(JavaChild.of(EmbstoreCli.class, args).jvm().command()).directory(dir.toFile());
     }
 
     @Test

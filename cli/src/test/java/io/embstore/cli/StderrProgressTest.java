@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import io.embstore.testkit.JavaChild;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -67,13 +68,8 @@ class StderrProgressTest {
 
     /** Runs {@code embstore ARGS REDIRECTION} in a fresh JVM on a pty; returns what reached the pty. */
     private String onTerminal(String redirection, String... args) throws IOException, InterruptedException {
-        String java = ProcessHandle.current().info().command().orElseThrow();
         StringBuilder command = new StringBuilder();
-        for (String a : List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                EmbstoreCli.class.getName())) {
-            command.append(quote(a)).append(' ');
-        }
-        for (String a : args) {
+        for (String a : JavaChild.of(EmbstoreCli.class, args).jvm().command()) {
             command.append(quote(a)).append(' ');
         }
         command.append(redirection);

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.Assumptions;
+import io.embstore.testkit.Numpy;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -173,13 +173,7 @@ public class ShortestFloatTest {
      */
     @Test
     void sameAsNumpy() throws Exception {
-        String problem = NumpyProcess.unavailable();
-        if (problem != null) {
-            if ("true".equals(System.getenv("CI"))) {
-                fail(problem + " (CI=true: the NumPy layout must be checked in CI; install python3 and numpy)");
-            }
-            Assumptions.abort(problem + ": skipping the NumPy comparison (it fails instead when CI=true)");
-        }
+        Numpy.require("the NumPy layout");
         String fixed = System.getenv("EMBSTORE_SEED");
         long seed = fixed != null ? Long.parseLong(fixed) : new SplittableRandom().nextLong();
         System.out.println("ShortestFloatTest.sameAsNumpy seed=" + seed + " (replay with EMBSTORE_SEED=" + seed + ")");
@@ -204,7 +198,7 @@ public class ShortestFloatTest {
         for (float v : values) {
             input.append(Integer.toHexString(Float.floatToRawIntBits(v))).append('\n');
         }
-        List<String> numpy = NumpyProcess.run("""
+        List<String> numpy = Numpy.run("""
                 import sys
                 import numpy as np
                 bits = np.array([int(x, 16) for x in sys.stdin.read().split()], dtype=np.uint32)

@@ -58,7 +58,9 @@ record Manifest(int formatVersion, Dtype dtype, int dim, long rows, boolean voca
             }
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
-            throw new StoreException(StoreException.Kind.NOT_FOUND, dir,
+            // The directory is there but is not a store (as a path that is a file is not): malformed input, not
+            // something missing.
+            throw new StoreException(StoreException.Kind.CORRUPT, dir,
                     "not an embstore store: no " + FILE + " in this directory");
         } catch (java.nio.charset.MalformedInputException e) {
             throw new StoreException(StoreException.Kind.CORRUPT, file, "manifest is not UTF-8 text", e);

@@ -18,7 +18,10 @@ public final class StoreException extends RuntimeException {
 
     /** What went wrong, independent of the message's wording. */
     public enum Kind {
-        /** A file is malformed, truncated, of an unknown version, or fails its checksum; or a row is damaged. */
+        /**
+         * A file is malformed, truncated, of an unknown version, or fails its checksum; or a row is damaged; or the
+         * path is not a store at all (a file, a directory without a manifest).
+         */
         CORRUPT,
         /** The store directory, or a file it must hold, does not exist. */
         NOT_FOUND,

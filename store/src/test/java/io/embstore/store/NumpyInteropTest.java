@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.embstore.testkit.Numpy;
 import io.embstore.testkit.Seeds;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +16,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -51,28 +50,7 @@ class NumpyInteropTest {
 
     @BeforeAll
     static void requireNumpy() {
-        String problem;
-        try {
-            Process p = new ProcessBuilder("python3", "-c", "import numpy").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                problem = "python3 -c 'import numpy' did not finish within 60 s";
-            } else {
-                problem = p.exitValue() == 0 ? null : "python3 cannot import numpy: " + out.strip();
-            }
-        } catch (IOException e) {
-            problem = "python3 is not on the PATH: " + e.getMessage();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            problem = "interrupted while looking for python3";
-        }
-        if (problem != null) {
-            if ("true".equals(System.getenv("CI"))) {
-                fail(problem + " (CI=true: NumPy interop must be tested in CI; install python3 and numpy)");
-            }
-            Assumptions.abort(problem + ": skipping the NumPy interop test (it fails instead when CI=true)");
-        }
+        Numpy.require("NumPy interop");
     }
 
     /** What numpy saw. */

@@ -42,11 +42,12 @@ class StoreExceptionKindTest {
         assertEquals(StoreException.Kind.NOT_FOUND, e.kind(), e.getMessage());
     }
 
+    /** A directory that is there but holds no manifest is not a store, as a file is not: the CLI's exit 1, not 3. */
     @Test
-    void aDirectoryWithoutAManifestIsNotFound() throws IOException {
+    void aDirectoryWithoutAManifestIsNotAStore() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("empty"));
         StoreException e = assertThrows(StoreException.class, () -> EmbeddingStore.open(dir).close());
-        assertEquals(StoreException.Kind.NOT_FOUND, e.kind(), e.getMessage());
+        assertEquals(StoreException.Kind.CORRUPT, e.kind(), e.getMessage());
     }
 
     @Test

@@ -1,4 +1,6 @@
-package io.embstore.formats;
+package io.embstore.testkit;
+
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -8,13 +10,18 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Runs a Python script with NumPy in a real {@code python3} process, for tests that compare with NumPy. */
-final class NumpyProcess {
-    private NumpyProcess() {
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * Runs a Python script with NumPy in a real {@code python3} process, for tests that compare with NumPy. Such a test
+ * starts with {@link #require}: skipped where python3 or NumPy is missing, failed instead when CI is true.
+ */
+public final class Numpy {
+    private Numpy() {
     }
 
     /** Why python3 with NumPy cannot run here, or null when it can. */
-    static String unavailable() {
+    public static String unavailable() {
         try {
             Process p = new ProcessBuilder("python3", "-c", "import numpy").redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -31,8 +38,22 @@ final class NumpyProcess {
         }
     }
 
+    /**
+     * Skips the calling test (or class, from a {@code @BeforeAll}) when python3 with NumPy cannot run here, saying
+     * why; fails instead when the environment variable CI is "true", where {@code what} must be tested.
+     */
+    public static void require(String what) {
+        String problem = unavailable();
+        if (problem != null) {
+            if ("true".equals(System.getenv("CI"))) {
+                fail(problem + " (CI=true: " + what + " must be tested in CI; install python3 and numpy)");
+            }
+            Assumptions.abort(problem + ": skipping " + what + " (it fails instead when CI=true)");
+        }
+    }
+
     /** Runs {@code script} with {@code input} on its standard input; returns its output lines. */
-    static List<String> run(String script, String input) throws IOException, InterruptedException {
+    public static List<String> run(String script, String input) throws IOException, InterruptedException {
         Path err = Files.createTempFile("numpy", ".stderr");
         try {
             Process p = new ProcessBuilder("python3", "-c", script).redirectError(err.toFile()).start();
