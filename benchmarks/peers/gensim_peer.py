@@ -1,7 +1,8 @@
 """Times gensim on the same files as embstore, for benchmarks/peers/run. Prints one JSON object.
 
 usage: gensim_peer.py load-glove FILE | load-binary FILE | save-text FILE OUT | most-similar FILE QUERIES K
-                      | save-kv FILE OUT | open-lookup KV WORD | reader KV
+                      | save-kv FILE OUT | open-lookup KV WORD | reader KV | lookups KV WORDS ROUNDS
+                      | rows-of KV WORDS BATCH ROUNDS
 Times exclude Python's start-up and the gensim import (a favour to gensim: embstore's times are whole processes);
 open-lookup reports the import's time separately.
 """
@@ -20,6 +21,39 @@ T_IMPORTED = time.perf_counter()
 
 def load(path, binary=False, no_header=False):
     return KeyedVectors.load_word2vec_format(path, binary=binary, no_header=no_header)
+
+
+def read_words(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read().split("\n")[:-1]
+
+
+def median_rate(one, work, per_pass, rounds):
+    """One untimed pass, then the median rate of the timed passes (as python_peer.py)."""
+    for item in work:
+        one(item)
+    rates = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for item in work:
+            one(item)
+        rates.append(per_pass / (time.perf_counter() - t0))
+    rates.sort()
+    return rates[len(rates) // 2]
+
+
+def words_to_indexes(kv):
+    """The ways a gensim user maps a batch of words to row indexes; rows-of reports the fastest here."""
+    d = kv.key_to_index
+    return {
+        "[kv.key_to_index[w] for w in words]": lambda words: [kv.key_to_index[w] for w in words],
+        "[kv.get_index(w) for w in words]": lambda words: [kv.get_index(w) for w in words],
+        "list(map(key_to_index.__getitem__, words))": lambda words: list(map(d.__getitem__, words)),
+        "np.fromiter(map(key_to_index.__getitem__, words), int64)":
+            lambda words: numpy.fromiter(map(d.__getitem__, words), numpy.int64, len(words)),
+        "np.array([key_to_index.get(w, -1) for w in words], int64)":
+            lambda words: numpy.array([d.get(w, -1) for w in words], numpy.int64),
+    }
 
 
 def main():
@@ -62,6 +96,21 @@ def main():
         total = float(v.sum())
         t = time.perf_counter() - t0
         print(json.dumps({"open_lookup_ms": 1000 * t, "import_ms": 1000 * (T_IMPORTED - T_START), "sum": total}))
+    elif cmd == "lookups":
+        kv = KeyedVectors.load(sys.argv[2], mmap="r")
+        words = read_words(sys.argv[3])
+        rate = median_rate(kv.__getitem__, words, len(words), int(sys.argv[4]))
+        print(json.dumps({"words_s": rate, "sum": float(kv[words[-1]].sum())}))
+    elif cmd == "rows-of":
+        # Every way of words_to_indexes on the same batches, in turn, median of each; the fastest is the peer.
+        kv = KeyedVectors.load(sys.argv[2], mmap="r")
+        words = read_words(sys.argv[3])
+        batch = int(sys.argv[4])
+        batches = [words[i:i + batch] for i in range(0, len(words), batch)]
+        rates = {name: median_rate(f, batches, len(words), int(sys.argv[5]))
+                 for name, f in words_to_indexes(kv).items()}
+        best = max(rates, key=rates.get)
+        print(json.dumps({"words_s": rates[best], "best": best, "rates": rates}))
     elif cmd == "reader":
         # A serving process: maps the vectors, unpickles its own vocabulary, reads every row once, then stays alive
         # until stdin closes so that the harness can read its /proc/PID/smaps.

@@ -27,7 +27,7 @@ EMBSTORE = [os.path.join(ROOT, "embstore")]
 PROBE = [JAVA, "--enable-native-access=ALL-UNNAMED", "-cp", BENCH_JAR, "io.embstore.benchmarks.PeerProbe"]
 # The machine's OpenBLAS tuning variables slow a current numpy (see the env notes); unset for the peers alone.
 PEER_ENV = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-SECTIONS = ("convert", "export", "similar", "open", "memory", "gather", "optimizer", "classifier")
+SECTIONS = ("convert", "export", "similar", "open", "memory", "gather", "optimizer", "classifier", "python")
 # Debian package that provides each peer, for the "not installed" rows.
 PACKAGES = {"gensim": "python3-gensim", "torch": "python3-torch", "fasttext": "fasttext"}
 MR = os.path.join(os.path.dirname(ROOT), "shared", "data", "mr-train.txt")
@@ -86,6 +86,18 @@ def last_json(out):
 
 def gensim(*args):
     _, out = run([PY, os.path.join(PEERS, "gensim_peer.py"), *args], env=PEER_ENV)
+    return last_json(out)
+
+
+def python_env():
+    """The Python package runs from the repository, on the interpreter and numpy the peers run on."""
+    env = dict(PEER_ENV)
+    env["PYTHONPATH"] = os.path.join(ROOT, "python") + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def pyembstore(*args):
+    _, out = run([PY, os.path.join(PEERS, "python_peer.py"), *map(str, args)], env=python_env())
     return last_json(out)
 
 
@@ -359,15 +371,22 @@ def id_file(name, make):
     return path
 
 
+GATHER_BATCH, GATHER_BATCHES, GATHER_ROUNDS = 4096, 64, 5
+
+
+def uniform_gather_ids():
+    import numpy as np
+    return id_file(f"gather-uniform-{A.rows}.i32",
+                   lambda: np.random.default_rng(1).integers(0, A.rows, GATHER_BATCH * GATHER_BATCHES))
+
+
 def section_gather(c, rows):
     """Batch gather of 4096 ids from the converted 300-d table, one thread on every side."""
-    import numpy as np
     store = c.store()
     matrix = os.path.join(store, "matrix.npy")
-    batch, nbatches, rounds = 4096, 64, 5
+    batch, nbatches, rounds = GATHER_BATCH, GATHER_BATCHES, GATHER_ROUNDS
     dists = {
-        "uniform": id_file(f"gather-uniform-{A.rows}.i32",
-                           lambda: np.random.default_rng(1).integers(0, A.rows, batch * nbatches)),
+        "uniform": uniform_gather_ids(),
         "Zipf(1.05)": id_file(f"gather-zipf-{A.rows}.i32", lambda: zipf_ids(A.rows, batch * nbatches, 2)),
     }
     limit = c.hw["gather_rows_s"]
@@ -504,6 +523,139 @@ def section_classifier(c, rows):
                      tt / median([x[0] for x in o]) if o and t else None, "-"))
         rows.append((label + ": test accuracy", ours_a, peer_a,
                      median([x[1] for x in o]) / ta if o and t else None, "-"))
+
+
+def words_file(count):
+    """count words of the table drawn uniformly (seed 3), one a line: the lookups of both sides, in the same order."""
+    import numpy as np
+    path = os.path.join(A.data, f"words-{A.rows}-{count}.txt")
+    if not os.path.exists(path):
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            f.writelines(f"w{i}\n" for i in np.random.default_rng(3).integers(0, A.rows, count))
+        os.replace(path + ".tmp", path)
+    return path
+
+
+def embstore_importable():
+    """None when python/embstore imports on the peers' interpreter, else the reason, for the rows."""
+    out = subprocess.run([PY, "-c", "import embstore"], capture_output=True, text=True, env=python_env())
+    if out.returncode == 0:
+        return None
+    last = (out.stderr.strip().splitlines() or ["?"])[-1]
+    return f"python/embstore does not import: {last}"
+
+
+def section_python(c, rows):
+    """The Python package (python/embstore) vs gensim's KeyedVectors and numpy, on the converted f32 table."""
+    store = os.path.realpath(c.store())
+    kv = c.kv() if c.peers["gensim"] else None
+    table = os.path.getsize(os.path.join(store, "matrix.npy"))
+    size = f"{A.rows // 1000}K x {DIM} f32"
+    head = "Python package: "
+    broken = embstore_importable()
+    if broken:
+        rows.append((head + f"every row, {size}", broken, "-", None, "-"))
+        return
+    py = [PY, os.path.join(PEERS, "python_peer.py")]
+    gs = [PY, os.path.join(PEERS, "gensim_peer.py")]
+
+    # Open + first lookup in a fresh process; the floor of the whole-process time is the interpreter and numpy alone.
+    word = f"w{A.rows - 1}"
+
+    def ours():
+        t, out = run(py + ["open-lookup", store, word], env=python_env())
+        r = last_json(out)
+        return t, r["open_lookup_ms"], r["open_ms"], r["import_ms"]
+
+    def theirs():
+        t, out = run(gs + ["open-lookup", kv, word], env=PEER_ENV)
+        r = last_json(out)
+        return t, r["open_lookup_ms"], r["import_ms"]
+
+    def bare():
+        return run([PY, "-c", "import numpy"], env=PEER_ENV)[0]
+
+    ours()  # caches warm for every side
+    if kv:
+        theirs()
+    o, t, b = alternate(ours, theirs if kv else None, bare, repeats=max(5, 2 * A.repeats + 1))
+    ow, oi, oo, oimp = (median([x[i] for x in o]) for i in range(4))
+    ow *= 1000
+    floor = f"python3 -c 'import numpy' alone: {median(b) * 1000:.0f} ms"
+    label = head + f"open + first lookup, {size}"
+    ours_w = f"{ow:.0f} ms (python3, import embstore, embstore.open, store[word])"
+    ours_i = f"{oi:.2f} ms (open {oo:.2f} ms; import embstore, not counted: {oimp:.0f} ms)"
+    if t:
+        tw, ti, timp = (median([x[i] for x in t]) for i in range(3))
+        tw *= 1000
+        rows.append((label + ", fresh process, whole-process wall time (Python start + imports + open + lookup)", ours_w,
+                     f"{tw:.0f} ms (python3, import gensim, KeyedVectors.load(mmap='r'), kv[word])", tw / ow, floor))
+        rows.append((label + ", in-process: open to first row read (start-up and imports excluded)", ours_i,
+                     f"{ti:.1f} ms (import gensim, not counted: {timp:.0f} ms)", ti / oi, "-"))
+    else:
+        rows.append((label + ", fresh process, whole-process wall time", ours_w, missing("gensim"), None, floor))
+        rows.append((label + ", in-process", ours_i, missing("gensim"), None, "-"))
+
+    # Word lookups: one at a time, and batched (4096 words a call), the same words in the same order on both sides.
+    words = words_file(GATHER_BATCH * 25)
+    rounds = GATHER_ROUNDS
+    o, t = alternate(lambda: pyembstore("lookups", store, words, rounds)["words_s"],
+                     (lambda: gensim("lookups", kv, words, str(rounds))["words_s"]) if kv else None)
+    label = head + f"single-word lookup, {size}, uniform random words, 1 thread"
+    ours_s = f"{median(o) / 1e6:.2f} M words/s ({1e6 / median(o):.1f} us a word; store[word], a consistent copy)"
+    if t:
+        rows.append((label, ours_s, f"gensim kv[word] (a view of the mapped row): {median(t) / 1e6:.2f} M words/s "
+                                    f"({1e6 / median(t):.1f} us)", median(o) / median(t), "-"))
+    else:
+        rows.append((label, ours_s, missing("gensim"), None, "-"))
+    o, t = alternate(lambda: pyembstore("rows-of", store, words, GATHER_BATCH, rounds)["words_s"],
+                     (lambda: gensim("rows-of", kv, words, str(GATHER_BATCH), str(rounds))) if kv else None)
+    label = head + f"words to rows, batches of {GATHER_BATCH} uniform random words, {size}, 1 thread"
+    ours_s = f"{median(o) / 1e6:.2f} M words/s (store.rows_of(words))"
+    if t:
+        best = max({r["best"] for r in t}, key=lambda k: median([r["rates"][k] for r in t]))
+        tr = median([r["rates"][best] for r in t])
+        rows.append((label, ours_s, f"gensim {best} (its fastest of {len(t[0]['rates'])} ways): "
+                                    f"{tr / 1e6:.2f} M words/s", median(o) / tr, "-"))
+    else:
+        rows.append((label, ours_s, missing("gensim"), None, "-"))
+
+    # Gather of 4096 uniform ids vs numpy fancy indexing on the same mapped matrix.npy.
+    ids = uniform_gather_ids()
+    matrix = os.path.join(store, "matrix.npy")
+    limit = c.hw["gather_rows_s"]
+    args = [store, ids, GATHER_BATCH, GATHER_ROUNDS]
+    cons, relax, npy = alternate(lambda: pyembstore("gather", *args, "consistent")["rows_s"],
+                                 lambda: pyembstore("gather", *args, "relaxed")["rows_s"],
+                                 lambda: torch_peer("gather", "numpy-mmap", matrix, ids, GATHER_BATCH,
+                                                    GATHER_ROUNDS)["rows_s"])
+    ours = median(cons)
+    rows.append((head + f"gather {GATHER_BATCH} uniform ids, {size} (1200-byte rows), 1 thread; peer: numpy m[ids] on "
+                        "np.load(matrix.npy, mmap_mode='r')",
+                 f"{ours / 1e6:.2f} M rows/s, store.gather(ids) (consistent=False: {median(relax) / 1e6:.2f} M)",
+                 f"{median(npy) / 1e6:.2f} M rows/s", ours / median(npy),
+                 f"embstore {ours / limit:.2f} (consistent=False {median(relax) / limit:.2f}), numpy "
+                 f"{median(npy) / limit:.2f} of the C row gather"))
+
+    # Memory of 4 reader processes on one table: the harness's smaps logic, as the JVM readers' rows.
+    theirs_cmd = gs + ["reader", kv] if kv else None
+    o, t = alternate(lambda: readers(py + ["reader", store], store + "/", python_env()),
+                     (lambda: readers(theirs_cmd, os.path.dirname(os.path.realpath(kv)) + "/", PEER_ENV))
+                     if kv else None)
+    orss, opss, omap = (median([x[i] for x in o]) for i in range(3))
+    label = head + f"4 reader processes, one {size} table ({mb(table)}), every row read"
+    frac = (f"{opss / table:.2f}x the matrix file (target: the file + 4 x 40 MB = {mb(table + 4 * 40e6)}; 4 "
+            f"Pythons {(opss - omap) / 4 / 1e6:.0f} MB each)")
+    ours_s = f"{mb(opss)}: store files {mb(omap)}, 4 Pythons (interpreter, numpy, embstore) {mb(opss - omap)}"
+    if not t:
+        rows.append((label + ": sum of PSS", ours_s, missing("gensim"), None, frac))
+        return
+    trss, tpss, tmap = (median([x[i] for x in t]) for i in range(3))
+    rows.append((label + ": sum of PSS (physical memory paid)", ours_s,
+                 f"gensim load(mmap='r'): {mb(tpss)}: vectors .npy {mb(tmap)}, 4 Pythons (interpreter, gensim and its "
+                 f"imports, the unpickled vocabulary) {mb(tpss - tmap)}", tpss / opss, frac))
+    rows.append((label + ": sum of RSS (shared pages counted 4 times)", mb(orss), f"gensim {mb(trss)}", trss / orss,
+                 "-"))
 
 
 def versions():

@@ -1,10 +1,11 @@
 """Times numpy and PyTorch on the same tables and ids as embstore, for benchmarks/peers/run. Prints one JSON object.
 
-usage: torch_peer.py gather numpy|torch MATRIX IDS BATCH ROUNDS
+usage: torch_peer.py gather numpy|numpy-mmap|torch MATRIX IDS BATCH ROUNDS
        torch_peer.py optimizer step|forward MATRIX IDS GRADS BATCH THREADS WARMUP WINDOW WINDOWS
 
 MATRIX is a store's matrix.npy, loaded into memory (as a user holds a table in numpy or torch); IDS raw little-endian
 int32, GRADS raw little-endian float32 (BATCH x dim): the very files PeerProbe reads. Loading is not timed.
+`numpy-mmap` maps MATRIX instead (np.load(mmap_mode="r")): the peer of the Python package's gather.
 """
 import json
 import sys
@@ -21,9 +22,9 @@ def batches(path, batch):
 
 def gather(which, matrix, ids_path, batch, rounds):
     """One thread, as embstore's gather; one untimed pass (warm caches, lazy init), then the median of timed passes."""
-    m = np.load(matrix)
+    m = np.load(matrix, mmap_mode="r" if which == "numpy-mmap" else None)
     ids = batches(ids_path, batch).astype(np.int64)
-    if which == "numpy":
+    if which in ("numpy", "numpy-mmap"):
         def one(b):
             return m[b]  # fancy indexing: what a numpy user writes (it allocates the result, as torch does)
         work = list(ids)
