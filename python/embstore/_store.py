@@ -236,7 +236,7 @@ class Store:
             bad = (flat < 0) | (flat >= view.rows)
             if bad.any():
                 at = int(np.flatnonzero(bad)[0])
-                position = np.unravel_index(at, ids.shape) if ids.ndim > 1 else at
+                position = tuple(int(i) for i in np.unravel_index(at, ids.shape)) if ids.ndim > 1 else at
                 raise IndexError("id %d at position %s is outside [0, %d): the store %s has %d rows"
                                  % (int(flat[at]), position, view.rows, self.path, view.rows))
         if not consistent or flat.size == 0:
