@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__))))
 import embstore  # noqa: E402
 from jvm_stores import append_rows, cli, make_store  # noqa: E402
 
-SEED = int(os.environ.get("EMBSTORE_TEST_SEED", "20261204"))
+SEED = int(os.environ.get("EMBSTORE_SEED", "20261204"))
 AWKWARD = ["a b", "", "café", "cafe\u0301", "日本語", "tab\there", "emoji😀", "ﬁ", "x" * 300, "new\nline",
            "UPPER", "upper", "ß", "ss"]
 
