@@ -9,13 +9,13 @@ from . import _format as fmt
 from ._errors import StoreError
 
 
-def file_size(path):
+def _open(path):
     try:
-        return os.stat(path).st_size
+        return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise StoreError(path, "missing file", "not_found") from None
     except OSError as e:
-        raise StoreError(path, "cannot read the file's size: %s" % (e.strerror or e), "io") from None
+        raise StoreError(path, "cannot open: %s" % (e.strerror or e), "io") from None
 
 
 def map_file(path, min_bytes, map_bytes=None, private=False):
@@ -23,19 +23,23 @@ def map_file(path, min_bytes, map_bytes=None, private=False):
     reading a mapping past the end of its file is a SIGBUS, so the check comes first. Returns an ``mmap`` or, for zero
     bytes (which mmap refuses), an empty ``bytes``. ``private``: a copy-on-write mapping whose writes never reach the
     file (for torch, which wants a writable array)."""
-    size = file_size(path)
-    if size < min_bytes:
-        raise StoreError(path, "truncated: %d bytes, expected at least %d" % (size, min_bytes))
-    if map_bytes is None:
-        map_bytes = size
-    elif map_bytes > size:
-        raise StoreError(path, "truncated: %d bytes, expected %d" % (size, map_bytes))
-    if map_bytes == 0:
-        return b""
+    fd = _open(path)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except OSError as e:
-        raise StoreError(path, "cannot open: %s" % (e.strerror or e), "io") from None
+        size = os.fstat(fd).st_size
+        if size < min_bytes:
+            raise StoreError(path, "truncated: %d bytes, expected at least %d" % (size, min_bytes))
+        if map_bytes is None:
+            map_bytes = size
+        elif map_bytes > size:
+            raise StoreError(path, "truncated: %d bytes, expected %d" % (size, map_bytes))
+        if map_bytes == 0:
+            return b""
+        return _map_fd(fd, path, map_bytes, private)
+    finally:
+        os.close(fd)
+
+
+def _map_fd(fd, path, map_bytes, private):
     try:
         if private:
             return mmap.mmap(fd, map_bytes, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
@@ -43,8 +47,6 @@ def map_file(path, min_bytes, map_bytes=None, private=False):
     except (OSError, ValueError, OverflowError) as e:
         raise StoreError(path, "cannot map %d bytes (check free address space: ulimit -v, and the map count: "
                                "sysctl vm.max_map_count): %s" % (map_bytes, e), "io") from None
-    finally:
-        os.close(fd)
 
 
 class Index:
@@ -54,13 +56,18 @@ class Index:
 
     def __init__(self, path):
         self.path = path
-        size = file_size(path)
-        with open(path, "rb") as f:
-            head = f.read(fmt.INDEX_HEADER_BYTES)
-        self.slots = fmt.check_index_header(head, size, path)
-        self.mask = self.slots - 1
-        self.epoch = int.from_bytes(head[24:32], "little")
-        mm = map_file(path, fmt.INDEX_HEADER_BYTES + self.slots * 8, fmt.INDEX_HEADER_BYTES + self.slots * 8)
+        # One descriptor for the header and the mapping: a writer may rename a rebuilt index over the path at any
+        # moment, and a header of one file with the slots of another would answer lookups wrongly.
+        fd = _open(path)
+        try:
+            size = os.fstat(fd).st_size
+            head = os.pread(fd, fmt.INDEX_HEADER_BYTES, 0)
+            self.slots = fmt.check_index_header(head, size, path)
+            self.mask = self.slots - 1
+            self.epoch = int.from_bytes(head[24:32], "little")
+            mm = _map_fd(fd, path, fmt.INDEX_HEADER_BYTES + self.slots * 8, False)
+        finally:
+            os.close(fd)
         self.array = np.frombuffer(mm, "<u8", self.slots, fmt.INDEX_HEADER_BYTES)
         self.view = memoryview(mm)[fmt.INDEX_HEADER_BYTES:].cast("Q")
 

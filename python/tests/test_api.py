@@ -2,6 +2,7 @@
 every shape, ids outside the table, padding, f16, the raw matrix, refresh after a JVM append, similarity, torch."""
 
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -305,3 +306,17 @@ def test_to_torch_converts_f16_rows(half):
         expected = vectors.astype(np.float16).astype(np.float32)
         expected[3] = 0
         np.testing.assert_array_equal(layer.weight.detach().numpy(), expected)
+
+
+def test_the_readme_example_runs(tmp_path):
+    demo = tmp_path / "demo-store"
+    cli("demo", "--dir", demo, "--keep")
+    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "python",
+                           "quickstart.py")
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    out = subprocess.run([sys.executable, example, str(demo)], env=env, capture_output=True, text=True, check=True)
+    with embstore.open(demo) as store:
+        first = store.word(0)
+        assert "first words: ['%s'" % first in out.stdout
+        best = store.most_similar(first, topn=1)[0][0]
+    assert "gather [2, 2] -> (2, 2, 50) float32" in out.stdout and best in out.stdout
