@@ -103,6 +103,7 @@ class Store:
         self._damaged = (None, frozenset())
         self._refresh_lock = threading.Lock()
         self._found = {}
+        self._f32 = m.dtype == "f32"
 
     # ------------------------------------------------------------------------------------------- shape
 
@@ -212,8 +213,9 @@ class Store:
         seq = view.seq_view
         begin = seq[row]
         if _TSO and not begin & 1:
-            # The seqlock's fast path inline (see _read_row): one function call less per word.
-            vector = view.matrix[row].astype(np.float32)
+            # The seqlock's fast path inline (see _read_row): a function call less per word, and copy() rather than
+            # astype() for f32 rows (about 100 ns less of the ~450 a lookup takes).
+            vector = view.matrix[row].copy() if self._f32 else view.matrix[row].astype(np.float32)
             if seq[row] == begin:
                 return vector
         return self._read_row(view, row)
