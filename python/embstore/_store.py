@@ -188,7 +188,11 @@ class Store:
         """The rows of many words at once (-1 where absent), as an int64 array: what a tokenizer feeding ``gather``
         wants, and much faster than a loop of ``row_of``."""
         view = self._vocabulary_view()
-        return _vocab.rows_of(view, [_encode(w) for w in words], self._words_path)
+        try:
+            encoded = [w.encode("utf-8", "surrogatepass") for w in words]
+        except AttributeError:
+            encoded = [_encode(w) for w in words]  # raises the TypeError naming the type
+        return _vocab.rows_of(view, encoded, self._words_path)
 
     def word(self, row):
         """The word of ``row``."""

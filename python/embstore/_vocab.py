@@ -13,6 +13,8 @@ _RECORD = struct.Struct("<II")
 # Below this many words still being hashed at one byte position, the rest are hashed one by one in Python: a word
 # far longer than its batch would otherwise cost one numpy pass per byte for itself alone.
 _VECTOR_MIN_ACTIVE = 8
+# Below this many words still probing, rows_of finishes them one by one.
+_SCALAR_TAIL = 24
 
 
 def row_of(view, utf8, words_path):
@@ -113,7 +115,11 @@ def rows_of(view, encoded, words_path):
     offset_mask = np.uint64(fmt.OFFSET_MASK)
     shift = np.uint64(fmt.FINGERPRINT_SHIFT)
     for _ in range(index.slots):
-        if pending.size == 0:
+        if pending.size <= _SCALAR_TAIL:
+            # The last few words of long probe chains: one numpy pass per probe step would cost more than a plain
+            # lookup each (probe chains are short on average at load <= 1/2, but a batch has a long tail).
+            for j in pending.tolist():
+                result[j] = row_of(view, encoded[j], words_path)
             break
         value = index.array[slot]
         live = value != 0
