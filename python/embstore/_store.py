@@ -245,6 +245,8 @@ class Store:
                 position = tuple(int(i) for i in np.unravel_index(at, ids.shape)) if ids.ndim > 1 else at
                 raise IndexError("id %d at position %s is outside [0, %d): the store %s has %d rows"
                                  % (int(flat[at]), position, view.rows, self.path, view.rows))
+        # Checked to lie in [0, rows), so any integer dtype fits numpy's index type (numpy 1.x's take refuses uint64).
+        flat = flat.astype(np.intp, copy=False)
         if not consistent or flat.size == 0:
             return _as_float32(view.matrix.take(flat, axis=0)).reshape(ids.shape + (self.dim,))
         # The seqlock, a batch at a time: every counter read before the copy, every counter again after it; a row

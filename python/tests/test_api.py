@@ -127,7 +127,7 @@ def test_gather_any_shape(half):
     with embstore.open(path) as store:
         rng = np.random.default_rng(SEED)
         for shape in [(), (7,), (4, 5), (2, 3, 4), (0,), (3, 0)]:
-            for dtype in (np.int64, np.int32, np.uint16, np.int8):
+            for dtype in (np.int64, np.int32, np.uint64, np.uint32, np.uint16, np.int8):
                 ids = rng.integers(0, 50, size=shape).astype(dtype)
                 got = store.gather(ids)
                 assert got.shape == shape + (16,) and got.dtype == np.float32
