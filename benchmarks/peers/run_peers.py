@@ -525,13 +525,16 @@ def section_classifier(c, rows):
                      median([x[1] for x in o]) / ta if o and t else None, "-"))
 
 
-def words_file(count):
-    """count words of the table drawn uniformly (seed 3), one a line: the lookups of both sides, in the same order."""
+def words_file(count, dist="uniform"):
+    """count words of the table, one a line, drawn uniformly (seed 3) or Zipf(1.05) with the hot rows scattered (seed
+    4, as the gather ids): the lookups of both sides, in the same order."""
     import numpy as np
-    path = os.path.join(A.data, f"words-{A.rows}-{count}.txt")
+    path = os.path.join(A.data, f"words-{dist}-{A.rows}-{count}.txt")
     if not os.path.exists(path):
+        rows = (np.random.default_rng(3).integers(0, A.rows, count) if dist == "uniform"
+                else zipf_ids(A.rows, count, 4))
         with open(path + ".tmp", "w", encoding="utf-8") as f:
-            f.writelines(f"w{i}\n" for i in np.random.default_rng(3).integers(0, A.rows, count))
+            f.writelines(f"w{i}\n" for i in rows)
         os.replace(path + ".tmp", path)
     return path
 
@@ -596,20 +599,23 @@ def section_python(c, rows):
         rows.append((label + ", fresh process, whole-process wall time", ours_w, missing("gensim"), None, floor))
         rows.append((label + ", in-process", ours_i, missing("gensim"), None, "-"))
 
-    # Word lookups: one at a time, and batched (4096 words a call), the same words in the same order on both sides.
-    words = words_file(GATHER_BATCH * 25)
-    rounds = GATHER_ROUNDS
-    o, t = alternate(lambda: pyembstore("lookups", store, words, rounds)["words_s"],
-                     (lambda: gensim("lookups", kv, words, str(rounds))) if kv else None)
-    label = head + f"single-word lookup, {size}, uniform random words, 1 thread"
-    ours_s = f"{median(o) / 1e6:.2f} M words/s ({1e6 / median(o):.2f} us a word; store[word], a consistent copy)"
-    if t:
-        tv, tc = median([r["words_s"] for r in t]), median([r["copy_words_s"] for r in t])
-        rows.append((label, ours_s, f"gensim kv[word], a view (the row is not read): {tv / 1e6:.2f} M words/s "
-                                    f"({1e6 / tv:.2f} us); kv[word].copy(), which reads it: {tc / 1e6:.2f} M ({1e6 / tc:.2f} us; "
-                                    f"ratio {median(o) / tc:.2f}x)", median(o) / tv, "-"))
-    else:
-        rows.append((label, ours_s, missing("gensim"), None, "-"))
+    # Word lookups: one at a time (every timed pass of its own words), and batched (4096 words a call), the same
+    # words in the same order on both sides.
+    per_pass, rounds = GATHER_BATCH * 25, GATHER_ROUNDS
+    for dist in ("uniform", "Zipf(1.05)"):
+        lookups = words_file(per_pass * (rounds + 1), "uniform" if dist == "uniform" else "zipf")
+        o, t = alternate(lambda: pyembstore("lookups", store, lookups, rounds)["words_s"],
+                         (lambda: gensim("lookups", kv, lookups, str(rounds))) if kv else None)
+        label = head + f"single-word lookup, {size}, {dist} random words, {per_pass:,} a pass, 1 thread"
+        ours_s = f"{median(o) / 1e6:.2f} M words/s ({1e6 / median(o):.2f} us a word; store[word], a consistent copy)"
+        if t:
+            tv, tc = median([r["words_s"] for r in t]), median([r["copy_words_s"] for r in t])
+            rows.append((label, ours_s, f"gensim kv[word], a view (the row is not read): {tv / 1e6:.2f} M words/s "
+                                        f"({1e6 / tv:.2f} us); kv[word].copy(), which reads it: {tc / 1e6:.2f} M "
+                                        f"({1e6 / tc:.2f} us; ratio {median(o) / tc:.2f}x)", median(o) / tv, "-"))
+        else:
+            rows.append((label, ours_s, missing("gensim"), None, "-"))
+    words = words_file(per_pass)
     o, t = alternate(lambda: pyembstore("rows-of", store, words, GATHER_BATCH, rounds)["words_s"],
                      (lambda: gensim("rows-of", kv, words, str(GATHER_BATCH), str(rounds))) if kv else None)
     label = head + f"words to rows, batches of {GATHER_BATCH} uniform random words, {size}, 1 thread"
