@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Finds the Python that runs embstore's Python tests (python/tests); sourced by ./run-tests and .ci/run.
 #
-# embstore_find_python takes the first of the python3 on PATH and Debian's /usr/bin/python3 that imports numpy and
-# pytest, and sets EMBSTORE_PYTHON to it; otherwise it prints what to install on stderr and returns 1. PATH's comes
+# embstore_find_python takes $EMBSTORE_PYTHON when it is set (EMBSTORE_PYTHON=/usr/bin/python3 ./run-tests python runs
+# the suite on Debian's numpy), else the first of the python3 on PATH and Debian's /usr/bin/python3 that imports numpy
+# and pytest, and sets EMBSTORE_PYTHON to it; otherwise it prints what to install on stderr and returns 1. PATH's comes
 # first so that a developer's interpreter (pyenv, a venv) is the one tested; Debian's is where apt installs
 # python3-numpy and python3-pytest, so a machine where PATH's python3 lacks them still runs the suite.
 
@@ -23,6 +24,11 @@ embstore_python_candidates() {
 
 embstore_find_python() {
   local python seen=""
+  if [ -n "${EMBSTORE_PYTHON:-}" ]; then
+    embstore_python_has "$EMBSTORE_PYTHON" numpy pytest && return 0
+    echo "EMBSTORE_PYTHON=$EMBSTORE_PYTHON cannot import numpy and pytest (or is not an executable)." >&2
+    return 1
+  fi
   while IFS= read -r python; do
     if embstore_python_has "$python" numpy pytest; then
       EMBSTORE_PYTHON=$python
