@@ -76,7 +76,7 @@ def main():
                     findings["torn"].append([int(ids[i]), rows[i, 0].item(), rows[i, -1].item()])
             findings["gathered"] += len(ids)
             # The same rows read without the seqlock: torn rows here show that the writer does tear rows, i.e. that
-            # zero torn consistent reads is the seqlock's doing (not asserted: a tear is a matter of timing).
+            # zero torn consistent reads is the seqlock's doing.
             findings["relaxed_torn"] += len(uniform(store.gather(ids, consistent=False)))
             word = f"w{int(rng.integers(0, initial_rows))}"
             vector = store[word]

@@ -9,7 +9,7 @@ import java.util.SplittableRandom;
  *
  * <p>{@code churn DIR MILLIS SEED}: for MILLIS ms rewrites random rows among the store's first rows, each filled with
  * one value (dim copies of a write counter, so a row mixing two writes is detectable), publishes a new generation
- * every 64 writes, and every 200 writes appends row "appended-K" holding dim copies of 1e6 + K, flushed. Prints
+ * every 64 writes, and every 20 ms appends row "appended-K" holding dim copies of 1e6 + K, flushed. Prints
  * {@code READY} once open, then {@code DONE writes=W appends=A rows=R generation=G}.
  *
  * <p>{@code hammer DIR ROW}: prints {@code READY} and rewrites row ROW for ever (until it is killed).
@@ -36,6 +36,7 @@ public final class RowWriter {
         System.out.println("READY");
         System.out.flush();
         long deadline = System.nanoTime() + millis * 1_000_000L;
+        long nextAppend = System.nanoTime();
         long writes = 0;
         int appends = 0;
         while (System.nanoTime() < deadline) {
@@ -46,7 +47,8 @@ public final class RowWriter {
             if (writes % 64 == 0) {
                 store.publish();
             }
-            if (writes % 200 == 0) {
+            if (System.nanoTime() - nextAppend >= 0) {
+                nextAppend += 20_000_000L;
                 Arrays.fill(row, 1e6f + appends);
                 store.append("appended-" + appends, row);
                 appends++;
