@@ -163,22 +163,20 @@ def make_store(embstore_cli, tmp_path_factory):
 @pytest.fixture(scope="session")
 def make_java_store(jvm, tmp_path_factory):
     """make_java_store(words, vectors, dtype="f32", padding_index=-1) -> a store created through the Java library
-    (EmbeddingStore.builder): for words the CLI cannot take (the empty word, a line break in a word) and for a padding
+    (jvm/MakeStore.java): for words the CLI cannot take (the empty word, a line break in a word) and for a padding
     row. words=None makes a store without a vocabulary."""
     counter = iter(range(1_000_000))
 
     def make(words, vectors, dtype="f32", padding_index=-1):
         work = tmp_path_factory.mktemp(f"java-{next(counter)}")
-        vectors = np.ascontiguousarray(vectors, dtype="<f4")
-        (work / "values.f32").write_bytes(vectors.tobytes())
-        if words is None:
-            words_arg = "-"
-        else:
-            assert len(words) == len(vectors)
-            (work / "words.hex").write_text("".join(w.encode("utf-8").hex() + "\n" for w in words), encoding="ascii")
-            words_arg = work / "words.hex"
+        vectors = np.asarray(vectors, dtype=np.float32)
+        spec = work / "rows.txt"
+        with open(spec, "w", encoding="ascii") as f:
+            for i, vector in enumerate(vectors):
+                word = "-" if words is None else words[i].encode("utf-8").hex()
+                f.write(word + "\t" + " ".join(repr(float(x)) for x in vector) + "\n")
         store = work / "store"
-        jvm.run("MakeStore", store, dtype, vectors.shape[1], padding_index, words_arg, work / "values.f32")
+        jvm.run("MakeStore", "create", store, dtype, padding_index, spec)
         return store
 
     return make

@@ -1,10 +1,6 @@
 import io.embstore.store.Dtype;
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.Init;
 import io.embstore.store.WritableStore;
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,39 +9,56 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * Creates a store through the library, for words the CLI cannot take (the empty word, words with a line break) and for
- * a padding row: {@code MakeStore DIR f32|f16 DIM PADDING_INDEX WORDS VALUES}.
- * WORDS holds one word a line as hex of its UTF-8 bytes (an empty line is the empty word), or is {@code -} for a store
- * without a vocabulary; VALUES holds rows x DIM little-endian float32 (rows = the words' count, or the file's size).
- * The padding row's values are not written: it reads as zeros.
+ * Makes a store with the JVM library, for the Python tests: words the vector file formats cannot carry (spaces,
+ * tabs, the empty word), f16, a padding row, no vocabulary; and appends rows to an existing one. Run with the
+ * single-file source launcher:
+ * {@code java -cp cli/target/embstore.jar MakeStore.java create DIR f32|f16 PADDING INPUT} or
+ * {@code ... MakeStore.java append DIR INPUT}. Each INPUT line is the word's UTF-8 bytes in hex ({@code -} on every
+ * line: a store without vocabulary), a tab, then the values, space-separated.
  */
 public final class MakeStore {
-    public static void main(String[] args) throws IOException {
-        Path dir = Path.of(args[0]);
-        Dtype dtype = args[1].equals("f16") ? Dtype.F16 : Dtype.F32;
-        int dim = Integer.parseInt(args[2]);
-        long padding = Long.parseLong(args[3]);
-        ByteBuffer values = ByteBuffer.wrap(Files.readAllBytes(Path.of(args[5]))).order(ByteOrder.LITTLE_ENDIAN);
-        long rows = values.capacity() / 4 / dim;
-        var builder = EmbeddingStore.builder(dir).dim(dim).dtype(dtype).init(Init.zeros()).paddingIndex(padding);
-        if (args[4].equals("-")) {
-            builder.vocabulary(false).rows(rows);
-        } else {
-            List<String> words = new ArrayList<>();
-            for (String hex : Files.readAllLines(Path.of(args[4]), StandardCharsets.US_ASCII)) {
-                words.add(new String(HexFormat.of().parseHex(hex), StandardCharsets.UTF_8));
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[1]);
+        List<String> words = new ArrayList<>();
+        List<float[]> vectors = new ArrayList<>();
+        boolean vocabulary = true;
+        for (String line : Files.readAllLines(Path.of(args[args.length - 1]), StandardCharsets.UTF_8)) {
+            int tab = line.indexOf('\t');
+            String hex = line.substring(0, tab);
+            vocabulary = !hex.equals("-");
+            words.add(new String(HexFormat.of().parseHex(hex.equals("-") ? "" : hex), StandardCharsets.UTF_8));
+            String[] fields = line.substring(tab + 1).trim().split(" ");
+            float[] v = new float[fields.length];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = Float.parseFloat(fields[i]);
             }
+            vectors.add(v);
+        }
+        if (args[0].equals("append")) {
+            try (WritableStore store = EmbeddingStore.openForWriting(dir)) {
+                for (int i = 0; i < vectors.size(); i++) {
+                    if (vocabulary) {
+                        store.append(words.get(i), vectors.get(i));
+                    } else {
+                        store.appendRow(vectors.get(i));
+                    }
+                }
+            }
+            return;
+        }
+        Dtype dtype = args[2].equals("f16") ? Dtype.F16 : Dtype.F32;
+        long padding = Long.parseLong(args[3]);
+        var builder = EmbeddingStore.builder(dir).dim(vectors.get(0).length).dtype(dtype).paddingIndex(padding)
+                .rows(vectors.size()).vocabulary(vocabulary);
+        if (vocabulary) {
             builder.words(words);
         }
         try (WritableStore store = builder.create()) {
-            float[] row = new float[dim];
-            for (long r = 0; r < rows; r++) {
-                values.asFloatBuffer().get((int) (r * dim), row);
-                if (r != padding) {
-                    store.write(r, row);
+            for (int row = 0; row < vectors.size(); row++) {
+                if (row != padding) {
+                    store.write(row, vectors.get(row));
                 }
             }
-            store.computeNorms();
             store.flush();
         }
     }
