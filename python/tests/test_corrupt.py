@@ -28,13 +28,21 @@ MASK64 = (1 << 64) - 1
 
 
 @pytest.fixture(scope="module")
-def templates(make_store):
-    """A valid store of WORDS x DIM per dtype, made by `embstore convert` (each file as large as its content)."""
+def templates(make_store, make_java_store, jvm, tmp_path_factory):
+    """A valid store of WORDS x DIM per dtype, made by `embstore convert` (each file as large as its content), and
+    "grown": WORDS then 5 rows appended by a JVM writer (capacity beyond the rows, a manifest rewritten)."""
     rng = np.random.default_rng(7)
     vectors = rng.uniform(-1, 1, (len(WORDS), DIM)).astype(np.float32)
-    return {dtype: (make_store(WORDS, vectors.astype(np.float16).astype(np.float32) if dtype == "f16" else vectors,
+    made = {dtype: (make_store(WORDS, vectors.astype(np.float16).astype(np.float32) if dtype == "f16" else vectors,
                                dtype=dtype), vectors)
             for dtype in ("f32", "f16")}
+    grown = make_java_store(WORDS, vectors)
+    spec = tmp_path_factory.mktemp("append") / "rows.txt"
+    spec.write_text("".join(f"appended-{i}".encode().hex() + "\t" + " ".join([str(float(i))] * DIM) + "\n"
+                            for i in range(5)), encoding="ascii")
+    jvm.run("MakeStore", "append", grown, spec)
+    made["grown"] = (grown, vectors)
+    return made
 
 
 @pytest.fixture
@@ -457,7 +465,7 @@ def test_row_under_write_by_a_live_writer_is_waited_for(store):
 
 # ------------------------------------------------------------------------------------------------ fuzz
 
-FUZZ_ITERATIONS = 300
+FUZZ_ITERATIONS = 1000
 
 
 class Hung(Exception):
@@ -498,7 +506,8 @@ def exercise(directory):
 
         for w in WORDS:
             use(lambda: lookup(w))
-        use(lambda: s.rows_of(WORDS))
+        use(lambda: s.rows_of(WORDS + [f"appended-{i}" for i in range(5)]))
+        use(lambda: s.most_similar(np.ones(dim, np.float32), topn=3))
         use(s.refresh)
         use(lambda: s.generation)
         use(lambda: repr(s))
@@ -507,7 +516,7 @@ def exercise(directory):
 
 def mutate(directory, rng):
     """Flips bytes in, cuts, or extends one file of directory; returns what it did."""
-    name = rng.choice(FILES + ["writer.lock"])
+    name = rng.choice(FILES + ["writer.lock", "norms.f32"])
     file = directory / name
     if not file.exists():
         return f"{name}: absent"
@@ -547,7 +556,7 @@ def test_random_corruption_gives_store_error_or_valid_results(templates, tmp_pat
     previous = signal.signal(signal.SIGALRM, hung)
     try:
         for iteration in range(FUZZ_ITERATIONS):
-            dtype = rng.choice(["f32", "f16"])
+            dtype = rng.choice(["f32", "f16", "grown"])
             directory = tmp_path / f"fuzz-{iteration}"
             shutil.copytree(templates[dtype][0], directory)
             mutation = mutate(directory, rng)
