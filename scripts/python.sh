@@ -25,6 +25,7 @@ embstore_python_candidates() {
 embstore_find_python() {
   local python seen=""
   if [ -n "${EMBSTORE_PYTHON:-}" ]; then
+    EMBSTORE_PYTHON_GIVEN=yes
     embstore_python_has "$EMBSTORE_PYTHON" numpy pytest && return 0
     echo "EMBSTORE_PYTHON=$EMBSTORE_PYTHON cannot import numpy and pytest (or is not an executable)." >&2
     return 1
@@ -45,4 +46,23 @@ embstore_find_python() {
     echo "  any Python:    python3 -m pip install numpy pytest"
   } >&2
   return 1
+}
+
+# Every interpreter the suite runs with, one a line: $EMBSTORE_PYTHON alone when it is set, else each candidate that
+# imports numpy and pytest (PATH's and Debian's are often different Pythons with different numpy: 2.x from pip, 1.24
+# from apt; the package supports both). Fails like embstore_find_python when there is none.
+embstore_find_pythons() {
+  local python real seen_real=" "
+  embstore_find_python || return 1
+  if [ -n "${EMBSTORE_PYTHON_GIVEN:-}" ]; then
+    printf '%s\n' "$EMBSTORE_PYTHON"
+    return 0
+  fi
+  while IFS= read -r python; do
+    embstore_python_has "$python" numpy pytest || continue
+    real=$("$python" -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null) || continue
+    case $seen_real in *" $real "*) continue ;; esac
+    seen_real="$seen_real$real "
+    printf '%s\n' "$python"
+  done < <(embstore_python_candidates)
 }
