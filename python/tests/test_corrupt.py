@@ -351,7 +351,38 @@ def test_index_slot_with_the_right_fingerprint_and_no_offset(store):
         put(index, at, "<Q", slot & ~OFFSET_MASK & MASK64)
         with embstore.open(directory) as s:
             check_vocabulary(s, row, -1, index)
+            # The batched lookup too (more words than its one-by-one tail, so the vectorised probe meets the slot).
+            with pytest.raises(embstore.StoreError) as info:
+                s.rows_of(WORDS)
+            assert_names(info.value, index)
         put(index, at, "<Q", slot)
+
+
+def test_index_slot_with_no_offset_for_a_word_matching_the_bytes_before_the_first_record(make_store):
+    """As above, for a word whose bytes equal what a record at offset -1 would hold: its length would be read from
+    bytes 3..6 of vocab.words (0x100) and its bytes from byte 7 on. A reader that read the record at -1 (or wrapped
+    around to the end of the file) would find it; it must be a StoreError instead."""
+    words = ["a"] + ["w%d" % i for i in range(1, 60)]
+    directory = make_store(words, np.zeros((len(words), DIM), np.float32))
+    data = (directory / "vocab.words").read_bytes()
+    # Record 0 is row 0 (00 00 00 00), length 1 (01 00 00 00), "a": the int at bytes 3..6 is 0x100.
+    crafted = data[7:7 + 0x100]
+    word = crafted.decode("utf-8")
+    index = directory / "vocab.index"
+    slots = get(index, SLOTS_AT, "<Q")
+    h = word_hash(word)
+    i = h & (slots - 1)
+    while get(index, INDEX_HEADER_BYTES + 8 * i, "<Q") != 0:
+        i = (i + 1) & (slots - 1)
+    put(index, INDEX_HEADER_BYTES + 8 * i, "<Q", h >> FINGERPRINT_SHIFT << FINGERPRINT_SHIFT)
+    with embstore.open(directory) as s:
+        with pytest.raises(embstore.StoreError) as info:
+            s.row_of(word)
+        assert_names(info.value, index, f"index slot {i}")
+        with pytest.raises(embstore.StoreError):
+            s.rows_of(words + [word])
+        for r, w in enumerate(words):
+            assert s.row_of(w) == r and s.word(r) == w
 
 
 def test_index_header_damage(store):
