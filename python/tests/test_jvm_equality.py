@@ -105,11 +105,12 @@ def assert_same_neighbours(mine, jvm, context):
 
 @pytest.fixture(scope="module", params=DTYPES)
 def wide_store(request, make_store):
-    """3000 rows x 64: enough that the top 10 are a real choice."""
+    """3000 rows x 64: enough that the top 10 are a real choice. The f16 one from a GloVe file (no header line)."""
     dtype = request.param
     rng = np.random.default_rng(seed(f"wide_store {dtype}"))
     words = AWKWARD_WORDS + [f"t{i}" for i in range(3000 - len(AWKWARD_WORDS))]
-    return dtype, words, make_store(words, vectors_for(len(words), 64, rng, dtype), dtype=dtype)
+    fmt = "glove" if dtype == "f16" else "word2vec"
+    return dtype, words, make_store(words, vectors_for(len(words), 64, rng, dtype), dtype=dtype, fmt=fmt)
 
 
 def test_most_similar_equals_similar_json(wide_store, embstore_cli):
