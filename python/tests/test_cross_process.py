@@ -19,7 +19,7 @@ from conftest import python_env, seed
 
 READER = Path(__file__).with_name("cross_process_reader.py")
 #: Few wide rows: the writer is inside one of them most of the time, so unprotected reads would see torn rows.
-ROWS = 64
+ROWS = 16
 DIM = 4096
 WRITE_MILLIS = 3000
 #: Liveness bounds (a stuck child must fail the test, not hang it), far above what each step takes.
