@@ -3,7 +3,8 @@
     cross_process_reader.py STORE STOP_FILE SEED INITIAL_ROWS
 
 Every row of the store's first INITIAL_ROWS holds dim copies of one value (the JVM writer, RowWriter churn, keeps it
-so); appended row INITIAL_ROWS + K is word "appended-K" holding dim copies of 1e6 + K. Until STOP_FILE exists, gathers
+so); appended row INITIAL_ROWS + K is word "appended-K" holding dim copies of BASE + K (1e6, or 1024 in an f16
+store). Until STOP_FILE exists, gathers
 random rows (consistent reads, counting rows that are not one value: torn), looks words up with store[word], notes
 each generation seen, and refreshes now and then to check the appended rows. Then refreshes once more, checks every
 appended row, and prints one JSON line of findings.
@@ -30,6 +31,7 @@ def uniform(rows):
 def check_appended(store, initial_rows, findings):
     """Every row past INITIAL_ROWS is its word and its value, by word and by id."""
     rows = store.rows
+    base = 1024.0 if store.dtype == "f16" else 1e6
     for row in range(initial_rows, rows):
         k = row - initial_rows
         word = f"appended-{k}"
@@ -42,8 +44,8 @@ def check_appended(store, initial_rows, findings):
             problems.append(f"{word!r} not in store")
         by_word = store[word]
         by_id = store.gather(np.array([row]))[0]
-        if not (np.all(by_word == 1e6 + k) and np.all(by_id == 1e6 + k)):
-            problems.append(f"{word!r} holds {by_word[:3]}... / {by_id[:3]}..., expected {1e6 + k}")
+        if not (np.all(by_word == base + k) and np.all(by_id == base + k)):
+            problems.append(f"{word!r} holds {by_word[:3]}... / {by_id[:3]}..., expected {base + k}")
         if problems:
             findings["errors"].append(f"appended row {row}: " + "; ".join(problems))
     findings["appended_checked"] = max(findings["appended_checked"], rows - initial_rows)

@@ -40,14 +40,15 @@ def read_line(proc, what, timeout=START_TIMEOUT):
     return result[0].strip()
 
 
-def test_python_readers_see_a_jvm_writer_consistently(embstore_cli, jvm, tmp_path):
+@pytest.mark.parametrize("dtype", ["f32", "f16"])
+def test_python_readers_see_a_jvm_writer_consistently(embstore_cli, jvm, tmp_path, dtype):
     words = tmp_path / "words.txt"
     words.write_text("".join(f"w{i}\n" for i in range(ROWS)), encoding="utf-8")
     store = tmp_path / "store"
     # Zeros: every row starts as dim copies of one value.
-    embstore_cli.run("create", store, "--words", words, "--dim", DIM, "--init", "zeros")
+    embstore_cli.run("create", store, "--words", words, "--dim", DIM, "--init", "zeros", "--dtype", dtype)
     stop = tmp_path / "stop"
-    base_seed = seed("cross-process")
+    base_seed = seed(f"cross-process {dtype}")
     readers = [subprocess.Popen([sys.executable, str(READER), str(store), str(stop), str(base_seed + i), str(ROWS)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=python_env())

@@ -1,3 +1,4 @@
+import io.embstore.store.Dtype;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.WritableStore;
 import java.nio.file.Path;
@@ -9,7 +10,8 @@ import java.util.SplittableRandom;
  *
  * <p>{@code churn DIR MILLIS SEED}: for MILLIS ms rewrites random rows among the store's first rows, each filled with
  * one value (dim copies of a write counter, so a row mixing two writes is detectable), publishes a new generation
- * every 64 writes, and every 20 ms appends row "appended-K" holding dim copies of 1e6 + K, flushed. Prints
+ * every 64 writes, and every 20 ms appends row "appended-K" holding dim copies of BASE + K, flushed (BASE is 1e6 in
+ * an f32 store, 1024 in an f16 one: values stay exact integers in the store's type). Prints
  * {@code READY} once open, then {@code DONE writes=W appends=A rows=R generation=G}.
  *
  * <p>{@code hammer DIR ROW}: prints {@code READY} and rewrites row ROW for ever (until it is killed).
@@ -39,17 +41,19 @@ public final class RowWriter {
         long nextAppend = System.nanoTime();
         long writes = 0;
         int appends = 0;
+        boolean half = store.dtype() == Dtype.F16;
+        float appendBase = half ? 1024f : 1e6f;
+        long distinctValues = half ? 2048 : 16_000_000;
         while (System.nanoTime() < deadline) {
             writes++;
-            // Values stay below 2^24, exact in float32.
-            Arrays.fill(row, (float) (writes % 16_000_000));
+            Arrays.fill(row, (float) (writes % distinctValues));
             store.write(random.nextLong(initialRows), row);
             if (writes % 64 == 0) {
                 store.publish();
             }
             if (System.nanoTime() - nextAppend >= 0) {
                 nextAppend += 20_000_000L;
-                Arrays.fill(row, 1e6f + appends);
+                Arrays.fill(row, appendBase + appends);
                 store.append("appended-" + appends, row);
                 appends++;
                 store.flush();
