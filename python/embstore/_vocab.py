@@ -38,9 +38,8 @@ def row_of(view, utf8, words_path):
             if record < 0:
                 raise StoreError(index.path, "index slot %d holds a fingerprint but no record offset" % i)
             # A record past what this view has published is a word appended since its last refresh (or one whose
-            # append never completed): not a match, and the probe goes on. Past the file itself, it is damage.
-            if record + fmt.RECORD_HEADER_BYTES > len(words):
-                _check_inside_file(index.path, i, record, words_path)
+            # append never completed): not a match, and the probe goes on (the else below). Past the file itself, it
+            # is damage.
             if record + fmt.RECORD_HEADER_BYTES <= visible:
                 row, length = _RECORD.unpack_from(words, record)
                 if length == n:
@@ -49,6 +48,8 @@ def row_of(view, utf8, words_path):
                         raise _record_error(words_path, record, length, visible)
                     if words[start:start + n] == utf8:
                         return row if row < view.rows else -1
+            elif record + fmt.RECORD_HEADER_BYTES > len(words):
+                _check_inside_file(index.path, i, record, words_path)
         i = (i + 1) & mask
     return -1
 
