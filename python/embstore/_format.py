@@ -198,6 +198,8 @@ def read_npy_header(head, path):
         # A literal dictionary: literal_eval evaluates no code.
         d = ast.literal_eval(text.decode("latin-1").strip())
         descr, fortran, shape = d["descr"], d["fortran_order"], d["shape"]
+        if type(shape) is not tuple:
+            raise ValueError  # numpy refuses a shape that is not a tuple too
         rows, dim = shape
         if not (isinstance(rows, int) and isinstance(dim, int)):
             raise ValueError

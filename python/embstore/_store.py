@@ -44,7 +44,8 @@ def _process_alive(pid):
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
+        # OverflowError: a pid beyond what the OS can have (a damaged control block) names no running writer.
         return False
     except PermissionError:
         pass
@@ -90,8 +91,16 @@ class Store:
             raise StoreError(os.path.join(self.path, fmt.MANIFEST_FILE),
                              "padding_index %d is outside the %d rows" % (m.padding_index, rows))
         matrix_path = os.path.join(self.path, fmt.MATRIX_FILE)
-        with open(matrix_path, "rb") as f:
-            head = f.read(fmt.NPY_HEADER_BYTES)
+        try:
+            with open(matrix_path, "rb") as f:
+                head = f.read(fmt.NPY_HEADER_BYTES)
+        except FileNotFoundError:
+            raise StoreError(matrix_path, "missing file", "not_found") from None
+        except OSError as e:
+            raise StoreError(matrix_path, "cannot open: %s" % (e.strerror or e), "io") from None
+        if len(head) < fmt.NPY_HEADER_BYTES:
+            raise StoreError(matrix_path, "truncated: %d bytes, expected at least the %d-byte header"
+                             % (len(head), fmt.NPY_HEADER_BYTES))
         dtype, header_rows, dim = fmt.read_npy_header(head, matrix_path)
         if dtype != m.dtype or dim != m.dim:
             raise StoreError(matrix_path, ".npy header says %s x %d but the manifest says %s x %d"

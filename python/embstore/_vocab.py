@@ -2,6 +2,7 @@
 Python, many at once in numpy (the hash and the probes vectorised across words). Nothing is built per store: a
 lookup reads the mapped pages, as the JVM's does."""
 
+import os
 import struct
 
 import numpy as np
@@ -34,8 +35,11 @@ def row_of(view, utf8, words_path):
             return -1
         if slot >> fmt.FINGERPRINT_SHIFT == fingerprint:
             record = (slot & fmt.OFFSET_MASK) - 1
+            if record < 0:
+                raise StoreError(index.path, "index slot %d holds a fingerprint but no record offset" % i)
             # A record past what this view has published is a word appended since its last refresh (or one whose
-            # append never completed): not a match, and the probe goes on.
+            # append never completed): not a match, and the probe goes on (the else below). Past the file itself, it
+            # is damage.
             if record + fmt.RECORD_HEADER_BYTES <= visible:
                 row, length = _RECORD.unpack_from(words, record)
                 if length == n:
@@ -44,10 +48,22 @@ def row_of(view, utf8, words_path):
                         raise _record_error(words_path, record, length, visible)
                     if words[start:start + n] == utf8:
                         return row if row < view.rows else -1
-            elif record < 0:
-                raise StoreError(index.path, "index slot %d holds a fingerprint but no record offset" % i)
+            elif record + fmt.RECORD_HEADER_BYTES > len(words):
+                _check_inside_file(index.path, i, record, words_path)
         i = (i + 1) & mask
     return -1
+
+
+def _check_inside_file(index_path, slot, record, words_path):
+    """A record past this view's mapping of vocab.words: normal for a word appended since the last refresh (the file
+    grew), damage when it is past the file itself (as the JVM's lookup decides). The stat runs only on this path."""
+    try:
+        size = os.path.getsize(words_path)
+    except OSError as e:
+        raise StoreError(words_path, "cannot read the file's size: %s" % (e.strerror or e), "io") from None
+    if record + fmt.RECORD_HEADER_BYTES > size:
+        raise StoreError(index_path, "index slot %s points to record offset %d outside %s (%d bytes)"
+                         % (slot, record, os.path.basename(words_path), size))
 
 
 def _record_error(words_path, record, length, visible):
@@ -144,6 +160,9 @@ def _match(candidate, value, pending, words, visible, data, starts, lengths, ind
     record = (value[cand] & np.uint64(fmt.OFFSET_MASK)).astype(np.int64) - 1
     if (record < 0).any():
         raise StoreError(index.path, "index slot holds a fingerprint but no record offset")
+    past = record + fmt.RECORD_HEADER_BYTES > words.size
+    if past.any():
+        _check_inside_file(index.path, "of a batch", int(record[past].max()), words_path)
     inside = record + fmt.RECORD_HEADER_BYTES <= visible
     cand, record = cand[inside], record[inside]
     if cand.size == 0:
