@@ -2,7 +2,6 @@
 reader (JVM or Python) and with the store's one writer."""
 
 import os
-import platform
 import threading
 import time
 
@@ -17,7 +16,7 @@ from ._mapping import View, map_file
 # x86-64 keeps loads in program order (TSO), so the seqlock's read, copy, read again needs no fence there. Elsewhere
 # (aarch64) a lock released then taken again orders them: loads before the release stay before it, loads after the
 # acquire stay after it, and the two operations on one lock keep their order.
-_TSO = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+_TSO = os.uname().machine.lower() in ("x86_64", "amd64", "i386", "i686", "x86")
 _fence_lock = threading.Lock()
 _fence_lock.acquire()
 
