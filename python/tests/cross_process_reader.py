@@ -1,12 +1,12 @@
 """A Python reader process of test_cross_process.py (run as a script, with the package on PYTHONPATH).
 
-    cross_process_reader.py STORE STOP_FILE SEED INITIAL_ROWS
+    cross_process_reader.py STORE STOP_FILE SEED INITIAL_ROWS TORN_FILE
 
 Every row of the store's first INITIAL_ROWS holds dim copies of one value (the JVM writer, RowWriter churn, keeps it
 so); appended row INITIAL_ROWS + K is word "appended-K" holding dim copies of BASE + K (1e6, or 1024 in an f16
 store). Until STOP_FILE exists, gathers
 random rows (consistent reads, counting rows that are not one value: torn), looks words up with store[word], notes
-each generation seen, and refreshes now and then to check the appended rows. Then refreshes once more, checks every
+each generation seen, and refreshes now and then to check the appended rows; creates TORN_FILE once a relaxed read was torn. Then refreshes once more, checks every
 appended row, and prints one JSON line of findings.
 """
 
@@ -54,6 +54,7 @@ def check_appended(store, initial_rows, findings):
 
 def main():
     path, stop_file, seed, initial_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    torn_file = sys.argv[5]
     rng = np.random.default_rng(seed)
     findings = {"gathered": 0, "torn": [], "relaxed_torn": 0, "word_reads": 0, "generations": [],
                 "rows_seen": [], "appended_checked": 0, "errors": []}
@@ -80,7 +81,10 @@ def main():
             # The same rows read without the seqlock: torn rows here show that the writer does tear rows, i.e. that
             # zero torn consistent reads is the seqlock's doing.
             relaxed_ids = rng.integers(0, initial_rows, size=256)
+            torn_before = findings["relaxed_torn"]
             findings["relaxed_torn"] += len(uniform(store.gather(relaxed_ids, consistent=False)))
+            if findings["relaxed_torn"] and not torn_before:
+                open(torn_file, "w").close()
             word = f"w{int(rng.integers(0, initial_rows))}"
             vector = store[word]
             findings["word_reads"] += 1

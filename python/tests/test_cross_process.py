@@ -49,7 +49,9 @@ def test_python_readers_see_a_jvm_writer_consistently(embstore_cli, jvm, tmp_pat
     embstore_cli.run("create", store, "--words", words, "--dim", DIM, "--init", "zeros", "--dtype", dtype)
     stop = tmp_path / "stop"
     base_seed = seed(f"cross-process {dtype}")
-    readers = [subprocess.Popen([sys.executable, str(READER), str(store), str(stop), str(base_seed + i), str(ROWS)],
+    torn = tmp_path / "torn-seen"
+    readers = [subprocess.Popen([sys.executable, str(READER), str(store), str(stop), str(base_seed + i), str(ROWS),
+                                 str(torn)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=python_env())
                for i in range(2)]
@@ -57,7 +59,7 @@ def test_python_readers_see_a_jvm_writer_consistently(embstore_cli, jvm, tmp_pat
     try:
         for i, r in enumerate(readers):
             assert read_line(r, f"reader {i}") == "READY"
-        writer = jvm.popen("RowWriter", "churn", store, WRITE_MILLIS, base_seed)
+        writer = jvm.popen("RowWriter", "churn", store, WRITE_MILLIS, base_seed, torn)
         assert read_line(writer, "writer") == "READY"
         done = read_line(writer, "writer", timeout=RUN_TIMEOUT)
         assert writer.wait(RUN_TIMEOUT) == 0, writer.stderr.read()
