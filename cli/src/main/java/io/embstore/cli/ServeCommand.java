@@ -114,8 +114,9 @@ final class ServeCommand extends BaseCommand {
             server.start();
         } catch (RuntimeException e) {
             server.close();
-            throw new UserError(ExitCode.USER_ERROR, "cannot listen on " + host + ":" + port + ": "
-                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new UserError(ExitCode.USER_ERROR, cause.getMessage() != null ? cause.getMessage()
+                    : "cannot listen on " + host + ":" + port + " (" + cause.getClass().getSimpleName() + ")", e);
         }
         // SIGTERM and SIGINT run the shutdown hooks: this one stops the server gracefully and then ends the JVM with
         // status 0 (a JVM ended by a signal otherwise exits 143 or 130), as a service manager expects of a clean stop.

@@ -217,6 +217,17 @@ class ServeCommandTest {
     }
 
     @Test
+    void aPortInUseIsAOneLineError() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            CliRun run = CliRun.of("serve", store.toString(), "--port", Integer.toString(taken.getLocalPort()));
+            assertEquals(ExitCode.USER_ERROR, run.status(), run::toString);
+            assertEquals(List.of("embstore serve: cannot listen on 127.0.0.1:" + taken.getLocalPort()
+                    + " (the port is in use, or not permitted)"), List.of(run.errLines()));
+            assertEquals("", run.out());
+        }
+    }
+
+    @Test
     void helpDocumentsEveryOption() {
         CliRun run = CliRun.of("serve", "--help");
         assertEquals(ExitCode.OK, run.status(), run::toString);

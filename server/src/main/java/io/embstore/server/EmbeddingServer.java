@@ -9,6 +9,8 @@ import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http2.Http2Config;
+import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
@@ -74,7 +76,7 @@ public final class EmbeddingServer implements AutoCloseable {
     /**
      * Binds the port and starts answering; returns this server.
      *
-     * @throws java.io.UncheckedIOException or Helidon's exception when the address cannot be bound (port in use)
+     * @throws UncheckedIOException (a {@link BindException}) when the address cannot be bound: the port is in use
      */
     public EmbeddingServer start() {
         synchronized (lifecycle) {
@@ -114,6 +116,14 @@ public final class EmbeddingServer implements AutoCloseable {
                     .routing(HttpRouting.builder().any(handler))
                     .build()
                     .start();
+            // Helidon does not throw when the port cannot be bound (in use, not permitted): the listener is left
+            // without a port.
+            if (!webServer.isRunning() || webServer.port() <= 0) {
+                webServer.stop();
+                webServer = null;
+                throw new UncheckedIOException(new BindException("cannot listen on " + host + ":" + requestedPort
+                        + " (the port is in use, or not permitted)"));
+            }
             return this;
         }
     }

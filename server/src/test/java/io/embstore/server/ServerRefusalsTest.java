@@ -327,6 +327,15 @@ class ServerRefusalsTest {
     }
 
     @Test
+    void aPortInUseFailsStart() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+             EmbeddingServer s = EmbeddingServer.builder().table("glove", table).port(taken.getLocalPort()).build()) {
+            java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class, s::start);
+            assertTrue(e.getMessage().contains("cannot listen on 127.0.0.1:" + taken.getLocalPort()), e.getMessage());
+        }
+    }
+
+    @Test
     void tableNamesAreCheckedAndUnique() {
         for (String bad : new String[] {"", "..", ".x", "a/b", "a b", "x".repeat(65), "é"}) {
             assertThrows(IllegalArgumentException.class, () -> EmbeddingServer.builder().table(bad, table), bad);
