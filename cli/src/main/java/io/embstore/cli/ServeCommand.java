@@ -45,6 +45,8 @@ final class ServeCommand extends BaseCommand {
      * stack trace ("Internal server error"): a hostile or broken client, not the server's trouble.
      */
     private static final Logger HTTP1_LOG = Logger.getLogger("io.helidon.webserver.http1.Http1Connection");
+    /** Helidon logs a port it cannot bind with two stack traces; the command says it in one line instead. */
+    private static final Logger START_LOG = Logger.getLogger("io.helidon.webserver.LoomServer");
 
     @Parameters(index = "0..*", arity = "1..*", paramLabel = "STORE",
             description = "A store directory to serve, named by its directory name, or NAME=PATH. Names match"
@@ -111,7 +113,9 @@ final class ServeCommand extends BaseCommand {
         EmbeddingServer server = builder.build();
         CountDownLatch stopped = new CountDownLatch(1);
         try {
+            START_LOG.setLevel(Level.OFF);
             server.start();
+            START_LOG.setLevel(Level.WARNING);
         } catch (RuntimeException e) {
             server.close();
             Throwable cause = e.getCause() != null ? e.getCause() : e;
