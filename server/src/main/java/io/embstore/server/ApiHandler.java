@@ -419,11 +419,32 @@ final class ApiHandler implements Handler {
 
     // ------------------------------------------------------------------------------------------------ answers
 
+    /** Status recorded for an answer the client did not stay to receive (nginx's convention; never sent). */
+    static final int CLIENT_GONE = 499;
+
     private static int send(ServerResponse res, int status, String type, byte[] body) {
         res.status(status);
         res.header(HeaderNames.CONTENT_TYPE, type);
-        res.send(body);
+        try {
+            res.send(body);
+        } catch (RuntimeException e) {
+            if (!causedByIo(e)) {
+                throw e;
+            }
+            // The client hung up before its answer was written: its business, not an error of the server.
+            LOG.log(System.Logger.Level.DEBUG, "client gone before its answer was sent", e);
+            return CLIENT_GONE;
+        }
         return status;
+    }
+
+    private static boolean causedByIo(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof IOException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private int sendError(ServerResponse res, int status, String kind, String message) {
