@@ -103,7 +103,9 @@ public final class EmbeddingServer implements AutoCloseable {
                     // This object stops the server (close()); Helidon's own hook would stop it under our feet.
                     .shutdownHook(false)
                     .shutdownGracePeriod(shutdownGrace)
-                    .connectionOptions(SocketOptions.builder().readTimeout(readTimeout).build())
+                    // TCP_NODELAY: without it a small answer waits for the client's delayed ACK (about 40 ms): 64-word
+                    // lookups ran at 0.12x Redis' rows/s (benchmarks/results/server.md).
+                    .connectionOptions(SocketOptions.builder().readTimeout(readTimeout).tcpNoDelay(true).build())
                     .idleConnectionTimeout(readTimeout)
                     // Idle connections are looked for this often (Helidon's default, 2 minutes, would let a silent
                     // connection live 2 minutes past its timeout).
