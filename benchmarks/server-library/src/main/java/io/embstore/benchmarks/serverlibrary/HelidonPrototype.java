@@ -1,0 +1,22 @@
+package io.embstore.benchmarks.serverlibrary;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.WebServer;
+
+/** Helidon SE 4 WebServer: one virtual thread per request, HTTP/1.1, and h2c with helidon-webserver-http2. */
+final class HelidonPrototype implements Prototype.Server {
+    @Override
+    public int start(NpyLookup lookup, int port) {
+        WebServer server = WebServer.builder()
+                .host("127.0.0.1")
+                .port(port)
+                .routing(r -> r.post("/lookup", (req, res) -> {
+                    byte[] npy = lookup.answer(req.content().as(byte[].class));
+                    res.header(HeaderNames.CONTENT_TYPE, "application/x-npy");
+                    res.send(npy);
+                }))
+                .build()
+                .start();
+        return server.port();
+    }
+}
