@@ -2,7 +2,6 @@ package io.embstore.benchmarks;
 
 import io.embstore.store.EmbeddingStore;
 
-import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -92,7 +91,7 @@ public final class ServerLoad {
 
     /** One client's protocol: writes a request, reads its whole answer, returns the rows it carried. */
     interface Exchange {
-        int exchange(int batch, InputStream in, OutputStream out) throws IOException;
+        int exchange(int batch, Input in, OutputStream out) throws IOException;
     }
 
     static String load(Map<String, String> a) throws Exception {
@@ -220,7 +219,7 @@ public final class ServerLoad {
                     s.setTcpNoDelay(true);
                     s.setSoTimeout(READ_TIMEOUT_MS);
                     s.connect(new InetSocketAddress(host, port), READ_TIMEOUT_MS);
-                    InputStream in = new BufferedInputStream(s.getInputStream(), BUFFER);
+                    Input in = new Input(s.getInputStream());
                     OutputStream out = new BufferedOutputStream(s.getOutputStream(), BUFFER);
                     while (errors.get() == 0) {
                         long t0 = System.nanoTime();
@@ -323,18 +322,18 @@ public final class ServerLoad {
     }
 
     /** Reads one HTTP/1.1 answer (Content-Length or chunked) to its end; returns the body's length. Non-200 throws. */
-    static long readHttpAnswer(InputStream in) throws IOException {
-        String status = line(in);
+    static long readHttpAnswer(Input in) throws IOException {
+        String status = in.line();
         if (!status.startsWith("HTTP/1.1 200")) {
             StringBuilder rest = new StringBuilder();
-            for (String h = line(in); !h.isEmpty(); h = line(in)) {
+            for (String h = in.line(); !h.isEmpty(); h = in.line()) {
                 rest.append(h).append("; ");
             }
             throw new IOException("answer: " + status + " (" + rest + ")");
         }
         long length = -1;
         boolean chunked = false;
-        for (String h = line(in); !h.isEmpty(); h = line(in)) {
+        for (String h = in.line(); !h.isEmpty(); h = in.line()) {
             int colon = h.indexOf(':');
             String name = h.substring(0, Math.max(colon, 0)).trim();
             if (name.equalsIgnoreCase("content-length")) {
@@ -347,70 +346,106 @@ public final class ServerLoad {
             if (length < 0) {
                 throw new IOException("answer without Content-Length and not chunked");
             }
-            skip(in, length);
+            in.skip(length);
             return length;
         }
         long total = 0;
         while (true) {
-            String size = line(in);
+            String size = in.line();
             int semi = size.indexOf(';');
             long n = Long.parseLong((semi < 0 ? size : size.substring(0, semi)).trim(), 16);
             if (n == 0) {
-                while (!line(in).isEmpty()) {
+                while (!in.line().isEmpty()) {
                     // trailers
                 }
                 return total;
             }
-            skip(in, n);
+            in.skip(n);
             total += n;
-            line(in);
+            in.line();
         }
     }
 
-    private static String line(InputStream in) throws IOException {
-        StringBuilder sb = new StringBuilder(64);
-        int c;
-        while ((c = in.read()) != '\n') {
-            if (c < 0) {
-                throw new EOFException("connection closed by the server");
-            }
-            if (c != '\r') {
-                sb.append((char) c);
+    /**
+     * The answer side of a connection: a plain buffer over the socket, without the per-call lock of
+     * BufferedInputStream, so that parsing Redis' 1,024 bulk-string headers per MGET costs the client as little as
+     * the HTTP side's dozen header lines (the client must not be what limits either side).
+     */
+    static final class Input {
+        private final InputStream in;
+        private final byte[] buf = new byte[BUFFER];
+        private int pos;
+        private int limit;
+
+        Input(InputStream in) {
+            this.in = in;
+        }
+
+        private boolean fill() throws IOException {
+            pos = 0;
+            limit = in.read(buf, 0, buf.length);
+            return limit > 0;
+        }
+
+        String line() throws IOException {
+            StringBuilder sb = null;
+            while (true) {
+                if (pos == limit && !fill()) {
+                    throw new EOFException("connection closed by the server");
+                }
+                for (int i = pos; i < limit; i++) {
+                    if (buf[i] == '\n') {
+                        int end = i > pos && buf[i - 1] == '\r' ? i - 1 : i;
+                        String part = new String(buf, pos, end - pos, StandardCharsets.ISO_8859_1);
+                        pos = i + 1;
+                        if (sb == null) {
+                            return part;
+                        }
+                        sb.append(part);
+                        int n = sb.length();
+                        if (n > 0 && sb.charAt(n - 1) == '\r') {
+                            sb.setLength(n - 1);
+                        }
+                        return sb.toString();
+                    }
+                }
+                if (sb == null) {
+                    sb = new StringBuilder(64);
+                }
+                sb.append(new String(buf, pos, limit - pos, StandardCharsets.ISO_8859_1));
+                pos = limit;
             }
         }
-        return sb.toString();
-    }
 
-    private static final byte[] SINK = new byte[BUFFER];
-
-    private static void skip(InputStream in, long n) throws IOException {
-        // Read into a buffer, as a client that keeps the answer would (InputStream.skip may not copy at all).
-        byte[] sink = new byte[(int) Math.min(n, BUFFER)];
-        while (n > 0) {
-            int r = in.read(sink, 0, (int) Math.min(n, sink.length));
-            if (r < 0) {
-                throw new EOFException("connection closed in the middle of an answer");
+        /** Consumes n bytes; they pass through the buffer, as they would into a client's own answer buffer. */
+        void skip(long n) throws IOException {
+            while (n > 0) {
+                if (pos == limit && !fill()) {
+                    throw new EOFException("connection closed in the middle of an answer");
+                }
+                int take = (int) Math.min(n, limit - pos);
+                pos += take;
+                n -= take;
             }
-            n -= r;
         }
     }
 
     /** A RESP bulk string: returns its length (-1 for nil) after reading it. */
-    static int readBulk(InputStream in) throws IOException {
-        String head = line(in);
+    static int readBulk(Input in) throws IOException {
+        String head = in.line();
         if (head.charAt(0) != '$') {
             throw new IOException("redis: expected a bulk string, got " + head);
         }
         int n = Integer.parseInt(head.substring(1));
         if (n >= 0) {
-            skip(in, n + 2L);
+            in.skip(n + 2L);
         }
         return n;
     }
 
     /** A RESP array of bulk strings: returns how many had {@code size} bytes. */
-    static int readArrayOfBulks(InputStream in, int size) throws IOException {
-        String head = line(in);
+    static int readArrayOfBulks(Input in, int size) throws IOException {
+        String head = in.line();
         if (head.charAt(0) != '*') {
             throw new IOException("redis: expected an array, got " + head);
         }
@@ -432,7 +467,7 @@ public final class ServerLoad {
         try (EmbeddingStore store = EmbeddingStore.open(Path.of(need(a, "store")));
              Socket s = new Socket(host, port)) {
             s.setSoTimeout(60_000);
-            InputStream in = new BufferedInputStream(s.getInputStream(), BUFFER);
+            Input in = new Input(s.getInputStream());
             OutputStream out = new BufferedOutputStream(s.getOutputStream(), 1 << 20);
             int dim = store.dim();
             float[] row = new float[dim];
@@ -455,7 +490,7 @@ public final class ServerLoad {
             drainOk(in, pending);
             out.write(resp(List.of("DBSIZE".getBytes(StandardCharsets.US_ASCII))));
             out.flush();
-            String size = line(in);
+            String size = in.line();
             if (!size.equals(":" + store.rows())) {
                 throw new IOException("redis DBSIZE " + size + " after loading " + store.rows() + " rows");
             }
@@ -463,9 +498,9 @@ public final class ServerLoad {
         }
     }
 
-    private static void drainOk(InputStream in, int n) throws IOException {
+    private static void drainOk(Input in, int n) throws IOException {
         for (int i = 0; i < n; i++) {
-            String l = line(in);
+            String l = in.line();
             if (!l.equals("+OK")) {
                 throw new UncheckedIOException(new IOException("redis: " + l));
             }

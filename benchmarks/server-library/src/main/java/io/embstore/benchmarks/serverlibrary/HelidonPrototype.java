@@ -10,6 +10,7 @@ final class HelidonPrototype implements Prototype.Server {
         WebServer server = WebServer.builder()
                 .host("127.0.0.1")
                 .port(port)
+                .connectionOptions(o -> o.tcpNoDelay(Prototype.TCP_NO_DELAY))
                 .routing(r -> r.post("/lookup", (req, res) -> {
                     byte[] npy = lookup.answer(req.content().as(byte[].class));
                     res.header(HeaderNames.CONTENT_TYPE, "application/x-npy");

@@ -10,6 +10,8 @@ import java.util.concurrent.Executors;
 final class JdkPrototype implements Prototype.Server {
     @Override
     public int start(NpyLookup lookup, int port) throws Exception {
+        // The JDK server reads its socket options from system properties, once, when its class loads.
+        System.setProperty("sun.net.httpserver.nodelay", Boolean.toString(Prototype.TCP_NO_DELAY));
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 1024);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/lookup", exchange -> {

@@ -12,6 +12,12 @@ import java.nio.file.Path;
  * </pre>
  */
 public final class Prototype {
+    /**
+     * TCP_NODELAY on accepted connections: true unless {@code -Dprototype.tcpNoDelay=false}. Helidon's and the JDK's
+     * default is off, and with Nagle on an answer written in two parts waits for the client's delayed ACK (40 ms).
+     */
+    static final boolean TCP_NO_DELAY = Boolean.parseBoolean(System.getProperty("prototype.tcpNoDelay", "true"));
+
     private Prototype() {
     }
 
