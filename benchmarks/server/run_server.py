@@ -158,6 +158,10 @@ def med(results, key):
     return statistics.median(r[key] for r in results)
 
 
+def tmo(results):
+    return sum(r.get("timeouts", 0) for r in results)
+
+
 def fmt_runs(results, key, f="{:,.0f}"):
     return " / ".join(f.format(r[key]) for r in results)
 
@@ -222,8 +226,8 @@ def section_redis(store):
                f"loopback, {A.seconds:g} s after {A.warmup:g} s warm-up per run, medians of {A.repeats} runs alternating "
                "sides (each run's figure in brackets). Ratio: embstore / Redis for rates, Redis / embstore for latency "
                "(above 1: embstore ahead).\n")
-    out.append("| row | embstore | Redis | ratio | embstore p50 / p99 ms | Redis p50 / p99 ms | p99 ratio |")
-    out.append("|---|---|---|---|---|---|---|")
+    out.append("| row | embstore | Redis | ratio | embstore p50 / p99 ms | Redis p50 / p99 ms | p99 ratio | timeouts |")
+    out.append("|---|---|---|---|---|---|---|---|")
     for label, kind, ours, theirs in rows:
         key = "rows_per_s" if kind == "rows" else "requests_per_s"
         unit = {"rows": "rows/s", "requests": "req/s", "queries": "queries/s"}[kind]
@@ -233,9 +237,9 @@ def section_redis(store):
             t = med(theirs, key)
             t_lat = f"{med(theirs, 'p50_ms'):.2f} / {med(theirs, 'p99_ms'):.2f}"
             out.append(f"| {label} | {o:,.0f} {unit} ({fmt_runs(ours, key)}) | {t:,.0f} {unit} ({fmt_runs(theirs, key)}) "
-                       f"| {o / t:.2f} | {o_lat} | {t_lat} | {med(theirs, 'p99_ms') / med(ours, 'p99_ms'):.2f} |")
+                       f"| {o / t:.2f} | {o_lat} | {t_lat} | {med(theirs, 'p99_ms') / med(ours, 'p99_ms'):.2f} | {tmo(ours)} / {tmo(theirs)} |")
         else:
-            out.append(f"| {label} | {o:,.0f} {unit} ({fmt_runs(ours, key)}) | - | - | {o_lat} | - | - |")
+            out.append(f"| {label} | {o:,.0f} {unit} ({fmt_runs(ours, key)}) | - | - | {o_lat} | - | - | {tmo(ours)} |")
     out.append("")
     out.append("Memory after the runs (`/proc/PID/smaps_rollup`, `/proc/PID/status`, `/proc/PID/smaps`):\n")
     out.append(f"- embstore serve: RSS {mb(mem_ours['rss'])} (anonymous {mb(mem_ours['rssanon'])}: heap, code, "
@@ -274,12 +278,13 @@ def section_library(store):
     out = [f"# Server-library prototypes: POST ids -> npy rows of a {A.rows:,} x {DIM} table\n",
            f"Closed loop, loopback, {A.seconds:g} s after {A.warmup:g} s warm-up per run, medians of {A.repeats} "
            "rounds (libraries alternating; each run's figure in brackets).\n",
-           "| library | batch | clients | rows/s | requests/s | p50 ms | p99 ms |", "|---|---|---|---|---|---|---|"]
+           "| library | batch | clients | rows/s | requests/s | p50 ms | p99 ms | timeouts (> 10 s) |", "|---|---|---|---|---|---|---|---|"]
     for b, c in plans:
         for lib in libs:
             rs = results[(lib, b, c)]
             out.append(f"| {lib} | {b} | {c} | {med(rs, 'rows_per_s'):,.0f} ({fmt_runs(rs, 'rows_per_s')}) | "
-                       f"{med(rs, 'requests_per_s'):,.0f} | {med(rs, 'p50_ms'):.2f} | {med(rs, 'p99_ms'):.2f} |")
+                       f"{med(rs, 'requests_per_s'):,.0f} | {med(rs, 'p50_ms'):.2f} | {med(rs, 'p99_ms'):.2f} | "
+                       f"{sum(r.get('timeouts', 0) for r in rs)} |")
     out.append("")
     out.append("| library | RSS after its runs | anonymous (heap, runtime) | mapped table |")
     out.append("|---|---|---|---|")
