@@ -11,6 +11,15 @@ final class HelidonPrototype implements Prototype.Server {
                 .host("127.0.0.1")
                 .port(port)
                 .connectionOptions(o -> o.tcpNoDelay(Prototype.TCP_NO_DELAY))
+                // Tuning under test (benchmarks/results/server-library.md); unset, Helidon's defaults.
+                .update(b -> {
+                    if (Integer.getInteger("prototype.helidon.writeBufferSize") != null) {
+                        b.writeBufferSize(Integer.getInteger("prototype.helidon.writeBufferSize"));
+                    }
+                    if (Integer.getInteger("prototype.helidon.writeQueueLength") != null) {
+                        b.writeQueueLength(Integer.getInteger("prototype.helidon.writeQueueLength"));
+                    }
+                })
                 .routing(r -> r.post("/lookup", (req, res) -> {
                     byte[] npy = lookup.answer(req.content().as(byte[].class));
                     res.header(HeaderNames.CONTENT_TYPE, "application/x-npy");
