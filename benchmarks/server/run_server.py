@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import statistics
@@ -182,7 +183,7 @@ def section_redis(store):
         filled = json.loads(run(LOAD + ["load", f"port={A.redis_port}", f"store={store}"]).strip())
         server = Proc(EMBSTORE + ["serve", f"t={store}", "--port", "0"],
                       lambda line: line.startswith("embstore serve: listening on"), os.path.join(A.data, "serve.log"))
-        port = int(server.first.rsplit(":", 1)[1].split()[0])
+        port = int(re.search(r"http://[^ ]+:(\d+)", server.first).group(1))
         common = {"store": store, "host": "127.0.0.1"}
         rows = []  # (label, metric kind, ours, theirs)
         plans = []
