@@ -36,6 +36,7 @@ final class EmbstoreCommand extends BaseCommand {
             AnalogyCommand.class,
             SimilarityCommand.class,
             EvaluateCommand.class,
+            ServeCommand.class,
             TrainClassifierCommand.class,
             TestClassifierCommand.class,
             PredictCommand.class,

@@ -1,0 +1,417 @@
+package io.embstore.server;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import io.embstore.store.EmbeddingStore;
+import io.embstore.store.StoreException;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.Semaphore;
+
+/**
+ * Every request of the API: routing, the bearer token, the in-flight limit, the body limit, the endpoints, the
+ * metrics, and the JSON error for any failure. One handler for every path and method (rather than Helidon's routes)
+ * so that an unknown path, a wrong method and a refused request all answer the same JSON errors.
+ */
+final class ApiHandler implements Handler {
+    static final HeaderName GENERATION = HeaderNames.create("X-Embstore-Generation");
+    static final HeaderName MISSING = HeaderNames.create("X-Embstore-Missing");
+    static final String JSON = "application/json";
+    static final String NPY = "application/x-npy";
+
+    private static final System.Logger LOG = System.getLogger(ApiHandler.class.getName());
+    private static final JsonFactory JSON_OUT = new JsonFactory();
+    private static final byte[] HEALTHY = "{\"status\":\"ok\"}".getBytes(StandardCharsets.US_ASCII);
+
+    private final Map<String, ServedTable> tables;
+    private final byte[] token;
+    private final Semaphore permits;
+    private final long maxBodyBytes;
+    private final int maxBatch;
+    private final long bodyTimeoutNanos;
+    private final ServerMetrics metrics;
+    private volatile boolean draining;
+
+    ApiHandler(Map<String, ServedTable> tables, String token, int maxInFlight, long maxBodyBytes, int maxBatch,
+               long bodyTimeoutNanos, ServerMetrics metrics) {
+        this.tables = tables;
+        this.token = token == null ? null : ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+        this.permits = new Semaphore(maxInFlight);
+        this.maxBodyBytes = maxBodyBytes;
+        this.maxBatch = maxBatch;
+        this.bodyTimeoutNanos = bodyTimeoutNanos;
+        this.metrics = metrics;
+    }
+
+    /** From now on new requests are refused with 503 (the server is stopping); those in flight go on. */
+    void drain() {
+        draining = true;
+    }
+
+    /** Requests being handled, for the graceful stop. */
+    int inFlight() {
+        return metrics.inFlight();
+    }
+
+    /** What a path names: the endpoint (its label in the metrics) and the table, if any. */
+    private record Route(String endpoint, String table, String allow) {
+        static final Route UNKNOWN = new Route("unknown", null, null);
+
+        static Route of(String path) {
+            switch (path) {
+                case "/healthz":
+                    return new Route("healthz", null, "GET, HEAD");
+                case "/metrics":
+                    return new Route("metrics", null, "GET, HEAD");
+                case "/v1/tables":
+                    return new Route("tables", null, "GET, HEAD");
+                default:
+                    break;
+            }
+            String prefix = "/v1/tables/";
+            if (!path.startsWith(prefix)) {
+                return UNKNOWN;
+            }
+            String rest = path.substring(prefix.length());
+            int slash = rest.indexOf('/');
+            if (slash < 0) {
+                return rest.isEmpty() ? UNKNOWN : new Route("table", rest, "GET, HEAD");
+            }
+            String name = rest.substring(0, slash);
+            return switch (rest.substring(slash + 1)) {
+                case "lookup" -> name.isEmpty() ? UNKNOWN : new Route("lookup", name, "POST");
+                case "similar" -> name.isEmpty() ? UNKNOWN : new Route("similar", name, "POST");
+                default -> UNKNOWN;
+            };
+        }
+
+        boolean allows(Method method) {
+            String m = method.text();
+            return allow.equals("POST") ? m.equals("POST") : m.equals("GET") || m.equals("HEAD");
+        }
+    }
+
+    @Override
+    public void handle(ServerRequest req, ServerResponse res) {
+        long start = System.nanoTime();
+        // The raw path: a table name is matched as it was sent, never decoded or resolved as a path.
+        Route route = Route.of(req.path().rawPathNoParams());
+        boolean counted = !route.endpoint().equals("healthz");
+        int status;
+        if (counted) {
+            metrics.entered();
+        }
+        try {
+            status = answer(req, res, route, counted);
+        } catch (ApiException e) {
+            status = sendError(res, e.status(), e.kind(), e.getMessage());
+        } catch (StoreException e) {
+            // The store's own trouble (a damaged row, an I/O error of a mapped file): not the request's fault.
+            status = sendError(res, 500, "store_error", e.getMessage());
+        } catch (RuntimeException | IOException | Error e) {
+            if (e instanceof Error && !(e instanceof InternalError)) {
+                throw (Error) e;
+            }
+            LOG.log(System.Logger.Level.ERROR, "internal error answering " + req.prologue().method().text() + " "
+                    + RequestJson.abbreviate(req.path().rawPath()), e);
+            status = sendError(res, 500, "internal", "internal error (" + e.getClass().getSimpleName()
+                    + "); the server's log has the details");
+        } finally {
+            if (counted) {
+                metrics.left();
+            }
+        }
+        metrics.answered(route.endpoint(), status, System.nanoTime() - start);
+    }
+
+    private int answer(ServerRequest req, ServerResponse res, Route route, boolean counted) throws IOException {
+        if (draining) {
+            res.header(HeaderNames.CONNECTION, "close");
+            throw overloaded("the server is shutting down");
+        }
+        boolean acquired = counted && permits.tryAcquire();
+        if (counted && !acquired) {
+            throw overloaded("too many requests in flight (the server's --max-in-flight)");
+        }
+        try {
+            if (route.endpoint().equals("healthz")) {
+                requireMethod(req, route, res);
+                return send(res, 200, JSON, HEALTHY);
+            }
+            authorize(req);
+            if (route == Route.UNKNOWN) {
+                throw ApiException.notFound("no such endpoint: " + RequestJson.abbreviate(req.path().rawPath())
+                        + " (see docs/SERVER.md)");
+            }
+            requireMethod(req, route, res);
+            return switch (route.endpoint()) {
+                case "metrics" -> send(res, 200, "text/plain; version=0.0.4; charset=utf-8",
+                        metrics.text().getBytes(StandardCharsets.UTF_8));
+                case "tables" -> tablesList(req, res);
+                case "table" -> tableInfo(req, res, table(route));
+                case "lookup" -> lookup(req, res, table(route));
+                case "similar" -> similar(req, res, table(route));
+                default -> throw new IllegalStateException("unrouted endpoint " + route.endpoint());
+            };
+        } finally {
+            if (acquired) {
+                permits.release();
+            }
+        }
+    }
+
+    private static ApiException overloaded(String message) {
+        return new ApiException(503, "overloaded", message);
+    }
+
+    private void authorize(ServerRequest req) {
+        if (token == null) {
+            return;
+        }
+        byte[] given = req.headers().first(HeaderNames.AUTHORIZATION).orElse("").getBytes(StandardCharsets.UTF_8);
+        // Constant time in the token's content: the comparison does not stop at the first differing byte.
+        if (!MessageDigest.isEqual(given, token)) {
+            throw new ApiException(401, "unauthorized", "this server needs the header 'Authorization: Bearer TOKEN'"
+                    + " with the token of its --token-file");
+        }
+    }
+
+    private static void requireMethod(ServerRequest req, Route route, ServerResponse res) {
+        if (!route.allows(req.prologue().method())) {
+            res.header(HeaderNames.ALLOW, route.allow());
+            throw new ApiException(405, "method_not_allowed", RequestJson.abbreviate(req.prologue().method().text())
+                    + " is not allowed on " + RequestJson.abbreviate(req.path().rawPath()) + ": use " + route.allow());
+        }
+    }
+
+    private ServedTable table(Route route) {
+        ServedTable t = tables.get(route.table());
+        if (t == null) {
+            throw ApiException.notFound("no table named '" + RequestJson.abbreviate(route.table()) + "' (tables: "
+                    + String.join(", ", tables.keySet()) + ")");
+        }
+        return t;
+    }
+
+    private int tablesList(ServerRequest req, ServerResponse res) throws IOException {
+        requireJsonAccepted(req);
+        ByteArrayBuilder out = new ByteArrayBuilder();
+        try (JsonGenerator json = JSON_OUT.createGenerator(out, JsonEncoding.UTF8)) {
+            json.writeStartObject();
+            json.writeArrayFieldStart("tables");
+            for (ServedTable t : tables.values()) {
+                t.describe(json);
+            }
+            json.writeEndArray();
+            json.writeEndObject();
+        }
+        return send(res, 200, JSON, out.toByteArray());
+    }
+
+    private int tableInfo(ServerRequest req, ServerResponse res, ServedTable table) throws IOException {
+        requireJsonAccepted(req);
+        ByteArrayBuilder out = new ByteArrayBuilder();
+        try (JsonGenerator json = JSON_OUT.createGenerator(out, JsonEncoding.UTF8)) {
+            table.describe(json);
+        }
+        return send(res, 200, JSON, out.toByteArray());
+    }
+
+    private int lookup(ServerRequest req, ServerResponse res, ServedTable table) throws IOException {
+        boolean npy = wantsNpy(req);
+        Body body = readJsonBody(req);
+        RequestJson.Lookup request = RequestJson.lookup(body.bytes(), body.length(), maxBatch);
+        EmbeddingStore s = table.fresh();
+        byte[] answer;
+        TableEndpoints.Gathered gathered;
+        if (npy) {
+            TableEndpoints.Gathered[] result = new TableEndpoints.Gathered[1];
+            answer = TableEndpoints.npyBody(table, s, request, result);
+            gathered = result[0];
+            if (gathered.missing().length > 0) {
+                StringBuilder missing = new StringBuilder();
+                for (int p : gathered.missing()) {
+                    missing.append(missing.isEmpty() ? "" : ",").append(p);
+                }
+                res.header(MISSING, missing.toString());
+            }
+        } else {
+            ByteArrayBuilder out = new ByteArrayBuilder();
+            try (JsonGenerator json = JSON_OUT.createGenerator(out, JsonEncoding.UTF8)) {
+                gathered = TableEndpoints.json(table, s, request, json);
+            }
+            answer = out.toByteArray();
+        }
+        metrics.rowsServed(table.name(), gathered.count());
+        res.header(GENERATION, Long.toString(gathered.generation()));
+        return send(res, 200, npy ? NPY : JSON, answer);
+    }
+
+    private int similar(ServerRequest req, ServerResponse res, ServedTable table) throws IOException {
+        requireJsonAccepted(req);
+        Body body = readJsonBody(req);
+        RequestJson.Similar request = RequestJson.similar(body.bytes(), body.length(), maxBatch);
+        EmbeddingStore s = table.fresh();
+        long generation = s.generation();
+        ByteArrayBuilder out = new ByteArrayBuilder();
+        try (JsonGenerator json = JSON_OUT.createGenerator(out, JsonEncoding.UTF8)) {
+            TableEndpoints.similar(table, s, request, json);
+        }
+        res.header(GENERATION, Long.toString(generation));
+        return send(res, 200, JSON, out.toByteArray());
+    }
+
+    // ------------------------------------------------------------------------------------------------ content types
+
+    /** Whether a lookup answers .npy: the Accept header names it; else JSON, if Accept allows JSON. */
+    private static boolean wantsNpy(ServerRequest req) {
+        String accept = accept(req);
+        if (accept.contains(NPY)) {
+            return true;
+        }
+        requireJsonAccepted(req);
+        return false;
+    }
+
+    private static void requireJsonAccepted(ServerRequest req) {
+        String accept = accept(req);
+        if (accept.isEmpty() || accept.contains(JSON) || accept.contains("application/*") || accept.contains("*/*")) {
+            return;
+        }
+        throw new ApiException(406, "not_acceptable", "cannot answer '" + RequestJson.abbreviate(accept)
+                + "': this endpoint answers " + JSON + (req.path().rawPath().endsWith("/lookup") ? " or " + NPY : ""));
+    }
+
+    private static String accept(ServerRequest req) {
+        return String.join(",", req.headers().values(HeaderNames.ACCEPT)).toLowerCase(Locale.ROOT);
+    }
+
+    // ------------------------------------------------------------------------------------------------ body
+
+    private record Body(byte[] bytes, int length) {
+    }
+
+    /**
+     * The request body, read whole: refused with 413 from its Content-Length before a byte is read, or as soon as a
+     * chunked body passes the limit; refused with 408 when it takes longer than the read timeout in all.
+     */
+    private Body readJsonBody(ServerRequest req) {
+        String type = req.headers().first(HeaderNames.CONTENT_TYPE).orElse("");
+        String mediaType = type.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+        if (!mediaType.isEmpty() && !mediaType.equals(JSON)) {
+            throw new ApiException(415, "unsupported_media_type", "the body must be " + JSON + ", not '"
+                    + RequestJson.abbreviate(type) + "'");
+        }
+        OptionalLong declared = req.headers().contentLength();
+        if (declared.isPresent() && declared.getAsLong() > maxBodyBytes) {
+            throw ApiException.tooLarge("the body is " + declared.getAsLong() + " bytes, more than the server's limit of "
+                    + maxBodyBytes + " (--max-body-bytes)");
+        }
+        if (!req.content().hasEntity()) {
+            return new Body(new byte[0], 0);
+        }
+        long deadline = System.nanoTime() + bodyTimeoutNanos;
+        int initial = (int) Math.min(declared.orElse(8192), maxBodyBytes) + 1;
+        byte[] buf = new byte[Math.max(initial, 16)];
+        int n = 0;
+        try (InputStream in = req.content().inputStream()) {
+            while (true) {
+                if (n == buf.length) {
+                    if (n > maxBodyBytes) {
+                        throw ApiException.tooLarge("the body is more than the server's limit of " + maxBodyBytes
+                                + " bytes (--max-body-bytes)");
+                    }
+                    buf = Arrays.copyOf(buf, (int) Math.min((long) n * 2, maxBodyBytes + 1));
+                }
+                int r = in.read(buf, n, buf.length - n);
+                if (r < 0) {
+                    break;
+                }
+                n += r;
+                if (n > maxBodyBytes) {
+                    throw ApiException.tooLarge("the body is more than the server's limit of " + maxBodyBytes
+                            + " bytes (--max-body-bytes)");
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    throw new ApiException(408, "request_timeout", "the body took longer than "
+                            + bodyTimeoutNanos / 1_000_000_000 + " s to arrive");
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            throw unreadable(e);
+        } catch (ApiException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // Helidon's own refusals of a broken body (bad chunk framing, a closed connection) arrive as its
+            // runtime exceptions: the request's fault.
+            throw unreadable(e);
+        }
+        return new Body(buf, n);
+    }
+
+    private static ApiException unreadable(Exception e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof SocketTimeoutException) {
+                return new ApiException(408, "request_timeout", "the body stopped arriving (read timeout)");
+            }
+        }
+        return ApiException.badRequest("the body could not be read: " + RequestJson.abbreviate(String.valueOf(e.getMessage())));
+    }
+
+    // ------------------------------------------------------------------------------------------------ answers
+
+    private static int send(ServerResponse res, int status, String type, byte[] body) {
+        res.status(status);
+        res.header(HeaderNames.CONTENT_TYPE, type);
+        res.send(body);
+        return status;
+    }
+
+    private int sendError(ServerResponse res, int status, String kind, String message) {
+        metrics.error(kind);
+        if (res.isSent()) {
+            return status;
+        }
+        if (status == 503) {
+            res.header(HeaderNames.RETRY_AFTER, "1");
+        }
+        if (status == 413 || status == 408) {
+            // The rest of an unread body is not worth reading to keep the connection.
+            res.header(HeaderNames.CONNECTION, "close");
+        }
+        return send(res, status, JSON, errorJson(status, kind, message));
+    }
+
+    /** {@code {"error": {"status": S, "kind": K, "message": M}}}. */
+    static byte[] errorJson(int status, String kind, String message) {
+        ByteArrayBuilder out = new ByteArrayBuilder();
+        try (JsonGenerator json = JSON_OUT.createGenerator(out, JsonEncoding.UTF8)) {
+            json.writeStartObject();
+            json.writeObjectFieldStart("error");
+            json.writeNumberField("status", status);
+            json.writeStringField("kind", kind);
+            json.writeStringField("message", message == null ? kind : message);
+            json.writeEndObject();
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+}
