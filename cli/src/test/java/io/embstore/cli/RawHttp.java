@@ -22,6 +22,9 @@ final class RawHttp {
     private RawHttp() {
     }
 
+    /** The status of a {@link Response} that is not HTTP/1.x (its bytes are the body). */
+    static final int NOT_HTTP1 = 0;
+
     /** What came back: a parsed response, or the connection closed (or reset) without one. */
     record Response(int status, String statusLine, Map<String, String> headers, byte[] body, boolean closedWithoutResponse) {
         String header(String name) {
@@ -36,6 +39,9 @@ final class RawHttp {
         public String toString() {
             if (closedWithoutResponse) {
                 return "(connection closed without a response)";
+            }
+            if (status == NOT_HTTP1) {
+                return "(not HTTP/1.x) " + printable(body);
             }
             String text = bodyText();
             return statusLine + " " + headers + "\n" + (text.length() > 2000 ? text.substring(0, 2000) + "..." : text);
@@ -97,6 +103,11 @@ final class RawHttp {
                     throw new IOException("the connection closed in the middle of a response head: " + printable(head.toByteArray()));
                 }
                 head.write(b);
+                if (head.size() == 1 && b != 'H') {
+                    // Not an HTTP/1 status line (an HTTP/2 server's frames, say): the bytes as they come, to the end.
+                    head.writeBytes(readToEnd(in, deadlineNanos));
+                    return new Response(NOT_HTTP1, "(not HTTP/1.x)", Map.of(), head.toByteArray(), false);
+                }
                 matched = (b == (matched % 2 == 0 ? '\r' : '\n')) ? matched + 1 : (b == '\r' ? 1 : 0);
                 if (head.size() > 1 << 20) {
                     throw new IOException("a response head of over 1 MiB");

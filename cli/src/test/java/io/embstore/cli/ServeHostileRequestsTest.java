@@ -13,6 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -87,6 +89,9 @@ class ServeHostileRequestsTest {
                     .generate(REQUESTS);
             assertEquals(REQUESTS, cases.size());
             List<String> failures = new ArrayList<>();
+            // The failures by what went wrong and with which kind of request: the first example of each, and how many.
+            Map<String, String> examples = new LinkedHashMap<>();
+            Map<String, Integer> counts = new HashMap<>();
             Map<String, Map<String, Integer>> outcomes = new TreeMap<>();
             int noAnswers = 0;
             long start = System.nanoTime();
@@ -95,25 +100,31 @@ class ServeHostileRequestsTest {
                 try {
                     r = RawHttp.exchange(server.port(), c.bytes(), c.halfClose(), 10_000);
                 } catch (RawHttp.NoAnswer e) {
-                    failures.add(e.getMessage() + " (10 s)\n" + c);
+                    failures.add(e.getMessage() + " (10 s) -- " + c);
                     if (++noAnswers == 5) {
                         break; // the server is stuck: the rest would only time out too
                     }
                     continue;
                 } catch (SocketException e) {
                     if (!c.mayClose()) {
-                        failures.add("the connection broke (" + e.getMessage() + ")\n" + c);
+                        failures.add("the connection broke (" + e.getMessage() + ") -- " + c);
                     }
+                    continue;
+                } catch (IOException e) {
+                    failures.add("a broken response: " + e.getMessage() + " -- " + c);
                     continue;
                 }
                 outcomes.computeIfAbsent(c.category(), k -> new TreeMap<>())
                         .merge(r.closedWithoutResponse() ? "closed" : Integer.toString(r.status()), 1, Integer::sum);
                 String problem = problem(c, r, tmp, served);
                 if (problem != null) {
-                    failures.add(problem + "\n" + c + "\n  response: " + r);
+                    String key = problem + " -- " + c.category() + ": " + c.label();
+                    examples.putIfAbsent(key, c + "\n  response: " + r);
+                    counts.merge(key, 1, Integer::sum);
+                    failures.add(key);
                 }
                 if (!server.alive()) {
-                    failures.add("the server died after\n" + c + "\n" + server.describe());
+                    failures.add("the server died after -- " + c + "\n" + server.describe());
                     break;
                 }
             }
@@ -121,9 +132,11 @@ class ServeHostileRequestsTest {
             System.out.println("ServeHostileRequestsTest: " + cases.size() + " requests in " + millis + " ms, outcomes by kind: "
                     + outcomes);
             if (!failures.isEmpty()) {
+                StringBuilder report = new StringBuilder();
+                failures.stream().distinct().limit(40).forEach(key -> report.append(counts.getOrDefault(key, 1)).append(" x ")
+                        .append(key).append('\n').append(examples.getOrDefault(key, "")).append("\n\n"));
                 fail(failures.size() + " of " + cases.size() + " hostile requests were answered wrongly (seed " + seed
-                        + ", replay with EMBSTORE_SEED=" + seed + "); the first ones:\n\n"
-                        + String.join("\n\n", failures.subList(0, Math.min(25, failures.size()))));
+                        + ", replay with EMBSTORE_SEED=" + seed + "), by what went wrong:\n\n" + report);
             }
 
             // Still healthy, and still right.
@@ -174,6 +187,9 @@ class ServeHostileRequestsTest {
         if (!c.allowed().contains(r.status())) {
             return "status " + r.status() + ", expected one of " + c.allowed();
         }
+        if (r.status() == RawHttp.NOT_HTTP1) {
+            return http2GoAway(r.body()) ? null : "HTTP/2 frames without a GOAWAY";
+        }
         String everything = r.statusLine() + "\n" + r.headers() + "\n" + r.bodyText();
         for (String leak : LEAKS) {
             if (everything.contains(leak)) {
@@ -194,6 +210,18 @@ class ServeHostileRequestsTest {
             return errorProblem(r);
         }
         return null;
+    }
+
+    /** Whether {@code frames} (HTTP/2 frames from the start) hold a GOAWAY: the server ends the connection. */
+    private static boolean http2GoAway(byte[] frames) {
+        for (int at = 0; at + 9 <= frames.length; ) {
+            int length = (frames[at] & 0xff) << 16 | (frames[at + 1] & 0xff) << 8 | frames[at + 2] & 0xff;
+            if (frames[at + 3] == 0x07) {
+                return true;
+            }
+            at += 9 + length;
+        }
+        return false;
     }
 
     /** Null when {@code r} is the API's JSON error for its status. */
