@@ -91,7 +91,8 @@ final class ServeCommand extends BaseCommand {
             builder.port(port).maxInFlight(maxInFlight).maxBodyBytes(maxBodyBytes).maxBatch(maxBatch);
             for (String store : stores) {
                 int eq = store.indexOf('=');
-                if (eq > 0 && EmbeddingServer.TABLE_NAME.matcher(store.substring(0, eq)).matches()) {
+                // NAME=PATH, unless the whole argument is a directory whose name holds an '='.
+                if (eq > 0 && !Files.isDirectory(Path.of(store))) {
                     builder.table(store.substring(0, eq), Path.of(store.substring(eq + 1)));
                 } else {
                     builder.table(nameOf(Path.of(store)), Path.of(store));

@@ -22,7 +22,11 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Every request of the API: routing, the bearer token, the in-flight limit, the body limit, the endpoints, the
@@ -46,6 +50,12 @@ final class ApiHandler implements Handler {
     private final int maxBatch;
     private final long bodyTimeoutNanos;
     private final ServerMetrics metrics;
+    /**
+     * Cuts off bodies that arrive too slowly: it interrupts the request's virtual thread at the deadline, which closes
+     * the socket the thread is blocked reading (Helidon applies no read timeout to a request body).
+     */
+    private final ScheduledExecutorService bodyDeadlines = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("embstore-body-deadline").factory());
     private volatile boolean draining;
 
     ApiHandler(Map<String, ServedTable> tables, String token, int maxInFlight, long maxBodyBytes, int maxBatch,
@@ -62,6 +72,11 @@ final class ApiHandler implements Handler {
     /** From now on new requests are refused with 503 (the server is stopping); those in flight go on. */
     void drain() {
         draining = true;
+    }
+
+    /** Stops the body deadline thread. */
+    void close() {
+        bodyDeadlines.shutdownNow();
     }
 
     /** Requests being handled, for the graceful stop. */
@@ -326,6 +341,25 @@ final class ApiHandler implements Handler {
         if (!req.content().hasEntity()) {
             return new Body(new byte[0], 0);
         }
+        Thread reader = Thread.currentThread();
+        ScheduledFuture<?> cutOff = bodyDeadlines.schedule(reader::interrupt, bodyTimeoutNanos, TimeUnit.NANOSECONDS);
+        try {
+            return readBody(req, declared);
+        } finally {
+            if (!cutOff.cancel(false)) {
+                // The deadline fired (or is firing): wait for its interrupt, then clear it, so that it cannot hit a
+                // later blocking call of this thread.
+                try {
+                    cutOff.get();
+                } catch (Exception ignored) {
+                    // Cancelled or failed: either way it interrupts no more.
+                }
+                Thread.interrupted();
+            }
+        }
+    }
+
+    private Body readBody(ServerRequest req, OptionalLong declared) {
         long deadline = System.nanoTime() + bodyTimeoutNanos;
         int initial = (int) Math.min(declared.orElse(8192), maxBodyBytes) + 1;
         byte[] buf = new byte[Math.max(initial, 16)];
@@ -365,7 +399,11 @@ final class ApiHandler implements Handler {
         return new Body(buf, n);
     }
 
-    private static ApiException unreadable(Exception e) {
+    private ApiException unreadable(Exception e) {
+        if (Thread.currentThread().isInterrupted()) {
+            return new ApiException(408, "request_timeout", "the body took longer than "
+                    + bodyTimeoutNanos / 1_000_000_000 + " s to arrive");
+        }
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof SocketTimeoutException) {
                 return new ApiException(408, "request_timeout", "the body stopped arriving (read timeout)");
@@ -395,7 +433,13 @@ final class ApiHandler implements Handler {
             // The rest of an unread body is not worth reading to keep the connection.
             res.header(HeaderNames.CONNECTION, "close");
         }
-        return send(res, status, JSON, errorJson(status, kind, message));
+        try {
+            return send(res, status, JSON, errorJson(status, kind, message));
+        } catch (RuntimeException e) {
+            // The connection is gone (a client that hung up, a body cut off at its deadline): no one to answer.
+            LOG.log(System.Logger.Level.DEBUG, "could not send a " + status + " answer", e);
+            return status;
+        }
     }
 
     /** {@code {"error": {"status": S, "kind": K, "message": M}}}. */

@@ -103,6 +103,9 @@ public final class EmbeddingServer implements AutoCloseable {
                     .shutdownGracePeriod(shutdownGrace)
                     .connectionOptions(SocketOptions.builder().readTimeout(readTimeout).build())
                     .idleConnectionTimeout(readTimeout)
+                    // Idle connections are looked for this often (Helidon's default, 2 minutes, would let a silent
+                    // connection live 2 minutes past its timeout).
+                    .idleConnectionPeriod(readTimeout.dividedBy(2))
                     // Bodies are limited and answered by ApiHandler (JSON errors); Helidon's own limit stays off.
                     .maxPayloadSize(-1)
                     .directHandlers(direct.build())
@@ -161,6 +164,7 @@ public final class EmbeddingServer implements AutoCloseable {
                     webServer.stop();
                 }
             } finally {
+                handler.close();
                 for (ServedTable t : tables.values()) {
                     t.close();
                 }
