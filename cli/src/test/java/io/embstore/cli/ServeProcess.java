@@ -53,6 +53,11 @@ final class ServeProcess implements AutoCloseable {
         return child.process().isAlive();
     }
 
+    /** What the server wrote on standard error so far. */
+    String stderr() {
+        return child.stderr();
+    }
+
     String describe() {
         return child.describe();
     }
