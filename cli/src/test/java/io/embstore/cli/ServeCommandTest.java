@@ -196,6 +196,27 @@ class ServeCommandTest {
     }
 
     @Test
+    void docsNameEveryOptionEndpointAndErrorKind() throws Exception {
+        String server = Files.readString(Path.of("..", "docs", "SERVER.md"));
+        String openapi = Files.readString(Path.of("..", "docs", "openapi.yaml"));
+        picocli.CommandLine serve = new picocli.CommandLine(new ServeCommand());
+        for (picocli.CommandLine.Model.OptionSpec o : serve.getCommandSpec().options()) {
+            assertTrue(server.contains("`" + o.longestName()), o.longestName() + " in docs/SERVER.md");
+        }
+        for (String path : new String[] {"/healthz", "/metrics", "/v1/tables", "/v1/tables/{name}",
+                "/v1/tables/{name}/lookup", "/v1/tables/{name}/similar"}) {
+            assertTrue(openapi.contains("\n  " + path + ":\n"), path + " in docs/openapi.yaml");
+            assertTrue(server.contains(path), path + " in docs/SERVER.md");
+        }
+        for (String kind : new String[] {"bad_request", "unauthorized", "not_found", "method_not_allowed",
+                "not_acceptable", "request_timeout", "payload_too_large", "unsupported_media_type", "overloaded",
+                "store_error", "internal"}) {
+            assertTrue(server.contains("`" + kind + "`"), kind + " in docs/SERVER.md");
+            assertTrue(openapi.contains(kind), kind + " in docs/openapi.yaml");
+        }
+    }
+
+    @Test
     void helpDocumentsEveryOption() {
         CliRun run = CliRun.of("serve", "--help");
         assertEquals(ExitCode.OK, run.status(), run::toString);

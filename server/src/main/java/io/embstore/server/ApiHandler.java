@@ -139,6 +139,11 @@ final class ApiHandler implements Handler {
         } catch (StoreException e) {
             // The store's own trouble (a damaged row, an I/O error of a mapped file): not the request's fault.
             status = sendError(res, 500, "store_error", e.getMessage());
+        } catch (OutOfMemoryError e) {
+            // Many large answers at once can outgrow the heap: the request may succeed later, the server goes on.
+            res.header(HeaderNames.CONNECTION, "close");
+            status = sendError(res, 503, "overloaded", "not enough memory for this answer now: retry, or ask for"
+                    + " fewer rows per request");
         } catch (RuntimeException | IOException | Error e) {
             if (e instanceof Error && !(e instanceof InternalError)) {
                 throw (Error) e;

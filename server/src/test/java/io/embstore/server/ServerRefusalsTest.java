@@ -89,6 +89,24 @@ class ServerRefusalsTest {
         assertTrue(error[1].contains(expected), error[1]);
     }
 
+    @Test
+    void bodiesThatAreNotUtf8JsonAre400() {
+        byte[][] bodies = {
+                {'{', '"', 'w', 'o', 'r', 'd', 's', '"', ':', '[', '"', (byte) 0xff, (byte) 0xfe, '"', ']', '}'},
+                {'{', '"', 'w', 'o', 'r', 'd', 's', '"', ':', '[', '"', (byte) 0xc3, '"', ']', '}'},
+                {0, 0, 0, 0},
+                {(byte) 0xef, (byte) 0xbb, (byte) 0xbf, '{', '"', 'x', '"', '}'},
+                ("{\"ids\":[" + "9".repeat(500) + "]}").getBytes(StandardCharsets.US_ASCII),
+                ("{\"words\":" + "[".repeat(900) + "]}").getBytes(StandardCharsets.US_ASCII),
+                ("{\"x\":" + "[".repeat(900) + "]}").getBytes(StandardCharsets.US_ASCII),
+        };
+        for (byte[] body : bodies) {
+            HttpResponse<byte[]> res = client.send(client.request("/v1/tables/glove/lookup")
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build());
+            refused(res, 400, "bad_request");
+        }
+    }
+
     @ParameterizedTest(name = "[{index}] {0}")
     @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
             "`{\"word\":\"w1\",\"k\":0}`            | \"k\" must be from 1 to 1000, found 0",
