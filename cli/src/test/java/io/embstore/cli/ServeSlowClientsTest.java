@@ -105,29 +105,40 @@ class ServeSlowClientsTest {
     }
 
     @Test
-    void slowBodiesAndSlowHeadersAreCutOffWhileOthersAreServed() throws Exception {
+    void aBodySentAByteEvery300msIsCutOffWhileOthersAreServed() throws Exception {
+        String body = "{\"words\":[\"w1\",\"w2\",\"w3\",\"w4\",\"w5\",\"w6\",\"w7\",\"w8\",\"w9\"]}";
+        String request = lookupRequest(body);
+        // The whole body at 3 bytes/s would take 20 s.
+        slowClientIsCutOffWhileOthersAreServed(request.substring(0, request.length() - body.length()), body,
+                "a body sent a byte every 300 ms");
+    }
+
+    /**
+     * Classic slowloris: headers that never end. Fails on Helidon 4.5 as configured by EmbeddingServer: its read timeout
+     * applies to each read, so a byte every 300 ms keeps the connection (and its thread) forever.
+     */
+    @Test
+    void headersSentAByteEvery300msAreCutOffWhileOthersAreServed() throws Exception {
+        slowClientIsCutOffWhileOthersAreServed("POST /v1/tables/t/lookup HTTP/1.1\r\nHost: x\r\n", "X-Slow: " + "a".repeat(200),
+                "headers sent a byte every 300 ms");
+    }
+
+    private void slowClientIsCutOffWhileOthersAreServed(String head, String trickle, String what) throws Exception {
         float[][] values = ServeHostileRequestsTest.createStore(tmp.resolve("t"), Seeds.seed("ServeSlowClientsTest"));
         try (EmbeddingServer server = EmbeddingServer.builder().table("t", tmp.resolve("t")).port(0)
                 .readTimeout(READ_TIMEOUT).build().start()) {
             int port = server.port();
-            String body = "{\"words\":[\"w1\",\"w2\",\"w3\",\"w4\",\"w5\",\"w6\",\"w7\",\"w8\",\"w9\"]}";
-            AtomicInteger bodyBytes = new AtomicInteger();
-            AtomicInteger headerBytes = new AtomicInteger();
+            AtomicInteger trickled = new AtomicInteger();
             long start = System.nanoTime();
-            // A whole body at 3 bytes/s would take 20 s; headers that never end.
-            try (Socket slowBody = slowClient(port, lookupRequest(body).substring(0, lookupRequest(body).length() - body.length()),
-                    body, bodyBytes);
-                 Socket slowHeaders = slowClient(port, "POST /v1/tables/t/lookup HTTP/1.1\r\nHost: x\r\n",
-                         "X-Slow: " + "a".repeat(200), headerBytes)) {
+            try (Socket slow = slowClient(port, head, trickle, trickled)) {
                 // Meanwhile the others are served, again and again.
                 int served = 0;
                 while (System.nanoTime() - start < READ_TIMEOUT.toNanos() + 500_000_000L || served < 10) {
                     assertServed(port, values, 1 + served % 150);
                     served++;
                 }
-                assertTrue(bodyBytes.get() > 0 && headerBytes.get() > 0, "the slow clients were sending meanwhile");
-                assertCutOff(slowBody, start, "a body sent a byte every 300 ms");
-                assertCutOff(slowHeaders, start, "headers sent a byte every 300 ms");
+                assertTrue(trickled.get() > 0, "the slow client was sending meanwhile");
+                assertCutOff(slow, start, what);
             }
             assertServed(port, values, 199);
         }
