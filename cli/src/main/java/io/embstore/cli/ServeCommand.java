@@ -40,6 +40,11 @@ import picocli.CommandLine.Parameters;
 final class ServeCommand extends BaseCommand {
     /** Helidon's loggers, quieted to warnings: held here, as the logging system keeps loggers only weakly. */
     private static final Logger HELIDON_LOG = Logger.getLogger("io.helidon");
+    /**
+     * Helidon's HTTP/1 connection logs a client that hangs up in the middle of its request head as a WARNING with a
+     * stack trace ("Internal server error"): a hostile or broken client, not the server's trouble.
+     */
+    private static final Logger HTTP1_LOG = Logger.getLogger("io.helidon.webserver.http1.Http1Connection");
 
     @Parameters(index = "0..*", arity = "1..*", paramLabel = "STORE",
             description = "A store directory to serve, named by its directory name, or NAME=PATH. Names match"
@@ -102,6 +107,7 @@ final class ServeCommand extends BaseCommand {
             throw new UserError(ExitCode.USAGE, e.getMessage(), e);
         }
         HELIDON_LOG.setLevel(Level.WARNING);
+        HTTP1_LOG.setLevel(Level.SEVERE);
         EmbeddingServer server = builder.build();
         CountDownLatch stopped = new CountDownLatch(1);
         try {
