@@ -13,11 +13,12 @@ page cache serves them all, and a running writer's (or trainer's) updates are se
 The file format: docs/FORMAT.md in the embstore repository.
 """
 
+from ._client import Client, ServerError
 from ._errors import StoreError
 from ._store import Store
 
 __version__ = "0.1.0"
-__all__ = ["open", "Store", "StoreError", "__version__"]
+__all__ = ["open", "Store", "StoreError", "Client", "ServerError", "__version__"]
 
 
 def open(path):  # noqa: A001 (shadows the builtin inside this module only, as gzip.open does)

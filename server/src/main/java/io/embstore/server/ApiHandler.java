@@ -18,7 +18,9 @@ import java.io.UncheckedIOException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -301,8 +303,7 @@ final class ApiHandler implements Handler {
 
     /** Whether a lookup answers .npy: the Accept header names it; else JSON, if Accept allows JSON. */
     private static boolean wantsNpy(ServerRequest req) {
-        String accept = accept(req);
-        if (accept.contains(NPY)) {
+        if (acceptedTypes(req).contains(NPY)) {
             return true;
         }
         requireJsonAccepted(req);
@@ -310,16 +311,35 @@ final class ApiHandler implements Handler {
     }
 
     private static void requireJsonAccepted(ServerRequest req) {
-        String accept = accept(req);
-        if (accept.isEmpty() || accept.contains(JSON) || accept.contains("application/*") || accept.contains("*/*")) {
+        List<String> accepted = acceptedTypes(req);
+        if (!req.headers().contains(HeaderNames.ACCEPT) || accepted.contains(JSON) || accepted.contains("application/*")
+                || accepted.contains("*/*")) {
             return;
         }
+        String accept = accept(req);
         throw new ApiException(406, "not_acceptable", "cannot answer '" + RequestJson.abbreviate(accept)
                 + "': this endpoint answers " + JSON + (req.path().rawPath().endsWith("/lookup") ? " or " + NPY : ""));
     }
 
     private static String accept(ServerRequest req) {
         return String.join(",", req.headers().values(HeaderNames.ACCEPT)).toLowerCase(Locale.ROOT);
+    }
+
+    /** The media ranges of the Accept header, lower case, without those of quality 0 ("not acceptable"). */
+    private static List<String> acceptedTypes(ServerRequest req) {
+        List<String> types = new ArrayList<>();
+        for (String range : accept(req).split(",")) {
+            String[] parts = range.split(";");
+            boolean refused = false;
+            for (int i = 1; i < parts.length; i++) {
+                String param = parts[i].strip();
+                refused |= param.startsWith("q=") && param.substring(2).strip().matches("0(\\.0{0,3})?");
+            }
+            if (!refused && !parts[0].isBlank()) {
+                types.add(parts[0].strip());
+            }
+        }
+        return types;
     }
 
     // ------------------------------------------------------------------------------------------------ body
@@ -334,7 +354,8 @@ final class ApiHandler implements Handler {
     private Body readJsonBody(ServerRequest req) {
         String type = req.headers().first(HeaderNames.CONTENT_TYPE).orElse("");
         String mediaType = type.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
-        if (!mediaType.isEmpty() && !mediaType.equals(JSON)) {
+        // Absent, the body is taken for JSON; present, it must say JSON (an empty or broken one does not).
+        if (req.headers().contains(HeaderNames.CONTENT_TYPE) && !mediaType.equals(JSON)) {
             throw new ApiException(415, "unsupported_media_type", "the body must be " + JSON + ", not '"
                     + RequestJson.abbreviate(type) + "'");
         }

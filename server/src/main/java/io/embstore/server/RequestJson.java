@@ -43,6 +43,7 @@ final class RequestJson {
     }
 
     static Lookup lookup(byte[] body, int length, int maxBatch) {
+        requireUtf8(body, length);
         try (JsonParser p = FACTORY.createParser(body, 0, length)) {
             startObject(p);
             String[] words = null;
@@ -68,6 +69,7 @@ final class RequestJson {
     }
 
     static Similar similar(byte[] body, int length, int maxBatch) {
+        requireUtf8(body, length);
         try (JsonParser p = FACTORY.createParser(body, 0, length)) {
             startObject(p);
             String word = null;
@@ -228,6 +230,34 @@ final class RequestJson {
 
     private static ApiException wrongType(JsonParser p, String what, String expected) throws IOException {
         return ApiException.badRequest(what + " must be " + expected + ", found " + describe(p.currentToken()) + at(p));
+    }
+
+    /**
+     * Refuses a body that is not well-formed UTF-8 (RFC 3629). Jackson's parser decodes overlong forms (C0 AF as '/')
+     * and encoded surrogates (ED A0 80) without complaint, which would let words no store can hold through.
+     */
+    static void requireUtf8(byte[] b, int length) {
+        for (int i = 0; i < length; ) {
+            int c = b[i] & 0xff;
+            if (c < 0x80) {
+                i++;
+                continue;
+            }
+            int more = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+            boolean ok = more > 0 && i + more < length;
+            for (int j = 1; ok && j <= more; j++) {
+                ok = (b[i + j] & 0xc0) == 0x80;
+            }
+            if (ok) {
+                int second = b[i + 1] & 0xff;
+                ok = !(c == 0xe0 && second < 0xa0 || c == 0xed && second > 0x9f || c == 0xf0 && second < 0x90
+                        || c == 0xf4 && second > 0x8f);
+            }
+            if (!ok) {
+                throw ApiException.badRequest(String.format("the body is not UTF-8: byte 0x%02x at offset %d", c, i));
+            }
+            i += more + 1;
+        }
     }
 
     private static ApiException malformed(JsonProcessingException e) {
