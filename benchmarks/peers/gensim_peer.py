@@ -15,31 +15,13 @@ import sys  # noqa: E402
 
 import numpy  # noqa: E402
 from gensim.models import KeyedVectors  # noqa: E402
+from peer_timing import fresh_passes_rate, median_rate, read_words  # noqa: E402
 
 T_IMPORTED = time.perf_counter()
 
 
 def load(path, binary=False, no_header=False):
     return KeyedVectors.load_word2vec_format(path, binary=binary, no_header=no_header)
-
-
-def read_words(path):
-    with open(path, encoding="utf-8") as f:
-        return f.read().split("\n")[:-1]
-
-
-def median_rate(one, work, per_pass, rounds):
-    """One untimed pass, then the median rate of the timed passes (as python_peer.py)."""
-    for item in work:
-        one(item)
-    rates = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        for item in work:
-            one(item)
-        rates.append(per_pass / (time.perf_counter() - t0))
-    rates.sort()
-    return rates[len(rates) // 2]
 
 
 def words_to_indexes(kv):
@@ -54,24 +36,6 @@ def words_to_indexes(kv):
         "np.array([key_to_index.get(w, -1) for w in words], int64)":
             lambda words: numpy.array([d.get(w, -1) for w in words], numpy.int64),
     }
-
-
-def fresh_passes_rate(one, words, rounds):
-    """words split into rounds + 1 passes of different words: one untimed, then the median rate of the others. No
-    word list is timed twice, so a cache of the words a process has looked up helps only as much as it would on a
-    stream that does not repeat itself."""
-    per = len(words) // (rounds + 1)
-    passes = [words[i * per:(i + 1) * per] for i in range(rounds + 1)]
-    for w in passes[0]:
-        one(w)
-    rates = []
-    for p in passes[1:]:
-        t0 = time.perf_counter()
-        for w in p:
-            one(w)
-        rates.append(per / (time.perf_counter() - t0))
-    rates.sort()
-    return rates[len(rates) // 2]
 
 
 def main():
