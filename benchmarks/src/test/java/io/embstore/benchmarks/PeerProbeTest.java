@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.Init;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -17,8 +16,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -54,13 +51,7 @@ class PeerProbeTest {
     }
 
     private Path wordStore() {
-        Path store = dir.resolve("words");
-        List<String> words = new ArrayList<>();
-        for (int i = 0; i < ROWS; i++) {
-            words.add("w" + i);
-        }
-        EmbeddingStore.builder(store).words(words).dim(DIM).init(Init.normal(3)).create().close();
-        return store;
+        return TestStores.wordStore(dir, ROWS, DIM);
     }
 
     private static double rowSum(EmbeddingStore s, long row) {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import io.embstore.store.EmbeddingStore;
-import io.embstore.store.Init;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -41,13 +40,7 @@ class ServerLoadTest {
     Path dir;
 
     private Path wordStore() {
-        Path store = dir.resolve("words");
-        List<String> words = new ArrayList<>();
-        for (int i = 0; i < ROWS; i++) {
-            words.add("w" + i);
-        }
-        EmbeddingStore.builder(store).words(words).dim(DIM).init(Init.normal(3)).create().close();
-        return store;
+        return TestStores.wordStore(dir, ROWS, DIM);
     }
 
     private static String run(String... args) throws Exception {
