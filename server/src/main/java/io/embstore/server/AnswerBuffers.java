@@ -3,7 +3,7 @@ package io.embstore.server;
 import java.util.concurrent.ArrayBlockingQueue;
 
 /**
- * Reused arrays for .npy answers: a lookup gathers its rows into one and hands that same array to the socket, so an
+ * Reused arrays for large .npy answers: a lookup gathers its rows into one and hands that same array to the socket, so an
  * answer costs neither a fresh 77 KB-1.2 MB allocation (zeroed by the JVM) nor Helidon's copy of a finished body.
  * Bounded twice: arrays above {@link #MAX_POOLED_BYTES} are never kept, and at most {@link #POOLED} are kept.
  */

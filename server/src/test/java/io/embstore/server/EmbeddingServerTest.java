@@ -172,10 +172,11 @@ class EmbeddingServerTest {
 
     @Test
     void npyMissingWordsAreZeroRowsAfterAnswersOfFoundWords() throws Exception {
-        // .npy answers are gathered into reused arrays: a missing word's row must not show an earlier answer's row.
+        // Large .npy answers are gathered into reused arrays: a missing word's row must not show an earlier answer's.
+        int n = ApiHandler.ONE_WRITE_BYTES / (DIM * Float.BYTES) + 1;
         List<String> found = new ArrayList<>();
         List<String> absent = new ArrayList<>();
-        for (int i = 0; i < 64; i++) {
+        for (int i = 0; i < n; i++) {
             found.add(TestTables.word((i * 7) % ROWS));
             absent.add(i % 2 == 0 ? "absent-" + i : TestTables.word(i % ROWS));
         }
