@@ -14,7 +14,9 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -52,6 +54,7 @@ final class ApiHandler implements Handler {
     private final int maxBatch;
     private final long bodyTimeoutNanos;
     private final ServerMetrics metrics;
+    private final AnswerBuffers answerBuffers = new AnswerBuffers();
     /**
      * Cuts off bodies that arrive too slowly: it interrupts the request's virtual thread at the deadline, which closes
      * the socket the thread is blocked reading (Helidon applies no read timeout to a request body).
@@ -260,12 +263,46 @@ final class ApiHandler implements Handler {
         Body body = readJsonBody(req);
         RequestJson.Lookup request = RequestJson.lookup(body.bytes(), body.length(), maxBatch);
         EmbeddingStore s = table.fresh();
-        byte[] answer;
-        TableEndpoints.Gathered gathered;
         if (npy) {
-            TableEndpoints.Gathered[] result = new TableEndpoints.Gathered[1];
-            answer = TableEndpoints.npyBody(table, s, request, result);
-            gathered = result[0];
+            return lookupNpy(req, res, table, s, request);
+        }
+        ByteArrayBuilder out = new ByteArrayBuilder();
+        TableEndpoints.Gathered gathered;
+        try (JsonGenerator json = JSON_OUT.createGenerator(out, JsonEncoding.UTF8)) {
+            gathered = TableEndpoints.json(table, s, request, json);
+        }
+        metrics.rowsServed(table.name(), gathered.count());
+        res.header(GENERATION, Long.toString(gathered.generation()));
+        return send(res, 200, JSON, out.toByteArray());
+    }
+
+    /**
+     * Largest .npy answer built in a fresh array and sent with send(byte[]) (which copies it, to put the HTTP headers
+     * in front). A larger one is gathered into a reused array and written as its .npy header (copied, with the HTTP
+     * headers) and then its rows, which Helidon passes to the socket without copying. Measured (server CPU per row,
+     * 16 clients, alternating runs): at 1024 rows (1.2 MB) that saves 8%; at 64 rows (77 KB) it cost 5-8% more
+     * (in one write or two), so small answers keep the plain path.
+     */
+    static final int ONE_WRITE_BYTES = 256 << 10;
+
+    /** The .npy answer: a version 1.0 header padded to 64 bytes, then the float32 rows in native order. */
+    private int lookupNpy(ServerRequest req, ServerResponse res, ServedTable table, EmbeddingStore s,
+            RequestJson.Lookup request) {
+        int n = request.size();
+        int dim = s.dim();
+        TableEndpoints.checkAnswerSize(table.name(), n, dim, true);
+        byte[] header = TableEndpoints.npyHeader(n, dim);
+        int rowBytes = Math.toIntExact((long) n * dim * Float.BYTES);
+        int total = Math.addExact(header.length, rowBytes);
+        boolean large = total > ONE_WRITE_BYTES;
+        // HTTP/1 writes are synchronous (Helidon's write queue is off), so the array is free again when the last
+        // write returns; an HTTP/2 stream's frames may still be queued then, so its array is never reused.
+        boolean reuse = large && !req.prologue().protocolVersion().startsWith("2");
+        byte[] answer = reuse ? answerBuffers.take(total) : new byte[total];
+        try {
+            System.arraycopy(header, 0, answer, 0, header.length);
+            TableEndpoints.Gathered gathered = TableEndpoints.gather(table, s, request,
+                    MemorySegment.ofArray(answer).asSlice(header.length, rowBytes));
             if (gathered.missing().length > 0) {
                 StringBuilder missing = new StringBuilder();
                 for (int p : gathered.missing()) {
@@ -273,16 +310,30 @@ final class ApiHandler implements Handler {
                 }
                 res.header(MISSING, missing.toString());
             }
-        } else {
-            ByteArrayBuilder out = new ByteArrayBuilder();
-            try (JsonGenerator json = JSON_OUT.createGenerator(out, JsonEncoding.UTF8)) {
-                gathered = TableEndpoints.json(table, s, request, json);
+            metrics.rowsServed(table.name(), gathered.count());
+            res.header(GENERATION, Long.toString(gathered.generation()));
+            if (!large) {
+                return send(res, 200, NPY, answer);
             }
-            answer = out.toByteArray();
+            res.status(200);
+            res.header(HeaderNames.CONTENT_TYPE, NPY);
+            res.header(HeaderNames.CONTENT_LENGTH, Integer.toString(total));
+            try (OutputStream out = res.outputStream()) {
+                out.write(answer, 0, header.length);
+                out.write(answer, header.length, rowBytes);
+            } catch (IOException | RuntimeException e) {
+                if (e instanceof RuntimeException r && !causedByIo(r)) {
+                    throw r;
+                }
+                LOG.log(System.Logger.Level.DEBUG, "client gone before its answer was sent", e);
+                return CLIENT_GONE;
+            }
+            return 200;
+        } finally {
+            if (reuse) {
+                answerBuffers.give(answer);
+            }
         }
-        metrics.rowsServed(table.name(), gathered.count());
-        res.header(GENERATION, Long.toString(gathered.generation()));
-        return send(res, 200, npy ? NPY : JSON, answer);
     }
 
     private int similar(ServerRequest req, ServerResponse res, ServedTable table) throws IOException {

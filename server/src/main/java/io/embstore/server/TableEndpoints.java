@@ -31,7 +31,7 @@ final class TableEndpoints {
 
     /**
      * Resolves the words or ids of {@code request} to rows, checks them, and gathers them consistently into
-     * {@code dst} at row {@code i * dim} for position {@code i}; missing words' rows are left as they are (zero).
+     * {@code dst} at row {@code i * dim} for position {@code i}; missing words' rows are zeroed.
      */
     static Gathered gather(ServedTable table, EmbeddingStore s, RequestJson.Lookup request, MemorySegment dst) {
         int n = request.size();
@@ -68,9 +68,11 @@ final class TableEndpoints {
         }
         int[] missing = new int[missingCount];
         int m = 0;
-        // Runs of found words are gathered in one call each; a missing word's row stays zero.
+        // Runs of found words are gathered in one call each.
         for (int i = 0; i < n; ) {
             if (rows[i] < 0) {
+                // dst may be a reused buffer holding an earlier answer: a missing word's row is zeroed here.
+                dst.asSlice(i * rowBytes, rowBytes).fill((byte) 0);
                 missing[m++] = i++;
                 continue;
             }
@@ -93,19 +95,6 @@ final class TableEndpoints {
                     + "' x " + dim + "), more than " + max + " in one " + (npy ? ".npy" : "JSON")
                     + " answer: ask for fewer rows per request");
         }
-    }
-
-    /** The .npy body: a version 1.0 header padded to 64 bytes, then the float32 rows in native (little-endian) order. */
-    static byte[] npyBody(ServedTable table, EmbeddingStore s, RequestJson.Lookup request, Gathered[] result) {
-        int n = request.size();
-        int dim = s.dim();
-        checkAnswerSize(table.name(), n, dim, true);
-        byte[] header = npyHeader(n, dim);
-        byte[] body = new byte[Math.toIntExact(header.length + (long) n * dim * Float.BYTES)];
-        System.arraycopy(header, 0, body, 0, header.length);
-        MemorySegment rows = MemorySegment.ofArray(body).asSlice(header.length);
-        result[0] = gather(table, s, request, rows);
-        return body;
     }
 
     static byte[] npyHeader(long rows, int dim) {

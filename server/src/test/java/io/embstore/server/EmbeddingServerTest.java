@@ -171,6 +171,36 @@ class EmbeddingServerTest {
     }
 
     @Test
+    void npyMissingWordsAreZeroRowsAfterAnswersOfFoundWords() throws Exception {
+        // Large .npy answers are gathered into reused arrays: a missing word's row must not show an earlier answer's.
+        int n = ApiHandler.ONE_WRITE_BYTES / (DIM * Float.BYTES) + 1;
+        List<String> found = new ArrayList<>();
+        List<String> absent = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            found.add(TestTables.word((i * 7) % ROWS));
+            absent.add(i % 2 == 0 ? "absent-" + i : TestTables.word(i % ROWS));
+        }
+        for (int round = 0; round < 3; round++) {
+            assertEquals(200, client.post("/v1/tables/glove/lookup", wordsBody(found), "application/x-npy").statusCode());
+            HttpResponse<byte[]> res = client.post("/v1/tables/glove/lookup", wordsBody(absent), "application/x-npy");
+            assertEquals(200, res.statusCode());
+            float[] values = Npy.float32(res.body(), absent.size(), DIM);
+            float[] expected = new float[DIM];
+            for (int i = 0; i < absent.size(); i++) {
+                if (i % 2 == 0) {
+                    java.util.Arrays.fill(expected, 0f);
+                } else {
+                    reference.read(reference.rowOf(absent.get(i)), expected);
+                }
+                for (int j = 0; j < DIM; j++) {
+                    assertEquals(Float.floatToRawIntBits(expected[j]), Float.floatToRawIntBits(values[i * DIM + j]),
+                            "round " + round + " position " + i + " element " + j);
+                }
+            }
+        }
+    }
+
+    @Test
     void npyWithoutMissingWordsHasNoMissingHeader() {
         HttpResponse<byte[]> res = client.post("/v1/tables/items/lookup", "{\"ids\": [49, 0, 0, 7]}", "application/x-npy");
         assertEquals(200, res.statusCode());
