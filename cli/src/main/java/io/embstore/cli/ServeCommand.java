@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.logging.Level;
+import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -45,6 +46,12 @@ final class ServeCommand extends BaseCommand {
      * stack trace ("Internal server error"): a hostile or broken client, not the server's trouble.
      */
     private static final Logger HTTP1_LOG = Logger.getLogger("io.helidon.webserver.http1.Http1Connection");
+    /**
+     * Helidon's connection handler logs a client that hangs up before the server could tell HTTP/1.1 from HTTP/2
+     * (a port scanner, a health probe that only connects) as an "unexpected exception" WARNING with a stack trace;
+     * those records are dropped, its other warnings kept.
+     */
+    private static final Logger CONNECTION_LOG = Logger.getLogger("io.helidon.webserver.ConnectionHandler");
     /** Helidon logs a port it cannot bind with two stack traces; the command says it in one line instead. */
     private static final Logger START_LOG = Logger.getLogger("io.helidon.webserver.LoomServer");
 
@@ -110,6 +117,7 @@ final class ServeCommand extends BaseCommand {
         }
         HELIDON_LOG.setLevel(Level.WARNING);
         HTTP1_LOG.setLevel(Level.SEVERE);
+        CONNECTION_LOG.setFilter(ServeCommand::notAHangUpBeforeTheRequest);
         EmbeddingServer server = builder.build();
         CountDownLatch stopped = new CountDownLatch(1);
         try {
@@ -139,6 +147,17 @@ final class ServeCommand extends BaseCommand {
     }
 
     /** A table's default name: its directory's name, which must be a valid table name. */
+    /** False for Helidon's record of a connection that ended before its first bytes could be identified. */
+    static boolean notAHangUpBeforeTheRequest(LogRecord record) {
+        for (Throwable t = record.getThrown(); t != null; t = t.getCause()) {
+            // Helidon's DataReader.InsufficientDataAvailableException, by name: the class is internal to Helidon.
+            if (t.getClass().getName().endsWith("$InsufficientDataAvailableException")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static String nameOf(Path dir) {
         Path name = dir.toAbsolutePath().normalize().getFileName();
         String s = name == null ? "" : name.toString();

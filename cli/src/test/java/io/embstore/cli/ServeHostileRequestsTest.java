@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -148,6 +150,35 @@ class ServeHostileRequestsTest {
             assertEquals(200, health.status(), health::toString);
             assertEquals("ok", JSON.readTree(health.body()).path("status").asText(), health::toString);
             assertCorrectLookup(server, values);
+        }
+    }
+
+    /**
+     * Clients that connect and hang up before the server can tell HTTP/1.1 from HTTP/2 (a few bytes, or none) are a
+     * scanner's or a broken client's normal behaviour: the server goes on and writes no stack trace about them.
+     */
+    @Test
+    void clientsThatHangUpBeforeTheirRequestLineLeaveNoStackTrace() throws Exception {
+        Path served = tmp.resolve("t");
+        float[][] values = createStore(served, 11);
+        Path tokenFile = Files.writeString(tmp.resolve("token"), TOKEN + "\n");
+        List<String> prefixes = List.of("", "G", "GE", "GET /", "\r\n", "PRI * HTTP/2.0\r\n", "\u0016\u0003\u0001");
+        try (ServeProcess server = ServeProcess.start("t=" + served, "--token-file", tokenFile.toString())) {
+            for (String prefix : prefixes) {
+                try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+                    socket.setSoTimeout(10_000);
+                    socket.getOutputStream().write(prefix.getBytes(StandardCharsets.ISO_8859_1));
+                    socket.shutdownOutput();
+                    // Read to the server's end of the connection: it has handled (and logged) the hang-up by then.
+                    socket.getInputStream().readAllBytes();
+                }
+            }
+            RawHttp.Response health = server.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertEquals(200, health.status(), health::toString);
+            assertCorrectLookup(server, values);
+            String log = server.stderr();
+            assertTrue(log.lines().noneMatch(l -> l.startsWith("\tat ") || l.contains("Exception")),
+                    "the server logged stack traces about clients that hung up:\n" + log);
         }
     }
 
