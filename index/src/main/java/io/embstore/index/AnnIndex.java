@@ -50,11 +50,17 @@ import java.util.function.LongConsumer;
  * <p>Rows written after the build are found once the writer publishes (anything that moves
  * {@link EmbeddingStore#generation()}: {@code publish()}, {@code flush()}, an append), and rows a reader sees after its
  * {@link EmbeddingStore#refresh()}. Many changed rows make queries slower (each is scored by brute force):
- * {@link #changedRowsSinceBuild()} says how many, and a rebuild makes it 0.
+ * {@link #changedRowsSinceBuild()} says how many, and a rebuild makes it 0. Past an eighth of the rows a query is
+ * answered by the store's exact scan instead, the fallback that is then also the faster path.
  *
  * <p>Threads: queries may run on any number of threads. The index does not own the store: close the index first.
  */
 public final class AnnIndex implements AutoCloseable {
+    /**
+     * The share of changed rows past which a query runs the store's exact scan instead: a changed row is scored one at a
+     * time in double from a consistent copy, several times the cost of a row in the scan's SIMD kernel.
+     */
+    private static final double EXACT_SCAN_SHARE = 1.0 / 8;
     private final EmbeddingStore store;
     private final Path file;
     private final Arena arena;
@@ -170,7 +176,12 @@ public final class AnnIndex implements AutoCloseable {
         }
         float[] query = new float[dim];
         store.read(row, query);
-        return search(query, unitQuery(query, "word '" + word + "'"), k, ef, new long[] {row});
+        float[] unit = unitQuery(query, "word '" + word + "'");
+        if (scanIsCheaper()) {
+            checkSearch(k, ef);
+            return store.mostSimilar(word, k);
+        }
+        return search(query, unit, k, ef, new long[] {row});
     }
 
     /**
@@ -183,6 +194,10 @@ public final class AnnIndex implements AutoCloseable {
     public List<Neighbor> search(float[] query, int k, int ef, Set<String> exclude) {
         ensureOpen();
         float[] unit = unitQuery(query, "query");
+        if (scanIsCheaper()) {
+            checkSearch(k, ef);
+            return store.mostSimilar(query, k, exclude);
+        }
         long[] excluded = new long[exclude.size()];
         int n = 0;
         for (String word : exclude) {
@@ -194,13 +209,25 @@ public final class AnnIndex implements AutoCloseable {
         return search(query, unit, k, ef, Arrays.copyOf(excluded, n));
     }
 
-    private List<Neighbor> search(float[] query, float[] unit, int k, int ef, long[] excluded) {
+    private static void checkSearch(int k, int ef) {
         if (k < 0) {
             throw new IllegalArgumentException("k must be at least 0: k=" + k);
         }
         if (ef < 1) {
             throw new IllegalArgumentException("ef must be at least 1: ef=" + ef);
         }
+    }
+
+    /**
+     * Whether so many rows changed since the build that scoring them one by one costs more than the store's own scan
+     * of every row (vectorised, on every core): then the exact answer is also the cheaper one.
+     */
+    private boolean scanIsCheaper() {
+        return changedRows().rows().length > EXACT_SCAN_SHARE * store.rows();
+    }
+
+    private List<Neighbor> search(float[] query, float[] unit, int k, int ef, long[] excluded) {
+        checkSearch(k, ef);
         if (k == 0) {
             return List.of();
         }

@@ -3,6 +3,7 @@ package io.embstore.index;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.StoreException;
 import io.embstore.store.io.DurableFiles;
+import io.embstore.store.io.FileSpace;
 import io.embstore.store.io.TempSibling;
 import io.github.jbellis.jvector.graph.GraphIndex;
 import io.github.jbellis.jvector.graph.GraphIndexBuilder;
@@ -109,6 +110,8 @@ final class AnnIndexWriter {
         try {
             TempSibling.sweepStale(target);
             temp = TempSibling.createFile(target);
+            // Blocks first: a full disk is then one clear error about the index, before anything is written.
+            FileSpace.reserve(temp, 0, fileBytes, target, temp);
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
                 Body body = new Body(ch, AnnFile.HEADER_BYTES);
                 for (int i = 0; i < sampleCount; i++) {

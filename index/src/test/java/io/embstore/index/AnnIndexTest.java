@@ -116,6 +116,35 @@ class AnnIndexTest {
     }
 
     @Test
+    void withMostRowsRewrittenSinceTheBuildAnswersAreStillExact() {
+        long seed = Seeds.seed("AnnIndexTest rewritten");
+        Path dir = tmp.resolve("t");
+        ClusteredTable.create(dir, 1000, Dtype.F32, seed);
+        try (WritableStore writer = EmbeddingStore.openForWriting(dir)) {
+            try (AnnIndex index = AnnIndex.build(writer, AnnIndexOptions.defaults().withThreads(2), null)) {
+                // A trainer's epoch: a third of the rows move (past the share where the exact scan answers).
+                SplittableRandom random = new SplittableRandom(seed);
+                float[] row = new float[ClusteredTable.DIM];
+                for (int r = 0; r < 1000; r += 3) {
+                    for (int d = 0; d < row.length; d++) {
+                        row[d] = (float) ClusteredTable.gaussian(random);
+                    }
+                    writer.write(r, row);
+                }
+                writer.publish();
+                assertEquals(334, index.changedRowsSinceBuild());
+                for (int q = 0; q < 30; q++) {
+                    String word = "w" + random.nextInt(1000);
+                    assertEquals(writer.mostSimilar(word, K), index.mostSimilar(word, K, EF), word);
+                    float[] query = new float[ClusteredTable.DIM];
+                    writer.read(writer.rowOf(word), query);
+                    assertEquals(writer.mostSimilar(query, K, Set.of(word)), index.search(query, K, EF, Set.of(word)));
+                }
+            }
+        }
+    }
+
+    @Test
     void excludedWordsPaddingAndZeroRowsAreNeverAnswers() {
         Path dir = tmp.resolve("t");
         ClusteredTable.create(dir, 400, Dtype.F32, 7);
