@@ -97,7 +97,7 @@ public final class AnnIndex implements AutoCloseable {
         this.builtMillis = segment.get(AnnFile.LONG, AnnFile.BUILT_MILLIS_AT);
         this.versionsOffset = segment.get(AnnFile.LONG, AnnFile.VERSIONS_OFFSET_AT);
         this.graph = new MappedGraph(segment, file, segment.get(AnnFile.LONG, AnnFile.ADJACENCY_OFFSET_AT), rows,
-                degree, segment.get(AnnFile.INT, AnnFile.ENTRY_AT));
+                degree, segment.get(AnnFile.INT, AnnFile.ENTRY_AT), store);
         this.searchers = ThreadLocal.withInitial(() -> new GraphSearcher(graph));
     }
 
@@ -231,7 +231,7 @@ public final class AnnIndex implements AutoCloseable {
         if (k == 0) {
             return List.of();
         }
-        long[] damaged = store.damagedRows();
+        long[] damaged = store.damagedRowCount() == 0 ? new long[0] : store.damagedRows();
         long padding = store.paddingIndex();
         ChangedRows changedNow = changedRows();
         Candidates top = new Candidates(k);
