@@ -243,18 +243,23 @@ public final class AnnIndex implements AutoCloseable {
             SearchResult found = searchers.get().search(new SearchScoreProvider(new QueryScore(unit)), (int) wanted,
                     Bits.ALL);
             for (SearchResult.NodeScore hit : found.getNodes()) {
-                consider(hit.node, query, row, excluded, damaged, padding, seen, top);
+                if (seen.add((long) hit.node)) {
+                    consider(hit.node, query, row, excluded, damaged, padding, top);
+                }
             }
         }
+        // The changed rows are distinct already: only the walk's rows need remembering.
         for (long r : changedNow.rows()) {
-            consider(r, query, row, excluded, damaged, padding, seen, top);
+            if (!seen.contains(r)) {
+                consider(r, query, row, excluded, damaged, padding, top);
+            }
         }
         return top.sorted(store);
     }
 
     private void consider(long r, float[] query, float[] row, long[] excluded, long[] damaged, long padding,
-                          Set<Long> seen, Candidates top) {
-        if (r == padding || contains(excluded, r) || contains(damaged, r) || !seen.add(r)) {
+                          Candidates top) {
+        if (r == padding || contains(excluded, r) || contains(damaged, r)) {
             return;
         }
         store.read(r, row);
