@@ -77,6 +77,12 @@ class AnnIndexTest {
                 System.out.printf("AnnIndexTest %s: recall@%d at ef %d = %.4f, %d of %d answers equal the exact ones%n",
                         dtype, K, EF, recall, equalAnswers, QUERIES);
                 assertTrue(recall >= RECALL_FLOOR, "recall " + recall + " < " + RECALL_FLOOR + " (seed=" + seed + ")");
+                // A searcher reused for many queries answers as a fresh one: no state leaks from query to query.
+                try (AnnIndex fresh = AnnIndex.open(store)) {
+                    for (int i = 0; i < 20; i++) {
+                        assertEquals(fresh.mostSimilar("w" + i, K, 16), index.mostSimilar("w" + i, K, 16), "w" + i);
+                    }
+                }
             }
         }
     }
