@@ -145,4 +145,22 @@ class StderrProgressTest {
             assertFalse(summary.contains("(0 MB/s)"), summary);
         }
     }
+
+    /** The index bar counts rows and ends at 100% (every row inserted once). */
+    @Test
+    void theIndexBarCountsRowsToAHundredPercent() throws Exception {
+        Path store = tmp.resolve("s");
+        onTerminal(">/dev/null", "convert", vectors.toString(), store.toString(), "--quiet");
+        Path report = tmp.resolve("index.report");
+        String pty = onTerminal(">" + quote(report.toString()), "index", store.toString(), "--threads", "1");
+        assertTrue(hasBar(pty, "index"), "a bar on the terminal: " + pty);
+        String last = "";
+        for (String f : pty.split("\r")) {
+            if (f.startsWith("index ")) {
+                last = f;
+            }
+        }
+        assertTrue(last.contains("100%") && last.contains("2000/2000 rows"), "the last frame: " + last);
+        assertTrue(Files.readString(report).startsWith("indexed "), Files.readString(report));
+    }
 }
