@@ -32,6 +32,7 @@ final class EmbstoreCommand extends BaseCommand {
             InfoCommand.class,
             GetCommand.class,
             VerifyCommand.class,
+            IndexCommand.class,
             SimilarCommand.class,
             AnalogyCommand.class,
             SimilarityCommand.class,

@@ -22,7 +22,8 @@ import picocli.CommandLine.Mixin;
                 "",
                 "Prints a store's path, shape, dtype, vocabulary, padding row, generation (the writer's publication"
                         + " counter), damaged rows (rows whose write did not complete: reads of them fail until they are"
-                        + " rewritten) and the size of each of its files. Opens the store read-only: it works while a"
+                        + " rewritten), its approximate-neighbour index (the generation it was built at and the rows"
+                        + " changed since) and the size of each of its files. Opens the store read-only: it works while a"
                         + " writer is using it."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
@@ -41,6 +42,7 @@ final class InfoCommand extends BaseCommand {
             Path path = table.path().toAbsolutePath().normalize();
             long generation = table.generation();
             long[] damaged = table.damagedRows();
+            AnnIndexStatus ann = AnnIndexStatus.of(table);
             Map<String, Long> files = fileSizes(path);
             long total = files.values().stream().mapToLong(Long::longValue).sum();
             if (json.json) {
@@ -53,6 +55,7 @@ final class InfoCommand extends BaseCommand {
                 b.append(",\"padding_index\":").append(table.paddingIndex() >= 0 ? Long.toString(table.paddingIndex()) : "null");
                 b.append(",\"generation\":").append(generation);
                 b.append(",\"damaged_rows\":").append(damaged.length);
+                b.append(",\"ann_index\":").append(ann.json());
                 b.append(",\"files\":{");
                 String sep = "";
                 for (Map.Entry<String, Long> f : files.entrySet()) {
@@ -70,6 +73,7 @@ final class InfoCommand extends BaseCommand {
                 out.printf("padding     %s%n", padding(table));
                 out.printf("generation  %d%n", generation);
                 out.printf("damaged     %s%n", damaged(damaged));
+                out.printf("ann index   %s%n", ann.text());
                 out.printf("files       %d, %s in all%n", files.size(), humanBytes(total));
                 int width = files.keySet().stream().mapToInt(String::length).max().orElse(0);
                 for (Map.Entry<String, Long> f : files.entrySet()) {

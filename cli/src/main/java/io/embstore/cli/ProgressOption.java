@@ -39,6 +39,14 @@ final class ProgressOption {
         return new Bar(builder(task, totalRows, false).setUnit(" rows", 1).build(), true);
     }
 
+    /** A bar over {@code total} things of {@code unit} (" rows"), showing their rate: for work counted in items alone. */
+    Bar startCount(String task, long total, String unit) {
+        if (quiet || !StderrTerminal.isTerminal()) {
+            return new Bar(null, true);
+        }
+        return new Bar(builder(task, total, true).setUnit(unit, 1).build(), true, false);
+    }
+
     private static ProgressBarBuilder builder(String task, long total, boolean showSpeed) {
         ProgressBarBuilder b = new ProgressBarBuilder()
                 .setTaskName(task)
@@ -72,13 +80,20 @@ final class ProgressOption {
     static final class Bar implements ProgressListener, AutoCloseable {
         private final ProgressBar bar;
         private final boolean byRows;
+        /** Whether the message shows the bytes so far (a bar by rows whose bytes mean something). */
+        private final boolean showBytes;
         private final AtomicLong rows = new AtomicLong();
         private final AtomicLong bytes = new AtomicLong();
         private final long started = System.nanoTime();
 
         Bar(ProgressBar bar, boolean byRows) {
+            this(bar, byRows, true);
+        }
+
+        Bar(ProgressBar bar, boolean byRows, boolean showBytes) {
             this.bar = bar;
             this.byRows = byRows;
+            this.showBytes = showBytes;
         }
 
         @Override
@@ -91,7 +106,9 @@ final class ProgressOption {
             double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
             if (byRows) {
                 bar.stepBy(rowsDone);
-                bar.setExtraMessage(bytes(totalBytes) + ", " + rate(totalBytes, seconds));
+                if (showBytes) {
+                    bar.setExtraMessage(bytes(totalBytes) + ", " + rate(totalBytes, seconds));
+                }
             } else {
                 bar.stepBy(bytesDone);
                 bar.setExtraMessage(String.format(Locale.ROOT, " %,d rows, %,.0f rows/s", totalRows,

@@ -310,6 +310,18 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     }
 
     /**
+     * A read-only view of the rows' write counters ({@code rows.seq}, docs/FORMAT.md): one little-endian int32 per row
+     * of {@code [0, rows())}, which changes at every write of its row (odd while the write is under way). A structure
+     * derived from the rows (the approximate-neighbour index) keeps a copy and later finds the rows written since by
+     * comparing: only equality means anything. The view is valid until this store is closed.
+     */
+    public final MemorySegment rowVersions() {
+        View v = view;
+        ensureOpen();
+        return v.mapping().seq().asSlice(0, RowSeqlock.fileBytes(v.rows())).asReadOnly();
+    }
+
+    /**
      * {@code nn.Embedding}'s forward: row {@code ids[i]} goes to {@code dst[i * dim, (i + 1) * dim)}, each row read
      * consistently.
      *
