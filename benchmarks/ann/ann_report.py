@@ -22,9 +22,9 @@ def load(path):
         return None
 
 
-def qps_at(curve, recall):
+def qps_at(curve, recall, key="qps"):
     """FAISS' queries/s at this recall, interpolated on its curve (log qps, linear in recall); None outside it."""
-    pts = sorted((p["recall"], p["qps"]) for p in curve)
+    pts = sorted((p["recall"], p[key]) for p in curve if key in p)
     for (r0, q0), (r1, q1) in zip(pts, pts[1:]):
         if r0 <= recall <= r1:
             if r1 == r0:
@@ -79,18 +79,21 @@ def section(out_dir):
     if not (faiss and build and search):
         missing = [n for n, v in (("faiss", faiss), ("embstore build", build), ("embstore search", search)) if not v]
         lines += [f"Not measured in this run: {', '.join(missing)} (see the run's log).", ""]
-    lines += [f"| ef | embstore recall@{truth.get('k', 10)} | embstore q/s | p50 ms | p99 ms | FAISS recall | FAISS q/s "
-              "| p50 ms | p99 ms | embstore / FAISS q/s at embstore's recall |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| ef | embstore recall@{truth.get('k', 10)} | q/s | p50 ms | p99 ms | q/s (CPU) | FAISS recall | q/s "
+              "| p50 ms | p99 ms | q/s (CPU) | embstore / FAISS at embstore's recall: q/s, q/s (CPU) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     ours = {p["ef"]: p for p in (search or {}).get("curve", [])}
     theirs = {p["ef"]: p for p in (faiss or {}).get("curve", [])}
     for ef in sorted(set(ours) | set(theirs)):
         o, t = ours.get(ef), theirs.get(ef)
         cells = [str(ef)]
-        cells += ["%.4f" % o["recall"], "%.0f" % o["qps"], "%.3f" % o["p50_ms"], "%.3f" % o["p99_ms"]] if o else ["-"] * 4
-        cells += ["%.4f" % t["recall"], "%.0f" % t["qps"], "%.3f" % t["p50_ms"], "%.3f" % t["p99_ms"]] if t else ["-"] * 4
+        for p in (o, t):
+            cells += ["%.4f" % p["recall"], "%.0f" % p["qps"], "%.3f" % p["p50_ms"], "%.3f" % p["p99_ms"],
+                      "%.0f" % p.get("qps_cpu", float("nan"))] if p else ["-"] * 5
         peer = qps_at(faiss["curve"], o["recall"]) if (o and faiss) else None
-        cells.append("%.2f" % (o["qps"] / peer) if peer else "outside FAISS' curve" if o else "-")
+        peer_cpu = qps_at(faiss["curve"], o["recall"], "qps_cpu") if (o and faiss) else None
+        cells.append("%.2f, %.2f" % (o["qps"] / peer, o["qps_cpu"] / peer_cpu) if peer and peer_cpu
+                     else "outside FAISS' curve" if o else "-")
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     rows = []
@@ -111,15 +114,24 @@ def section(out_dir):
         rows.append(("one query >= 20x faster than the exact scan", text, yes(s_all >= 20)))
     if at and faiss:
         peer = qps_at(faiss["curve"], at["recall"])
-        if peer:
+        peer_cpu = qps_at(faiss["curve"], at["recall"], "qps_cpu")
+        if peer and peer_cpu:
             rows.append(("queries/s >= FAISS' at equal recall",
                          f"{at['qps']:.0f} vs {peer:.0f} (FAISS interpolated at recall {at['recall']:.4f}): "
-                         f"{at['qps'] / peer:.2f}x", yes(at["qps"] >= peer)))
+                         f"{at['qps'] / peer:.2f}x; by CPU time {at['qps_cpu']:.0f} vs {peer_cpu:.0f}: "
+                         f"{at['qps_cpu'] / peer_cpu:.2f}x",
+                         "wall " + yes(at["qps"] >= peer) + ", CPU " + yes(at["qps_cpu"] >= peer_cpu)))
+        else:
+            rows.append(("queries/s >= FAISS' at equal recall",
+                         f"embstore's recall {at['recall']:.4f} is outside FAISS' curve: compare the rows above", "-"))
     if build and faiss:
         ratio = build["build_s"] / faiss["build_s"]
+        cpu = build["build_cpu_s"] / faiss["build_cpu_s"]
         rows.append(("build <= 2x FAISS'", f"{build['build_s']:.0f} s vs {faiss['build_s']:.0f} s "
                      f"({build['threads']} / {faiss['build_threads']} threads, M {build['m']}, beam/efConstruction "
-                     f"{build['beam']} / {faiss['ef_construction']}): {ratio:.2f}x the time", yes(ratio <= 2)))
+                     f"{build['beam']} / {faiss['ef_construction']}): {ratio:.2f}x the time; CPU "
+                     f"{build['build_cpu_s']:.0f} s vs {faiss['build_cpu_s']:.0f} s: {cpu:.2f}x",
+                     "wall " + yes(ratio <= 2) + ", CPU " + yes(cpu <= 2)))
     if exact_all:
         rows.append(("exact scan (`mostSimilar`) for reference",
                      f"p50 {exact_all['p50_ms']:.1f} ms, p99 {exact_all['p99_ms']:.1f} ms on "
@@ -135,6 +147,26 @@ def section(out_dir):
     return "\n".join(lines)
 
 
+def compare_section(path):
+    c = load(path)
+    if not c:
+        return ""
+    lines = ["## jvector or Lucene (the prototype behind the choice)", "",
+             f"`LibraryCompare` (`benchmarks/ann/run --compare {c['rows']}`): the two libraries alone (no store, no "
+             f"re-rank) on the same unit vectors on the heap, the first {c['rows']:,} rows of the clustered table, "
+             f"{c['queries']} query rows, exact top {c['k']} by the store's scan over the same rows; degree {c['m']}, "
+             f"beam {c['beam']}, {c['threads']} build threads, queries one at a time on one thread.", ""]
+    libs = [(n, c[n]) for n in ("jvector", "lucene") if n in c]
+    lines += ["| library | version | degree | build s | " + " | ".join(
+        f"ef {p['ef']}: recall, q/s" for p in libs[0][1]["curve"]) + " |",
+              "|---|---|---|---|" + "---|" * len(libs[0][1]["curve"])]
+    for name, lib in libs:
+        lines.append(f"| {name} | {lib['version']} | {lib['degree']} | {lib['build_s']:.1f} | " + " | ".join(
+            f"{p['recall']:.4f}, {p['qps']:.0f}" for p in lib["curve"]) + " |")
+    lines.append("")
+    return "\n".join(lines)
+
+
 def main():
     results, run_json, dirs = sys.argv[1], sys.argv[2], sys.argv[3:]
     run = load(run_json) or {}
@@ -147,13 +179,26 @@ def main():
             "then every query alone on one thread (`faiss.omp_set_num_threads(1)`) for each ef (`efSearch`); "
             "embstore's `AnnIndex.build`, then `AnnIndex.mostSimilar(word, 10, ef)` one query at a time on one "
             "thread in a fresh JVM (index opened from the store directory, 100 untimed warm-up queries per ef; FAISS "
-            "50). Latencies per query; queries/s = queries / the sum of their latencies. Recall@10: the share of "
+            "50). Latencies per query; queries/s = queries / the sum of their latencies; \"(CPU)\": the same from "
+            "the querying thread's CPU time (`ThreadMXBean.getCurrentThreadCpuTime`, Python's `time.thread_time`), "
+            "which a loaded machine does not inflate; build CPU: the whole process'. Recall@10: the share of "
             "numpy's exact top 10 found. \"At equal recall\": FAISS' queries/s interpolated on its curve at "
             "embstore's recall. The exact scan is the store's `mostSimilar` on all cores (as shipped) and, in a JVM "
             "limited to one processor, on one.", "",
+            "The tables (`benchmarks/ann/gen_table.py`, seeded; its docstring has the details): **clustered**, a "
+            "Gaussian mixture shaped like an embedding table (a shared mean direction, centroids spread along a "
+            "decaying spectrum in a random basis, two levels: topics and clusters around them, Zipf-like cluster "
+            "sizes, a log-normal spread and 4 elongated directions per cluster, rows shuffled), never uniform noise; "
+            "**real**, the recipe for a larger real table from the small shared data: 300-d skip-gram vectors "
+            "trained by gensim on `../shared/data/lee_background.cor` and `head500.noblanks.cor` (20,183 words, "
+            "one worker, fixed seed), then grown to the row count by moving each new row part of the way from a real "
+            "word towards one of its 20 nearest real words, plus noise. Both are written as word2vec binary files and "
+            "converted with `embstore convert`; FAISS reads the store's own `matrix.npy` (one copy of each table).", "",
             "The machine is shared with other work (2 cores): the load averages below are part of the result; "
-            "ratios within a run are what to compare.", ""]
+            "ratios within a run are what to compare, and the CPU-time figures are the ones the load does not "
+            "inflate.", ""]
     body = [section(d) for d in dirs]
+    body.append(compare_section(os.path.join(os.path.dirname(run_json), "library-compare.json")))
     with open(results, "w") as f:
         f.write("\n".join(head + body))
     print(f"ann: wrote {results}", file=sys.stderr)

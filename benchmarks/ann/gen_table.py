@@ -132,6 +132,8 @@ def expand(args):
         sims[np.arange(sims.shape[0]), np.arange(s, s + sims.shape[0])] = -2
         neighbours[s:s + 2048] = np.argpartition(-sims, 20, axis=1)[:, :20]
     norms = np.linalg.norm(real, axis=1)
+    if n < v:                                 # a small run (--smoke): the first n real rows alone
+        words, real, v = words[:n], real[:n], n
     extra = n - v
     source = rng.integers(0, v, extra)
     towards = neighbours[source, rng.integers(0, 20, extra)]
