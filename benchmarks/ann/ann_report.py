@@ -197,6 +197,8 @@ def main():
             "The machine is shared with other work (2 cores): the load averages below are part of the result; "
             "ratios within a run are what to compare, and the CPU-time figures are the ones the load does not "
             "inflate.", ""]
+    if run.get("note"):
+        head += ["**This run:** " + run["note"], ""]
     body = [section(d) for d in dirs]
     body.append(compare_section(os.path.join(os.path.dirname(run_json), "library-compare.json")))
     with open(results, "w") as f:
