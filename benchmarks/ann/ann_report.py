@@ -157,10 +157,10 @@ def compare_section(path):
     if not c:
         return ""
     lines = ["## jvector or Lucene (the prototype behind the choice)", "",
-             f"`LibraryCompare` (`benchmarks/ann/run --compare {c['rows']}`): the two libraries alone (no store, no "
+             f"`LibraryCompare` (what `benchmarks/ann/run --compare ROWS` runs): the two libraries alone (no store, no "
              f"re-rank) on the same unit vectors on the heap, the first {c['rows']:,} rows of the clustered table, "
              f"{c['queries']} query rows, exact top {c['k']} by the store's scan over the same rows; degree {c['m']}, "
-             f"beam {c['beam']}, {c['threads']} build threads, queries one at a time on one thread.", ""]
+             f"beam {c['beam']}, build threads: {c['threads']}, queries one at a time on one thread.", ""]
     libs = [(n, c[n]) for n in ("jvector", "lucene") if n in c]
     lines += ["| library | version | degree | build s | " + " | ".join(
         f"ef {p['ef']}: recall, q/s" for p in libs[0][1]["curve"]) + " |",
