@@ -84,7 +84,7 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
         this.manifest = manifest;
         this.dim = manifest.dim();
         this.dtype = manifest.dtype();
-        this.rowBytes = (long) manifest.dim() * manifest.dtype().bytes();
+        this.rowBytes = manifest.dtype().rowBytes(manifest.dim());
         this.paddingIndex = manifest.paddingIndex();
         this.wordsFile = dir.resolve(VocabularyIndex.WORDS_FILE);
         this.arena = arena;

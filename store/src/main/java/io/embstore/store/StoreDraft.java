@@ -67,7 +67,7 @@ final class StoreDraft implements Draft {
         this.target = target.toAbsolutePath();
         this.dim = dim;
         this.dtype = dtype;
-        this.rowBytes = (long) dim * dtype.bytes();
+        this.rowBytes = dtype.rowBytes(dim);
         this.vocabulary = vocabulary;
         this.paddingIndex = paddingIndex;
         if (Files.exists(this.target)) {
@@ -247,6 +247,9 @@ final class StoreDraft implements Draft {
     public void putRow(long row, float[] src, int offset) {
         checkRow(row);
         java.util.Objects.checkFromIndexSize(offset, dim, src.length);
+        if (dtype.quantized()) {
+            QuantizedRows.check(dtype, src, offset, dim, row, null);
+        }
         if (row >= reservedRows) {
             reserveRows(row + 1);
         }

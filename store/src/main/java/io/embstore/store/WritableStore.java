@@ -98,6 +98,10 @@ public final class WritableStore extends EmbeddingStore {
         if (row == paddingIndex) {
             throw new IllegalArgumentException("row " + row + " is the padding row: it stays zero and is never written");
         }
+        if (dtype.quantized()) {
+            // Refused before the seqlock write begins: a value the row cannot hold must not leave it damaged.
+            QuantizedRows.check(dtype, src, offset, dim, row, null);
+        }
         if (checksumsCurrent) {
             invalidateChecksums();
         }
@@ -167,6 +171,9 @@ public final class WritableStore extends EmbeddingStore {
     private long appendInternal(byte[] utf8, String word, float[] vector) {
         if (vector.length != dim) {
             throw new IllegalArgumentException("vector has " + vector.length + " values, the store's dim is " + dim);
+        }
+        if (dtype.quantized()) {
+            QuantizedRows.check(dtype, vector, 0, dim, -1, word);
         }
         if (checksumsCurrent) {
             invalidateChecksums();
@@ -480,7 +487,9 @@ public final class WritableStore extends EmbeddingStore {
     }
 
     static void putRow(MemorySegment matrix, Dtype dtype, long at, float[] src, int srcOffset, int dim) {
-        if (dtype == Dtype.F32) {
+        if (dtype.quantized()) {
+            QuantizedRows.quantize(dtype, src, srcOffset, dim, matrix, at);
+        } else if (dtype == Dtype.F32) {
             MemorySegment.copy(src, srcOffset, matrix, RowReader.F32_LE, at, dim);
         } else {
             for (int i = 0; i < dim; i++) {
