@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -33,10 +34,25 @@ final class PanamaQuantizedKernel extends QuantizedKernel {
         return widen(ByteVector.fromMemorySegment(BYTES, rows, at, ByteOrder.LITTLE_ENDIAN));
     }
 
+    /**
+     * Four rows at a time share each query load. The tail (the last {@code dim % LANES} codes) is one more full vector
+     * ending at the row's last code, with the query lanes the body already counted set to zero, as in
+     * {@link PanamaSimilarityKernel}: a scalar tail of up to 15 codes a row cost more than the body's 18 vectors at dim
+     * 300. Codes are finite, so the zeroed lanes add exactly nothing.
+     */
     @Override
     void q8Dots(float[] q, MemorySegment rows, long codesAt, long rowBytes, int dim, int n, float[] out) {
         int bound = FLOATS.loopBound(dim);
         int j = 0;
+        if (dim < LANES) {
+            for (; j < n; j++) {
+                out[j] = tail8(q, rows, codesAt + j * rowBytes, 0, dim);
+            }
+            return;
+        }
+        int t = dim - LANES;
+        FloatVector tailQuery = bound == dim ? null : FloatVector.zero(FLOATS)
+                .blend(FloatVector.fromArray(FLOATS, q, t), VectorMask.fromLong(FLOATS, -1L << (bound - t)));
         for (; j + 4 <= n; j += 4) {
             long at0 = codesAt + j * rowBytes;
             long at1 = at0 + rowBytes;
@@ -53,10 +69,16 @@ final class PanamaQuantizedKernel extends QuantizedKernel {
                 a2 = x.fma(codes(rows, at2 + i), a2);
                 a3 = x.fma(codes(rows, at3 + i), a3);
             }
-            out[j] = a0.reduceLanes(VectorOperators.ADD) + tail8(q, rows, at0, bound, dim);
-            out[j + 1] = a1.reduceLanes(VectorOperators.ADD) + tail8(q, rows, at1, bound, dim);
-            out[j + 2] = a2.reduceLanes(VectorOperators.ADD) + tail8(q, rows, at2, bound, dim);
-            out[j + 3] = a3.reduceLanes(VectorOperators.ADD) + tail8(q, rows, at3, bound, dim);
+            if (tailQuery != null) {
+                a0 = tailQuery.fma(codes(rows, at0 + t), a0);
+                a1 = tailQuery.fma(codes(rows, at1 + t), a1);
+                a2 = tailQuery.fma(codes(rows, at2 + t), a2);
+                a3 = tailQuery.fma(codes(rows, at3 + t), a3);
+            }
+            out[j] = a0.reduceLanes(VectorOperators.ADD);
+            out[j + 1] = a1.reduceLanes(VectorOperators.ADD);
+            out[j + 2] = a2.reduceLanes(VectorOperators.ADD);
+            out[j + 3] = a3.reduceLanes(VectorOperators.ADD);
         }
         for (; j < n; j++) {
             long at = codesAt + j * rowBytes;
@@ -64,7 +86,10 @@ final class PanamaQuantizedKernel extends QuantizedKernel {
             for (int i = 0; i < bound; i += LANES) {
                 a = FloatVector.fromArray(FLOATS, q, i).fma(codes(rows, at + i), a);
             }
-            out[j] = a.reduceLanes(VectorOperators.ADD) + tail8(q, rows, at, bound, dim);
+            if (tailQuery != null) {
+                a = tailQuery.fma(codes(rows, at + t), a);
+            }
+            out[j] = a.reduceLanes(VectorOperators.ADD);
         }
     }
 
@@ -96,6 +121,30 @@ final class PanamaQuantizedKernel extends QuantizedKernel {
                 s += even[k] * (c & 0xf) + odd[k] * ((c >>> 4) & 0xf);
             }
             out[j] = s;
+        }
+    }
+
+    /**
+     * Widened a vector at a time and written with one store: C2 did not vectorise the plain loop over the codes
+     * ({@code (b & 0xff)} to float), and q8 gathers then ran at half f32's rows/s (benchmarks/results/quantization.md).
+     */
+    @Override
+    void dequantize8(MemorySegment src, long codesAt, int dim, float scale, float bias, byte[] codes, float[] dst,
+                     int offset) {
+        if (dim < LANES) {
+            for (int i = 0; i < dim; i++) {
+                dst[offset + i] = scale * (src.get(ValueLayout.JAVA_BYTE, codesAt + i) & 0xff) + bias;
+            }
+            return;
+        }
+        int bound = FLOATS.loopBound(dim);
+        for (int i = 0; i < bound; i += LANES) {
+            codes(src, codesAt + i).mul(scale).add(bias).intoArray(dst, offset + i);
+        }
+        if (bound < dim) {
+            // The tail as one vector ending at the row's end: it rewrites some values with the same bits.
+            int t = dim - LANES;
+            codes(src, codesAt + t).mul(scale).add(bias).intoArray(dst, offset + t);
         }
     }
 

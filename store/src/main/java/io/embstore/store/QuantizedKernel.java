@@ -28,6 +28,33 @@ abstract class QuantizedKernel {
     abstract void q4Dots(float[] even, float[] odd, MemorySegment rows, long codesAt, long rowBytes, int pairs, int n,
                          float[] out);
 
+    /**
+     * {@code dst[offset + i] = scale * code(i) + bias} for the {@code dim} q8 codes at byte {@code codesAt} of
+     * {@code src}: a float32 multiply, then an add (never fused), so every kernel gives the same bits. {@code codes}
+     * is scratch of at least {@code dim} bytes, for the kernels that copy the codes out first.
+     */
+    abstract void dequantize8(MemorySegment src, long codesAt, int dim, float scale, float bias, byte[] codes, float[] dst,
+                     int offset);
+
+    /** The kernel for reads and gathers: the one matching the float kernel selected for this JVM. */
+    static QuantizedKernel forReads() {
+        return Reads.KERNEL;
+    }
+
+    /** Holder: chosen on first read; the float kernel's selection logs why. */
+    private static final class Reads {
+        static final QuantizedKernel KERNEL = choose();
+
+        private static QuantizedKernel choose() {
+            try {
+                return matching(SimilarityKernel.selected());
+            } catch (IllegalStateException e) {
+                // A forced kernel that cannot load: queries report it; reads still work, in plain Java.
+                return ScalarQuantizedKernel.INSTANCE;
+            }
+        }
+    }
+
     /** The quantized kernel of the same kind as {@code kernel}: SIMD beside the SIMD float kernel, else scalar. */
     static QuantizedKernel matching(SimilarityKernel kernel) {
         if (!kernel.name().equals("simd")) {

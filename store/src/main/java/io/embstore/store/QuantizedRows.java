@@ -196,30 +196,28 @@ final class QuantizedRows {
     }
 
     /**
-     * Dequantizes the stored row at byte {@code at} of {@code src} into {@code dst[offset, offset + dim)}.
-     * {@code codes} is scratch of at least {@link #codeBytes} bytes: the codes are copied out in one call and converted
-     * in a plain array loop, which C2 vectorises.
+     * Dequantizes the stored row at byte {@code at} of {@code src} into {@code dst[offset, offset + dim)}: q8 through
+     * the read kernel ({@link QuantizedKernel#dequantize8}), q4 from its codes copied out in one call to {@code codes}
+     * (scratch of at least {@link #codeBytes} bytes).
      */
     static void dequantize(Dtype dtype, MemorySegment src, long at, int dim, byte[] codes, float[] dst, int offset) {
         float scale = scale(dtype, src, at);
         float bias = bias(dtype, src, at);
+        if (dtype == Dtype.Q8) {
+            QuantizedKernel.forReads().dequantize8(src, at + Q8_HEADER_BYTES, dim, scale, bias, codes, dst, offset);
+            return;
+        }
         int header = headerBytes(dtype);
         int n = codeBytes(dtype, dim);
         MemorySegment.copy(src, ValueLayout.JAVA_BYTE, at + header, codes, 0, n);
-        if (dtype == Dtype.Q8) {
-            for (int i = 0; i < dim; i++) {
-                dst[offset + i] = scale * (codes[i] & 0xff) + bias;
-            }
-        } else {
-            int pairs = dim / 2;
-            for (int j = 0; j < pairs; j++) {
-                int c = codes[j];
-                dst[offset + 2 * j] = scale * (c & 0xf) + bias;
-                dst[offset + 2 * j + 1] = scale * ((c >>> 4) & 0xf) + bias;
-            }
-            if ((dim & 1) != 0) {
-                dst[offset + dim - 1] = scale * (codes[pairs] & 0xf) + bias;
-            }
+        int pairs = dim / 2;
+        for (int j = 0; j < pairs; j++) {
+            int c = codes[j];
+            dst[offset + 2 * j] = scale * (c & 0xf) + bias;
+            dst[offset + 2 * j + 1] = scale * ((c >>> 4) & 0xf) + bias;
+        }
+        if ((dim & 1) != 0) {
+            dst[offset + dim - 1] = scale * (codes[pairs] & 0xf) + bias;
         }
     }
 

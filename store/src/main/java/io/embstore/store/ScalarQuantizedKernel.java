@@ -50,6 +50,16 @@ final class ScalarQuantizedKernel extends QuantizedKernel {
     }
 
     @Override
+    void dequantize8(MemorySegment src, long codesAt, int dim, float scale, float bias, byte[] codes, float[] dst,
+                     int offset) {
+        // Copied out in one call, then an array loop: a read through the segment per code ran slower still.
+        MemorySegment.copy(src, ValueLayout.JAVA_BYTE, codesAt, codes, 0, dim);
+        for (int i = 0; i < dim; i++) {
+            dst[offset + i] = scale * (codes[i] & 0xff) + bias;
+        }
+    }
+
+    @Override
     public String toString() {
         return "scalar";
     }
