@@ -298,7 +298,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     }
 
     /**
-     * A zero-copy, read-only view of row {@code row} in the matrix file, in the store's dtype (little-endian). It
+     * A zero-copy, read-only view of row {@code row} in the matrix file, in the store's dtype (little-endian; for q8/q4
+     * the row's scale, bias and codes, docs/FORMAT.md). It
      * reads the live mapping, so a concurrent write may show through half done: use {@link #read} for a consistent
      * copy. The view is valid until this store is closed.
      */

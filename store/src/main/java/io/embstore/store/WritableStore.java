@@ -83,10 +83,12 @@ public final class WritableStore extends EmbeddingStore {
     }
 
     /**
-     * Writes {@code src[offset, offset + dim)} into row {@code row}. Rewriting a damaged row makes it healthy again
-     * (durably: the row reaches the disk before it leaves {@code damaged.rows}).
+     * Writes {@code src[offset, offset + dim)} into row {@code row}, quantizing it in a q8/q4 store. Rewriting a damaged
+     * row makes it healthy again (durably: the row reaches the disk before it leaves {@code damaged.rows}).
      *
-     * @throws IllegalArgumentException for the padding row, which is never written
+     * @throws IllegalArgumentException for the padding row, which is never written; in a q8/q4 store, for values the
+     *                                  row cannot hold (NaN, infinities, a range too wide for its scale), before
+     *                                  anything is written
      * @throws StoreException           if writing the row's bytes fails part way (an I/O fault in the mapped file):
      *                                  the row is then damaged, and reads of it fail until it is rewritten
      */
