@@ -113,14 +113,16 @@ class QuantizedCliTest {
     void exportOfAQuantizedStoreWritesItsFloat32Reads(Dtype dtype) throws Exception {
         Path store = tmp.resolve("q");
         ok("convert", vectorFile("v.vec", 0.25f).toString(), store.toString(), "--dtype", dtype.label(), "-q");
-        Path out = tmp.resolve("out.vec");
-        ok("export", store.toString(), out.toString(), "-q");
-        Path again = tmp.resolve("again");
-        ok("convert", out.toString(), again.toString(), "-q");
         float[][] expected = rows(store);
-        float[][] exported = rows(again);
-        for (int r = 0; r < ROWS; r++) {
-            assertArrayEquals(expected[r], exported[r], "row " + r + ": export writes the dequantized values exactly");
+        for (String format : List.of("word2vec", "glove", "word2vec-binary")) {
+            Path out = tmp.resolve("out-" + format);
+            ok("export", store.toString(), out.toString(), "--format", format, "-q");
+            Path again = tmp.resolve("again-" + format);
+            ok("convert", out.toString(), again.toString(), "--format", format, "-q");
+            float[][] exported = rows(again);
+            for (int r = 0; r < ROWS; r++) {
+                assertArrayEquals(expected[r], exported[r], format + " row " + r + ": export writes the dequantized values exactly");
+            }
         }
     }
 
