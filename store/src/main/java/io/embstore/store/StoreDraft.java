@@ -253,13 +253,16 @@ final class StoreDraft implements Draft {
         if (row >= reservedRows) {
             reserveRows(row + 1);
         }
-        WritableStore.putRow(matrix, dtype, NpyHeader.BYTES + row * rowBytes, src, offset, dim);
+        long at = NpyHeader.BYTES + row * rowBytes;
+        WritableStore.putRow(matrix, dtype, at, src, offset, dim);
         if (!rowsPut) {
             rowsPut = true;
         }
         MemorySegment n = norms;
         if (n != null) {
-            RowNorms.set(n, row, RowNorms.of(src, offset, dim, dtype));
+            // A quantized row's norm is that of its dequantized values: read back from the row just written (in cache)
+            // rather than quantized a second time.
+            RowNorms.set(n, row, dtype.quantized() ? RowNorms.of(matrix, dtype, at, dim) : RowNorms.of(src, offset, dim, dtype));
         }
     }
 
