@@ -30,7 +30,7 @@ import picocli.CommandLine.TypeConversionException;
 @Command(name = "convert",
         sortOptions = false,
         description = {
-                "Convert a vector file into a new store.",
+                "Convert a vector file into a new store, or a store into a new store of another dtype.",
                 "",
                 "Reads word2vec text, fastText .vec, GloVe text or word2vec binary, plain or gzip-compressed (.gz),"
                         + " detecting the format unless --format is given. Values are parsed exactly (the float32 that"
