@@ -8,6 +8,8 @@ import ast
 import os
 import struct
 
+import numpy as np
+
 from ._errors import StoreError
 
 FORMAT_VERSION = 1
@@ -48,6 +50,41 @@ NPY_MAGIC = b"\x93NUMPY"
 NPY_HEADER_BYTES = 4096
 DTYPES = {"f32": ("<f4", 4), "f16": ("<f2", 2)}
 NPY_DESCR_TO_DTYPE = {"<f4": "f32", "<f2": "f16"}
+# Row-wise quantized dtypes (FBGEMM's fused rows, QuantizedRows in Java): the type of a row's scale and bias, and the
+# bytes before its codes. One structured record a row: [('scale', T), ('bias', T), ('q', '|u1', (codes,))].
+QUANTIZED = {"q8": ("<f4", 8), "q4": ("<f2", 4)}
+SCALE_TYPE_TO_QUANTIZED = {"<f4": "q8", "<f2": "q4"}
+
+
+def code_bytes(dtype, dim):
+    """Bytes of the codes of a quantized row: dim (q8) or ceil(dim / 2) (q4, two 4-bit codes a byte)."""
+    return dim if dtype == "q8" else (dim + 1) // 2
+
+
+def row_bytes(dtype, dim):
+    """Bytes of one stored row of ``dim`` elements."""
+    if dtype in QUANTIZED:
+        return QUANTIZED[dtype][1] + code_bytes(dtype, dim)
+    return DTYPES[dtype][1] * dim
+
+
+def matrix_dtype(dtype, dim):
+    """The NumPy dtype of one element (f32, f16) or of one row's record (q8, q4)."""
+    if dtype in QUANTIZED:
+        t = QUANTIZED[dtype][0]
+        return np.dtype([("scale", t), ("bias", t), ("q", "u1", (code_bytes(dtype, dim),))])
+    return np.dtype(DTYPES[dtype][0])
+
+
+def dequantize(records, dtype, dim):
+    """Float32 values of quantized row records (any shape of records): ``scale * q + bias`` as a float32 multiply,
+    then an add, never fused, so the bits equal the JVM's reads."""
+    q = records["q"]
+    if dtype == "q4":
+        q = np.stack([q & 0x0F, q >> 4], axis=-1).reshape(q.shape[:-1] + (-1,))[..., :dim]
+    scale = records["scale"].astype(np.float32)[..., None]
+    bias = records["bias"].astype(np.float32)[..., None]
+    return q.astype(np.float32) * scale + bias
 
 # vocab.index: a 64-byte header, then slots of fingerprint (bits 63..40) | record offset + 1 (bits 39..0).
 INDEX_MAGIC = b"EMBSIDX1"
@@ -154,8 +191,8 @@ def read_manifest(directory):
         raise StoreError(path, "format_version %d is not supported: this embstore reads version %d"
                          % (version, FORMAT_VERSION))
     dtype = required("dtype")
-    if dtype not in DTYPES:
-        raise StoreError(path, "dtype '%s' is unknown, expected f32 or f16" % _abbreviate(dtype))
+    if dtype not in DTYPES and dtype not in QUANTIZED:
+        raise StoreError(path, "dtype '%s' is unknown, expected f32, f16, q8 or q4" % _abbreviate(dtype))
     dim = number("dim", 1, MAX_DIM)
     rows = number("rows", 0, MAX_ROWS)
     vocabulary = required("vocabulary")
@@ -191,7 +228,8 @@ def check_control(raw, path):
 
 
 def read_npy_header(head, path):
-    """Parses the 4096-byte ``matrix.npy`` header: returns (dtype label, rows, dim)."""
+    """Parses the 4096-byte ``matrix.npy`` header: returns (dtype label, rows, dim), where dim is the code bytes of
+    a row for the quantized dtypes (their header has one record a row, shape (rows,))."""
     if len(head) < NPY_HEADER_BYTES or bytes(head[0:6]) != NPY_MAGIC:
         raise StoreError(path, "not a .npy file: bad magic")
     major, minor = head[6], head[7]
@@ -207,6 +245,8 @@ def read_npy_header(head, path):
         descr, fortran, shape = d["descr"], d["fortran_order"], d["shape"]
         if type(shape) is not tuple:
             raise ValueError  # numpy refuses a shape that is not a tuple too
+        if isinstance(descr, list):
+            return _read_records_header(descr, fortran, shape, path)
         rows, dim = shape
         if not (isinstance(rows, int) and isinstance(dim, int)):
             raise ValueError
@@ -221,6 +261,28 @@ def read_npy_header(head, path):
     if rows < 0:
         raise StoreError(path, ".npy rows %d is negative" % rows)
     return NPY_DESCR_TO_DTYPE[descr], rows, dim
+
+
+def _read_records_header(descr, fortran, shape, path):
+    """The structured header of a q8/q4 matrix (docs/FORMAT.md, "Quantized rows")."""
+    try:
+        (n1, t1), (n2, t2), (n3, t3, (codes,)) = descr
+        ok = (n1, n2, n3, t3) == ("scale", "bias", "q", "|u1") and t1 == t2 and t1 in SCALE_TYPE_TO_QUANTIZED
+        ok = ok and len(shape) == 1 and isinstance(shape[0], int) and isinstance(codes, int)
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise StoreError(path, ".npy structured dtype %s with shape %s is not a quantized matrix, expected "
+                         "[('scale', '<f4' or '<f2'), ('bias', same), ('q', '|u1', (codes,))] and shape (rows,)"
+                         % (_abbreviate(str(descr)), _abbreviate(str(shape))))
+    dtype = SCALE_TYPE_TO_QUANTIZED[t1]
+    if fortran is not False:
+        raise StoreError(path, ".npy matrix is in Fortran order, expected C order")
+    if codes < 1 or codes > code_bytes(dtype, MAX_DIM):
+        raise StoreError(path, ".npy row of %d code bytes is outside [1, %d]" % (codes, code_bytes(dtype, MAX_DIM)))
+    if shape[0] < 0:
+        raise StoreError(path, ".npy rows %d is negative" % shape[0])
+    return dtype, shape[0], codes
 
 
 def check_index_header(head, size, path):

@@ -84,17 +84,22 @@ class View:
         self.capacity = capacity
         self.word_bytes = word_bytes
         dim = manifest.dim
-        descr, item = fmt.DTYPES[manifest.dtype]
+        element = fmt.matrix_dtype(manifest.dtype, dim)
+        quantized = manifest.dtype in fmt.QUANTIZED
         if previous is not None and previous.capacity == capacity:
             self.matrix, self.seq, self.seq_view = previous.matrix, previous.seq, previous.seq_view
             self.offsets, self.offsets_view = previous.offsets, previous.offsets_view
             # norms.f32 is optional and may appear later (the writer makes it at its first similarity query).
             self.norms = previous.norms if previous.norms is not None else _map_norms(directory, capacity)
         else:
-            matrix_bytes = fmt.NPY_HEADER_BYTES + capacity * dim * item
+            matrix_bytes = fmt.NPY_HEADER_BYTES + capacity * fmt.row_bytes(manifest.dtype, dim)
             path = os.path.join(directory, fmt.MATRIX_FILE)
             mm = map_file(path, matrix_bytes, max(matrix_bytes, fmt.NPY_HEADER_BYTES))
-            self.matrix = np.frombuffer(mm, descr, capacity * dim, fmt.NPY_HEADER_BYTES).reshape(capacity, dim)
+            if quantized:
+                # One record a row (scale, bias, codes): what numpy.load gives for the file too.
+                self.matrix = np.frombuffer(mm, element, capacity, fmt.NPY_HEADER_BYTES)
+            else:
+                self.matrix = np.frombuffer(mm, element, capacity * dim, fmt.NPY_HEADER_BYTES).reshape(capacity, dim)
             seq = map_file(os.path.join(directory, fmt.SEQ_FILE), capacity * 4, capacity * 4)
             self.seq = np.frombuffer(seq, "<i4", capacity)
             self.seq_view = memoryview(seq).cast("i")

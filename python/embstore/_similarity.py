@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _format as fmt
 
-# Rows a scan block covers, so the float32 copies an f16 store needs stay small (about 16 MB at dim 256).
+# Rows a scan block covers, so the float32 copies an f16 or q8/q4 store needs stay small (about 16 MB at dim 256).
 _BLOCK_VALUES = 1 << 22
 # Candidates kept beyond the asked ones: the float32 scan may order near-ties differently from the exact rescoring.
 _MARGIN = 16
@@ -118,7 +118,9 @@ def _scan(store, view, unit, wanted):
         for start in range(0, rows, block):
             end = min(rows, start + block)
             chunk = view.matrix[start:end]
-            if chunk.dtype != np.float32:
+            if store._quantized:
+                chunk = fmt.dequantize(chunk, store.dtype, store.dim)
+            elif chunk.dtype != np.float32:
                 chunk = chunk.astype(np.float32)
             dots = chunk @ unit
             if norms is not None:

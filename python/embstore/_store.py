@@ -101,7 +101,8 @@ class Store:
             raise StoreError(matrix_path, "truncated: %d bytes, expected at least the %d-byte header"
                              % (len(head), fmt.NPY_HEADER_BYTES))
         dtype, header_rows, dim = fmt.read_npy_header(head, matrix_path)
-        if dtype != m.dtype or dim != m.dim:
+        expected_dim = fmt.code_bytes(m.dtype, m.dim) if m.dtype in fmt.QUANTIZED else m.dim
+        if dtype != m.dtype or dim != expected_dim:
             raise StoreError(matrix_path, ".npy header says %s x %d but the manifest says %s x %d"
                              % (dtype, dim, m.dtype, m.dim))
         if header_rows > capacity:
@@ -112,6 +113,7 @@ class Store:
         self._refresh_lock = threading.Lock()
         self._found = {}
         self._f32 = m.dtype == "f32"
+        self._quantized = m.dtype in fmt.QUANTIZED
 
     # ------------------------------------------------------------------------------------------- shape
 
@@ -129,7 +131,8 @@ class Store:
 
     @property
     def dtype(self):
-        """``"f32"`` or ``"f16"``: the element type of the matrix file (reads always return float32)."""
+        """``"f32"``, ``"f16"``, ``"q8"`` or ``"q4"``: the element type of the matrix file (reads always return
+        float32; q8/q4 rows are dequantized)."""
         return self._manifest.dtype
 
     @property
@@ -150,7 +153,11 @@ class Store:
     @property
     def matrix(self):
         """The raw mapped matrix, rows x dim, read-only, in the file's dtype. Relaxed: a row being rewritten may be
-        read half old, half new; use ``gather`` for consistent reads."""
+        read half old, half new; use ``gather`` for consistent reads.
+
+        For a q8/q4 store this is the structured array of the file, one record a row (``["scale"]``, ``["bias"]``,
+        ``["q"]``: the codes, two 4-bit codes a byte for q4), shape (rows,), as ``numpy.load`` maps it; ``gather``
+        gives the rows dequantized to float32 (``gather(np.arange(store.rows))`` for the whole table)."""
         v = self._view
         return v.matrix[:v.rows]
 
@@ -227,7 +234,12 @@ class Store:
         if _TSO and not begin & 1:
             # The seqlock's fast path inline (see _read_row): a function call less per word, and copy() rather than
             # astype() for f32 rows (about 100 ns less of the ~450 a lookup takes).
-            vector = view.matrix[row].copy() if self._f32 else view.matrix[row].astype(np.float32)
+            if self._f32:
+                vector = view.matrix[row].copy()
+            elif self._quantized:
+                vector = fmt.dequantize(view.matrix[row:row + 1], self.dtype, self.dim)[0]
+            else:
+                vector = view.matrix[row].astype(np.float32)
             if seq[row] == begin:
                 return vector
         return self._read_row(view, row)
@@ -256,7 +268,7 @@ class Store:
         # Checked to lie in [0, rows), so any integer dtype fits numpy's index type (numpy 1.x's take refuses uint64).
         flat = flat.astype(np.intp, copy=False)
         if not consistent or flat.size == 0:
-            return _as_float32(view.matrix.take(flat, axis=0)).reshape(ids.shape + (self.dim,))
+            return self._as_float32(view.matrix.take(flat, axis=0)).reshape(ids.shape + (self.dim,))
         # The seqlock, a batch at a time: every counter read before the copy, every counter again after it; a row
         # whose counter was odd or moved is read again on its own until it is whole.
         before = view.seq.take(flat)
@@ -264,7 +276,7 @@ class Store:
         _load_fence()
         after = view.seq.take(flat)
         torn = np.flatnonzero((before != after) | (before & 1).astype(bool))
-        out = _as_float32(out)
+        out = self._as_float32(out)
         for at in torn.tolist():
             out[at] = self._read_row(view, int(flat[at]))
         return out.reshape(ids.shape + (self.dim,))
@@ -279,7 +291,10 @@ class Store:
         while True:
             begin = seq[row]
             if not begin & 1:
-                vector = np.array(matrix[row], dtype=np.float32)
+                if self._quantized:
+                    vector = fmt.dequantize(matrix[row:row + 1], self.dtype, self.dim)[0]
+                else:
+                    vector = np.array(matrix[row], dtype=np.float32)
                 _load_fence()
                 if seq[row] == begin:
                     return vector
@@ -301,6 +316,12 @@ class Store:
                 raise StoreError(self.path, "row %d has been under write by pid %d for more than %d s"
                                  % (row, pid, ROW_WAIT_SECONDS), "locked")
             time.sleep(50e-6)
+
+    def _as_float32(self, rows):
+        """Copied rows (floats, or a quantized store's records) as float32 rows."""
+        if self._quantized:
+            return fmt.dequantize(rows, self.dtype, self.dim)
+        return _as_float32(rows)
 
     def _is_damaged(self, row):
         """Whether ``row`` is listed in damaged.rows (as of the control block's damaged_epoch now)."""

@@ -12,7 +12,7 @@ import java.util.List;
  * Makes a store with the JVM library, for the Python tests: words the vector file formats cannot carry (spaces,
  * tabs, the empty word), f16, a padding row, no vocabulary; and appends rows to an existing one. Run with the
  * single-file source launcher:
- * {@code java -cp cli/target/embstore.jar MakeStore.java create DIR f32|f16 PADDING INPUT} or
+ * {@code java -cp cli/target/embstore.jar MakeStore.java create DIR f32|f16|q8|q4 PADDING INPUT} or
  * {@code ... MakeStore.java append DIR INPUT}. Each INPUT line is the word's UTF-8 bytes in hex ({@code -} on every
  * line: a store without vocabulary), a tab, then the values, space-separated.
  */
@@ -46,7 +46,7 @@ public final class MakeStore {
             }
             return;
         }
-        Dtype dtype = args[2].equals("f16") ? Dtype.F16 : Dtype.F32;
+        Dtype dtype = Dtype.fromLabel(args[2]);
         long padding = Long.parseLong(args[3]);
         var builder = EmbeddingStore.builder(dir).dim(vectors.get(0).length).dtype(dtype).paddingIndex(padding)
                 .rows(vectors.size()).vocabulary(vocabulary);

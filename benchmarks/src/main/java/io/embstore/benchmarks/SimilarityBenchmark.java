@@ -30,9 +30,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Brute-force cosine queries ({@link EmbeddingStore#mostSimilar}) over a mapped table: one query and a batch of 8, for
- * f32 and f16 rows, with the SIMD and the scalar kernel. The limit is memory: one query over 400,000 x 300 f32 reads
- * 480 MB, about 20 ms at this machine class's 21 GB/s (gensim's {@code most_similar} takes about that long); f16 reads
- * half; a batch of 8 reads the same bytes once. The baseline in this class is the loop people write first: a plain
+ * f32, f16, q8 and q4 rows, with the SIMD and the scalar kernel. The limit is memory: one query over 400,000 x 300 f32
+ * reads 480 MB, about 20 ms at this machine class's 21 GB/s (gensim's {@code most_similar} takes about that long); f16
+ * reads half, q8 about a quarter (target: at least 2x f32, issue 14), q4 an eighth; a batch of 8 reads the same bytes
+ * once. The baseline in this class is the loop people write first: a plain
  * single-threaded scalar dot product over a heap {@code float[]}.
  *
  * <p>Run (the table is built in a temporary directory per fork and deleted after):
@@ -63,7 +64,7 @@ public class SimilarityBenchmark {
         int rows;
         @Param("300")
         int dim;
-        @Param({"F32", "F16"})
+        @Param({"F32", "F16", "Q8", "Q4"})
         Dtype dtype;
         @Param({"simd", "scalar"})
         String kernel;

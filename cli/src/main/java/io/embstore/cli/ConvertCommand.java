@@ -10,6 +10,9 @@ import io.embstore.formats.VectorFiles;
 import io.embstore.formats.VectorFormat;
 import java.io.PrintWriter;
 import io.embstore.store.Dtype;
+import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Init;
+import io.embstore.store.WritableStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -20,11 +23,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.TypeConversionException;
 
-/** {@code embstore convert}: a word2vec, fastText or GloVe file (optionally gzip-compressed) into a new store. */
+/**
+ * {@code embstore convert}: a word2vec, fastText or GloVe file (optionally gzip-compressed) into a new store, or a store
+ * into a new store of another dtype (how a table is quantized).
+ */
 @Command(name = "convert",
         sortOptions = false,
         description = {
-                "Convert a vector file into a new store.",
+                "Convert a vector file into a new store, or a store into a new store of another dtype.",
                 "",
                 "Reads word2vec text, fastText .vec, GloVe text or word2vec binary, plain or gzip-compressed (.gz),"
                         + " detecting the format unless --format is given. Values are parsed exactly (the float32 that"
@@ -37,9 +43,11 @@ import picocli.CommandLine.TypeConversionException;
         footer = {
                 "  embstore convert glove.6B.300d.txt glove300",
                 "  embstore convert GoogleNews-vectors-negative300.bin.gz news --dtype f16",
-                "  embstore convert crawl-300d-2M.vec crawl --limit 100000 --on-duplicate error"})
+                "  embstore convert crawl-300d-2M.vec crawl --limit 100000 --on-duplicate error",
+                "  embstore convert glove300 glove300-q8 --dtype q8   (a store into a quantized copy)"})
 final class ConvertCommand extends BaseCommand {
-    @Parameters(index = "0", paramLabel = "IN", description = "The vector file (.txt, .vec, .bin, optionally .gz).")
+    @Parameters(index = "0", paramLabel = "IN", description = "The vector file (.txt, .vec, .bin, optionally .gz), or a"
+            + " store directory to copy into STORE with --dtype (its words, padding row and rows, converted).")
     Path input;
 
     @Parameters(index = "1", paramLabel = "STORE", description = "The store directory to create; it must not exist yet,"
@@ -51,8 +59,11 @@ final class ConvertCommand extends BaseCommand {
                     + " word2vec-binary. Default: detected from the first lines.")
     VectorFormat format;
 
-    @Option(names = "--dtype", paramLabel = "f32|f16", defaultValue = "f32", converter = CreateCommand.DtypeConverter.class,
-            description = "Element type of the store. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--dtype", paramLabel = "f32|f16|q8|q4", converter = CreateCommand.DtypeConverter.class,
+            description = "Element type of the store: f32, f16, or row-wise quantized q8 (int8, 8 + dim bytes a row)"
+                    + " or q4 (int4, 4 + dim/2 bytes a row), which read back as float32 within half a step of the row's"
+                    + " range (docs/FORMAT.md). Quantizing is a conversion: a trained f32/f16 store converts to q8/q4,"
+                    + " the trainer does not train q8/q4 stores. Default: f32 (for a store IN: IN's own dtype).")
     Dtype dtype;
 
     @Option(names = "--on-duplicate", paramLabel = "first|last|error", defaultValue = "first",
@@ -84,6 +95,16 @@ final class ConvertCommand extends BaseCommand {
 
     @Override
     public Integer call() throws Exception {
+        if (EmbeddingStore.isStore(input)) {
+            return convertStore();
+        }
+        if (dtype == null) {
+            dtype = Dtype.F32;
+        }
+        if (allowNonFinite && dtype.quantized()) {
+            throw new UserError(ExitCode.USAGE, "--allow-nonfinite cannot be used with --dtype " + dtype.label()
+                    + ": quantized rows hold finite values only");
+        }
         if (limit != null && limit < 0) {
             throw new UserError(ExitCode.USAGE, "--limit must be 0 or more, found " + limit);
         }
@@ -131,6 +152,54 @@ final class ConvertCommand extends BaseCommand {
                 out.printf(Locale.ROOT, "%,d duplicate words kept their %s vector (e.g. %s)%n", s.duplicates(),
                         onDuplicate == ConvertOptions.Duplicates.LAST ? "last" : "first", String.join(", ", s.duplicateExamples()));
             }
+        }
+        out.flush();
+        return ExitCode.OK;
+    }
+
+    /**
+     * IN is a store: copies it into STORE with {@code --dtype}, atomically (built in a temporary sibling), with its
+     * norms computed so that readers' queries find them.
+     */
+    private int convertStore() {
+        long started = System.nanoTime();
+        for (String vectorFileOnly : spec.commandLine().getParseResult().matchedOptions().stream()
+                .map(o -> o.longestName()).filter(n -> !n.equals("--dtype") && !n.equals("--json")
+                        && !n.equals("--quiet")).toList()) {
+            throw new UserError(ExitCode.USAGE, vectorFileOnly + " applies to vector files; " + input
+                    + " is a store, which convert copies with --dtype only");
+        }
+        if (Files.exists(store)) {
+            throw new UserError(ExitCode.USER_ERROR, store + ": already exists: choose a new path or delete it first");
+        }
+        OutputLocation.checkParent(store);
+        StaleTemporaries.sweep(store, spec.commandLine().getErr(), spec.qualifiedName(), EARLIER_RUN);
+        long rows;
+        int dim;
+        Dtype written;
+        try (EmbeddingStore source = EmbeddingStore.open(input)) {
+            written = dtype != null ? dtype : source.dtype();
+            rows = source.rows();
+            dim = source.dim();
+            try (WritableStore copy = EmbeddingStore.builder(store).init(Init.copyOf(source)).dtype(written)
+                    .vocabulary(source.hasVocabulary()).paddingIndex(source.paddingIndex()).create()) {
+                copy.computeNorms();
+            } catch (IllegalArgumentException e) {
+                // A row the dtype cannot hold (non-finite, or too wide for q4): nothing was created.
+                throw new UserError(ExitCode.USER_ERROR, input + ": " + e.getMessage());
+            }
+        }
+        double seconds = (System.nanoTime() - started) / 1e9;
+        PrintWriter out = spec.commandLine().getOut();
+        if (json.json) {
+            out.println("{\"input\":" + JsonText.string(input.toString())
+                    + ",\"store\":" + JsonText.string(store.toAbsolutePath().normalize().toString())
+                    + ",\"format\":\"store\",\"rows\":" + rows + ",\"dim\":" + dim
+                    + ",\"dtype\":" + JsonText.string(written.label())
+                    + ",\"seconds\":" + String.format(Locale.ROOT, "%.3f", seconds) + "}");
+        } else {
+            out.printf(Locale.ROOT, "converted %s (store) to %s: %,d rows x %d dims %s in %.2f s%n", input, store, rows,
+                    dim, written.label(), seconds);
         }
         out.flush();
         return ExitCode.OK;

@@ -56,8 +56,9 @@ final class CreateCommand extends BaseCommand {
     @Option(names = "--dim", paramLabel = "D", required = true, description = "Values per row, 1 to 65536.")
     int dim;
 
-    @Option(names = "--dtype", paramLabel = "f32|f16", defaultValue = "f32", converter = DtypeConverter.class,
-            description = "Element type: f32 (float32) or f16 (float16, half the bytes). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--dtype", paramLabel = "f32|f16|q8|q4", defaultValue = "f32", converter = DtypeConverter.class,
+            description = "Element type: f32 (float32), f16 (float16, half the bytes), or row-wise quantized q8 (int8)"
+                    + " or q4 (int4), read back as float32 (see convert --help). Default: ${DEFAULT-VALUE}.")
     Dtype dtype;
 
     @Option(names = "--init", paramLabel = "normal|uniform|zeros", defaultValue = "normal",
@@ -112,7 +113,7 @@ final class CreateCommand extends BaseCommand {
         public Dtype convert(String value) {
             Dtype d = Dtype.fromLabel(value);
             if (d == null) {
-                throw new TypeConversionException("expected f32 or f16, found '" + value + "'");
+                throw new TypeConversionException("expected f32, f16, q8 or q4, found '" + value + "'");
             }
             return d;
         }

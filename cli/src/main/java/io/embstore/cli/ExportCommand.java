@@ -37,7 +37,7 @@ import picocli.CommandLine.Parameters;
                         + " that read back as the same float32, laid out as NumPy writes a float32 (0.0005592,"
                         + " 1.5e-05), so converting the output again gives the very same store. OUT ending in .gz is"
                         + " gzip-compressed. A table without a vocabulary (create --rows) is written with each row id"
-                        + " as its word.",
+                        + " as its word. A q8 or q4 table is written as its float32 reads (dequantized).",
                 "",
                 "A word the format would not read back unchanged is refused, naming its row, before anything is"
                         + " written: in word2vec binary a word ends at its first space; in the text formats a word may"

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
+import io.embstore.store.Dtype;
 import io.embstore.store.EmbeddingStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -51,6 +52,7 @@ final class InfoCommand extends BaseCommand {
                 b.append(",\"rows\":").append(table.rows());
                 b.append(",\"dim\":").append(table.dim());
                 b.append(",\"dtype\":").append(JsonText.string(table.dtype().label()));
+                b.append(",\"row_bytes\":").append(table.dtype().rowBytes(table.dim()));
                 b.append(",\"vocabulary\":").append(table.hasVocabulary());
                 b.append(",\"padding_index\":").append(table.paddingIndex() >= 0 ? Long.toString(table.paddingIndex()) : "null");
                 b.append(",\"generation\":").append(generation);
@@ -68,7 +70,7 @@ final class InfoCommand extends BaseCommand {
                 out.printf("path        %s%n", path);
                 out.printf("rows        %d%n", table.rows());
                 out.printf("dim         %d%n", table.dim());
-                out.printf("dtype       %s (%d bytes a value)%n", table.dtype().label(), table.dtype().bytes());
+                out.printf("dtype       %s (%s)%n", table.dtype().label(), dtypeDetail(table));
                 out.printf("vocabulary  %s%n", table.hasVocabulary() ? "yes" : "no");
                 out.printf("padding     %s%n", padding(table));
                 out.printf("generation  %d%n", generation);
@@ -139,5 +141,14 @@ final class InfoCommand extends BaseCommand {
             u++;
         }
         return String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
+    }
+
+    /** {@code 4 bytes a value}, or for a quantized store its row size and what a read gives. */
+    static String dtypeDetail(EmbeddingStore table) {
+        Dtype d = table.dtype();
+        if (!d.quantized()) {
+            return d.bytes() + " bytes a value";
+        }
+        return "row-wise quantized, " + d.rowBytes(table.dim()) + " bytes a row, read as float32";
     }
 }

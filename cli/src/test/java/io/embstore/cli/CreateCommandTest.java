@@ -95,7 +95,7 @@ class CreateCommandTest {
         CliRun run = CliRun.of("create", store.toString(), "--rows", "3", "--dim", "5", "--dtype", "f64");
         assertEquals(ExitCode.USAGE, run.status());
         assertEquals("", run.out());
-        assertArrayEquals(new String[] {"embstore create: Invalid value for option '--dtype': expected f32 or f16,"
+        assertArrayEquals(new String[] {"embstore create: Invalid value for option '--dtype': expected f32, f16, q8 or q4,"
                 + " found 'f64' (see 'embstore create --help')"}, run.errLines());
         assertFalse(Files.exists(store));
     }

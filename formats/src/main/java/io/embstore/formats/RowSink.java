@@ -48,10 +48,16 @@ final class RowSink {
     /**
      * Puts row {@code row}: {@code values} and the word {@code buf[wordFrom, wordTo)}.
      *
-     * @throws LineParser.MalformedLine if the word is not valid UTF-8 under the strict encoding
+     * @throws LineParser.MalformedLine if the word is not valid UTF-8 under the strict encoding, or the values are not
+     *                                   ones the store's dtype can hold
      */
     void put(long row, float[] values, byte[] buf, int wordFrom, int wordTo) throws LineParser.MalformedLine {
-        draft.putRow(row, values, 0);
+        try {
+            draft.putRow(row, values, 0);
+        } catch (IllegalArgumentException e) {
+            // A row the quantized dtype cannot hold (too wide a range for q4's binary16 scale): the line's fault.
+            throw new LineParser.MalformedLine(e.getMessage());
+        }
         switch (encoding) {
             case UTF8 -> {
                 int bad = Utf8Check.firstInvalid(buf, wordFrom, wordTo);

@@ -84,7 +84,7 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
         this.manifest = manifest;
         this.dim = manifest.dim();
         this.dtype = manifest.dtype();
-        this.rowBytes = (long) manifest.dim() * manifest.dtype().bytes();
+        this.rowBytes = manifest.dtype().rowBytes(manifest.dim());
         this.paddingIndex = manifest.paddingIndex();
         this.wordsFile = dir.resolve(VocabularyIndex.WORDS_FILE);
         this.arena = arena;
@@ -298,7 +298,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     }
 
     /**
-     * A zero-copy, read-only view of row {@code row} in the matrix file, in the store's dtype (little-endian). It
+     * A zero-copy, read-only view of row {@code row} in the matrix file, in the store's dtype (little-endian; for q8/q4
+     * the row's scale, bias and codes, docs/FORMAT.md). It
      * reads the live mapping, so a concurrent write may show through half done: use {@link #read} for a consistent
      * copy. The view is valid until this store is closed.
      */

@@ -17,7 +17,7 @@ import java.util.Map;
  * <pre>
  * embstore-manifest
  * format_version=1
- * dtype=f32              f32 (&lt;f4) or f16 (&lt;f2)
+ * dtype=f32              f32 (&lt;f4), f16 (&lt;f2), q8 or q4 (row-wise quantized, see QuantizedRows)
  * dim=300
  * rows=400000            rows at the last flush (the control block has the live count)
  * vocabulary=true        whether vocab.words / vocab.offsets / vocab.index exist
@@ -95,7 +95,7 @@ record Manifest(int formatVersion, Dtype dtype, int dim, long rows, boolean voca
         Dtype dtype = Dtype.fromLabel(dtypeLabel);
         if (dtype == null) {
             throw new StoreException(StoreException.Kind.CORRUPT, file,
-                    "dtype '" + abbreviate(dtypeLabel) + "' is unknown, expected f32 or f16");
+                    "dtype '" + abbreviate(dtypeLabel) + "' is unknown, expected f32, f16, q8 or q4");
         }
         int dim = (int) number(file, kv, "dim", 1, EmbeddingStore.MAX_DIM);
         long rows = number(file, kv, "rows", 0, EmbeddingStore.MAX_ROWS);

@@ -15,7 +15,7 @@ import java.nio.ByteOrder;
  *  +----------+----------+-- ... --+------------+
  * </pre>
  *
- * The norm is that of the row as stored (after rounding to f16 for an f16 store), summed in double and rounded to
+ * The norm is that of the row as stored (after rounding to f16 for an f16 store, dequantized for q8/q4), summed in double and rounded to
  * float32 once. The file is optional and derived: a store created by a {@code Draft} has none, the writer creates it on
  * its first similarity query (or at {@code computeNorms()}), and deleting it loses nothing but time.
  *
@@ -61,6 +61,11 @@ final class RowNorms {
      * reading the whole matrix back afterwards.
      */
     static float of(float[] src, int offset, int dim, Dtype dtype) {
+        if (dtype.quantized()) {
+            float[] stored = new float[dim];
+            QuantizedRows.roundTrip(dtype, src, offset, dim, stored);
+            return of(stored, 0, dim, Dtype.F32);
+        }
         double s0 = 0;
         double s1 = 0;
         int i = 0;
@@ -92,6 +97,11 @@ final class RowNorms {
 
     /** The norm of the stored row of {@code dim} elements of {@code dtype} at byte {@code at} of {@code matrix}. */
     static float of(MemorySegment matrix, Dtype dtype, long at, int dim) {
+        if (dtype.quantized()) {
+            float[] stored = new float[dim];
+            QuantizedRows.dequantize(dtype, matrix, at, dim, new byte[QuantizedRows.codeBytes(dtype, dim)], stored, 0);
+            return of(stored, 0, dim, Dtype.F32);
+        }
         double s0 = 0;
         double s1 = 0;
         int i = 0;

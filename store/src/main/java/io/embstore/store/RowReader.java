@@ -9,7 +9,8 @@ import java.nio.file.Path;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The seqlock read path of one store: copies rows out of the mapped matrix, f32 or f16, into arrays or segments, never
+ * The seqlock read path of one store: copies rows out of the mapped matrix (f32, f16, or dequantized from q8/q4) into
+ * arrays or segments, never
  * half old and half new in {@link ReadMode#CONSISTENT} mode (see {@link RowSeqlock} for the protocol). Refuses damaged
  * rows, and gives up on a row whose writer died mid-write or holds it too long.
  */
@@ -33,7 +34,7 @@ final class RowReader {
         this.dir = dir;
         this.dim = dim;
         this.dtype = dtype;
-        this.rowBytes = (long) dim * dtype.bytes();
+        this.rowBytes = dtype.rowBytes(dim);
         this.control = control;
         this.damaged = damaged;
     }
@@ -103,11 +104,14 @@ final class RowReader {
         final int[] sequences = new int[BLOCK];
         short[] halves = new short[0];
         float[] floats = new float[0];
+        /** The codes of a quantized row, copied out like the halves. */
+        byte[] codes = new byte[0];
 
         void ensure(int dim) {
             if (halves.length < dim) {
                 halves = new short[dim];
                 floats = new float[dim];
+                codes = new byte[dim];
             }
         }
     }
@@ -140,7 +144,7 @@ final class RowReader {
      */
     void copyRow(Mapping m, long row, float[] dstArray, MemorySegment dstSegment, long dstOffset, ReadMode mode) {
         long at = NpyHeader.BYTES + row * rowBytes;
-        Scratch scratch = dtype == Dtype.F16 ? scratch() : null;
+        Scratch scratch = dtype != Dtype.F32 ? scratch() : null;
         if (mode == ReadMode.RELAXED) {
             copyRaw(m.matrix(), at, dstArray, dstSegment, dstOffset, scratch);
             return;
@@ -213,12 +217,16 @@ final class RowReader {
             }
             return;
         }
-        short[] halves = scratch.halves;
-        MemorySegment.copy(matrix, F16_LE, at, halves, 0, dim);
         float[] out = dstArray != null ? dstArray : scratch.floats;
         int to = dstArray != null ? (int) dstOffset : 0;
-        for (int i = 0; i < dim; i++) {
-            out[to + i] = Float.float16ToFloat(halves[i]);
+        if (dtype.quantized()) {
+            QuantizedRows.dequantize(dtype, matrix, at, dim, scratch.codes, out, to);
+        } else {
+            short[] halves = scratch.halves;
+            MemorySegment.copy(matrix, F16_LE, at, halves, 0, dim);
+            for (int i = 0; i < dim; i++) {
+                out[to + i] = Float.float16ToFloat(halves[i]);
+            }
         }
         if (dstArray == null) {
             MemorySegment.copy(out, 0, dstSegment, F32_NATIVE_U, dstOffset, dim);

@@ -33,7 +33,7 @@ final class SimilarityScan {
     /**
      * The best {@code wanted} rows for each query, best first (ties: lower row first).
      *
-     * @param matrix      the mapped matrix; row {@code r} starts at byte {@code first + r * dim * bytes(dtype)}
+     * @param matrix      the mapped matrix; row {@code r} starts at byte {@code first + r * dtype.rowBytes(dim)}
      * @param norms       {@code norms.f32} when current for rows [0, rows), else null (norms are computed in the scan)
      * @param unitQueries queries of norm 1, {@code dim} values each
      */
@@ -44,7 +44,9 @@ final class SimilarityScan {
         long work = rows * dim * Math.max(1, nq);
         int parts = work < PARALLEL_WORK ? 1
                 : (int) Math.min(4L * Runtime.getRuntime().availableProcessors(), (rows + BLOCK_ROWS - 1) / BLOCK_ROWS);
-        Part part = (from, to) -> scanPart(matrix, first, dtype, from, to, dim, paddingRow, norms, unitQueries, wanted, kernel);
+        Part part = dtype.quantized()
+                ? (from, to) -> QuantizedScan.scanPart(matrix, first, dtype, from, to, dim, paddingRow, norms, unitQueries, wanted, kernel)
+                : (from, to) -> scanPart(matrix, first, dtype, from, to, dim, paddingRow, norms, unitQueries, wanted, kernel);
         List<TopK[]> results;
         if (parts <= 1) {
             results = List.<TopK[]>of(part.run(0, rows));

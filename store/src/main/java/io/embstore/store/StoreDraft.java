@@ -67,7 +67,7 @@ final class StoreDraft implements Draft {
         this.target = target.toAbsolutePath();
         this.dim = dim;
         this.dtype = dtype;
-        this.rowBytes = (long) dim * dtype.bytes();
+        this.rowBytes = dtype.rowBytes(dim);
         this.vocabulary = vocabulary;
         this.paddingIndex = paddingIndex;
         if (Files.exists(this.target)) {
@@ -247,16 +247,22 @@ final class StoreDraft implements Draft {
     public void putRow(long row, float[] src, int offset) {
         checkRow(row);
         java.util.Objects.checkFromIndexSize(offset, dim, src.length);
+        if (dtype.quantized()) {
+            QuantizedRows.check(dtype, src, offset, dim, row, null);
+        }
         if (row >= reservedRows) {
             reserveRows(row + 1);
         }
-        WritableStore.putRow(matrix, dtype, NpyHeader.BYTES + row * rowBytes, src, offset, dim);
+        long at = NpyHeader.BYTES + row * rowBytes;
+        WritableStore.putRow(matrix, dtype, at, src, offset, dim);
         if (!rowsPut) {
             rowsPut = true;
         }
         MemorySegment n = norms;
         if (n != null) {
-            RowNorms.set(n, row, RowNorms.of(src, offset, dim, dtype));
+            // A quantized row's norm is that of its dequantized values: read back from the row just written (in cache)
+            // rather than quantized a second time.
+            RowNorms.set(n, row, dtype.quantized() ? RowNorms.of(matrix, dtype, at, dim) : RowNorms.of(src, offset, dim, dtype));
         }
     }
 

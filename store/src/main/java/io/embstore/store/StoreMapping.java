@@ -36,7 +36,7 @@ final class StoreMapping {
      */
     static Mapping mapAll(Arena arena, Path dir, Manifest manifest, long capacity, long wordBytes,
                                   Mapping previous, boolean writable) {
-        long rowBytes = (long) manifest.dim() * manifest.dtype().bytes();
+        long rowBytes = manifest.dtype().rowBytes(manifest.dim());
         MemorySegment matrix;
         MemorySegment seq;
         MemorySegment offsets = null;
@@ -100,9 +100,9 @@ final class StoreMapping {
         }
         Mapping mapping = mapAll(arena, dir, manifest, capacity, wordBytes, null, writable);
         MatrixHeader.Parsed header = MatrixHeader.read(mapping.matrix(), dir.resolve(EmbeddingStore.MATRIX_FILE));
-        if (header.dtype() != manifest.dtype() || header.dim() != manifest.dim()) {
+        if (!header.describes(manifest.dtype(), manifest.dim())) {
             throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(EmbeddingStore.MATRIX_FILE),
-                    ".npy header says " + header.dtype().label() + " x " + header.dim() + " but the manifest says " + manifest.dtype().label() + " x " + manifest.dim());
+                    ".npy header says " + header.shape() + " but the manifest says " + manifest.dtype().label() + " x " + manifest.dim());
         }
         if (header.rows() > capacity) {
             throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(EmbeddingStore.MATRIX_FILE),

@@ -28,7 +28,7 @@ final class StoreVerifier {
         this.dir = store.path();
         this.dim = store.dim();
         this.dtype = store.dtype();
-        this.rowBytes = (long) dim * dtype.bytes();
+        this.rowBytes = dtype.rowBytes(dim);
     }
 
     Verification verify() {

@@ -83,10 +83,12 @@ public final class WritableStore extends EmbeddingStore {
     }
 
     /**
-     * Writes {@code src[offset, offset + dim)} into row {@code row}. Rewriting a damaged row makes it healthy again
-     * (durably: the row reaches the disk before it leaves {@code damaged.rows}).
+     * Writes {@code src[offset, offset + dim)} into row {@code row}, quantizing it in a q8/q4 store. Rewriting a damaged
+     * row makes it healthy again (durably: the row reaches the disk before it leaves {@code damaged.rows}).
      *
-     * @throws IllegalArgumentException for the padding row, which is never written
+     * @throws IllegalArgumentException for the padding row, which is never written; in a q8/q4 store, for values the
+     *                                  row cannot hold (NaN, infinities, a range too wide for its scale), before
+     *                                  anything is written
      * @throws StoreException           if writing the row's bytes fails part way (an I/O fault in the mapped file):
      *                                  the row is then damaged, and reads of it fail until it is rewritten
      */
@@ -97,6 +99,10 @@ public final class WritableStore extends EmbeddingStore {
         Objects.checkFromIndexSize(offset, dim, src.length);
         if (row == paddingIndex) {
             throw new IllegalArgumentException("row " + row + " is the padding row: it stays zero and is never written");
+        }
+        if (dtype.quantized()) {
+            // Refused before the seqlock write begins: a value the row cannot hold must not leave it damaged.
+            QuantizedRows.check(dtype, src, offset, dim, row, null);
         }
         if (checksumsCurrent) {
             invalidateChecksums();
@@ -167,6 +173,9 @@ public final class WritableStore extends EmbeddingStore {
     private long appendInternal(byte[] utf8, String word, float[] vector) {
         if (vector.length != dim) {
             throw new IllegalArgumentException("vector has " + vector.length + " values, the store's dim is " + dim);
+        }
+        if (dtype.quantized()) {
+            QuantizedRows.check(dtype, vector, 0, dim, -1, word);
         }
         if (checksumsCurrent) {
             invalidateChecksums();
@@ -480,7 +489,9 @@ public final class WritableStore extends EmbeddingStore {
     }
 
     static void putRow(MemorySegment matrix, Dtype dtype, long at, float[] src, int srcOffset, int dim) {
-        if (dtype == Dtype.F32) {
+        if (dtype.quantized()) {
+            QuantizedRows.quantize(dtype, src, srcOffset, dim, matrix, at);
+        } else if (dtype == Dtype.F32) {
             MemorySegment.copy(src, srcOffset, matrix, RowReader.F32_LE, at, dim);
         } else {
             for (int i = 0; i < dim; i++) {

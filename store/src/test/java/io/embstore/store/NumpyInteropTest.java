@@ -127,7 +127,7 @@ class NumpyInteropTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Dtype.class)
+    @EnumSource(value = Dtype.class, names = {"F32", "F16"}) // q8/q4: QuantizedNumpyTest
     void numpyMapsTheMatrixAndSeesEveryValue(Dtype dtype) throws Exception {
         long seed = Seeds.seed("NumpyInteropTest " + dtype);
         SplittableRandom random = new SplittableRandom(seed);

@@ -324,7 +324,8 @@ class SimilarityTest {
     @MethodSource("kernels")
     void nonFiniteRowsAreNeverRankedNorDisturbTheirNeighbours(SimilarityKernel kernel) {
         long seed = seed("nonFiniteRowsAreNeverRankedNorDisturbTheirNeighbours " + kernel);
-        for (Dtype dtype : Dtype.values()) {
+        // Quantized rows refuse non-finite values (QuantizedRowsTest): only the float dtypes can hold such rows.
+        for (Dtype dtype : new Dtype[] {Dtype.F32, Dtype.F16}) {
             for (int dim : new int[] {20, 32, 301}) {
                 int rows = 300;
                 try (WritableStore s = randomStore("nf" + dtype + dim, dtype, dim, rows, seed)) {

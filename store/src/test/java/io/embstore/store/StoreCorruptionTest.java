@@ -170,6 +170,25 @@ class StoreCorruptionTest {
     }
 
     @Test
+    void manifestDtypeQ4OnAQ8MatrixDisagreesWithTheNpyHeader() throws IOException {
+        Path dir = store("s", Dtype.Q8);
+        editManifest(dir, "dtype=q8\n", "dtype=q4\n");
+        assertNames(openFails(dir), dir.resolve("matrix.npy"), "q8 with 5 code bytes a row", "q4 x 5");
+    }
+
+    @Test
+    void structuredNpyHeaderThatIsNotAQuantizedMatrixIsRefused() throws IOException {
+        Path dir = store("s", Dtype.Q8);
+        byte[] bytes = Files.readAllBytes(dir.resolve("matrix.npy"));
+        String header = new String(bytes, 0, 4096, StandardCharsets.ISO_8859_1);
+        String changed = header.replace("('q', '|u1', (5,))", "('q', '<i2', (5,))");
+        assertTrue(!changed.equals(header), header);
+        System.arraycopy(changed.getBytes(StandardCharsets.ISO_8859_1), 0, bytes, 0, 4096);
+        Files.write(dir.resolve("matrix.npy"), bytes);
+        assertNames(openFails(dir), dir.resolve("matrix.npy"), "is not a quantized matrix");
+    }
+
+    @Test
     void manifestDtypeF16OnAnF32MatrixDisagreesWithTheNpyHeader() throws IOException {
         Path dir = store("s");
         editManifest(dir, "dtype=f32\n", "dtype=f16\n");
@@ -607,6 +626,8 @@ class StoreCorruptionTest {
         List<Path> templates = new ArrayList<>();
         templates.add(store("template-f32"));
         templates.add(store("template-f16", Dtype.F16));
+        templates.add(store("template-q8", Dtype.Q8));
+        templates.add(store("template-q4", Dtype.Q4));
         Path grown = tmp.resolve("template-grown");
         try (WritableStore s = EmbeddingStore.builder(grown).words(WORDS).dim(DIM).init(Init.normal(3)).create()) {
             for (int i = 0; i < 5; i++) {

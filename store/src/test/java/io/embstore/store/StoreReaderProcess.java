@@ -65,7 +65,7 @@ final class StoreReaderProcess {
                 long rows = store.rows();
                 store.read(random.nextLong(rows), row);
                 reads++;
-                if (!allEqual(row, 0, dim)) {
+                if (!StoreWriterProcess.isWhole(row, 0, dim, store.dtype())) {
                     torn++;
                     report("torn row read", row, 0, dim);
                 }
@@ -76,7 +76,7 @@ final class StoreReaderProcess {
                     store.gather(ids, batch);
                     for (int i = 0; i < ids.length; i++) {
                         reads++;
-                        if (!allEqual(batch, i * dim, dim)) {
+                        if (!StoreWriterProcess.isWhole(batch, i * dim, dim, store.dtype())) {
                             torn++;
                             report("torn row " + ids[i] + " in gather", batch, i * dim, dim);
                         }
@@ -104,7 +104,7 @@ final class StoreReaderProcess {
                         }
                         long last = again.rows() - 1;
                         again.read(last, row);
-                        if (!allEqual(row, 0, dim)) {
+                        if (!StoreWriterProcess.isWhole(row, 0, dim, store.dtype())) {
                             torn++;
                             report("torn last row " + last + " after reopening", row, 0, dim);
                         }
@@ -145,19 +145,9 @@ final class StoreReaderProcess {
             throw new AssertionError("rowOf('" + expected + "') = " + found + ", expected " + row);
         }
         store.read(row, buf);
-        if (!allEqual(buf, 0, buf.length)) {
+        if (!StoreWriterProcess.isWhole(buf, 0, buf.length, store.dtype())) {
             throw new AssertionError("appended row " + row + " is not all-equal: " + buf[0] + " ... " + buf[buf.length - 1]);
         }
-    }
-
-    private static boolean allEqual(float[] values, int from, int length) {
-        int first = Float.floatToRawIntBits(values[from]);
-        for (int i = from + 1; i < from + length; i++) {
-            if (Float.floatToRawIntBits(values[i]) != first) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static void report(String what, float[] values, int from, int length) {

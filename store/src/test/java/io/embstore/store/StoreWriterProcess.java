@@ -33,6 +33,41 @@ final class StoreWriterProcess {
         return (float) Math.floorMod(counter, 1L << 24);
     }
 
+    /**
+     * Fills {@code row} with the {@code counter}-th write. f32/f16: every value {@link #valueOf}. q8/q4: a constant row
+     * would leave every code 0 (its value is all in the bias), so a torn mix of two writes' codes could not show; the
+     * row is {@code c + ((i + c) % 3) / 4} instead, whose codes move with {@code c}, and whose minimum {@code c} (an
+     * integer up to 2001, exact in binary16) reads back exactly and so tells {@link #isWhole} which write it was.
+     */
+    static void fill(float[] row, long counter, Dtype dtype) {
+        if (!dtype.quantized()) {
+            java.util.Arrays.fill(row, valueOf(counter, dtype));
+            return;
+        }
+        long c = 1 + Math.floorMod(counter, 2000);
+        for (int i = 0; i < row.length; i++) {
+            row[i] = c + ((i + c) % 3) / 4f;
+        }
+    }
+
+    /** Whether {@code values[from, from + length)} is the read of one whole write by {@link #fill} (or all equal). */
+    static boolean isWhole(float[] values, int from, int length, Dtype dtype) {
+        boolean allEqual = true;
+        float min = values[from];
+        for (int i = from + 1; i < from + length; i++) {
+            allEqual &= Float.floatToRawIntBits(values[i]) == Float.floatToRawIntBits(values[from]);
+            min = Math.min(min, values[i]);
+        }
+        if (allEqual || !dtype.quantized()) {
+            return allEqual;
+        }
+        float[] written = new float[length];
+        fill(written, (long) min - 1, dtype);
+        float[] expected = new float[length];
+        QuantizedRows.roundTrip(dtype, written, 0, length, expected);
+        return java.util.Arrays.equals(expected, java.util.Arrays.copyOfRange(values, from, from + length));
+    }
+
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         long seed = Long.parseLong(args[1]);
@@ -66,14 +101,14 @@ final class StoreWriterProcess {
             long counter = 1;
             while (stop.getCount() > 0 && System.nanoTime() < deadline) {
                 for (int i = 0; i < 512; i++) {
-                    java.util.Arrays.fill(row, valueOf(counter++, store.dtype()));
+                    fill(row, counter++, store.dtype());
                     store.write(random.nextLong(store.rows()), row);
                     writes++;
                 }
                 store.publish();
                 publishes++;
                 if (publishes % 4 == 0) {
-                    java.util.Arrays.fill(row, valueOf(counter++, store.dtype()));
+                    fill(row, counter++, store.dtype());
                     long r = store.append(APPENDED_PREFIX + appends, row);
                     if (r != initialRows + appends) {
                         throw new AssertionError("append returned row " + r + ", expected " + (initialRows + appends));

@@ -17,7 +17,7 @@ final class DirtyPages {
         if (rows.isEmpty()) {
             return;
         }
-        long matrixRowBytes = (long) store.dim() * store.dtype().bytes();
+        long matrixRowBytes = store.dtype().rowBytes(store.dim());
         forEachRun(rows, matrixRowBytes, (from, to) -> durability.forceRows(store, from, to));
         for (OptimizerState.Array a : state.arrays()) {
             MemorySegment seg = a.segment();

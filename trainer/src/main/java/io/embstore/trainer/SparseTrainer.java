@@ -286,6 +286,14 @@ public final class SparseTrainer implements AutoCloseable {
             throw new IllegalArgumentException(readOrWrite.path() + " is open read-only (frozen): a trainer needs"
                     + " EmbeddingStore.openForWriting");
         }
+        if (store.dtype().quantized()) {
+            // A quantized row has one scale for all its values: a sparse step's small updates would mostly round away,
+            // and the optimizer would chase its own rounding. Quantizing is a conversion of a trained table.
+            String q = store.dtype().label();
+            throw new IllegalArgumentException(store.path() + " is a " + q + " (quantized) store: the trainer trains f32"
+                    + " and f16 tables only; train an f32 or f16 table and quantize it afterwards with"
+                    + " 'embstore convert TABLE OUT --dtype " + q + "'");
+        }
         if (store.dtype() != Dtype.F32 && store.dtype() != Dtype.F16) {
             throw new IllegalArgumentException("unsupported dtype " + store.dtype());
         }

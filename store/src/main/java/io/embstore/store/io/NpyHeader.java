@@ -22,8 +22,10 @@ import java.util.regex.Pattern;
  *
  * The header is always {@link #BYTES} long so that row 0 starts on a page boundary and so that the shape can be
  * rewritten in place when the table grows; any NumPy reads the file with {@code numpy.load(path, mmap_mode="r")}. The
- * element type is any NumPy dtype string ({@code <f4}, {@code <f2}, ...); the shape has one dimension {@code (R,)} or
- * two {@code (R, C)}. What a file must hold beyond that (which dtypes, how many columns) its owner checks.
+ * element type is any NumPy dtype string ({@code <f4}, {@code <f2}, ...) or a structured dtype's list of fields
+ * ({@code [('scale', '<f4'), ('bias', '<f4'), ('q', '|u1', (300,))]}, one record a row, for the quantized matrices);
+ * the shape has one dimension {@code (R,)} or two {@code (R, C)}. What a file must hold beyond that (which dtypes, how
+ * many columns) its owner checks.
  */
 public final class NpyHeader {
     /** Total header size, magic included; row 0 starts here. */
@@ -35,7 +37,7 @@ public final class NpyHeader {
 
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
     private static final Pattern DICT = Pattern.compile(
-            "\\{'descr': '([<>|=]?[a-z][0-9]+)', 'fortran_order': (True|False), 'shape': \\((\\d+),(?: (\\d+))?\\), \\} *\\n");
+            "\\{'descr': (?:'([<>|=]?[a-z][0-9]+)'|(\\[[^\\]\\n]*\\])), 'fortran_order': (True|False), 'shape': \\((\\d+),(?: (\\d+))?\\), \\} *\\n");
 
     private NpyHeader() {
     }
@@ -50,8 +52,20 @@ public final class NpyHeader {
      * {@link #BYTES} of {@code seg}; {@code cols == 0} writes the one-dimensional shape {@code (rows,)}.
      */
     public static void write(MemorySegment seg, String descr, long rows, long cols) {
+        writeDescr(seg, "'" + descr + "'", rows, cols);
+    }
+
+    /**
+     * Writes a complete header for {@code rows} records of the structured dtype whose field list is {@code fields}
+     * (a Python literal such as {@code [('scale', '<f4'), ('q', '|u1', (300,))]}), shape {@code (rows,)}.
+     */
+    public static void writeRecords(MemorySegment seg, String fields, long rows) {
+        writeDescr(seg, fields, rows, 0);
+    }
+
+    private static void writeDescr(MemorySegment seg, String descrLiteral, long rows, long cols) {
         String shape = cols == 0 ? "(" + rows + ",)" : "(" + rows + ", " + cols + ")";
-        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+        String dict = "{'descr': " + descrLiteral + ", 'fortran_order': False, 'shape': " + shape + ", }";
         byte[] bytes = new byte[BYTES];
         System.arraycopy(MAGIC, 0, bytes, 0, MAGIC.length);
         int headerLen = BYTES - DICT_OFFSET;
@@ -69,7 +83,7 @@ public final class NpyHeader {
     /**
      * What a header says.
      *
-     * @param descr the NumPy dtype string
+     * @param descr the NumPy dtype string, or a structured dtype's field list as written (starting with {@code [})
      * @param cols the second dimension, or 0 for a one-dimensional array
      * @param dictionary the header's dictionary as written, for error messages
      */
@@ -105,12 +119,12 @@ public final class NpyHeader {
                     "unreadable .npy header dictionary: " + dict.strip());
         }
         try {
-            return new Parsed(m.group(1), m.group(2).equals("True"), Long.parseLong(m.group(3)),
-                    m.group(4) == null ? 0 : Long.parseLong(m.group(4)), dict);
+            return new Parsed(m.group(1) != null ? m.group(1) : m.group(2), m.group(3).equals("True"),
+                    Long.parseLong(m.group(4)), m.group(5) == null ? 0 : Long.parseLong(m.group(5)), dict);
         } catch (NumberFormatException e) {
             throw new StoreException(StoreException.Kind.CORRUPT, file,
-                    ".npy shape is out of range: (" + m.group(3) + ","
-                    + (m.group(4) == null ? "" : " " + m.group(4)) + ")");
+                    ".npy shape is out of range: (" + m.group(4) + ","
+                    + (m.group(5) == null ? "" : " " + m.group(5)) + ")");
         }
     }
 }
