@@ -22,10 +22,11 @@ final class SimilarityScan {
     static final int BLOCK_ROWS = 16;
     /**
      * f16 rows decoded and scored together. Smaller than {@link #BLOCK_ROWS}: the copy of a block's halves out of the
-     * mapping waits on memory, and the decode and the dots that follow do not, so shorter turns keep the reads going
-     * (8 rows: 13-15% less CPU per one-query scan than 16; benchmarks/results/similarity.md, section 6).
+     * mapping waits on memory, and the decode and the dots that follow do not, so shorter turns keep the reads going.
+     * A/B in one JVM, one query over 400,000 x 300: 4 rows took 17.2 ms of CPU, 8 rows 18.3, 16 rows 20.2, 2 rows 21.1
+     * (benchmarks/results/similarity.md, section 6).
      */
-    static final int F16_BLOCK_ROWS = 8;
+    static final int F16_BLOCK_ROWS = 4;
     /** Below this many multiply-adds one thread finishes before a second could start. */
     static final long PARALLEL_WORK = 1L << 20;
 
