@@ -63,7 +63,7 @@ final class PanamaSimilarityKernel extends SimilarityKernel {
     /**
      * Eight rows at a time, then four: each query vector is loaded once for eight rows, and the independent FMA chains
      * hide the FMA latency. One row per call spent more time in its reduction and loop overhead than in loading the
-     * row, so a single query did not keep up with memory; eight rows per query load took 13% less CPU than four per
+     * row, so a single query did not keep up with memory; eight rows per query load took 9-12% less CPU than four per
      * f32 scan, sixteen made the JIT give up on the method (benchmarks/results/similarity.md, section 6). Each row's
      * sum is formed the same way in every group, so a row's score does not depend on the group it fell in.
      */
