@@ -31,40 +31,50 @@ final class PanamaSimilarityKernel extends SimilarityKernel {
         return LANES >= 4;
     }
 
-    /** One row: the rows left over after the groups of four, and every row when {@code dim < LANES}. */
+    /**
+     * One row: the rows left over after the groups, and every row when {@code dim < LANES}. The same operations in the
+     * same order as one row of {@link #dots4}, so that a row scores the same bits whatever rows it is scored with
+     * (the parts and blocks of a scan fall differently with the number of processors); the one FMA chain is slower
+     * than two, but serves at most three rows of a block.
+     */
     private static float dot(float[] q, MemorySegment rows, long at, ByteOrder order, int dim) {
-        // Two accumulators hide the FMA latency for one row, where there is no other work to interleave.
-        FloatVector a0 = FloatVector.zero(SPECIES);
-        FloatVector a1 = FloatVector.zero(SPECIES);
-        int bound2 = dim - dim % (2 * LANES);
-        int i = 0;
-        for (; i < bound2; i += 2 * LANES) {
-            a0 = FloatVector.fromArray(SPECIES, q, i).fma(FloatVector.fromMemorySegment(SPECIES, rows, at + 4L * i, order), a0);
-            a1 = FloatVector.fromArray(SPECIES, q, i + LANES)
-                    .fma(FloatVector.fromMemorySegment(SPECIES, rows, at + 4L * (i + LANES), order), a1);
+        if (dim < LANES) {
+            var f32 = floatLayout(order);
+            float s = 0;
+            for (int i = 0; i < dim; i++) {
+                s = Math.fma(q[i], rows.get(f32, at + 4L * i), s);
+            }
+            return s;
         }
-        if (i + LANES <= dim) {
-            a0 = FloatVector.fromArray(SPECIES, q, i).fma(FloatVector.fromMemorySegment(SPECIES, rows, at + 4L * i, order), a0);
-            i += LANES;
+        FloatVector a = FloatVector.zero(SPECIES);
+        int bound = SPECIES.loopBound(dim);
+        for (int i = 0; i < bound; i += LANES) {
+            a = FloatVector.fromArray(SPECIES, q, i).fma(FloatVector.fromMemorySegment(SPECIES, rows, at + 4L * i, order), a);
         }
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
-        var f32 = floatLayout(order);
-        for (; i < dim; i++) {
-            s = Math.fma(q[i], rows.get(f32, at + 4L * i), s);
+        if (bound < dim) {
+            int t = dim - LANES;
+            FloatVector x = FloatVector.zero(SPECIES)
+                    .blend(FloatVector.fromArray(SPECIES, q, t), VectorMask.fromLong(SPECIES, -1L << (bound - t)));
+            a = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at + 4L * t, order), a);
         }
-        return s;
+        return a.reduceLanes(VectorOperators.ADD);
     }
 
     /**
-     * Four rows at a time: each query vector is loaded once for four rows, and the four independent FMA chains hide
-     * the FMA latency. One row per call spent more time in its reduction and loop overhead than in loading the row, so
-     * a single query did not keep up with memory (measured in benchmarks/results/similarity.md).
+     * Eight rows at a time, then four: each query vector is loaded once for eight rows, and the independent FMA chains
+     * hide the FMA latency. One row per call spent more time in its reduction and loop overhead than in loading the
+     * row, so a single query did not keep up with memory; eight rows per query load took 9-12% less CPU than four per
+     * f32 scan, sixteen made the JIT give up on the method (benchmarks/results/similarity.md, section 6). Each row's
+     * sum is formed the same way in every group, so a row's score does not depend on the group it fell in.
      */
     @Override
     void rowDots(float[] query, MemorySegment rows, long at, ByteOrder order, int dim, int n, float[] out) {
         long rowBytes = 4L * dim;
         int j = 0;
         if (dim >= LANES) {
+            for (; j + 8 <= n; j += 8) {
+                dots8(query, rows, at + j * rowBytes, rowBytes, order, dim, out, j);
+            }
             for (; j + 4 <= n; j += 4) {
                 dots4(query, rows, at + j * rowBytes, rowBytes, order, dim, out, j);
             }
@@ -114,6 +124,61 @@ final class PanamaSimilarityKernel extends SimilarityKernel {
         out[o + 1] = a1.reduceLanes(VectorOperators.ADD);
         out[o + 2] = a2.reduceLanes(VectorOperators.ADD);
         out[o + 3] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** As {@link #dots4}, for eight consecutive rows into {@code out[o..o+7]}. */
+    private static void dots8(float[] q, MemorySegment rows, long at, long rowBytes, ByteOrder order, int dim,
+                              float[] out, int o) {
+        long at1 = at + rowBytes;
+        long at2 = at1 + rowBytes;
+        long at3 = at2 + rowBytes;
+        long at4 = at3 + rowBytes;
+        long at5 = at4 + rowBytes;
+        long at6 = at5 + rowBytes;
+        long at7 = at6 + rowBytes;
+        FloatVector a0 = FloatVector.zero(SPECIES);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        FloatVector a4 = a0;
+        FloatVector a5 = a0;
+        FloatVector a6 = a0;
+        FloatVector a7 = a0;
+        int bound = SPECIES.loopBound(dim);
+        for (int i = 0; i < bound; i += LANES) {
+            FloatVector x = FloatVector.fromArray(SPECIES, q, i);
+            long p = 4L * i;
+            a0 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at + p, order), a0);
+            a1 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at1 + p, order), a1);
+            a2 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at2 + p, order), a2);
+            a3 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at3 + p, order), a3);
+            a4 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at4 + p, order), a4);
+            a5 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at5 + p, order), a5);
+            a6 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at6 + p, order), a6);
+            a7 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at7 + p, order), a7);
+        }
+        if (bound < dim) {
+            int t = dim - LANES;
+            FloatVector x = FloatVector.zero(SPECIES)
+                    .blend(FloatVector.fromArray(SPECIES, q, t), VectorMask.fromLong(SPECIES, -1L << (bound - t)));
+            long p = 4L * t;
+            a0 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at + p, order), a0);
+            a1 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at1 + p, order), a1);
+            a2 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at2 + p, order), a2);
+            a3 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at3 + p, order), a3);
+            a4 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at4 + p, order), a4);
+            a5 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at5 + p, order), a5);
+            a6 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at6 + p, order), a6);
+            a7 = x.fma(FloatVector.fromMemorySegment(SPECIES, rows, at7 + p, order), a7);
+        }
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + 2] = a2.reduceLanes(VectorOperators.ADD);
+        out[o + 3] = a3.reduceLanes(VectorOperators.ADD);
+        out[o + 4] = a4.reduceLanes(VectorOperators.ADD);
+        out[o + 5] = a5.reduceLanes(VectorOperators.ADD);
+        out[o + 6] = a6.reduceLanes(VectorOperators.ADD);
+        out[o + 7] = a7.reduceLanes(VectorOperators.ADD);
     }
 
     @Override

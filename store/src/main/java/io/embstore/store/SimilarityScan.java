@@ -20,6 +20,13 @@ import java.util.stream.IntStream;
 final class SimilarityScan {
     /** Rows decoded and scored together: 16 rows of 300 floats (19 KB) stay in L1 beside the queries. */
     static final int BLOCK_ROWS = 16;
+    /**
+     * f16 rows decoded and scored together. Smaller than {@link #BLOCK_ROWS}: the copy of a block's halves out of the
+     * mapping waits on memory, and the decode and the dots that follow do not, so shorter turns keep the reads going.
+     * A/B in one JVM, one query over 400,000 x 300: 4 rows took 17.2 ms of CPU, 8 rows 18.3, 16 rows 20.2, 2 rows 21.1
+     * (benchmarks/results/similarity.md, section 6).
+     */
+    static final int F16_BLOCK_ROWS = 4;
     /** Below this many multiply-adds one thread finishes before a second could start. */
     static final long PARALLEL_WORK = 1L << 20;
 
@@ -84,13 +91,14 @@ final class SimilarityScan {
         boolean f16 = dtype == Dtype.F16;
         long rowBytes = (long) dim * dtype.bytes();
         long floatRowBytes = (long) dim * Float.BYTES;
-        short[] halves = f16 ? new short[BLOCK_ROWS * dim] : null;
-        float[] decoded = f16 ? new float[BLOCK_ROWS * dim] : null;
+        int block = f16 ? F16_BLOCK_ROWS : BLOCK_ROWS;
+        short[] halves = f16 ? new short[block * dim] : null;
+        float[] decoded = f16 ? new float[block * dim] : null;
         MemorySegment decodedSegment = f16 ? MemorySegment.ofArray(decoded) : null;
-        float[] dots = new float[BLOCK_ROWS];
-        float[] inverse = new float[BLOCK_ROWS];
-        for (long r0 = from; r0 < to; r0 += BLOCK_ROWS) {
-            int n = (int) Math.min(BLOCK_ROWS, to - r0);
+        float[] dots = new float[block];
+        float[] inverse = new float[block];
+        for (long r0 = from; r0 < to; r0 += block) {
+            int n = (int) Math.min(block, to - r0);
             MemorySegment src;
             long base;
             ByteOrder order;
