@@ -39,7 +39,7 @@ class AnnIndexTest {
     Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"F32", "F16"})
+    @ValueSource(strings = {"F32", "F16", "Q8", "Q4"})
     void recallAgainstTheExactScanIsAboveTheFloorAndFoundAnswersAreEqual(String dtypeName) {
         Dtype dtype = Dtype.valueOf(dtypeName);
         long seed = Seeds.seed("AnnIndexTest recall " + dtype);
