@@ -2,7 +2,7 @@
 """How much q8 and q4 change a table's answers, against the same table in f32 (issue 14, "Quantized rows"). Run by
 hand, not in CI:
 
-    benchmarks/quantization-quality.py [WORKDIR]      (default WORKDIR: /tmp/embstore-quantization)
+    benchmarks/quantization-quality.py [WORKDIR [VECTOR_FILE...]]   (default WORKDIR: /tmp/embstore-quantization)
 
 For each vector file of the shared data (../shared/data: lee_fasttext.vec, test_glove.txt, euclidean_vectors.bin)
 it converts the file to f32, q8 and q4 stores with `./embstore convert --dtype`, then measures, through the CLI
@@ -13,6 +13,8 @@ only:
     differences from f32 (pairs and questions with unknown words are skipped, as gensim does: on these small
     vocabularies most are);
   - the bytes of matrix.npy.
+VECTOR_FILEs are measured the same way after the shared files: a larger real table, e.g. the 20,183 x 300 skip-gram
+vectors trained on the shared corpora by `benchmarks/ann/gen_table.py base` (its recipe).
 Prints a Markdown report (the one in benchmarks/results/quantization.md). Needs python3 (standard library only) and
 the JDK the launcher finds.
 """
@@ -81,8 +83,9 @@ def main():
     work = sys.argv[1] if len(sys.argv) > 1 else "/tmp/embstore-quantization"
     os.makedirs(work, exist_ok=True)
     rows = []
-    for name in INPUTS:
-        source = os.path.join(DATA, name)
+    sources = [os.path.join(DATA, name) for name in INPUTS] + [os.path.abspath(p) for p in sys.argv[2:]]
+    for source in sources:
+        name = os.path.basename(source)
         stores = {}
         for dtype in DTYPES:
             store = os.path.join(work, "%s-%s" % (name.split(".")[0], dtype))
