@@ -5,11 +5,12 @@
       picks query rows (seeded, spread over the table), computes each one's exact top k by cosine without the
       row itself (numpy, float32 unit vectors, in blocks), writes OUT/queries.txt (one row a line) and
       OUT/truth.txt (the query row, then its k rows, best first) and OUT/truth.json (time, sims of the k-th).
-  ann_faiss.py faiss STORE OUT [--m 16] [--ef-construction 100] [--build-threads 2] [--ef 16,32,64,128,256]
+  ann_faiss.py faiss STORE OUT [--m 16] [--ef-construction 100] [--build-threads 2] [--ef 16,32,64,128,256] [--index FILE]
       FAISS IndexHNSWFlat, inner product on unit vectors (= cosine), built with --build-threads OpenMP threads,
       then every query alone (one at a time, as a user's query comes) on one thread for each ef: recall@k against
       truth.txt, queries/s, p50/p99 latency, and the same from the thread's CPU time (time.thread_time: what the
-      query cost, whatever else the machine runs); writes OUT/faiss.json.
+      query cost, whatever else the machine runs); writes OUT/faiss.json. --index FILE saves the built index there,
+      or, when FILE exists, reads it and only queries (repeated query runs without rebuilding).
 """
 import argparse
 import json
@@ -84,14 +85,22 @@ def faiss_peer(args):
     x = unit_matrix(args.store)
     n, d = x.shape
     xq = x[q].copy()
-    index = faiss.IndexHNSWFlat(d, args.m, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = args.ef_construction
-    faiss.omp_set_num_threads(args.build_threads)
-    t, c = time.perf_counter(), time.process_time()
-    index.add(x)
-    build, build_cpu = time.perf_counter() - t, time.process_time() - c
+    if args.index and os.path.exists(args.index):
+        # A saved index: queries only (build_s and build_cpu_s are then None).
+        index = faiss.read_index(args.index)
+        build = build_cpu = None
+        print(f"faiss: read {args.index} (M {index.hnsw.nb_neighbors(1)}), no build", file=sys.stderr)
+    else:
+        index = faiss.IndexHNSWFlat(d, args.m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = args.ef_construction
+        faiss.omp_set_num_threads(args.build_threads)
+        t, c = time.perf_counter(), time.process_time()
+        index.add(x)
+        build, build_cpu = time.perf_counter() - t, time.process_time() - c
+        print(f"faiss: built {n} x {d} in {build:.1f} s ({args.build_threads} threads)", file=sys.stderr)
+        if args.index:
+            faiss.write_index(index, args.index)
     del x
-    print(f"faiss: built {n} x {d} in {build:.1f} s ({args.build_threads} threads)", file=sys.stderr)
     faiss.omp_set_num_threads(1)
     result = {"faiss_version": faiss.__version__, "rows": n, "dim": d, "m": args.m,
               "ef_construction": args.ef_construction, "build_threads": args.build_threads, "build_s": build,
@@ -139,6 +148,7 @@ def main():
     a.add_argument("--ef-construction", type=int, default=100)
     a.add_argument("--build-threads", type=int, default=2)
     a.add_argument("--ef", default="16,32,64,128,256")
+    a.add_argument("--index", help="save the built index here; if the file exists, read it and only query")
     args = p.parse_args()
     {"truth": truth, "faiss": faiss_peer}[args.what](args)
 

@@ -133,7 +133,7 @@ def section(out_dir):
         ratio = build["build_s"] / faiss["build_s"]
         cpu = build["build_cpu_s"] / faiss["build_cpu_s"]
         rows.append(("build <= 2x FAISS'", f"{build['build_s']:.0f} s vs {faiss['build_s']:.0f} s "
-                     f"({build['threads']} / {faiss['build_threads']} threads, M {build['m']}, beam/efConstruction "
+                     f"({build['threads']} / {faiss['build_threads']} threads, M {build['m']} / {faiss.get('m', '?')}, beam/efConstruction "
                      f"{build['beam']} / {faiss['ef_construction']}): {ratio:.2f}x the time; CPU "
                      f"{build['build_cpu_s']:.0f} s vs {faiss['build_cpu_s']:.0f} s: {cpu:.2f}x",
                      "wall " + yes(ratio <= 2) + ", CPU " + yes(cpu <= 2)))

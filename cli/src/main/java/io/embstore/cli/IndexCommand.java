@@ -23,14 +23,15 @@ import picocli.CommandLine.Option;
                         + " Opens the store read-only: a writer may keep writing meanwhile."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
-        footer = {"  embstore index glove300", "  embstore index glove300 --m 32 --beam 200 --threads 4 --json"})
+        footer = {"  embstore index glove300", "  embstore index glove300 --m 48 --beam 200 --threads 4 --json"})
 final class IndexCommand extends BaseCommand {
     @Mixin
     StoreParameter store;
 
     @Option(names = "--m", paramLabel = "M", defaultValue = "" + AnnIndexOptions.DEFAULT_M,
             description = "Neighbours kept per row: more gives better recall at a given --ef, a bigger index and a"
-                    + " slower build (2 to 512). Default: ${DEFAULT-VALUE}.")
+                    + " slower build (2 to 512); 16 halves the index. Default: ${DEFAULT-VALUE} (the bottom-layer"
+                    + " degree of HNSW at M 16: the graph here has one layer).")
     int m;
 
     @Option(names = "--beam", paramLabel = "B", defaultValue = "" + AnnIndexOptions.DEFAULT_BEAM,

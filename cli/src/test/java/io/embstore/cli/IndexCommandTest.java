@@ -89,7 +89,7 @@ class IndexCommandTest {
         JsonNode info = CliRun.of("info", dir.toString(), "--json").json().get("ann_index");
         assertTrue(info.get("ok").asBoolean(), info.toString());
         assertEquals(1762, info.get("rows").asLong());
-        assertEquals(16, info.get("m").asInt(), "the second build (default M) replaced the first");
+        assertEquals(32, info.get("m").asInt(), "the second build (default M) replaced the first");
         assertEquals(0, info.get("changed_rows").asLong());
         assertTrue(info.get("built_at_generation").asLong() >= 0);
         assertTrue(CliRun.of("info", dir.toString()).out().contains("ann index   built at generation "));

@@ -235,7 +235,9 @@ public final class AnnIndex implements AutoCloseable {
         long padding = store.paddingIndex();
         ChangedRows changedNow = changedRows();
         Candidates top = new Candidates(k);
-        Set<Long> seen = new HashSet<>();
+        long[] changedList = changedNow.rows();
+        // Only the changed rows can repeat a row of the walk (whose rows are distinct): with none, no set to fill.
+        Set<Long> seen = changedList.length == 0 ? null : new HashSet<>();
         float[] row = new float[dim];
         if (rows > 0) {
             // Enough that the excluded rows found by the walk still leave ef of the rest.
@@ -243,13 +245,13 @@ public final class AnnIndex implements AutoCloseable {
             SearchResult found = searchers.get().search(new SearchScoreProvider(new QueryScore(unit)), (int) wanted,
                     Bits.ALL);
             for (SearchResult.NodeScore hit : found.getNodes()) {
-                if (seen.add((long) hit.node)) {
+                if (seen == null || seen.add((long) hit.node)) {
                     consider(hit.node, query, row, excluded, damaged, padding, top);
                 }
             }
         }
         // The changed rows are distinct already: only the walk's rows need remembering.
-        for (long r : changedNow.rows()) {
+        for (long r : changedList) {
             if (!seen.contains(r)) {
                 consider(r, query, row, excluded, damaged, padding, top);
             }

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -308,6 +309,28 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
         ensureOpen();
         Objects.checkIndex(row, v.rows());
         return v.mapping().matrix().asSlice(NpyHeader.BYTES + row * rowBytes, rowBytes).asReadOnly();
+    }
+
+    /**
+     * Touches the first and last byte of rows {@code rows[0, count)} in the mapping and returns a value derived from
+     * them (for the caller to keep, so the loads are not dropped): a hint before reading those rows one at a time. The
+     * loads are independent, so their cache and TLB misses overlap instead of each read waiting for its own (the
+     * approximate-neighbour index's graph walk). Unlike {@link #rowSegment} it allocates nothing.
+     *
+     * @throws IndexOutOfBoundsException if a row is outside {@code [0, rows())}
+     */
+    public final int touchRows(int[] rows, int count) {
+        View v = view;
+        ensureOpen();
+        Objects.checkFromIndexSize(0, count, rows.length);
+        MemorySegment matrix = v.mapping().matrix();
+        long n = v.rows();
+        int s = 0;
+        for (int i = 0; i < count; i++) {
+            long at = NpyHeader.BYTES + Objects.checkIndex(rows[i], n) * rowBytes;
+            s += matrix.get(ValueLayout.JAVA_BYTE, at) + matrix.get(ValueLayout.JAVA_BYTE, at + rowBytes - 1);
+        }
+        return s;
     }
 
     /**

@@ -394,6 +394,23 @@ class EmbeddingStoreTest {
     }
 
     @Test
+    void touchRowsReadsTheFirstAndLastByteOfEachRowAndChecksThem() {
+        Path dir = tmp.resolve("touch");
+        try (WritableStore w = EmbeddingStore.builder(dir).words(words(20)).dim(5).init(Init.normal(3)).create()) {
+            int[] rows = {6, 0, 19, 6, 99};
+            int want = 0;
+            for (int i = 0; i < 4; i++) {
+                MemorySegment row = w.rowSegment(rows[i]);
+                want += row.get(ValueLayout.JAVA_BYTE, 0) + row.get(ValueLayout.JAVA_BYTE, row.byteSize() - 1);
+            }
+            assertEquals(want, w.touchRows(rows, 4), "only the first count rows");
+            assertEquals(0, w.touchRows(rows, 0));
+            assertThrows(IndexOutOfBoundsException.class, () -> w.touchRows(rows, 5), "row 99 of 20");
+            assertThrows(IndexOutOfBoundsException.class, () -> w.touchRows(rows, 6), "count past the array");
+        }
+    }
+
+    @Test
     void appendGrowsAndReadersRefresh() {
         Path dir = tmp.resolve("g");
         try (WritableStore w = EmbeddingStore.builder(dir).words(words(3)).dim(4).init(Init.normal(1)).create();
