@@ -47,7 +47,7 @@ final class InfoCommand extends BaseCommand {
             AnnIndexStatus ann = AnnIndexStatus.of(table);
             Map<String, Long> files = fileSizes(path);
             long total = files.values().stream().mapToLong(Long::longValue).sum();
-            java.util.OptionalLong memory = MachineMemory.total(MachineMemory.MEMINFO);
+            java.util.OptionalLong memory = io.embstore.store.io.PhysicalMemory.total();
             if (json.json) {
                 StringBuilder b = new StringBuilder("{");
                 b.append("\"path\":").append(JsonText.string(path.toString()));

@@ -3,10 +3,12 @@ package io.embstore.store;
 import io.embstore.store.StoreMapping.Mapping;
 import io.embstore.store.io.MappingAdvice;
 import io.embstore.store.io.NpyHeader;
+import io.embstore.store.io.PhysicalMemory;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -37,6 +39,12 @@ final class RowReader {
      * rows takes a few µs, with minor faults some tens; one that faults its rows in from the disk, 1-2 ms).
      */
     private long slowBlockNanos;
+    /** Bytes of a cold table asked for at each step of its warm-up ({@link #warmUp}). */
+    static final long WARM_CHUNK = 32L << 20;
+    /** Largest matrix warmed up whole: half the machine's memory (none where it is unknown). */
+    private final long warmLimit = PhysicalMemory.total().orElse(0) / 2;
+    /** Where the warm-up has reached in the matrix (bytes): shared by the store's gathering threads. */
+    private final AtomicLong warmedTo = new AtomicLong();
     /** Whether rows.seq was asked for (racy: a second call costs one more system call, nothing else). */
     private boolean seqAdvised;
 
@@ -133,6 +141,7 @@ final class RowReader {
             if (advisedTo - base > WINDOW / 2 || advisedTo >= n) {
                 return;
             }
+            warmUp(m);
             int to = Math.min(n, base + WINDOW);
             for (int i = Math.max(advisedTo, base); i < to; i++) {
                 advice.willNeed(m.matrix(), NpyHeader.BYTES + id(ints, longs, i) * rowBytes, rowBytes, matrixFile);
@@ -144,6 +153,25 @@ final class RowReader {
     /** Tests set 0, so that every gather asks ahead from its third block whether its rows are resident or not. */
     void slowBlockNanos(long nanos) {
         slowBlockNanos = nanos;
+    }
+
+    /**
+     * A cold table that fits in memory is read whole, a {@link #WARM_CHUNK} at a time, front to back, while gathers
+     * find it cold: {@code MADV_RANDOM} reads each fault's own page, which keeps a table larger than memory from
+     * thrashing but would leave a table that fits warming up a page per row, minutes for a few GB (the kernel's
+     * default read-ahead warmed a 4 GiB table in seconds, benchmarks/results/larger-than-memory.md). "Fits" is at most
+     * half of the machine's memory, so the page cache keeps room for everything else.
+     */
+    private void warmUp(Mapping m) {
+        MemorySegment matrix = m.matrix();
+        long size = matrix.byteSize();
+        if (size > warmLimit || warmedTo.get() >= size) {
+            return;
+        }
+        long from = warmedTo.getAndAdd(WARM_CHUNK);
+        if (from < size) {
+            advice.willNeed(matrix, from, Math.min(WARM_CHUNK, size - from), matrixFile);
+        }
     }
 
     /**

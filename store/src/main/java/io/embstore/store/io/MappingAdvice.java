@@ -32,11 +32,16 @@ import java.util.logging.Logger;
  *       mapping's advice (it is not refused by {@code MADV_RANDOM}): a scan ahead of its position, a gather ahead of its
  *       copies, so many reads are in flight instead of one fault at a time.</li>
  * </ul>
- * Where madvise cannot be called (not Linux, native access denied) every method does nothing and the unavailability
- * is logged once per JVM.
+ * Where madvise cannot be called (not Linux, native access denied) or {@value #DISABLE_PROPERTY} is {@code false},
+ * every method does nothing, which is logged once per JVM.
  */
 public final class MappingAdvice {
     private static final Logger LOG = Logger.getLogger(MappingAdvice.class.getName());
+    /**
+     * {@code -Dembstore.advice=false} gives no advice at all (the kernel's default read-ahead everywhere): the
+     * baseline of benchmarks/larger-than-memory/run, and a way out should some workload do better without.
+     */
+    public static final String DISABLE_PROPERTY = "embstore.advice";
     /** Linux's values (asm-generic/mman-common.h), the same on every architecture the JDK runs on. */
     static final int MADV_NORMAL = 0;
     static final int MADV_RANDOM = 1;
@@ -53,7 +58,9 @@ public final class MappingAdvice {
     static {
         MethodHandle madvise = null;
         long page = 4096;
-        if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
+        if ("false".equals(System.getProperty(DISABLE_PROPERTY))) {
+            LOG.info("-D" + DISABLE_PROPERTY + "=false: mappings keep the kernel's default advice");
+        } else if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
             try {
                 Linker linker = Linker.nativeLinker();
                 madvise = linker.defaultLookup().find("madvise").map(f -> linker.downcallHandle(f,
