@@ -47,6 +47,11 @@ public final class MappingAdvice {
     static final int MADV_RANDOM = 1;
     static final int MADV_SEQUENTIAL = 2;
     static final int MADV_WILLNEED = 3;
+    /**
+     * The most asked of {@code MADV_WILLNEED} in one call: 128 KiB, the smallest read-ahead a Linux device has by
+     * default, so that no part of a range is dropped whatever the device (see {@link #willNeed}).
+     */
+    static final long WILLNEED_PIECE = 128L << 10;
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final MethodHandle MADVISE;
@@ -114,11 +119,16 @@ public final class MappingAdvice {
     /**
      * {@code MADV_WILLNEED} on the pages holding {@code mapping[offset, offset + length)} (of {@code file}): their reads
      * start now, in the background. A system call (several microseconds here even when every page is resident, see
-     * benchmarks/results/larger-than-memory.md): callers use it only where pages are likely missing.
+     * benchmarks/results/larger-than-memory.md): callers use it only where pages are likely missing. Long ranges are
+     * asked for in pieces of {@link #WILLNEED_PIECE}: Linux reads at most the device's read-ahead (or its largest I/O)
+     * of one call and silently drops the rest (an 8 MiB read-ahead here: 64 MiB asked, 8 MiB read).
      */
     public void willNeed(MemorySegment mapping, long offset, long length, Path file) {
-        if (length > 0) {
-            advise(mapping, offset, Math.min(length, mapping.byteSize() - offset), MADV_WILLNEED, file);
+        long end = Math.min(offset + length, mapping.byteSize());
+        for (long at = offset; at < end; at += WILLNEED_PIECE) {
+            if (!advise(mapping, at, Math.min(WILLNEED_PIECE, end - at), MADV_WILLNEED, file)) {
+                return;
+            }
         }
     }
 

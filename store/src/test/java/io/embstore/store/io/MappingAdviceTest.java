@@ -54,6 +54,59 @@ class MappingAdviceTest {
         }
     }
 
+    /** Pages of {@code mapping} in the page cache, by mincore(2). */
+    private static long residentPages(MemorySegment mapping) throws Throwable {
+        java.lang.foreign.Linker linker = java.lang.foreign.Linker.nativeLinker();
+        java.lang.invoke.MethodHandle mincore = linker.downcallHandle(linker.defaultLookup().find("mincore").orElseThrow(),
+                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
+                        java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG,
+                        java.lang.foreign.ValueLayout.ADDRESS));
+        long pages = (mapping.byteSize() + MappingAdvice.pageSize() - 1) / MappingAdvice.pageSize();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment vec = arena.allocate(pages);
+            int rc = (int) mincore.invokeExact(MemorySegment.ofAddress(mapping.address()), mapping.byteSize(), vec);
+            assertEquals(0, rc, "mincore");
+            long resident = 0;
+            for (long i = 0; i < pages; i++) {
+                resident += vec.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i) & 1;
+            }
+            return resident;
+        }
+    }
+
+    @Test
+    void willNeedReadsAllOfALongRangeOfAColdFile() throws Throwable {
+        assumeTrue(MappingAdvice.available(), "madvise is unavailable here (not Linux)");
+        Path file = dir.resolve("cold");
+        long bytes = 40L << 20; // more than one call's worth on this machine (8 MiB read-ahead)
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(1 << 20);
+            for (long at = 0; at < bytes; at += block.capacity()) {
+                block.clear();
+                ch.write(block, at);
+            }
+            ch.force(true);
+        }
+        // Evicts the file's clean pages (POSIX_FADV_DONTNEED, through GNU dd): the file is cold, as after a reboot.
+        Process dd = new ProcessBuilder("dd", "if=" + file, "iflag=nocache", "count=0", "status=none").inheritIO().start();
+        assumeTrue(dd.waitFor() == 0, "dd iflag=nocache is unavailable");
+        try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            MemorySegment mapping = ch.map(FileChannel.MapMode.READ_ONLY, 0, bytes, arena);
+            long pages = bytes / MappingAdvice.pageSize();
+            assumeTrue(residentPages(mapping) < pages / 10, "the file system keeps the pages (tmpfs?): nothing to show");
+            MappingAdvice advice = new MappingAdvice(dir);
+            advice.random(mapping, file);
+            advice.willNeed(mapping, 4096 + 100, bytes - 4096 - 100, file); // from the middle of page 1 to the end
+            long resident = 0;
+            for (int wait = 0; wait < 200 && resident < pages - 1; wait++) {
+                Thread.sleep(50);
+                resident = residentPages(mapping);
+            }
+            // All but page 0, which was not asked for (and may have come in anyway).
+            assertTrue(resident >= pages - 1, resident + " of " + pages + " pages resident: part of the range was dropped");
+        }
+    }
+
     @Test
     void refusedAdviceLeavesTheDefaultAndLogsOneLinePerOwner() throws Exception {
         assumeTrue(MappingAdvice.available(), "madvise is unavailable here (not Linux)");
