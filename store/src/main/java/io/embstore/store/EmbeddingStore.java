@@ -564,9 +564,9 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
         return VocabularyIndex.word(m.words(), record, v.wordBytes(), row, wordsFile);
     }
 
-    /** See {@link RowReader#slowBlockNanos(long)}: for tests of the path a gather of a cold table takes. */
-    void gatherSlowBlockNanos(long nanos) {
-        reader.slowBlockNanos(nanos);
+    /** Makes every gather ask for its rows ahead, as on a cold table: for tests of that path ({@link RowReader}). */
+    void gatherAlwaysAhead(boolean always) {
+        reader.alwaysAhead(always);
     }
 
     /** Makes this store's queries use {@code kernel} (null: the one selected for the JVM), so tests can run both. */

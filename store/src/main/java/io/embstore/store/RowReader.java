@@ -1,6 +1,7 @@
 package io.embstore.store;
 
 import io.embstore.store.StoreMapping.Mapping;
+import io.embstore.store.io.MajorFaults;
 import io.embstore.store.io.MappingAdvice;
 import io.embstore.store.io.NpyHeader;
 import io.embstore.store.io.PhysicalMemory;
@@ -38,7 +39,10 @@ final class RowReader {
      * Longer than this, a block of a gather waited on the disk: the block's rows plus 200 µs (a block of 16 resident
      * rows takes a few µs, with minor faults some tens; one that faults its rows in from the disk, 1-2 ms).
      */
-    private long slowBlockNanos;
+    private final long slowBlockNanos;
+    /** Tests set it: every gather asks ahead from its second block, whether its rows are resident or not. */
+    private boolean alwaysAhead;
+    private static final long NOT_SLOW = Long.MIN_VALUE;
     /** Bytes of a cold table asked for at each step of its warm-up ({@link #warmUp}). */
     static final long WARM_CHUNK = 32L << 20;
     /** Largest matrix warmed up whole: half the machine's memory (none where it is unknown). */
@@ -79,7 +83,8 @@ final class RowReader {
         MemorySegment seq = m.seq();
         boolean consistent = mode == ReadMode.CONSISTENT;
         GatherAhead ahead = null;
-        int slowBlocks = 0;
+        // The major faults read at the last block, when it was slow (-1: unknown); NOT_SLOW when it was not.
+        long slowFaults = NOT_SLOW;
         long blockStart = System.nanoTime();
         for (int base = 0; base < n; base += Scratch.BLOCK) {
             int count = Math.min(Scratch.BLOCK, n - base);
@@ -107,15 +112,24 @@ final class RowReader {
                 }
             }
             if (ahead == null) {
-                // One clock read per block: a block of resident rows takes a few microseconds, one that waited on
-                // page faults from the disk a millisecond or more. Two slow blocks in a row: the rest of the batch is
-                // asked for ahead (GatherAhead); resident rows never pay its system calls.
+                // One clock read per block: a block of resident rows takes a few microseconds (tens with minor faults
+                // or another process on the core), one that faulted its rows in from the disk a millisecond or more.
+                // A slow block reads the thread's major faults: two slow blocks in a row with major faults in the
+                // second, and the rest of the batch is asked for ahead (GatherAhead). A slow block without them was
+                // the CPU's doing, which asking ahead would only make slower, and resident rows never pay its calls.
                 long now = System.nanoTime();
-                slowBlocks = now - blockStart > slowBlockNanos ? slowBlocks + 1 : 0;
-                blockStart = now;
-                if (slowBlocks >= 2 && base + Scratch.BLOCK < n && MappingAdvice.available()) {
-                    ahead = new GatherAhead(base + Scratch.BLOCK);
-                    adviseSeqOnce(m);
+                if (now - blockStart > slowBlockNanos || alwaysAhead) {
+                    long faults = MajorFaults.ofThisThread();
+                    boolean disk = faults < 0 ? slowFaults != NOT_SLOW : slowFaults >= 0 && faults > slowFaults;
+                    slowFaults = faults;
+                    if ((disk || alwaysAhead) && base + Scratch.BLOCK < n && MappingAdvice.available()) {
+                        ahead = new GatherAhead(base + Scratch.BLOCK);
+                        adviseSeqOnce(m);
+                    }
+                    blockStart = System.nanoTime(); // the system call is not the next block's time
+                } else {
+                    slowFaults = NOT_SLOW;
+                    blockStart = now;
                 }
             }
         }
@@ -150,9 +164,9 @@ final class RowReader {
         }
     }
 
-    /** Tests set 0, so that every gather asks ahead from its third block whether its rows are resident or not. */
-    void slowBlockNanos(long nanos) {
-        slowBlockNanos = nanos;
+    /** See {@link #alwaysAhead}. */
+    void alwaysAhead(boolean always) {
+        alwaysAhead = always;
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.embstore.store;
 
+import io.embstore.store.io.MajorFaults;
 import io.embstore.store.io.MappingAdvice;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -37,6 +38,9 @@ final class ScanAhead {
     private final long end;
     private boolean ahead;
     private boolean started;
+    private static final long NOT_SLOW = Long.MIN_VALUE;
+    /** The major faults read at the last probe, when it was slow (-1: unknown); {@link #NOT_SLOW} when it was not. */
+    private long slowFaults = NOT_SLOW;
     /** The position from which the next call does more than compare. */
     private long nextCheck;
     private long checkedAt;
@@ -58,7 +62,10 @@ final class ScanAhead {
         return new ScanAhead(advice, mapping, file, from, to, true);
     }
 
-    /** Asks ahead once a {@link #PROBE} of the range took longer than memory would. {@code advice} null: never asks. */
+    /**
+     * Asks ahead once two {@link #PROBE}s in a row took longer than memory would, the second with major faults.
+     * {@code advice} null: never asks.
+     */
     static ScanAhead whenSlow(MappingAdvice advice, MemorySegment mapping, Path file, long from, long to) {
         return new ScanAhead(advice, mapping, file, from, to, false);
     }
@@ -77,6 +84,17 @@ final class ScanAhead {
             checkedAt = now;
             if (!started || took < SLOW_PROBE_NANOS) {
                 started = true;
+                slowFaults = NOT_SLOW;
+                nextCheck = position + PROBE;
+                return;
+            }
+            // Slow: ask ahead only if this probe waited on the disk (major faults since the previous slow probe), not
+            // if the CPU was busy elsewhere.
+            long faults = MajorFaults.ofThisThread();
+            boolean disk = faults < 0 ? slowFaults != NOT_SLOW : slowFaults >= 0 && faults > slowFaults;
+            slowFaults = faults;
+            checkedAt = System.nanoTime();
+            if (!disk) {
                 nextCheck = position + PROBE;
                 return;
             }

@@ -72,7 +72,7 @@ class MappingAdviceStoreTest {
             Path dir = tmp.resolve(dtype.label());
             try (WritableStore s = EmbeddingStore.builder(dir).rows(rows).vocabulary(false).dim(dim).dtype(dtype)
                     .init(Init.normal(seed)).create()) {
-                s.gatherSlowBlockNanos(0); // every block counts as slow: the batch is asked for ahead from block 3
+                s.gatherAlwaysAhead(true); // as on a cold table: the batch is asked for ahead from its second block
                 int n = 2011; // several windows of GatherAhead, a partial last block
                 int[] ids = random.ints(n, 0, rows).toArray();
                 long[] longIds = java.util.Arrays.stream(ids).asLongStream().toArray();
