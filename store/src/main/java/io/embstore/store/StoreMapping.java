@@ -77,7 +77,9 @@ final class StoreMapping {
      * rows that are still wanted (issue 16: 2,000 rows/s without the advice, benchmarks/results/larger-than-memory.md).
      * Advice belongs to a mapping, not to an operation, so scans of these same mappings (similarity, verify, export)
      * do not switch it: they ask for their pages ahead with {@code MADV_WILLNEED} ({@link ScanAhead}) instead, which
-     * leaves concurrent row reads their single-page faults.
+     * leaves concurrent row reads their single-page faults. The price (Linux 6.3 and later): reads through an advised
+     * mapping do not count as recent use for reclaim ({@code vma_has_recency}), so a hot set in a table larger than
+     * memory is not kept resident by its use (README, "Tables larger than memory").
      */
     static void adviseRows(MappingAdvice advice, Path dir, MemorySegment matrix, MemorySegment seq) {
         advice.random(matrix, dir.resolve(EmbeddingStore.MATRIX_FILE));
