@@ -189,8 +189,8 @@ final class RowReader {
     }
 
     /**
-     * rows.seq is read by every consistent row read and is small (4 bytes a row): once a gather finds the table cold,
-     * all of it is asked for in one call, once per store, rather than a page per row.
+     * rows.seq is read by every consistent row read and is small (4 bytes a row, 1/128 of a 128 x f32 matrix): once a
+     * gather finds the table cold, all of it is asked for at once, once per store, rather than a page per row.
      */
     private void adviseSeqOnce(Mapping m) {
         if (!seqAdvised) {
