@@ -24,7 +24,8 @@ import picocli.CommandLine.Mixin;
                 "Prints a store's path, shape, dtype, vocabulary, padding row, generation (the writer's publication"
                         + " counter), damaged rows (rows whose write did not complete: reads of them fail until they are"
                         + " rewritten), its approximate-neighbour index (the generation it was built at and the rows"
-                        + " changed since) and the size of each of its files. Opens the store read-only: it works while a"
+                        + " changed since), whether its files are larger than the machine's memory (then rows are read"
+                        + " from the disk) and the size of each of its files. Opens the store read-only: it works while a"
                         + " writer is using it."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
@@ -46,6 +47,7 @@ final class InfoCommand extends BaseCommand {
             AnnIndexStatus ann = AnnIndexStatus.of(table);
             Map<String, Long> files = fileSizes(path);
             long total = files.values().stream().mapToLong(Long::longValue).sum();
+            java.util.OptionalLong memory = io.embstore.store.io.PhysicalMemory.total();
             if (json.json) {
                 StringBuilder b = new StringBuilder("{");
                 b.append("\"path\":").append(JsonText.string(path.toString()));
@@ -64,7 +66,10 @@ final class InfoCommand extends BaseCommand {
                     b.append(sep).append(JsonText.string(f.getKey())).append(':').append(f.getValue());
                     sep = ",";
                 }
-                b.append("},\"total_bytes\":").append(total).append('}');
+                b.append("},\"total_bytes\":").append(total);
+                b.append(",\"memory_bytes\":").append(memory.isPresent() ? Long.toString(memory.getAsLong()) : "null");
+                b.append(",\"larger_than_memory\":").append(memory.isPresent() ? Boolean.toString(total > memory.getAsLong()) : "null");
+                b.append('}');
                 out.println(b);
             } else {
                 out.printf("path        %s%n", path);
@@ -76,6 +81,7 @@ final class InfoCommand extends BaseCommand {
                 out.printf("generation  %d%n", generation);
                 out.printf("damaged     %s%n", damaged(damaged));
                 out.printf("ann index   %s%n", ann.text());
+                out.printf("memory      %s%n", MachineMemory.describe(total, memory));
                 out.printf("files       %d, %s in all%n", files.size(), humanBytes(total));
                 int width = files.keySet().stream().mapToInt(String::length).max().orElse(0);
                 for (Map.Entry<String, Long> f : files.entrySet()) {

@@ -42,6 +42,8 @@ class InfoCommandTest {
                 + "generation  "), out);
         assertTrue(out.contains("\n  matrix.npy  "), out);
         assertTrue(out.contains("\n  manifest.txt  "), out);
+        // A few KiB on any machine that runs the tests: it fits, and info names the machine's memory.
+        assertTrue(out.contains("\nmemory      fits ("), out);
     }
 
     @Test
@@ -64,6 +66,8 @@ class InfoCommandTest {
             sum += size.asLong();
         }
         assertEquals(sum, info.get("total_bytes").asLong());
+        assertTrue(info.get("memory_bytes").asLong() > sum, run.out());
+        assertEquals(false, info.get("larger_than_memory").asBoolean(true));
     }
 
     /** A store reached through a symbolic link lists the files of its target (it listed none: "files 0, 0 bytes"). */

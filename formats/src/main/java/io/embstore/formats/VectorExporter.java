@@ -33,6 +33,8 @@ import java.util.zip.GZIPOutputStream;
  */
 final class VectorExporter {
     private static final int BLOCK_ROWS = 1024;
+    /** Blocks asked for ahead of the one being formatted (see BlockFormatter.askAhead). */
+    private static final int AHEAD_BLOCKS = 3;
     private static final java.lang.invoke.VarHandle FLOAT_LE =
             java.lang.invoke.MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
 
@@ -258,6 +260,7 @@ final class VectorExporter {
             // A value takes at most MAX_CHARS and its separator; a binary one 4 bytes.
             int perRow = binary ? 4 * dim + 2 : (ShortestFloat.MAX_CHARS + 1) * dim + 1;
             int pos = 0;
+            askAhead(rows, first, last);
             for (long i = first; i < last; i++) {
                 long row = rows.row(i);
                 store.read(row, values);
@@ -281,6 +284,23 @@ final class VectorExporter {
                 bytes[pos++] = '\n';
             }
             return pos;
+        }
+
+        /**
+         * The store's mappings are advised for random row reads (a fault reads its own page only): an export of
+         * consecutive rows asks for this block's rows and the next few blocks' ahead, so that a cold table is read at
+         * the disk's streaming rate rather than a page per fault. Rows of the block that are not consecutive (a
+         * selection) are read as they come.
+         */
+        private void askAhead(RowSelection rows, long first, long last) {
+            if (last <= first) {
+                return;
+            }
+            long from = rows.row(first);
+            long to = rows.row(last - 1) + 1;
+            if (to - from == last - first) {
+                store.willRead(from, Math.min(store.rows(), to + AHEAD_BLOCKS * (long) BLOCK_ROWS));
+            }
         }
 
         private void ensure(int size) {

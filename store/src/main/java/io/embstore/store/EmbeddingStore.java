@@ -3,6 +3,7 @@ package io.embstore.store;
 import io.embstore.store.StoreMapping.Mapping;
 import io.embstore.store.StoreMapping.View;
 import io.embstore.store.io.MappedFile;
+import io.embstore.store.io.MappingAdvice;
 import io.embstore.store.io.NpyHeader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -69,6 +70,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     final Path wordsFile;
     /** Owns every mapping of this object; closed (once) by {@link #close()}. */
     final Arena arena;
+    /** Advice for this object's mappings; logs a refusal once for the store. */
+    final MappingAdvice advice;
     final ControlBlock control;
     /** The rows listed in damaged.rows, as this object knows them. */
     final DamagedRows damaged;
@@ -79,8 +82,10 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     private final RowReader reader;
     private final SimilaritySearch similarity;
 
-    EmbeddingStore(Path dir, Manifest manifest, Arena arena, ControlBlock control, View view, DamagedRows damaged) {
+    EmbeddingStore(Path dir, Manifest manifest, Arena arena, MappingAdvice advice, ControlBlock control, View view,
+                   DamagedRows damaged) {
         this.dir = dir;
+        this.advice = advice;
         this.damaged = damaged;
         this.manifest = manifest;
         this.dim = manifest.dim();
@@ -91,7 +96,7 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
         this.arena = arena;
         this.control = control;
         this.view = view;
-        this.reader = new RowReader(dir, dtype, dim, control, damaged);
+        this.reader = new RowReader(dir, dtype, dim, control, damaged, advice);
         this.similarity = new SimilaritySearch(this, reader);
     }
 
@@ -145,6 +150,7 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
         Manifest manifest = Manifest.read(dir);
         WriterLock lock = writable ? WriterLock.acquire(dir) : null;
         Arena arena = Arena.ofShared();
+        MappingAdvice advice = new MappingAdvice(dir);
         try {
             MemorySegment controlSeg = MappedFile.map(arena, dir.resolve(CONTROL_FILE), ControlBlock.BYTES, ControlBlock.BYTES, writable);
             ControlBlock control = new ControlBlock(controlSeg);
@@ -153,13 +159,13 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
             long rows = control.liveRows();
             long capacity = control.capacity();
             long wordBytes = control.wordBytes();
-            Mapping mapping = StoreMapping.mapChecked(arena, dir, manifest, rows, capacity, wordBytes, writable);
+            Mapping mapping = StoreMapping.mapChecked(arena, dir, manifest, rows, capacity, wordBytes, writable, advice);
             if (!writable) {
-                return new EmbeddingStore(dir, manifest, arena, control, new View(mapping, rows, wordBytes),
+                return new EmbeddingStore(dir, manifest, arena, advice, control, new View(mapping, rows, wordBytes),
                         DamagedRows.forReader(dir, control));
             }
             DamagedRows damaged = WritableStore.takeOver(dir, control, mapping, rows, capacity);
-            return new WritableStore(dir, manifest, arena, control, lock, new View(mapping, rows, wordBytes), damaged);
+            return new WritableStore(dir, manifest, arena, advice, control, lock, new View(mapping, rows, wordBytes), damaged);
         } catch (RuntimeException e) {
             arena.close();
             if (lock != null) {
@@ -331,6 +337,27 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
             s += matrix.get(ValueLayout.JAVA_BYTE, at) + matrix.get(ValueLayout.JAVA_BYTE, at + rowBytes - 1);
         }
         return s;
+    }
+
+    /**
+     * Tells the system that rows {@code [fromRow, toRow)} will be read soon: their pages start coming in from the disk
+     * in the background ({@code MADV_WILLNEED}). For a caller that reads a range of rows front to back from a table
+     * that may not be in memory, such as an export: the store's mappings are advised for random row reads (a fault
+     * reads its own page only), so a pass over a cold table without this reads one page at a time. Gathers, similarity
+     * queries and {@link #verify()} ask for what they need themselves. Costs a system call (a few microseconds per MiB
+     * even when the rows are in memory, benchmarks/results/larger-than-memory.md); does nothing where the system takes
+     * no advice.
+     *
+     * @throws IndexOutOfBoundsException if the range is not within {@code [0, rows())}
+     */
+    public final void willRead(long fromRow, long toRow) {
+        View v = view;
+        ensureOpen();
+        Objects.checkFromToIndex(fromRow, toRow, v.rows());
+        advice.willNeed(v.mapping().matrix(), NpyHeader.BYTES + fromRow * rowBytes, (toRow - fromRow) * rowBytes,
+                dir.resolve(MATRIX_FILE));
+        advice.willNeed(v.mapping().seq(), fromRow * Integer.BYTES, (toRow - fromRow) * Integer.BYTES,
+                dir.resolve(RowSeqlock.FILE));
     }
 
     /**
@@ -560,6 +587,11 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
         return VocabularyIndex.word(m.words(), record, v.wordBytes(), row, wordsFile);
     }
 
+    /** Makes every gather ask for its rows ahead, as on a cold table: for tests of that path ({@link RowReader}). */
+    void gatherAlwaysAhead(boolean always) {
+        reader.alwaysAhead(always);
+    }
+
     /** Makes this store's queries use {@code kernel} (null: the one selected for the JVM), so tests can run both. */
     void useKernel(SimilarityKernel kernel) {
         similarity.useKernel(kernel);
@@ -597,7 +629,7 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
                         "control block went backwards or is damaged: live_rows "
                         + rows + ", capacity " + capacity + ", word_bytes " + wordBytes);
             }
-            Mapping m = StoreMapping.mapAll(arena, dir, manifest, capacity, wordBytes, v.mapping(), false);
+            Mapping m = StoreMapping.mapAll(arena, dir, manifest, capacity, wordBytes, v.mapping(), false, advice);
             if (manifest.vocabulary() && control.indexEpoch() != m.index().epoch()) {
                 m = new Mapping(m.capacity(), m.matrix(), m.seq(), m.offsets(), m.words(), StoreMapping.mapIndex(arena, dir, false),
                         m.norms());

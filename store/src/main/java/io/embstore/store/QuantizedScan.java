@@ -14,7 +14,8 @@ final class QuantizedScan {
 
     /** Scans rows {@code [from, to)} as {@code SimilarityScan.scanPart} does for f32/f16 rows. */
     static TopK[] scanPart(MemorySegment matrix, long first, Dtype dtype, long from, long to, int dim, long paddingRow,
-                           MemorySegment norms, float[][] queries, int wanted, SimilarityKernel floatKernel) {
+                           MemorySegment norms, float[][] queries, int wanted, SimilarityKernel floatKernel,
+                           ScanAhead ahead) {
         QuantizedKernel kernel = QuantizedKernel.matching(floatKernel);
         int nq = queries.length;
         TopK[] top = new TopK[nq];
@@ -49,6 +50,7 @@ final class QuantizedScan {
         for (long r0 = from; r0 < to; r0 += blockRows) {
             int n = (int) Math.min(blockRows, to - r0);
             long base = first + r0 * rowBytes;
+            ahead.at(base);
             for (int b = 0; b < n; b++) {
                 long row = r0 + b;
                 long at = base + b * rowBytes;

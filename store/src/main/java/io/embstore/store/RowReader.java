@@ -1,11 +1,15 @@
 package io.embstore.store;
 
 import io.embstore.store.StoreMapping.Mapping;
+import io.embstore.store.io.MajorFaults;
+import io.embstore.store.io.MappingAdvice;
 import io.embstore.store.io.NpyHeader;
+import io.embstore.store.io.PhysicalMemory;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -29,14 +33,35 @@ final class RowReader {
     private final long rowBytes;
     private final ControlBlock control;
     private final DamagedRows damaged;
+    private final MappingAdvice advice;
+    private final Path matrixFile;
+    /**
+     * Longer than this, a block of a gather waited on the disk: the block's rows plus 200 µs (a block of 16 resident
+     * rows takes a few µs, with minor faults some tens; one that faults its rows in from the disk, 1-2 ms).
+     */
+    private final long slowBlockNanos;
+    /** Tests set it: every gather asks ahead from its second block, whether its rows are resident or not. */
+    private boolean alwaysAhead;
+    private static final long NOT_SLOW = Long.MIN_VALUE;
+    /** Bytes of a cold table asked for at each step of its warm-up ({@link #warmUp}). */
+    static final long WARM_CHUNK = 32L << 20;
+    /** Largest matrix warmed up whole: half the machine's memory (none where it is unknown). */
+    private final long warmLimit = PhysicalMemory.total().orElse(0) / 2;
+    /** Where the warm-up has reached in the matrix (bytes): shared by the store's gathering threads. */
+    private final AtomicLong warmedTo = new AtomicLong();
+    /** Whether rows.seq was asked for (racy: a second call costs one more system call, nothing else). */
+    private boolean seqAdvised;
 
-    RowReader(Path dir, Dtype dtype, int dim, ControlBlock control, DamagedRows damaged) {
+    RowReader(Path dir, Dtype dtype, int dim, ControlBlock control, DamagedRows damaged, MappingAdvice advice) {
         this.dir = dir;
+        this.advice = advice;
+        this.matrixFile = dir.resolve(EmbeddingStore.MATRIX_FILE);
         this.dim = dim;
         this.dtype = dtype;
         this.rowBytes = dtype.rowBytes(dim);
         this.control = control;
         this.damaged = damaged;
+        this.slowBlockNanos = 200_000 + Scratch.BLOCK * rowBytes;
     }
 
     /**
@@ -51,36 +76,126 @@ final class RowReader {
             checkId(id(ints, longs, i), i, rows);
         }
         Scratch scratch = scratch();
-        if (mode == ReadMode.RELAXED) {
-            for (int i = 0; i < n; i++) {
-                long id = id(ints, longs, i);
-                copyRaw(m.matrix(), NpyHeader.BYTES + id * rowBytes, dstArray, dstSegment, target(dstArray, i), scratch);
-            }
-            return;
-        }
         // Consistent reads in blocks: the block's sequence counters are read first, so their cache misses overlap
         // instead of each row's copy waiting for its own counter; then the rows are copied, then validated. A row whose
         // counter was odd or moved is read again on its own, retrying as long as it takes.
         int[] seqs = scratch.sequences;
         MemorySegment seq = m.seq();
+        boolean consistent = mode == ReadMode.CONSISTENT;
+        GatherAhead ahead = null;
+        // The major faults read at the last block, when it was slow (-1: unknown); NOT_SLOW when it was not.
+        long slowFaults = NOT_SLOW;
+        long blockStart = System.nanoTime();
         for (int base = 0; base < n; base += Scratch.BLOCK) {
             int count = Math.min(Scratch.BLOCK, n - base);
-            for (int j = 0; j < count; j++) {
-                seqs[j] = RowSeqlock.readBegin(seq, id(ints, longs, base + j));
+            if (ahead != null) {
+                ahead.before(m, ints, longs, base, n);
+            }
+            if (consistent) {
+                for (int j = 0; j < count; j++) {
+                    seqs[j] = RowSeqlock.readBegin(seq, id(ints, longs, base + j));
+                }
             }
             for (int j = 0; j < count; j++) {
-                if ((seqs[j] & 1) == 0) {
+                if (!consistent || (seqs[j] & 1) == 0) {
                     long id = id(ints, longs, base + j);
                     copyRaw(m.matrix(), NpyHeader.BYTES + id * rowBytes, dstArray, dstSegment, target(dstArray, base + j), scratch);
                 }
             }
-            RowSeqlock.validateFence();
-            for (int j = 0; j < count; j++) {
-                long id = id(ints, longs, base + j);
-                if ((seqs[j] & 1) != 0 || RowSeqlock.readAgain(seq, id) != seqs[j]) {
-                    copyRow(m, id, dstArray, dstSegment, target(dstArray, base + j), ReadMode.CONSISTENT);
+            if (consistent) {
+                RowSeqlock.validateFence();
+                for (int j = 0; j < count; j++) {
+                    long id = id(ints, longs, base + j);
+                    if ((seqs[j] & 1) != 0 || RowSeqlock.readAgain(seq, id) != seqs[j]) {
+                        copyRow(m, id, dstArray, dstSegment, target(dstArray, base + j), ReadMode.CONSISTENT);
+                    }
                 }
             }
+            if (ahead == null) {
+                // One clock read per block: a block of resident rows takes a few microseconds (tens with minor faults
+                // or another process on the core), one that faulted its rows in from the disk a millisecond or more.
+                // A slow block reads the thread's major faults: two slow blocks in a row with major faults in the
+                // second, and the rest of the batch is asked for ahead (GatherAhead). A slow block without them was
+                // the CPU's doing, which asking ahead would only make slower, and resident rows never pay its calls.
+                long now = System.nanoTime();
+                if (now - blockStart > slowBlockNanos || alwaysAhead) {
+                    long faults = MajorFaults.ofThisThread();
+                    boolean disk = faults < 0 ? slowFaults != NOT_SLOW : slowFaults >= 0 && faults > slowFaults;
+                    slowFaults = faults;
+                    if ((disk || alwaysAhead) && base + Scratch.BLOCK < n && MappingAdvice.available()) {
+                        ahead = new GatherAhead(base + Scratch.BLOCK);
+                        adviseSeqOnce(m);
+                    }
+                    blockStart = System.nanoTime(); // the system call is not the next block's time
+                } else {
+                    slowFaults = NOT_SLOW;
+                    blockStart = now;
+                }
+            }
+        }
+    }
+
+    /**
+     * The rows of a gather found waiting on the disk, asked for ahead of their copies: {@code MADV_WILLNEED} on each
+     * row's pages starts its read at once, so a batch keeps {@link #WINDOW} reads in flight where copying alone has
+     * one page fault at a time per thread (the disk's queue-depth-1 rate instead of its queue-depth-32 one, issue 16;
+     * benchmarks/results/larger-than-memory.md).
+     */
+    private final class GatherAhead {
+        /** Rows asked for ahead of the copy: far more than a device queue holds, far less than memory. */
+        static final int WINDOW = 512;
+        private int advisedTo;
+
+        GatherAhead(int from) {
+            advisedTo = from;
+        }
+
+        /** The copy is at row {@code base} of the batch: keeps the window ahead of it full, refilled by halves. */
+        void before(Mapping m, int[] ints, long[] longs, int base, int n) {
+            if (advisedTo - base > WINDOW / 2 || advisedTo >= n) {
+                return;
+            }
+            warmUp(m);
+            int to = Math.min(n, base + WINDOW);
+            for (int i = Math.max(advisedTo, base); i < to; i++) {
+                advice.willNeed(m.matrix(), NpyHeader.BYTES + id(ints, longs, i) * rowBytes, rowBytes, matrixFile);
+            }
+            advisedTo = to;
+        }
+    }
+
+    /** See {@link #alwaysAhead}. */
+    void alwaysAhead(boolean always) {
+        alwaysAhead = always;
+    }
+
+    /**
+     * A cold table that fits in memory is read whole, a {@link #WARM_CHUNK} at a time, front to back, while gathers
+     * find it cold: {@code MADV_RANDOM} reads each fault's own page, which keeps a table larger than memory from
+     * thrashing but would leave a table that fits warming up a page per row, minutes for a few GB (the kernel's
+     * default read-ahead warmed a 4 GiB table in seconds, benchmarks/results/larger-than-memory.md). "Fits" is at most
+     * half of the machine's memory, so the page cache keeps room for everything else.
+     */
+    private void warmUp(Mapping m) {
+        MemorySegment matrix = m.matrix();
+        long size = matrix.byteSize();
+        if (size > warmLimit || warmedTo.get() >= size) {
+            return;
+        }
+        long from = warmedTo.getAndAdd(WARM_CHUNK);
+        if (from < size) {
+            advice.willNeed(matrix, from, Math.min(WARM_CHUNK, size - from), matrixFile);
+        }
+    }
+
+    /**
+     * rows.seq is read by every consistent row read and is small (4 bytes a row, 1/128 of a 128 x f32 matrix): once a
+     * gather finds the table cold, all of it is asked for at once, once per store, rather than a page per row.
+     */
+    private void adviseSeqOnce(Mapping m) {
+        if (!seqAdvised) {
+            seqAdvised = true;
+            advice.willNeed(m.seq(), 0, m.seq().byteSize(), dir.resolve(RowSeqlock.FILE));
         }
     }
 

@@ -1,7 +1,9 @@
 package io.embstore.store;
 
+import io.embstore.store.io.MappingAdvice;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -43,17 +45,24 @@ final class SimilarityScan {
      * @param matrix      the mapped matrix; row {@code r} starts at byte {@code first + r * dtype.rowBytes(dim)}
      * @param norms       {@code norms.f32} when current for rows [0, rows), else null (norms are computed in the scan)
      * @param unitQueries queries of norm 1, {@code dim} values each
+     * @param advice      asks for the matrix's pages ahead of each part once it is seen waiting on the disk
+     *                    ({@link ScanAhead#whenSlow}); null: never
+     * @param file        the matrix file, named if the advice is refused
      */
     static List<List<Hit>> scan(MemorySegment matrix, long first, Dtype dtype, long rows, int dim,
                                 long paddingRow, MemorySegment norms, float[][] unitQueries, int wanted,
-                                SimilarityKernel kernel) {
+                                SimilarityKernel kernel, MappingAdvice advice, Path file) {
         int nq = unitQueries.length;
         long work = rows * dim * Math.max(1, nq);
         int parts = work < PARALLEL_WORK ? 1
                 : (int) Math.min(4L * Runtime.getRuntime().availableProcessors(), (rows + BLOCK_ROWS - 1) / BLOCK_ROWS);
-        Part part = dtype.quantized()
-                ? (from, to) -> QuantizedScan.scanPart(matrix, first, dtype, from, to, dim, paddingRow, norms, unitQueries, wanted, kernel)
-                : (from, to) -> scanPart(matrix, first, dtype, from, to, dim, paddingRow, norms, unitQueries, wanted, kernel);
+        long rowBytes = dtype.rowBytes(dim);
+        Part part = (from, to) -> {
+            ScanAhead ahead = ScanAhead.whenSlow(advice, matrix, file, first + from * rowBytes, first + to * rowBytes);
+            return dtype.quantized()
+                    ? QuantizedScan.scanPart(matrix, first, dtype, from, to, dim, paddingRow, norms, unitQueries, wanted, kernel, ahead)
+                    : scanPart(matrix, first, dtype, from, to, dim, paddingRow, norms, unitQueries, wanted, kernel, ahead);
+        };
         List<TopK[]> results;
         if (parts <= 1) {
             results = List.<TopK[]>of(part.run(0, rows));
@@ -82,7 +91,7 @@ final class SimilarityScan {
 
     private static TopK[] scanPart(MemorySegment matrix, long first, Dtype dtype, long from, long to,
                                    int dim, long paddingRow, MemorySegment norms, float[][] queries, int wanted,
-                                   SimilarityKernel kernel) {
+                                   SimilarityKernel kernel, ScanAhead ahead) {
         int nq = queries.length;
         TopK[] top = new TopK[nq];
         for (int q = 0; q < nq; q++) {
@@ -99,6 +108,7 @@ final class SimilarityScan {
         float[] inverse = new float[block];
         for (long r0 = from; r0 < to; r0 += block) {
             int n = (int) Math.min(block, to - r0);
+            ahead.at(first + r0 * rowBytes);
             MemorySegment src;
             long base;
             ByteOrder order;

@@ -148,7 +148,7 @@ final class SimilaritySearch {
         }
         int wanted = (int) Math.min(rows, (long) k + excluded.length);
         List<List<SimilarityScan.Hit>> hits = k == 0 ? null : SimilarityScan.scan(m.matrix(), NpyHeader.BYTES, dtype, rows,
-                dim, store.paddingIndex(), norms, unit, wanted, kernel);
+                dim, store.paddingIndex(), norms, unit, wanted, kernel, store.advice, store.path().resolve(EmbeddingStore.MATRIX_FILE));
         List<List<Neighbor>> out = new ArrayList<>(queries.length);
         float[] row = new float[dim];
         for (int q = 0; q < queries.length; q++) {

@@ -3,6 +3,7 @@ package io.embstore.store;
 import io.embstore.store.io.DurableFiles;
 import io.embstore.store.io.TempSibling;
 import io.embstore.store.io.MappedFile;
+import io.embstore.store.io.MappingAdvice;
 import io.embstore.store.io.NpyHeader;
 import io.embstore.store.io.Phases;
 import io.embstore.store.io.FileSpace;
@@ -43,6 +44,7 @@ final class StoreDraft implements Draft {
     private final boolean vocabulary;
     private final long paddingIndex;
     private final Arena arena = Arena.ofShared();
+    private final MappingAdvice advice;
     private final AtomicLong wordCursor = new AtomicLong();
     private MemorySegment matrix;
     private MemorySegment offsets;
@@ -65,6 +67,7 @@ final class StoreDraft implements Draft {
 
     StoreDraft(Path target, int dim, Dtype dtype, boolean vocabulary, long paddingIndex, long capacity) {
         this.target = target.toAbsolutePath();
+        this.advice = new MappingAdvice(this.target);
         this.dim = dim;
         this.dtype = dtype;
         this.rowBytes = dtype.rowBytes(dim);
@@ -140,6 +143,11 @@ final class StoreDraft implements Draft {
         return capacity;
     }
 
+    /** The draft's matrix mapping as it is now (tests read its advice back). */
+    MemorySegment matrixMapping() {
+        return matrix;
+    }
+
     @Override
     public void ensureCapacity(long rows) {
         checkOpen();
@@ -150,6 +158,11 @@ final class StoreDraft implements Draft {
             return;
         }
         matrix = grow(EmbeddingStore.MATRIX_FILE, NpyHeader.BYTES + rows * rowBytes);
+        // A draft's matrix is written front to back once (create's initialisation, a conversion) and read back in
+        // order by the commit's checksum: sequential advice reads ahead far and lets the kernel reclaim the pages
+        // behind first, which a table larger than memory needs while it is built. The store, once open, advises the
+        // same file random (StoreMapping.adviseRows): advice belongs to a mapping.
+        advice.sequential(matrix, temp.resolve(EmbeddingStore.MATRIX_FILE));
         flusher.target(matrix);
         if (rows * rowBytes >= DraftFlusher.FLUSH_STEP) {
             flusher.start();

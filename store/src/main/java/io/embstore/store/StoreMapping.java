@@ -1,6 +1,7 @@
 package io.embstore.store;
 
 import io.embstore.store.io.MappedFile;
+import io.embstore.store.io.MappingAdvice;
 import io.embstore.store.io.NpyHeader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -32,10 +33,10 @@ final class StoreMapping {
 
     /**
      * Maps every file for {@code capacity} rows, reusing the parts of {@code previous} that did not change. Sizes are
-     * checked before anything is mapped.
+     * checked before anything is mapped. The matrix and {@code rows.seq} are advised random ({@link #adviseRows}).
      */
     static Mapping mapAll(Arena arena, Path dir, Manifest manifest, long capacity, long wordBytes,
-                                  Mapping previous, boolean writable) {
+                                  Mapping previous, boolean writable, MappingAdvice advice) {
         long rowBytes = manifest.dtype().rowBytes(manifest.dim());
         MemorySegment matrix;
         MemorySegment seq;
@@ -48,6 +49,7 @@ final class StoreMapping {
             long matrixBytes = NpyHeader.BYTES + capacity * rowBytes;
             matrix = MappedFile.map(arena, dir.resolve(EmbeddingStore.MATRIX_FILE), matrixBytes, matrixBytes, writable);
             seq = MappedFile.map(arena, dir.resolve(RowSeqlock.FILE), RowSeqlock.fileBytes(capacity), RowSeqlock.fileBytes(capacity), writable);
+            adviseRows(advice, dir, matrix, seq);
             if (manifest.vocabulary()) {
                 offsets = MappedFile.map(arena, dir.resolve(VocabularyIndex.OFFSETS_FILE), capacity * Long.BYTES, capacity * Long.BYTES, writable);
             }
@@ -66,6 +68,22 @@ final class StoreMapping {
         MemorySegment norms = previous != null && previous.capacity() == capacity ? previous.norms()
                 : mapNormsIfPresent(arena, dir, capacity, writable);
         return new Mapping(capacity, matrix, seq, offsets, words, index, norms);
+    }
+
+    /**
+     * Advises the matrix and {@code rows.seq} mappings random, for every store object, reader or writer: what they
+     * serve most is row reads, gathers and training steps, each touching a row's page and its counter's, scattered over
+     * the table; read-ahead around those faults reads pages nobody asked for and, in a table larger than memory, evicts
+     * rows that are still wanted (issue 16: 2,000 rows/s without the advice, benchmarks/results/larger-than-memory.md).
+     * Advice belongs to a mapping, not to an operation, so scans of these same mappings (similarity, verify, export)
+     * do not switch it: they ask for their pages ahead with {@code MADV_WILLNEED} ({@link ScanAhead}) instead, which
+     * leaves concurrent row reads their single-page faults. The price (Linux 6.3 and later): reads through an advised
+     * mapping do not count as recent use for reclaim ({@code vma_has_recency}), so a hot set in a table larger than
+     * memory is not kept resident by its use (README, "Tables larger than memory").
+     */
+    static void adviseRows(MappingAdvice advice, Path dir, MemorySegment matrix, MemorySegment seq) {
+        advice.random(matrix, dir.resolve(EmbeddingStore.MATRIX_FILE));
+        advice.random(seq, dir.resolve(RowSeqlock.FILE));
     }
 
     /** Maps {@code norms.f32} for {@code capacity} rows, or returns null when the store has none (it is optional). */
@@ -89,7 +107,7 @@ final class StoreMapping {
      * and checks the matrix header against both: what open does before it trusts anything.
      */
     static Mapping mapChecked(Arena arena, Path dir, Manifest manifest, long rows, long capacity, long wordBytes,
-                              boolean writable) {
+                              boolean writable, MappingAdvice advice) {
         if (manifest.rows() > rows) {
             throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(Manifest.FILE),
                     "manifest says rows=" + manifest.rows() + " but the control block has only " + rows + " live rows");
@@ -98,7 +116,7 @@ final class StoreMapping {
             throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(Manifest.FILE),
                     "padding_index " + manifest.paddingIndex() + " is outside the " + rows + " rows");
         }
-        Mapping mapping = mapAll(arena, dir, manifest, capacity, wordBytes, null, writable);
+        Mapping mapping = mapAll(arena, dir, manifest, capacity, wordBytes, null, writable, advice);
         MatrixHeader.Parsed header = MatrixHeader.read(mapping.matrix(), dir.resolve(EmbeddingStore.MATRIX_FILE));
         if (!header.describes(manifest.dtype(), manifest.dim())) {
             throw new StoreException(StoreException.Kind.CORRUPT, dir.resolve(EmbeddingStore.MATRIX_FILE),

@@ -69,7 +69,15 @@ final class StoreVerifier {
         // Norms left by a writer that died are not trusted by anyone (the next writer recomputes them): not checked.
         MemorySegment norms = store.writerAliveOrNone() ? v.mapping().norms() : null;
         long normsRows = norms == null ? 0 : Math.min(rows, store.control.normsRows());
+        // The matrix and rows.seq are advised random for row reads (StoreMapping.adviseRows): this pass over every row
+        // asks for their pages ahead instead, so a cold store is read at the disk's sequential rate, not a fault a page.
+        Mapping m = v.mapping();
+        ScanAhead matrixAhead = ScanAhead.always(store.advice, m.matrix(), dir.resolve(EmbeddingStore.MATRIX_FILE),
+                NpyHeader.BYTES, NpyHeader.BYTES + rows * rowBytes);
+        ScanAhead seqAhead = ScanAhead.always(store.advice, seq, dir.resolve(RowSeqlock.FILE), 0, RowSeqlock.fileBytes(rows));
         for (long r = 0; r < rows; r++) {
+            matrixAhead.at(NpyHeader.BYTES + r * rowBytes);
+            seqAhead.at(r * Integer.BYTES);
             if ((RowSeqlock.readBegin(seq, r) & 1) != 0) {
                 problems.add(store.damaged.contains(r)
                         ? dir.resolve(DamagedRows.FILE) + ": row " + r + " is damaged (a write of it did not complete):"

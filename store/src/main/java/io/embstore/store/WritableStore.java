@@ -45,9 +45,9 @@ public final class WritableStore extends EmbeddingStore {
     /** Whether checksums.txt may still describe the files: the writer's first change deletes it. */
     private volatile boolean checksumsCurrent = true;
 
-    WritableStore(Path dir, Manifest manifest, java.lang.foreign.Arena arena, ControlBlock control, WriterLock lock,
-                  View view, DamagedRows damaged) {
-        super(dir, manifest, arena, control, view, damaged);
+    WritableStore(Path dir, Manifest manifest, java.lang.foreign.Arena arena, io.embstore.store.io.MappingAdvice advice,
+                  ControlBlock control, WriterLock lock, View view, DamagedRows damaged) {
+        super(dir, manifest, arena, advice, control, view, damaged);
         this.lock = lock;
         this.flushedRows = manifest.rows();
         this.reservedRows = view.rows();
@@ -240,6 +240,7 @@ public final class WritableStore extends EmbeddingStore {
         long capacity = Math.min(MAX_ROWS, Math.max(rows, Math.max(64, m.capacity() + m.capacity() / 2)));
         MemorySegment matrix = MappedFile.mapGrowing(arena, dir.resolve(MATRIX_FILE), NpyHeader.BYTES + capacity * rowBytes);
         MemorySegment seq = MappedFile.mapGrowing(arena, dir.resolve(RowSeqlock.FILE), RowSeqlock.fileBytes(capacity));
+        StoreMapping.adviseRows(advice, dir, matrix, seq);
         MemorySegment offsets = manifest.vocabulary()
                 ? MappedFile.mapGrowing(arena, dir.resolve(VocabularyIndex.OFFSETS_FILE), capacity * Long.BYTES) : null;
         MemorySegment norms = m.norms() != null ? MappedFile.mapGrowing(arena, dir.resolve(RowNorms.FILE), RowNorms.fileBytes(capacity)) : null;

@@ -71,7 +71,7 @@ public final class ScanCpuTimer {
             }
             SimilarityKernel kernel = SimilarityKernel.selected();
             for (int i = 0; i < 5; i++) {
-                SimilarityScan.scan(matrix, NpyHeader.BYTES, dtype, rows, dim, -1, norms, unit, 10, kernel);
+                SimilarityScan.scan(matrix, NpyHeader.BYTES, dtype, rows, dim, -1, norms, unit, 10, kernel, null, null);
             }
             double[] wall = new double[calls];
             double[] cpu = new double[calls];
@@ -79,7 +79,7 @@ public final class ScanCpuTimer {
             for (int i = 0; i < calls; i++) {
                 long c = cpuNanos();
                 long t = System.nanoTime();
-                last = SimilarityScan.scan(matrix, NpyHeader.BYTES, dtype, rows, dim, -1, norms, unit, 10, kernel);
+                last = SimilarityScan.scan(matrix, NpyHeader.BYTES, dtype, rows, dim, -1, norms, unit, 10, kernel, null, null);
                 wall[i] = (System.nanoTime() - t) / 1e6;
                 cpu[i] = (cpuNanos() - c) / 1e6;
             }

@@ -3,7 +3,8 @@
  * are written once: the NumPy {@code .npy} header ({@link io.embstore.store.io.NpyHeader}), temporary siblings made
  * exclusively with an unpredictable name ({@link io.embstore.store.io.TempSibling}), durable atomic replacement of a
  * file ({@link io.embstore.store.io.DurableFiles}), reserving disk blocks before a mapped write
- * ({@link io.embstore.store.io.FileSpace}) and the mapping of files.
+ * ({@link io.embstore.store.io.FileSpace}), the mapping of files and the advice given for each mapping's access
+ * ({@link io.embstore.store.io.MappingAdvice}, the one {@code madvise} call of the project).
  *
  * <p><b>Internal to embstore.</b> The classes are public only so that the project's other modules can use them; they
  * are not part of the library's API and may change in any release without notice. Applications use
