@@ -235,12 +235,14 @@ final class Replica implements AutoCloseable {
             applied++;
         } else if (local == rows) {
             append(r);
-            for (var e = pending.pollFirstEntry(); e != null; e = pending.pollFirstEntry()) {
-                if (e.getKey() != store.rows()) {
-                    pending.put(e.getKey(), e.getValue());
-                    break;
+            // Rows that came ahead of this one (from other partitions) follow it now, in row order.
+            while (!pending.isEmpty() && pending.firstKey() <= store.rows()) {
+                Row next = pending.pollFirstEntry().getValue();
+                if (next.row() - range.from() < store.rows()) {
+                    store.write(next.row() - range.from(), next.values());
+                } else {
+                    append(next);
                 }
-                append(e.getValue());
             }
         } else {
             pending.put(local, r);
@@ -262,42 +264,39 @@ final class Replica implements AutoCloseable {
     }
 
     /**
-     * If every assigned partition has delivered a marker of a publish newer than the state file's, makes the rows
-     * durable and records the offsets just past those markers. Returns what was recorded, or null.
+     * If every assigned partition has delivered a marker since the state file was written, makes the rows durable and
+     * records the offsets just past each partition's latest marker. Returns what was recorded, or null. Partitions may
+     * be at different publishes: the replica then holds at least the oldest of them everywhere, and says so. Markers
+     * are told apart by position, not by their sequence number, which a publisher killed before it recorded its state
+     * sends again.
      */
     private Replication.Applied complete() {
-        long upTo = Long.MAX_VALUE;
         for (TopicPartition tp : assigned) {
             ArrayDeque<Seen> seen = markers.get(tp.partition());
-            upTo = Math.min(upTo, seen == null || seen.isEmpty() ? Long.MIN_VALUE : seen.peekLast().sequence());
+            if (seen == null || seen.isEmpty()) {
+                return null;
+            }
         }
-        if (upTo == Long.MIN_VALUE || upTo <= sequence) {
-            return null;
-        }
-        // The newest marker among those taken: with compaction, a partition may no longer hold every marker.
-        Checkpoint marker = null;
+        Checkpoint oldest = null;
         for (TopicPartition tp : assigned) {
             ArrayDeque<Seen> seen = markers.get(tp.partition());
-            Seen last = null;
-            while (!seen.isEmpty() && seen.peekFirst().sequence() <= upTo) {
-                last = seen.pollFirst();
-            }
-            if (last != null) {
-                offsets.put(tp.partition(), last.next());
-                if (marker == null || last.sequence() > marker.sequence()) {
-                    marker = last.marker();
-                }
+            Seen last = seen.peekLast();
+            seen.clear();
+            offsets.put(tp.partition(), last.next());
+            if (oldest == null || last.marker().generation() < oldest.generation()) {
+                oldest = last.marker();
             }
         }
-        long expected = Math.max(0, Math.min(marker.rows(), range.to()) - range.from());
+        long expected = Math.max(0, Math.min(oldest.rows(), range.to()) - range.from());
         if (store.rows() < expected) {
-            throw new ReplicationException("topic " + kafka.topic() + ": the checkpoint marker of publish " + upTo
-                    + " says " + marker.rows() + " rows, but rows from " + (store.rows() + range.from())
-                    + " on never arrived (" + dir + " keeps the rows of its last complete checkpoint)");
+            throw new ReplicationException("topic " + kafka.topic() + ": the checkpoint marker of generation "
+                    + oldest.generation() + " says " + oldest.rows() + " rows, but rows from "
+                    + (store.rows() + range.from()) + " on never arrived (" + dir + " keeps the offsets of its last"
+                    + " complete checkpoint)");
         }
         store.flush();
-        generation = marker.generation();
-        sequence = upTo;
+        generation = oldest.generation();
+        sequence = oldest.sequence();
         writeState();
         return result();
     }

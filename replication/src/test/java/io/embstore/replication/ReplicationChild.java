@@ -58,7 +58,9 @@ public final class ReplicationChild {
                 System.out.println("checkpoint " + g);
                 Thread.sleep(40);
             }
-            System.out.println("done " + g);
+            // close() checkpoints once more: the last generation is the checkpoint record's after it.
+            trainer.close();
+            System.out.println("done " + SparseTrainer.changedSince(store, Long.MAX_VALUE).upTo());
         }
     }
 }
