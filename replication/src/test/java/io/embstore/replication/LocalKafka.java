@@ -1,6 +1,5 @@
 package io.embstore.replication;
 
-import java.util.Map;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 
@@ -16,13 +15,10 @@ public final class LocalKafka implements AutoCloseable {
         this.cluster = cluster;
     }
 
-    public static LocalKafka start(int port) throws Exception {
+    public static LocalKafka start() throws Exception {
+        // The test kit picks the listeners' ports itself (free ports); it does not take a given one.
         TestKitNodes nodes = new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1)
-                .setNumControllerNodes(1)
-                .setPerServerProperties(port == 0 ? Map.of() : Map.of(0, Map.of(
-                        "listeners", "EXTERNAL://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:0",
-                        "advertised.listeners", "EXTERNAL://127.0.0.1:" + port)))
-                .build();
+                .setNumControllerNodes(1).build();
         KafkaClusterTestKit cluster = new KafkaClusterTestKit.Builder(nodes)
                 .setConfigProp("num.network.threads", "1")
                 .setConfigProp("num.io.threads", "2")
@@ -53,13 +49,11 @@ public final class LocalKafka implements AutoCloseable {
     }
 
     public static void main(String[] args) throws Exception {
-        int port = 0;
-        for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--port") && i + 1 < args.length) {
-                port = Integer.parseInt(args[++i]);
-            }
+        if (args.length > 0) {
+            System.err.println("local-kafka: no arguments expected (the port is chosen free and printed)");
+            System.exit(2);
         }
-        LocalKafka kafka = start(port);
+        LocalKafka kafka = start();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 kafka.close();
@@ -67,7 +61,7 @@ public final class LocalKafka implements AutoCloseable {
                 System.err.println("local-kafka: stopping: " + e);
             }
         }));
-        System.out.println("bootstrap-servers " + kafka.bootstrapServers());
+        System.out.println("bootstrap-servers " + kafka.bootstrapServers().replace("localhost", "127.0.0.1"));
         System.out.flush();
         Thread.currentThread().join();
     }

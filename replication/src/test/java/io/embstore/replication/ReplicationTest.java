@@ -40,7 +40,7 @@ class ReplicationTest {
 
     @BeforeAll
     static void startBroker() throws Exception {
-        kafka = LocalKafka.start(0);
+        kafka = LocalKafka.start();
     }
 
     @AfterAll
