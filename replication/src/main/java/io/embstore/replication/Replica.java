@@ -53,11 +53,15 @@ final class Replica implements AutoCloseable {
     private long sequence;
     private long applied;
     /** Rows that arrived ahead of the rows before them (other partitions are behind): appended when the gap fills. */
-    private final TreeMap<Long, Row> pending = new TreeMap<>();
+    private final TreeMap<Long, Waiting> pending = new TreeMap<>();
     /** Per partition, the markers read since the last recorded state: (sequence, offset after it, the marker). */
     private final Map<Integer, ArrayDeque<Seen>> markers = new HashMap<>();
 
     private record Seen(long sequence, long next, Checkpoint marker) {
+    }
+
+    /** A row waiting for the rows before it, and where it came from: its partition's offset is not recorded past it. */
+    private record Waiting(Row row, int partition, long offset) {
     }
 
     private Replica(Path dir, Replication.Kafka kafka, Replication.RowRange range, KafkaConsumer<byte[], byte[]> c) {
@@ -237,7 +241,7 @@ final class Replica implements AutoCloseable {
             append(r);
             // Rows that came ahead of this one (from other partitions) follow it now, in row order.
             while (!pending.isEmpty() && pending.firstKey() <= store.rows()) {
-                Row next = pending.pollFirstEntry().getValue();
+                Row next = pending.pollFirstEntry().getValue().row();
                 if (next.row() - range.from() < store.rows()) {
                     store.write(next.row() - range.from(), next.values());
                 } else {
@@ -245,7 +249,7 @@ final class Replica implements AutoCloseable {
                 }
             }
         } else {
-            pending.put(local, r);
+            pending.put(local, new Waiting(r, raw.partition(), raw.offset()));
         }
     }
 
@@ -282,7 +286,14 @@ final class Replica implements AutoCloseable {
             ArrayDeque<Seen> seen = markers.get(tp.partition());
             Seen last = seen.peekLast();
             seen.clear();
-            offsets.put(tp.partition(), last.next());
+            // Not past a row still waiting in memory: after a restart it must be read again.
+            long next = last.next();
+            for (Waiting w : pending.values()) {
+                if (w.partition() == tp.partition()) {
+                    next = Math.min(next, w.offset());
+                }
+            }
+            offsets.put(tp.partition(), next);
             if (oldest == null || last.marker().generation() < oldest.generation()) {
                 oldest = last.marker();
             }
