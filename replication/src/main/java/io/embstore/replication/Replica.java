@@ -216,6 +216,12 @@ final class Replica implements AutoCloseable {
     }
 
     private void create() {
+        try {
+            // An empty directory given as the replica: the builder creates the directory itself, whole or not at all.
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            throw new ReplicationException(dir + ": cannot replace the empty directory: " + e.getMessage(), e);
+        }
         store = EmbeddingStore.builder(dir).dtype(shape.dtype()).dim(shape.dim()).vocabulary(shape.vocabulary())
                 .rows(0).create();
         // The state file from the start: a replica killed before its first checkpoint is still known as one, and
