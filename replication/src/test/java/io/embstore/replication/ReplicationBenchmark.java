@@ -31,7 +31,7 @@ public final class ReplicationBenchmark {
         try (LocalKafka kafka = LocalKafka.start()) {
             Replication.Kafka topic = new Replication.Kafka(kafka.bootstrapServers(), "bench", Map.of());
             Path store = tmp.resolve("table");
-            EmbeddingStore.builder(store).rows(rows).dim(dim).create().close();
+            EmbeddingStore.builder(store).rows(rows).dim(dim).vocabulary(false).create().close();
             Path replica = tmp.resolve("replica");
             long t0 = System.nanoTime();
             Replication.Published p = Replication.publish(store, topic, 4, false, 0, () -> true, x -> { });
