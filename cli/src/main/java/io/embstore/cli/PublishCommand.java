@@ -2,7 +2,6 @@ package io.embstore.cli;
 
 import io.embstore.replication.Replication;
 import java.io.PrintWriter;
-import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -41,23 +40,17 @@ final class PublishCommand extends BaseCommand {
             throw new UserError(ExitCode.USAGE, "--partitions must be at least 1");
         }
         PrintWriter out = spec.commandLine().getOut();
-        AtomicBoolean stop = new AtomicBoolean();
-        Thread main = Thread.currentThread();
-        Thread hook = new Thread(() -> {
-            stop.set(true);
-            try {
-                main.join(15_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        StopOnSignal stop = follow ? StopOnSignal.install("embstore-publish-stop") : null;
+        try {
+            Replication.publish(store.dir, kafka.kafka(), partitions, follow, 200, stop == null ? () -> false : stop, p -> {
+                out.println("published generation " + p.generation() + " rows " + p.rows() + " sent " + p.rowsSent());
+                out.flush();
+            });
+        } finally {
+            if (stop != null) {
+                stop.finished();
             }
-        });
-        if (follow) {
-            Runtime.getRuntime().addShutdownHook(hook);
         }
-        Replication.publish(store.dir, kafka.kafka(), partitions, follow, 200, stop::get, p -> {
-            out.println("published generation " + p.generation() + " rows " + p.rows() + " sent " + p.rowsSent());
-            out.flush();
-        });
         return ExitCode.OK;
     }
 }

@@ -3,7 +3,6 @@ package io.embstore.cli;
 import io.embstore.replication.Replication;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -47,22 +46,19 @@ final class ReplicateCommand extends BaseCommand {
             throw new UserError(ExitCode.USAGE, "--rows: " + e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
-        AtomicBoolean stop = new AtomicBoolean();
-        Thread main = Thread.currentThread();
-        if (!once) {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                stop.set(true);
-                try {
-                    main.join(15_000); // the replica closes its store cleanly before the JVM goes
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }));
+        StopOnSignal stop = once ? null : StopOnSignal.install("embstore-replicate-stop");
+        Replication.Applied a;
+        try {
+            a = Replication.replicate(dir, kafka.kafka(), range, once, stop == null ? () -> false : stop, x -> {
+                out.println("applied generation " + x.generation() + " rows " + x.rows() + " rows-applied "
+                        + x.rowsApplied());
+                out.flush();
+            });
+        } finally {
+            if (stop != null) {
+                stop.finished();
+            }
         }
-        Replication.Applied a = Replication.replicate(dir, kafka.kafka(), range, once, stop::get, x -> {
-            out.println("applied generation " + x.generation() + " rows " + x.rows() + " rows-applied " + x.rowsApplied());
-            out.flush();
-        });
         if (once) {
             out.println("replica " + dir + " at generation " + a.generation() + " rows " + a.rows());
         }
