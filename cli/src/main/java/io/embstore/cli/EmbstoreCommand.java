@@ -38,6 +38,8 @@ final class EmbstoreCommand extends BaseCommand {
             SimilarityCommand.class,
             EvaluateCommand.class,
             ServeCommand.class,
+            PublishCommand.class,
+            ReplicateCommand.class,
             TrainClassifierCommand.class,
             TestClassifierCommand.class,
             PredictCommand.class,

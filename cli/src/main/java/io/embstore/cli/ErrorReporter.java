@@ -9,6 +9,7 @@ import java.util.Map;
 
 import io.embstore.store.StoreException;
 import io.embstore.classifier.ClassifierException;
+import io.embstore.replication.ReplicationException;
 import io.embstore.formats.InputException;
 import io.embstore.formats.OutputException;
 import io.embstore.formats.OutputLocation;
@@ -86,6 +87,8 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
                     e.kind() == OutputException.Kind.NOT_FOUND ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
             case ClassifierException e ->
                     e.kind() == ClassifierException.Kind.NOT_FOUND ? ExitCode.NOT_FOUND : ExitCode.USER_ERROR;
+            // A foreign topic, a table of another shape, a broker out of reach: named in full by the module.
+            case ReplicationException e -> ExitCode.USER_ERROR;
             default -> null;
         };
         if (described != null) {

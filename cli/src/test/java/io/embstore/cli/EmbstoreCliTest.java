@@ -54,7 +54,7 @@ class EmbstoreCliTest {
     void unknownCommandOrOptionIsOneLine() {
         CliRun command = CliRun.of("frobnicate", "x");
         assertEquals(ExitCode.USAGE, command.status());
-        assertArrayEquals(new String[] {"embstore: unknown command 'frobnicate': expected one of convert, export, create, info, get, verify, index, similar, analogy, similarity, evaluate, serve, train-classifier, test-classifier, predict, compact-classifier, demo, help"
+        assertArrayEquals(new String[] {"embstore: unknown command 'frobnicate': expected one of convert, export, create, info, get, verify, index, similar, analogy, similarity, evaluate, serve, publish, replicate, train-classifier, test-classifier, predict, compact-classifier, demo, help"
                 + " (see 'embstore --help')"}, command.errLines());
         CliRun option = CliRun.of("info", "--jsno", "x");
         assertEquals(ExitCode.USAGE, option.status());

@@ -1,0 +1,346 @@
+package io.embstore.replication;
+
+import io.embstore.replication.DeltaRecord.Checkpoint;
+import io.embstore.replication.DeltaRecord.Row;
+import io.embstore.replication.DeltaRecord.Shape;
+import io.embstore.store.Dtype;
+import io.embstore.store.EmbeddingStore;
+import io.embstore.store.WritableStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * A replica store and the single writer that applies a topic's records to it. Rows are written in place (or appended,
+ * in row order, with their words) as records arrive; when every partition it reads has delivered the marker of a
+ * publish, the rows are flushed and only then is {@code replica.state} rewritten with the offsets just past those
+ * markers. A replica killed at any point restarts from the last state file and applies some records again: a row
+ * record carries the row's whole value, so that is harmless, and the replica converges.
+ *
+ * <p>Between two markers a reader sees each row whole (the store's row seqlock) but may see some rows of a checkpoint
+ * and not yet others: row-consistent, not checkpoint-consistent. {@code replica.state}'s generation is the last
+ * checkpoint the replica holds completely.
+ */
+final class Replica implements AutoCloseable {
+    static final String STATE = "replica.state";
+    /** How long one poll waits: a following replica checks whether to stop this often. */
+    private static final Duration POLL = Duration.ofMillis(200);
+
+    private final Path dir;
+    private final Replication.Kafka kafka;
+    private final Replication.RowRange range;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private Shape shape;
+    private WritableStore store;
+    private List<TopicPartition> assigned;
+    private final Map<Integer, Long> offsets = new HashMap<>();
+    private long generation = -1;
+    private long sequence;
+    private long applied;
+    /** Rows that arrived ahead of the rows before them (other partitions are behind): appended when the gap fills. */
+    private final TreeMap<Long, Waiting> pending = new TreeMap<>();
+    /** Per partition, the markers read since the last recorded state: (sequence, offset after it, the marker). */
+    private final Map<Integer, ArrayDeque<Seen>> markers = new HashMap<>();
+
+    private record Seen(long sequence, long next, Checkpoint marker) {
+    }
+
+    /** A row waiting for the rows before it, and where it came from: its partition's offset is not recorded past it. */
+    private record Waiting(Row row, int partition, long offset) {
+    }
+
+    private Replica(Path dir, Replication.Kafka kafka, Replication.RowRange range, KafkaConsumer<byte[], byte[]> c) {
+        this.dir = dir;
+        this.kafka = kafka;
+        this.range = range;
+        this.consumer = c;
+    }
+
+    static Replica open(Path dir, Replication.Kafka kafka, Replication.RowRange range) {
+        Replica r = new Replica(dir, kafka, range, Clients.consumer(kafka));
+        try {
+            r.openStore();
+            return r;
+        } catch (RuntimeException e) {
+            r.close();
+            throw e;
+        }
+    }
+
+    private void openStore() {
+        Path stateFile = dir.resolve(STATE);
+        if (EmbeddingStore.isStore(dir)) {
+            Map<String, String> s = StateFile.read(stateFile);
+            if (s == null) {
+                throw new ReplicationException(dir + " is a store but not a replica (no " + STATE + "): replicate into"
+                        + " a new directory");
+            }
+            if (!kafka.topic().equals(s.get("topic")) || !range.toString().equals(s.get("row_range"))) {
+                throw new ReplicationException(dir + " is a replica of topic " + s.get("topic") + " rows " + s.get("row_range")
+                        + ", not of topic " + kafka.topic() + " rows " + range + " (" + stateFile + ")");
+            }
+            shape = new Shape(Dtype.fromLabel(s.get("dtype")), (int) StateFile.number(s, "dim", stateFile),
+                    Boolean.parseBoolean(s.get("vocabulary")), (int) StateFile.number(s, "partitions", stateFile),
+                    (int) StateFile.number(s, "rows_per_partition", stateFile));
+            generation = StateFile.number(s, "generation", stateFile);
+            sequence = StateFile.number(s, "sequence", stateFile);
+            s.forEach((k, v) -> {
+                if (k.startsWith("offset.")) {
+                    offsets.put(Integer.parseInt(k.substring(7)), Long.parseLong(v));
+                }
+            });
+            store = EmbeddingStore.openForWriting(dir);
+            if (store.dim() != shape.dim() || store.dtype() != shape.dtype()) {
+                throw new ReplicationException(dir + ": the store (" + store.dtype().label() + " dim " + store.dim()
+                        + ") does not match its " + STATE + " (" + shape.describe() + ")");
+            }
+        } else if (Files.exists(dir) && !isEmptyDirectory(dir)) {
+            throw new ReplicationException(dir + " exists and is not a store: replicate into a new directory");
+        }
+    }
+
+    private static boolean isEmptyDirectory(Path dir) {
+        try (var s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Learns the topic's shape (a new replica) and assigns the partitions that cover the row range. */
+    private boolean assign(boolean once) {
+        if (shape == null) {
+            Shape s = Publisher.firstShape(kafka);
+            if (s == null) {
+                if (once) {
+                    throw new ReplicationException("topic " + kafka.topic() + " at " + kafka.bootstrapServers()
+                            + " holds no records yet: start 'embstore publish' first");
+                }
+                return false;
+            }
+            shape = s;
+        }
+        int first = shape.partitionOf(range.from());
+        int last = shape.partitionOf(range.to() == Long.MAX_VALUE ? Long.MAX_VALUE - 1 : range.to() - 1);
+        assigned = new ArrayList<>();
+        for (int p = first; p <= last; p++) {
+            assigned.add(new TopicPartition(kafka.topic(), p));
+        }
+        consumer.assign(assigned);
+        for (TopicPartition tp : assigned) {
+            Long o = offsets.get(tp.partition());
+            if (o == null) {
+                consumer.seekToBeginning(List.of(tp));
+            } else {
+                consumer.seek(tp, o);
+            }
+        }
+        return true;
+    }
+
+    Replication.Applied run(boolean once, BooleanSupplier stop, Consumer<Replication.Applied> report) {
+        try {
+            while (!assign(once)) {
+                if (stop.getAsBoolean()) {
+                    return result();
+                }
+                Replication.sleep(1000);
+            }
+            Map<TopicPartition, Long> end = once ? consumer.endOffsets(assigned) : Map.of();
+            while (!(once ? reached(end) : stop.getAsBoolean())) {
+                ConsumerRecords<byte[], byte[]> batch = consumer.poll(POLL);
+                if (batch.isEmpty()) {
+                    continue;
+                }
+                // Every record of the batch is decoded and checked before the first is applied.
+                List<DeltaRecord> decoded = new ArrayList<>(batch.count());
+                List<ConsumerRecord<byte[], byte[]>> raw = new ArrayList<>(batch.count());
+                for (ConsumerRecord<byte[], byte[]> r : batch) {
+                    String where = Publisher.where(kafka, r);
+                    DeltaRecord d = DeltaRecord.decode(r.key(), r.value(), where);
+                    if (!d.shape().equals(shape)) {
+                        throw new ReplicationException(where + ": a record for a table of " + d.shape().describe()
+                                + ", but this replica holds " + shape.describe() + (store == null ? "" : " (" + dir + ")")
+                                + ": nothing applied from it");
+                    }
+                    decoded.add(d);
+                    raw.add(r);
+                }
+                if (store == null) {
+                    create();
+                }
+                for (int i = 0; i < decoded.size(); i++) {
+                    switch (decoded.get(i)) {
+                        case Row row -> apply(row, raw.get(i));
+                        case Checkpoint c -> markers.computeIfAbsent(raw.get(i).partition(), k -> new ArrayDeque<>())
+                                .add(new Seen(c.sequence(), raw.get(i).offset() + 1, c));
+                    }
+                }
+                Replication.Applied done = complete();
+                if (done != null) {
+                    report.accept(done);
+                }
+            }
+            return result();
+        } catch (KafkaException e) {
+            throw Clients.failure(kafka, "cannot read", e);
+        }
+    }
+
+    private boolean reached(Map<TopicPartition, Long> end) {
+        for (TopicPartition tp : assigned) {
+            if (consumer.position(tp) < end.get(tp)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private Replication.Applied result() {
+        return new Replication.Applied(generation, store == null ? 0 : store.rows(), applied, sequence);
+    }
+
+    private void create() {
+        try {
+            // An empty directory given as the replica: the builder creates the directory itself, whole or not at all.
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            throw new ReplicationException(dir + ": cannot replace the empty directory: " + e.getMessage(), e);
+        }
+        store = EmbeddingStore.builder(dir).dtype(shape.dtype()).dim(shape.dim()).vocabulary(shape.vocabulary())
+                .rows(0).create();
+        // The state file from the start: a replica killed before its first checkpoint is still known as one, and
+        // starts again from the beginning of its partitions.
+        writeState();
+    }
+
+    private void apply(Row r, ConsumerRecord<byte[], byte[]> raw) {
+        if (!range.contains(r.row())) {
+            return; // the last partition of a shard also carries rows past its range
+        }
+        long local = r.row() - range.from();
+        long rows = store.rows();
+        if (local < rows) {
+            if (shape.vocabulary() && !store.word(local).equals(r.word())) {
+                throw new ReplicationException(Publisher.where(kafka, raw) + ": row " + r.row() + " is '" + r.word()
+                        + "' in the topic but '" + store.word(local) + "' in " + dir
+                        + ": the replica was built from another table");
+            }
+            store.write(local, r.values());
+            applied++;
+        } else if (local == rows) {
+            append(r);
+            // Rows that came ahead of this one (from other partitions) follow it now, in row order.
+            while (!pending.isEmpty() && pending.firstKey() <= store.rows()) {
+                Row next = pending.pollFirstEntry().getValue().row();
+                if (next.row() - range.from() < store.rows()) {
+                    store.write(next.row() - range.from(), next.values());
+                } else {
+                    append(next);
+                }
+            }
+        } else {
+            pending.put(local, new Waiting(r, raw.partition(), raw.offset()));
+        }
+    }
+
+    private void append(Row r) {
+        try {
+            if (shape.vocabulary()) {
+                store.append(r.word(), r.values());
+            } else {
+                store.appendRow(r.values());
+            }
+            applied++;
+        } catch (IllegalArgumentException e) {
+            throw new ReplicationException("topic " + kafka.topic() + ": cannot append row " + r.row() + " to " + dir
+                    + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * If every assigned partition has delivered a marker since the state file was written, makes the rows durable and
+     * records the offsets just past each partition's latest marker. Returns what was recorded, or null. Partitions may
+     * be at different publishes: the replica then holds at least the oldest of them everywhere, and says so. Markers
+     * are told apart by position, not by their sequence number, which a publisher killed before it recorded its state
+     * sends again.
+     */
+    private Replication.Applied complete() {
+        for (TopicPartition tp : assigned) {
+            ArrayDeque<Seen> seen = markers.get(tp.partition());
+            if (seen == null || seen.isEmpty()) {
+                return null;
+            }
+        }
+        Checkpoint oldest = null;
+        for (TopicPartition tp : assigned) {
+            ArrayDeque<Seen> seen = markers.get(tp.partition());
+            Seen last = seen.peekLast();
+            seen.clear();
+            // Not past a row still waiting in memory: after a restart it must be read again.
+            long next = last.next();
+            for (Waiting w : pending.values()) {
+                if (w.partition() == tp.partition()) {
+                    next = Math.min(next, w.offset());
+                }
+            }
+            offsets.put(tp.partition(), next);
+            if (oldest == null || last.marker().generation() < oldest.generation()) {
+                oldest = last.marker();
+            }
+        }
+        long expected = Math.max(0, Math.min(oldest.rows(), range.to()) - range.from());
+        if (store.rows() < expected) {
+            throw new ReplicationException("topic " + kafka.topic() + ": the checkpoint marker of generation "
+                    + oldest.generation() + " says " + oldest.rows() + " rows, but rows from "
+                    + (store.rows() + range.from()) + " on never arrived (" + dir + " keeps the offsets of its last"
+                    + " complete checkpoint)");
+        }
+        store.flush();
+        generation = oldest.generation();
+        sequence = oldest.sequence();
+        writeState();
+        return result();
+    }
+
+    private void writeState() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("topic", kafka.topic());
+        s.put("row_range", range);
+        s.put("dtype", shape.dtype().label());
+        s.put("dim", shape.dim());
+        s.put("vocabulary", shape.vocabulary());
+        s.put("partitions", shape.partitions());
+        s.put("rows_per_partition", shape.rowsPerPartition());
+        s.put("generation", generation);
+        s.put("sequence", sequence);
+        new TreeMap<>(offsets).forEach((p, o) -> s.put("offset." + p, o));
+        StateFile.write(dir.resolve(STATE), "embstore replica state: rows durable up to these offsets", s);
+    }
+
+    @Override
+    public void close() {
+        try {
+            consumer.close(java.time.Duration.ofSeconds(5));
+        } finally {
+            if (store != null) {
+                store.close();
+            }
+        }
+    }
+}

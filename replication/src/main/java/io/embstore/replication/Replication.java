@@ -1,0 +1,128 @@
+package io.embstore.replication;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Replicas of a table on other machines, kept in step through an Apache Kafka topic: {@link #publish} ships the rows
+ * each checkpoint changed (and appended rows with their words) from a trainer's store to the topic, {@link #replicate}
+ * applies them to a replica store as its single writer. The record layout and the state files are in
+ * docs/FORMAT.md.
+ */
+public final class Replication {
+    private Replication() {
+    }
+
+    /**
+     * Where the topic is: {@code bootstrap.servers}, the topic, and any other client properties (security settings:
+     * {@code security.protocol}, {@code sasl.*}, {@code ssl.*}), passed to every client as given.
+     */
+    public record Kafka(String bootstrapServers, String topic, Map<String, String> properties) {
+        public Kafka {
+            Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+            Objects.requireNonNull(topic, "topic");
+            properties = Map.copyOf(properties);
+        }
+    }
+
+    /** What one publish sent: the checkpoint generation it is complete up to, the table's rows, rows sent. */
+    public record Published(long generation, long rows, long rowsSent, long sequence) {
+    }
+
+    /** What a replica has applied: the publisher's checkpoint generation, its rows, rows applied in this run. */
+    public record Applied(long generation, long rows, long rowsApplied, long sequence) {
+    }
+
+    /** Rows {@code [from, to)} of the table; {@code to} is {@link Long#MAX_VALUE} for "to the end". */
+    public record RowRange(long from, long to) {
+        public static final RowRange ALL = new RowRange(0, Long.MAX_VALUE);
+
+        public RowRange {
+            if (from < 0 || to <= from) {
+                throw new IllegalArgumentException("row range must be A:B with 0 <= A < B, or A: to the end; got "
+                        + from + ":" + (to == Long.MAX_VALUE ? "" : to));
+            }
+        }
+
+        /** Parses {@code A:B} or {@code A:}. */
+        public static RowRange parse(String text) {
+            int colon = text.indexOf(':');
+            if (colon < 0) {
+                throw new IllegalArgumentException("row range '" + text + "' must be A:B or A:");
+            }
+            try {
+                long a = Long.parseLong(text.substring(0, colon).strip());
+                String b = text.substring(colon + 1).strip();
+                return new RowRange(a, b.isEmpty() ? Long.MAX_VALUE : Long.parseLong(b));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("row range '" + text + "' must be A:B or A: with row numbers");
+            }
+        }
+
+        boolean contains(long row) {
+            return row >= from && row < to;
+        }
+
+        @Override
+        public String toString() {
+            return from + ":" + (to == Long.MAX_VALUE ? "" : Long.toString(to));
+        }
+    }
+
+    /**
+     * Publishes what changed in {@code store} since the last publish to the topic (everything, the first time: that
+     * bootstraps a new topic from the whole store), creating the topic with {@code partitions} partitions and
+     * compaction if it does not exist. With {@code follow}, keeps publishing after each checkpoint of a live trainer
+     * until {@code stop} says so, polling every {@code pollMillis}; each publish is reported to {@code report}. Opens
+     * the store read-only: it never blocks the trainer. What was published is remembered in a state file in the store
+     * directory (docs/FORMAT.md), written after the topic holds the rows and the marker, so a publisher killed at any
+     * point resends at most the last delta.
+     *
+     * @throws ReplicationException if the topic holds other records, or a table of another shape, or Kafka fails
+     */
+    public static Published publish(Path store, Kafka kafka, int partitions, boolean follow, long pollMillis,
+                                    BooleanSupplier stop, Consumer<Published> report) {
+        try (Publisher p = Publisher.open(store, kafka, partitions)) {
+            Published last = p.publishOnce();
+            report.accept(last);
+            while (follow && !stop.getAsBoolean()) {
+                sleep(pollMillis);
+                if (p.hasNews()) {
+                    last = p.publishOnce();
+                    report.accept(last);
+                }
+            }
+            return last;
+        }
+    }
+
+    /**
+     * Creates a replica of the topic's table in {@code dir} (or follows the existing one) and applies the topic's
+     * records as its single writer. With {@code once}, applies what the topic holds up to its latest checkpoint marker
+     * and returns; otherwise follows until {@code stop} says so. A row range makes the replica a shard: it reads only
+     * the partitions that cover the rows, and holds table row {@code r} at its row {@code r - range.from()}. Each
+     * completed checkpoint is reported to {@code report} after its rows are durable and the offsets are recorded.
+     *
+     * @throws ReplicationException if a record is not an embstore record or is for a table of another shape (nothing
+     *                              of it applied), if {@code dir} is a store but not a replica of this topic and range,
+     *                              or Kafka fails
+     */
+    public static Applied replicate(Path dir, Kafka kafka, RowRange range, boolean once, BooleanSupplier stop,
+                                    Consumer<Applied> report) {
+        try (Replica r = Replica.open(dir, kafka, range)) {
+            return r.run(once, stop, report);
+        }
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ReplicationException("interrupted");
+        }
+    }
+}

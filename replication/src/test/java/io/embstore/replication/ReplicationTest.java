@@ -1,0 +1,214 @@
+package io.embstore.replication;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.embstore.store.EmbeddingStore;
+import io.embstore.testkit.JavaChild;
+import io.embstore.testkit.Seeds;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.IntStream;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Replicas following a trainer through an embedded broker (one for the class, loopback): bit-equal after the trainer
+ * stops, through a SIGKILLed publisher and a SIGKILLed replica; a shard holds exactly its rows; a foreign topic and a
+ * table of another shape are refused and leave the replica untouched.
+ */
+@Timeout(150)
+class ReplicationTest {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static LocalKafka kafka;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void startBroker() throws Exception {
+        kafka = LocalKafka.start();
+    }
+
+    @AfterAll
+    static void stopBroker() throws Exception {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    private static Replication.Kafka topic(String name) {
+        return new Replication.Kafka(kafka.bootstrapServers(), name, Map.of());
+    }
+
+    private static Path table(Path dir, int rows, int dim) {
+        List<String> words = IntStream.range(0, rows).mapToObj(i -> "w" + i).toList();
+        EmbeddingStore.builder(dir).words(words).dim(dim).create().close();
+        return dir;
+    }
+
+    private static JavaChild child(String name, String... args) throws Exception {
+        return JavaChild.of(ReplicationChild.class, args).name(name).jvm("-Xmx128m", "-XX:TieredStopAtLevel=1",
+                "--enable-native-access=ALL-UNNAMED").start();
+    }
+
+    /** Every row of {@code replica} equals row {@code from + i} of {@code source}, bit for bit, word for word. */
+    private static void assertSameRows(Path source, Path replica, long from, long to) {
+        try (EmbeddingStore s = EmbeddingStore.open(source); EmbeddingStore r = EmbeddingStore.open(replica)) {
+            long end = Math.min(to, s.rows());
+            assertEquals(end - from, r.rows(), replica + " rows");
+            float[] a = new float[s.dim()];
+            float[] b = new float[r.dim()];
+            for (long i = from; i < end; i++) {
+                s.read(i, a);
+                r.read(i - from, b);
+                for (int j = 0; j < a.length; j++) {
+                    assertEquals(Float.floatToRawIntBits(a[j]), Float.floatToRawIntBits(b[j]),
+                            replica + " row " + i + " element " + j);
+                }
+                assertEquals(s.word(i), r.word(i - from), replica + " word of row " + i);
+            }
+        }
+    }
+
+    private static long lastNumber(String line) {
+        String[] f = line.split(" ");
+        return Long.parseLong(f[1]);
+    }
+
+    @Test
+    void replicasFollowATrainerThroughKilledPublisherAndReplica() throws Exception {
+        long seed = Seeds.seed("replicasFollowATrainerThroughKilledPublisherAndReplica");
+        Path store = table(tmp.resolve("trainer"), 2000, 16);
+        String servers = kafka.bootstrapServers();
+        Path a = tmp.resolve("replica-a");
+        Path b = tmp.resolve("replica-b");
+        List<JavaChild> children = new ArrayList<>();
+        try {
+            JavaChild publisher = child("publisher", "publish", store.toString(), servers, "follow");
+            children.add(publisher);
+            publisher.awaitLine(l -> l.startsWith("published"), WAIT);
+            JavaChild trainer = child("trainer", "trainer", store.toString(), Long.toString(seed), "40");
+            children.add(trainer);
+            JavaChild replicaA = child("replica-a", "replicate", a.toString(), servers, "follow", "0:");
+            children.add(replicaA);
+            JavaChild replicaB = child("replica-b", "replicate", b.toString(), servers, "follow", "0:");
+            children.add(replicaB);
+            // Faults while the trainer runs: the publisher dies (SIGKILL) after a few checkpoints, and replica B
+            // while it applies; both restart from their state files.
+            for (int i = 0; i < 8; i++) {
+                trainer.awaitLine(l -> l.startsWith("checkpoint "), WAIT);
+            }
+            publisher.kill();
+            replicaB.awaitLine(l -> l.startsWith("applied"), WAIT);
+            replicaB.kill();
+            publisher = child("publisher-2", "publish", store.toString(), servers, "follow");
+            children.add(publisher);
+            replicaB = child("replica-b-2", "replicate", b.toString(), servers, "follow", "0:");
+            children.add(replicaB);
+            long last = lastNumber(trainer.awaitLine(l -> l.startsWith("done"), WAIT));
+            assertEquals(0, trainer.awaitExit(WAIT), trainer.describe());
+            publisher.awaitLine(l -> l.startsWith("published " + last + " "), WAIT);
+            replicaA.awaitLine(l -> l.startsWith("applied " + last + " "), WAIT);
+            replicaB.awaitLine(l -> l.startsWith("applied " + last + " "), WAIT);
+            for (JavaChild c : children) {
+                c.kill();
+            }
+            assertSameRows(store, a, 0, Long.MAX_VALUE);
+            assertSameRows(store, b, 0, Long.MAX_VALUE);
+            try (EmbeddingStore s = EmbeddingStore.open(store)) {
+                assertEquals(2040, s.rows(), "the trainer appended a word per checkpoint");
+            }
+            // A shard: only the partitions that cover rows 700:1500, and exactly those rows.
+            Path shard = tmp.resolve("shard");
+            Replication.Applied applied = Replication.replicate(shard, topic("follow"), Replication.RowRange.parse("700:1500"),
+                    true, () -> false, x -> { });
+            assertEquals(last, applied.generation());
+            assertSameRows(store, shard, 700, 1500);
+        } finally {
+            for (JavaChild c : children) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void rowsAppendedAcrossPartitionsAreAppliedInRowOrder() throws Exception {
+        long seed = Seeds.seed("rowsAppendedAcrossPartitionsAreAppliedInRowOrder");
+        java.util.Random random = new java.util.Random(seed);
+        // Bootstrapped empty: one row a partition, so appended rows 0..39 come through 4 partitions, out of order.
+        Path store = table(tmp.resolve("empty"), 0, 4);
+        Replication.publish(store, topic("appends"), 4, false, 0, () -> true, x -> { });
+        try (var w = EmbeddingStore.openForWriting(store)) {
+            for (int i = 0; i < 40; i++) {
+                float[] v = new float[4];
+                for (int j = 0; j < 4; j++) {
+                    v[j] = (float) random.nextGaussian();
+                }
+                w.append("new" + i, v);
+            }
+        }
+        Replication.publish(store, topic("appends"), 4, false, 0, () -> true, x -> { });
+        Path replica = tmp.resolve("replica");
+        Replication.replicate(replica, topic("appends"), Replication.RowRange.ALL, true, () -> false, x -> { });
+        assertSameRows(store, replica, 0, Long.MAX_VALUE);
+        // Applied again from its state file: nothing changes.
+        Replication.replicate(replica, topic("appends"), Replication.RowRange.ALL, true, () -> false, x -> { });
+        assertSameRows(store, replica, 0, Long.MAX_VALUE);
+    }
+
+    @Test
+    void aForeignTopicIsRefusedAndTheReplicaIsNotCreated() {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>("foreign", "k".getBytes(), "{\"user\": 42}".getBytes()));
+        }
+        Path dir = tmp.resolve("replica");
+        ReplicationException e = assertThrows(ReplicationException.class, () -> Replication.replicate(dir,
+                topic("foreign"), Replication.RowRange.ALL, true, () -> false, x -> { }));
+        assertTrue(e.getMessage().contains("topic foreign partition 0 offset 0"), e.getMessage());
+        assertTrue(e.getMessage().contains("not a record of 'embstore publish'"), e.getMessage());
+        assertFalse(Files.exists(dir), "nothing created");
+    }
+
+    @Test
+    void aRecordForAnotherShapeIsRefusedAndTheReplicaIsUntouched() throws Exception {
+        Path small = table(tmp.resolve("dim16"), 50, 16);
+        Replication.publish(small, topic("dim16"), 2, false, 0, () -> true, x -> { });
+        Path replica = tmp.resolve("replica");
+        Replication.replicate(replica, topic("dim16"), Replication.RowRange.ALL, true, () -> false, x -> { });
+        assertSameRows(small, replica, 0, Long.MAX_VALUE);
+        byte[] before = Files.readAllBytes(replica.resolve("matrix.npy"));
+        String state = Files.readString(replica.resolve(Replica.STATE));
+        // Another table's records in the topic this replica follows: a dim-8 table published to it by hand.
+        DeltaRecord.Shape other = new DeltaRecord.Shape(io.embstore.store.Dtype.F32, 8, true, 2, 25);
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>("dim16", 0, DeltaRecord.key(3),
+                    DeltaRecord.encodeRow(other, 3, new float[8], "w3")));
+        }
+        ReplicationException e = assertThrows(ReplicationException.class, () -> Replication.replicate(replica,
+                topic("dim16"), Replication.RowRange.ALL, true, () -> false, x -> { }));
+        assertTrue(e.getMessage().contains("topic dim16 partition 0 offset"), e.getMessage());
+        assertTrue(e.getMessage().contains("dim 8") && e.getMessage().contains("dim 16"), e.getMessage());
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(replica.resolve("matrix.npy"))), "matrix untouched");
+        assertEquals(state, Files.readString(replica.resolve(Replica.STATE)), "state untouched");
+    }
+}
