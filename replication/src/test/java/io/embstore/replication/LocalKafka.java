@@ -53,6 +53,10 @@ public final class LocalKafka implements AutoCloseable {
             System.err.println("local-kafka: no arguments expected (the port is chosen free and printed)");
             System.exit(2);
         }
+        // The test kit prints its formatting lines on System.out: they go to stderr, so that stdout carries the one
+        // ready line a script waits for.
+        java.io.PrintStream stdout = System.out;
+        System.setOut(System.err);
         LocalKafka kafka = start();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
@@ -61,8 +65,8 @@ public final class LocalKafka implements AutoCloseable {
                 System.err.println("local-kafka: stopping: " + e);
             }
         }));
-        System.out.println("bootstrap-servers " + kafka.bootstrapServers().replace("localhost", "127.0.0.1"));
-        System.out.flush();
+        stdout.println("bootstrap-servers " + kafka.bootstrapServers().replace("localhost", "127.0.0.1"));
+        stdout.flush();
         Thread.currentThread().join();
     }
 }
