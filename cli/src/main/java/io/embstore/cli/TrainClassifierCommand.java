@@ -47,6 +47,7 @@ import picocli.CommandLine.Option;
         footer = {
                 "  embstore train-classifier --train train.txt --model sentiment",
                 "  embstore train-classifier --train train.txt --model sentiment --ngrams 2 --dev-fraction 0.1 --plot curves.png",
+                "  embstore train-classifier --train train.txt --model sentiment --pretrained vectors --freeze",
                 "  embstore test-classifier --model sentiment --test test.txt"})
 final class TrainClassifierCommand extends BaseCommand {
     @Option(names = "--train", paramLabel = "FILE", required = true, description = "Training data, fastText format.")
