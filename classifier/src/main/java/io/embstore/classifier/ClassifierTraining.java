@@ -100,6 +100,9 @@ public final class ClassifierTraining {
     public static Result train(List<Tokenizer.Line> train, List<Tokenizer.Line> dev, Settings s, Path modelDir,
                                Listener listener) {
         if (s.pretrained() == null) {
+            if (s.dim() < 1) {
+                throw new IllegalArgumentException("dim " + s.dim() + ": only a pretrained store can choose the dim");
+            }
             return train(train, dev, s, modelDir, listener, null);
         }
         try (PretrainedRows pretrained = PretrainedRows.open(s.pretrained())) {
