@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -27,7 +28,8 @@ EMBSTORE = [os.path.join(ROOT, "embstore")]
 PROBE = [JAVA, "--enable-native-access=ALL-UNNAMED", "-cp", BENCH_JAR, "io.embstore.benchmarks.PeerProbe"]
 # The machine's OpenBLAS tuning variables slow a current numpy (see the env notes); unset for the peers alone.
 PEER_ENV = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-SECTIONS = ("convert", "export", "similar", "open", "memory", "gather", "optimizer", "classifier", "python")
+SECTIONS = ("convert", "export", "similar", "open", "memory", "gather", "optimizer", "classifier", "pretrained",
+            "python")
 # Debian package that provides each peer, for the "not installed" rows.
 PACKAGES = {"gensim": "python3-gensim", "torch": "python3-torch", "fasttext": "fasttext"}
 MR = os.path.join(os.path.dirname(ROOT), "shared", "data", "mr-train.txt")
@@ -481,11 +483,10 @@ def fasttext_accuracy(out):
     raise RuntimeError("fasttext test printed no P@1: " + out)
 
 
-def section_classifier(c, rows):
-    """fastText supervised vs embstore train-classifier on one fixed 90/10 split of mr-train.txt."""
+def mr_split():
+    """mr-train.txt shuffled with a fixed seed and split 90/10: (train, test, training lines, all lines), or None."""
     if not os.path.exists(MR):
-        rows.append(("text classification (mr-train.txt)", f"{MR} missing", "-", None, "-"))
-        return
+        return None
     with open(MR, encoding="utf-8") as f:
         lines = f.readlines()
     random.Random(20261122).shuffle(lines)
@@ -495,6 +496,16 @@ def section_classifier(c, rows):
         f.writelines(lines[:cut])
     with open(test, "w", encoding="utf-8") as f:
         f.writelines(lines[cut:])
+    return train, test, cut, len(lines)
+
+
+def section_classifier(c, rows):
+    """fastText supervised vs embstore train-classifier on one fixed 90/10 split of mr-train.txt."""
+    split = mr_split()
+    if split is None:
+        rows.append(("text classification (mr-train.txt)", f"{MR} missing", "-", None, "-"))
+        return
+    train, test, cut, total = split
     ours_ok = classifier_available()
     ours_model = os.path.join(A.data, "mr-embstore.model")
     ft_model = os.path.join(A.data, "mr-fasttext")
@@ -513,7 +524,7 @@ def section_classifier(c, rows):
             return t, fasttext_accuracy(out)
 
         o, t = alternate(ours if ours_ok else None, theirs if c.peers["fasttext"] else None)
-        label = (f"text classification, mr-train.txt 90/10 split ({cut} / {len(lines) - cut} lines), "
+        label = (f"text classification, mr-train.txt 90/10 split ({cut} / {total - cut} lines), "
                  f"{'bigrams' if ngrams == 2 else 'unigrams'}, {A.threads} threads")
         ours_t = f"{median([x[0] for x in o]):.2f} s" if o else "train-classifier not available"
         ours_a = f"{median([x[1] for x in o]):.4f}" if o else "train-classifier not available"
@@ -526,6 +537,95 @@ def section_classifier(c, rows):
                      tt / median([x[0] for x in o]) if o and t else None, "-"))
         rows.append((label + ": test accuracy", ours_a, peer_a,
                      median([x[1] for x in o]) / ta if o and t else None, "-"))
+
+
+PRETRAINED_DIM = 50  # train-classifier's default dim; fastText's -pretrainedVectors needs -dim to match
+
+
+def section_pretrained(c, rows):
+    """Pretrained word rows in the classifier (issue 17): vectors trained without labels on the training split's own
+    text (fastText skipgram), then embstore random init vs pretrained frozen vs fine-tuned, against fastText supervised
+    random vs -pretrainedVectors with the same .vec, at fastText's defaults and at -epoch 25 -lr 0.5."""
+    split = mr_split()
+    if split is None:
+        rows.append(("pretrained rows (mr-train.txt)", f"{MR} missing", "-", None, "-"))
+        return
+    if not c.peers["fasttext"]:
+        rows.append(("pretrained rows (mr-train.txt): skipgram vectors", "-", missing("fasttext"), None, "-"))
+        return
+    train, test, cut, total = split
+    # The training split's text without its labels: the vectors never see a label, nor a test line. Split on ASCII
+    # white space only, as fastText does (Python's split() would also split the no-break spaces some words contain).
+    text = os.path.join(A.data, "mr-train90-text.txt")
+    with open(train, encoding="utf-8") as f, open(text, "w", encoding="utf-8") as out:
+        for line in f:
+            words = re.split(r"[ \t\n\r\v\f]+", line)
+            out.write(" ".join(w for w in words if w and not w.startswith("__label__")) + "\n")
+    sg = os.path.join(A.data, f"mr-skipgram{PRETRAINED_DIM}")
+    # -minCount 1 (skipgram's default is 5): a vector for every word the classifier has, rare ones mostly from their
+    # character n-grams, so the comparison is about the starting rows, not about coverage.
+    sg_t, _ = run(["fasttext", "skipgram", "-input", text, "-output", sg, "-dim", str(PRETRAINED_DIM), "-minCount", "1",
+                   "-thread", str(A.threads), "-verbose", "0"])
+    vec = sg + ".vec"
+    store = fresh(os.path.join(A.data, f"mr-skipgram{PRETRAINED_DIM}-store"))
+    run(EMBSTORE + ["convert", vec, store, "--quiet"])
+    ours_model = os.path.join(A.data, "mr-pretrained-embstore.model")
+    ft_model = os.path.join(A.data, "mr-pretrained-fasttext")
+    coverage = {}
+
+    def ours(*extra):
+        def side():
+            remove(ours_model)
+            t, out = run(EMBSTORE + ["train-classifier", "--train", train, "--model", ours_model, "--threads",
+                                     str(A.threads), "--quiet", "--json", *extra])
+            p = last_json(out).get("pretrained")
+            if p:
+                coverage["text"] = f"{p['words_found']:,} of {p['words']:,} words"
+            _, out = run(EMBSTORE + ["test-classifier", "--model", ours_model, "--test", test, "--json"])
+            return t, float(last_json(out)["accuracy"])
+        return side
+
+    def theirs(*extra):
+        def side():
+            t, _ = run(["fasttext", "supervised", "-input", train, "-output", ft_model, "-dim", str(PRETRAINED_DIM),
+                        "-thread", str(A.threads), "-verbose", "0", *extra])
+            _, out = run(["fasttext", "test", ft_model + ".bin", test])
+            return t, fasttext_accuracy(out)
+        return side
+
+    pre = ["--pretrained", store]
+    ft_pre = ["-pretrainedVectors", vec]
+    long_run = ["-epoch", "25", "-lr", "0.5"]
+    o_rand, o_frozen, o_tuned, t_rand, t_pre, t_rand25, t_pre25 = alternate(
+        ours("--dim", str(PRETRAINED_DIM)), ours(*pre, "--freeze"), ours(*pre),
+        theirs(), theirs(*ft_pre), theirs(*long_run), theirs(*ft_pre, *long_run))
+
+    def cell(runs):
+        return f"{median([x[1] for x in runs]):.4f}, {median([x[0] for x in runs]):.2f} s"
+
+    def acc(runs):
+        return median([x[1] for x in runs])
+
+    head = (f"mr-train.txt 90/10 split ({cut} / {total - cut} lines), unigrams, dim {PRETRAINED_DIM}, {A.threads} "
+            f"threads, test accuracy and training time (whole process)")
+    rows.append((f"{head}: pretrained vectors, fastText skipgram -dim {PRETRAINED_DIM} -minCount 1 on the training "
+                 f"lines' text (labels stripped), then embstore convert",
+                 f"train-classifier --pretrained: {coverage.get('text', '?')} found", f"skipgram {sg_t:.1f} s", None,
+                 "-"))
+    rows.append((f"{head}: random init (embstore defaults; fastText supervised defaults)", "random: " + cell(o_rand),
+                 "fastText random: " + cell(t_rand), acc(o_rand) / acc(t_rand), "-"))
+    rows.append((f"{head}: pretrained, frozen (embstore --freeze; fastText has no freeze, so -pretrainedVectors)",
+                 "pretrained frozen: " + cell(o_frozen), "fastText -pretrainedVectors: " + cell(t_pre),
+                 acc(o_frozen) / acc(t_pre), "-"))
+    rows.append((f"{head}: pretrained, fine-tuned (embstore --pretrained; fastText -pretrainedVectors)",
+                 "pretrained fine-tuned: " + cell(o_tuned), "fastText -pretrainedVectors: " + cell(t_pre),
+                 acc(o_tuned) / acc(t_pre), "-"))
+    rows.append((f"{head}: fastText at -epoch 25 -lr 0.5, random init (embstore: its defaults, random)",
+                 "random: " + cell(o_rand), "fastText random, -epoch 25 -lr 0.5: " + cell(t_rand25),
+                 acc(o_rand) / acc(t_rand25), "-"))
+    rows.append((f"{head}: fastText at -epoch 25 -lr 0.5 with -pretrainedVectors (embstore: its defaults, pretrained "
+                 "fine-tuned)", "pretrained fine-tuned: " + cell(o_tuned),
+                 "fastText -pretrainedVectors, -epoch 25 -lr 0.5: " + cell(t_pre25), acc(o_tuned) / acc(t_pre25), "-"))
 
 
 def words_file(count, dist="uniform"):

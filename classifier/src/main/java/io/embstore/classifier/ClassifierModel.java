@@ -16,6 +16,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.function.Function;
 import java.util.zip.CRC32C;
 
@@ -39,6 +41,11 @@ import io.embstore.store.EmbeddingStore;
  * lr 0.01
  * batch 16
  * seed 1
+ * pretrained /data/cc.en.300      (these five only with train-classifier --pretrained)
+ * pretrained_generation 3
+ * pretrained_crc32c 0badf00d      (or none)
+ * pretrained_words 17012
+ * pretrained_frozen true
  * labels 2
  * label __label__pos BIAS W_0 ... W_dim-1
  * label __label__neg BIAS W_0 ... W_dim-1
@@ -59,6 +66,18 @@ public final class ClassifierModel {
     record Hyperparameters(int dim, int ngrams, int buckets, int minCount, int epochs, double lr, int batch, long seed) {
     }
 
+    /**
+     * Where the word rows started from, when they came from a pretrained store ({@code train-classifier --pretrained}).
+     *
+     * @param store          the store's directory, absolute
+     * @param generation     its generation when it was read
+     * @param matrixChecksum the CRC-32C of its matrix file as its {@code checksums.txt} recorded it, if it had one
+     * @param words          how many of the model's words got their row from the store
+     * @param frozen         whether those rows were kept fixed in training ({@code --freeze}) or fine-tuned
+     */
+    public record Pretrained(String store, long generation, OptionalLong matrixChecksum, int words, boolean frozen) {
+    }
+
     final Hyperparameters hyper;
     final List<String> labels;
     final int wordRows;
@@ -67,8 +86,11 @@ public final class ClassifierModel {
     final float[] weights;
     /** One bias per label. */
     final float[] bias;
+    /** Null when the rows started at random. */
+    final Pretrained pretrained;
 
-    ClassifierModel(Hyperparameters hyper, List<String> labels, int wordRows, int bucketRows, float[] weights, float[] bias) {
+    ClassifierModel(Hyperparameters hyper, List<String> labels, int wordRows, int bucketRows, float[] weights, float[] bias,
+                    Pretrained pretrained) {
         if (weights.length != labels.size() * hyper.dim() || bias.length != labels.size()) {
             throw new IllegalArgumentException("output layer of " + weights.length + " weights and " + bias.length
                     + " biases for " + labels.size() + " labels x dim " + hyper.dim());
@@ -79,6 +101,7 @@ public final class ClassifierModel {
         this.bucketRows = bucketRows;
         this.weights = weights;
         this.bias = bias;
+        this.pretrained = pretrained;
     }
 
     public int dim() {
@@ -104,6 +127,11 @@ public final class ClassifierModel {
         return bucketRows;
     }
 
+    /** Where the word rows started from, when a pretrained store gave them. */
+    public Optional<Pretrained> pretrained() {
+        return Optional.ofNullable(pretrained);
+    }
+
     static String bucketWord(int bucket) {
         return BUCKET_PREFIX + bucket + ">";
     }
@@ -122,6 +150,14 @@ public final class ClassifierModel {
         s.append("lr ").append(hyper.lr()).append('\n');
         s.append("batch ").append(hyper.batch()).append('\n');
         s.append("seed ").append(hyper.seed()).append('\n');
+        if (pretrained != null) {
+            s.append("pretrained ").append(escape(pretrained.store())).append('\n');
+            s.append("pretrained_generation ").append(pretrained.generation()).append('\n');
+            s.append("pretrained_crc32c ").append(pretrained.matrixChecksum().isPresent()
+                    ? String.format(Locale.ROOT, "%08x", pretrained.matrixChecksum().getAsLong()) : "none").append('\n');
+            s.append("pretrained_words ").append(pretrained.words()).append('\n');
+            s.append("pretrained_frozen ").append(pretrained.frozen()).append('\n');
+        }
         s.append("labels ").append(labels.size()).append('\n');
         for (int l = 0; l < labels.size(); l++) {
             s.append("label ").append(labels.get(l)).append(' ').append(bias[l]);
@@ -239,7 +275,52 @@ public final class ClassifierModel {
             }
         }
         Hyperparameters h = new Hyperparameters(dim, ngrams, buckets, minCount, epochs, lr, batch, seed);
-        return new ClassifierModel(h, labels, wordRows, bucketRows, weights, bias);
+        return new ClassifierModel(h, labels, wordRows, bucketRows, weights, bias, pretrained(fields, file, wordRows));
+    }
+
+    /** The optional pretrained_* lines (a model trained without --pretrained, or before it existed, has none). */
+    private static Pretrained pretrained(Map<String, String> fields, Path file, int wordRows) {
+        String store = fields.get("pretrained");
+        if (store == null) {
+            return null;
+        }
+        long generation = longField(fields, "pretrained_generation", file);
+        String crc = field(fields, "pretrained_crc32c", file);
+        OptionalLong checksum;
+        try {
+            checksum = crc.equals("none") ? OptionalLong.empty()
+                    : OptionalLong.of(HexFormat.fromHexDigits(crc) & 0xffffffffL);
+        } catch (IllegalArgumentException e) {
+            throw damaged(file, 0, "expected 8 hex digits or 'none' after 'pretrained_crc32c', found '" + crc + "'");
+        }
+        if (crc.length() != 8 && checksum.isPresent()) {
+            throw damaged(file, 0, "expected 8 hex digits or 'none' after 'pretrained_crc32c', found '" + crc + "'");
+        }
+        int words = intField(fields, "pretrained_words", file, 0, wordRows);
+        String frozen = field(fields, "pretrained_frozen", file);
+        if (!frozen.equals("true") && !frozen.equals("false")) {
+            throw damaged(file, 0, "expected true or false after 'pretrained_frozen', found '" + frozen + "'");
+        }
+        return new Pretrained(unescape(store), generation, checksum, words, frozen.equals("true"));
+    }
+
+    /** A path on one line: backslash, line feed and carriage return escaped as in Java ({@code \\ \n \r}). */
+    static String escape(String path) {
+        return path.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r");
+    }
+
+    static String unescape(String line) {
+        StringBuilder s = new StringBuilder(line.length());
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (c == '\\' && i + 1 < line.length()) {
+                char next = line.charAt(++i);
+                s.append(next == 'n' ? '\n' : next == 'r' ? '\r' : next);
+            } else {
+                s.append(c);
+            }
+        }
+        return s.toString();
     }
 
     /**

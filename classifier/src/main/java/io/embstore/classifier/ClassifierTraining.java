@@ -20,6 +20,7 @@ import io.embstore.store.ReadMode;
 import io.embstore.store.Init;
 import io.embstore.trainer.SparseTrainer;
 import org.agrona.collections.Object2IntHashMap;
+import org.roaringbitmap.RoaringBitmap;
 
 /**
  * The training job behind {@code embstore train-classifier}: builds the vocabulary, creates the embedding table as a
@@ -27,11 +28,27 @@ import org.agrona.collections.Object2IntHashMap;
  * while the small output layer gets dense Adam on the heap. The model directory appears, complete, only at the end.
  */
 public final class ClassifierTraining {
-    /** What the command line chose. */
+    /**
+     * What the command line chose.
+     *
+     * @param dim        the embedding size; 0 with {@code pretrained}: the pretrained store's (another value must equal it)
+     * @param pretrained a store whose rows the words start from, or null: every row starts at random
+     * @param freeze     with {@code pretrained}: keep the rows that came from it fixed, train only the others
+     */
     public record Settings(int dim, int ngrams, int buckets, int minCount, int epochs, double lr, int batch, long seed,
-                    int threads) {
+                    int threads, Path pretrained, boolean freeze) {
+        /** Without pretrained rows. */
+        public Settings(int dim, int ngrams, int buckets, int minCount, int epochs, double lr, int batch, long seed,
+                        int threads) {
+            this(dim, ngrams, buckets, minCount, epochs, lr, batch, seed, threads, null, false);
+        }
+
         ClassifierModel.Hyperparameters hyperparameters() {
             return new ClassifierModel.Hyperparameters(dim, ngrams, buckets, minCount, epochs, lr, batch, seed);
+        }
+
+        Settings withDim(int d) {
+            return new Settings(d, ngrams, buckets, minCount, epochs, lr, batch, seed, threads, pretrained, freeze);
         }
     }
 
@@ -41,6 +58,10 @@ public final class ClassifierTraining {
 
     /** Hears of the training as it goes (the progress bar). */
     public interface Listener {
+        /** With a pretrained store, before the first batch: how many of the vocabulary's {@code words} it had. */
+        default void pretrained(ClassifierModel.Pretrained origin, int words) {
+        }
+
         /** Before the first batch: how many examples all the epochs will go through. */
         default void started(long totalExamples) {
         }
@@ -78,6 +99,24 @@ public final class ClassifierTraining {
      */
     public static Result train(List<Tokenizer.Line> train, List<Tokenizer.Line> dev, Settings s, Path modelDir,
                                Listener listener) {
+        if (s.pretrained() == null) {
+            if (s.dim() < 1) {
+                throw new IllegalArgumentException("dim " + s.dim() + ": only a pretrained store can choose the dim");
+            }
+            return train(train, dev, s, modelDir, listener, null);
+        }
+        try (PretrainedRows pretrained = PretrainedRows.open(s.pretrained())) {
+            int dim = pretrained.dim();
+            if (s.dim() != 0 && s.dim() != dim) {
+                throw new ClassifierException(INVALID, "--dim " + s.dim() + " does not match the dim " + dim
+                        + " of the pretrained store " + s.pretrained() + ": leave --dim out (it is the store's)");
+            }
+            return train(train, dev, s.withDim(dim), modelDir, listener, pretrained);
+        }
+    }
+
+    private static Result train(List<Tokenizer.Line> train, List<Tokenizer.Line> dev, Settings s, Path modelDir,
+                                Listener listener, PretrainedRows pretrained) {
         long started = System.nanoTime();
         List<String> labels = labelsByFrequency(train);
         if (labels.size() < 2) {
@@ -93,6 +132,12 @@ public final class ClassifierTraining {
             docs.add(line.words());
         }
         Vocabulary vocabulary = Vocabulary.build(docs, s.minCount(), s.ngrams(), s.buckets());
+        ClassifierModel.Pretrained origin = null;
+        if (pretrained != null) {
+            pretrained.match(vocabulary.rowWords(), vocabulary.wordCount());
+            origin = pretrained.provenance(s.freeze());
+            listener.pretrained(origin, vocabulary.wordCount());
+        }
         Examples trainSet = examples(train, vocabulary, labelIds, s);
         Examples devSet = examples(dev, vocabulary, labelIds, s);
 
@@ -116,12 +161,19 @@ public final class ClassifierTraining {
                     .words(vocabulary.rowWords())
                     .init(Init.uniform(-bound, bound, s.seed()))
                     .create()) {
+                RoaringBitmap frozen = new RoaringBitmap();
+                if (pretrained != null) {
+                    pretrained.copyInto(table);
+                    if (s.freeze()) {
+                        frozen = pretrained.rows();
+                    }
+                }
                 float[] weights = new float[labels.size() * s.dim()];
                 float[] bias = new float[labels.size()];
-                history = loop(table, trainSet, devSet, weights, bias, labels.size(), s, listener);
+                history = loop(table, trainSet, devSet, weights, bias, labels.size(), s, frozen, listener);
                 table.flush();
                 model = new ClassifierModel(s.hyperparameters(), labels, vocabulary.wordCount(),
-                        vocabulary.bucketCount(), weights, bias);
+                        vocabulary.bucketCount(), weights, bias, origin);
                 model.write(temp);
             }
             try {
@@ -144,8 +196,8 @@ public final class ClassifierTraining {
         }
     }
 
-    private static List<EpochStats> loop(EmbeddingStore table, Examples train, Examples dev,
-                                         float[] weights, float[] bias, int labels, Settings s, Listener listener) {
+    private static List<EpochStats> loop(EmbeddingStore table, Examples train, Examples dev, float[] weights,
+                                         float[] bias, int labels, Settings s, RoaringBitmap frozen, Listener listener) {
         int n = train.size();
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
@@ -159,6 +211,7 @@ public final class ClassifierTraining {
                 .learningRate(s.lr())
                 .threads(s.threads())
                 .undoLog(false).build())) { // a failed run leaves nothing to resume: its directory is deleted
+            trainer.freezeRows(frozen);
             for (int epoch = 1; epoch <= s.epochs(); epoch++) {
                 // The learning rate falls linearly over the epochs, as fastText's does (here a step per epoch).
                 double epochLr = s.lr() * (s.epochs() - epoch + 1) / s.epochs();

@@ -1,5 +1,6 @@
 package io.embstore.cli;
 
+import io.embstore.classifier.ClassifierModel;
 import io.embstore.classifier.TextClassifier;
 import io.embstore.classifier.Tokenizer;
 import java.io.PrintWriter;
@@ -7,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -41,11 +43,15 @@ final class TestClassifierCommand extends BaseCommand {
         int correct = 0;
         int examples;
         int labels;
+        Optional<ClassifierModel.Pretrained> pretrained;
+        int words;
         checkModelDirectory(model.dir);
         try (TextClassifier classifier = TextClassifier.open(model.dir)) {
             List<Tokenizer.Line> lines = TrainClassifierCommand.readExamples(test);
             examples = lines.size();
             labels = classifier.model().labelCount();
+            pretrained = classifier.model().pretrained();
+            words = classifier.model().wordRows();
             float[] probs = new float[labels];
             for (Tokenizer.Line line : lines) {
                 classifier.probabilities(classifier.features(line.words()), probs);
@@ -60,10 +66,16 @@ final class TestClassifierCommand extends BaseCommand {
         PrintWriter out = spec.commandLine().getOut();
         if (json.json) {
             out.println(String.format(Locale.ROOT, "{\"accuracy\":%.6f,\"examples\":%d,\"correct\":%d,\"labels\":%d,"
-                    + "\"model\":%s,\"test\":%s,\"seconds\":%.3f}", accuracy, examples, correct, labels,
-                    JsonText.string(model.dir.toAbsolutePath().normalize().toString()), JsonText.string(test.toString()), seconds));
+                    + "\"model\":%s,\"test\":%s,%s\"seconds\":%.3f}", accuracy, examples, correct, labels,
+                    JsonText.string(model.dir.toAbsolutePath().normalize().toString()), JsonText.string(test.toString()),
+                    pretrained.map(p -> "\"pretrained\":" + TrainClassifierCommand.pretrainedJson(p, words) + ",").orElse(""),
+                    seconds));
         } else {
             out.printf(Locale.ROOT, "accuracy %.4f (%,d of %,d examples)%n", accuracy, correct, examples);
+            pretrained.ifPresent(p -> out.println("pretrained rows: " + TrainClassifierCommand.pretrainedText(p, words)
+                    + String.format(Locale.ROOT, " (store generation %d, matrix crc32c %s)", p.generation(),
+                    p.matrixChecksum().isPresent() ? String.format(Locale.ROOT, "%08x", p.matrixChecksum().getAsLong())
+                            : "not recorded")));
         }
         out.flush();
         return ExitCode.OK;

@@ -47,6 +47,7 @@ import picocli.CommandLine.Option;
         footer = {
                 "  embstore train-classifier --train train.txt --model sentiment",
                 "  embstore train-classifier --train train.txt --model sentiment --ngrams 2 --dev-fraction 0.1 --plot curves.png",
+                "  embstore train-classifier --train train.txt --model sentiment --pretrained vectors --freeze",
                 "  embstore test-classifier --model sentiment --test test.txt"})
 final class TrainClassifierCommand extends BaseCommand {
     @Option(names = "--train", paramLabel = "FILE", required = true, description = "Training data, fastText format.")
@@ -67,8 +68,21 @@ final class TrainClassifierCommand extends BaseCommand {
     Double devFraction;
 
     @Option(names = "--dim", paramLabel = "D", defaultValue = "" + Defaults.DIM,
-            description = "Embedding size. Default: ${DEFAULT-VALUE}.")
+            description = "Embedding size. Default: ${DEFAULT-VALUE}; with --pretrained, the store's (another value is"
+                    + " an error).")
     int dim;
+
+    @Option(names = "--pretrained", paramLabel = "STORE",
+            description = "Start the word rows from this store's vectors (read only; any dtype), matched by word after"
+                    + " lower-casing: the exact lower-case word first, else the store's lowest row among its spellings."
+                    + " Words it lacks start at random. The coverage goes to standard error.")
+    Path pretrained;
+
+    @Option(names = "--freeze",
+            description = "With --pretrained: keep the rows that came from the store fixed; only the other rows (the"
+                    + " unknown word, words the store lacks, n-grams) and the output layer train. Without it they are"
+                    + " fine-tuned.")
+    boolean freeze;
 
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "" + Defaults.EPOCHS,
             description = "Passes over the data. Default: ${DEFAULT-VALUE}.")
@@ -165,13 +179,15 @@ final class TrainClassifierCommand extends BaseCommand {
             devLines = List.copyOf(shuffled.subList(0, held));
             trainLines = List.copyOf(shuffled.subList(held, shuffled.size()));
         }
-        ClassifierTraining.Settings settings = new ClassifierTraining.Settings(dim, ngrams, buckets, minCount, epochs,
-                lr, batch, seed, threads);
+        // With a pretrained store the dim is the store's: 0 asks for it, an explicit --dim must equal it.
+        boolean dimGiven = spec.commandLine().getParseResult().hasMatchedOption("--dim");
+        ClassifierTraining.Settings settings = new ClassifierTraining.Settings(pretrained != null && !dimGiven ? 0 : dim,
+                ngrams, buckets, minCount, epochs, lr, batch, seed, threads, pretrained, freeze);
         // Standard output carries the chart when --plot is '-': the report goes with the other messages.
         PrintWriter out = chart != null && chart.isStandardOutput() ? err
                 : spec.commandLine().getOut();
         ClassifierTraining.Result result;
-        try (TrainingProgress bar = new TrainingProgress(progress, epochs)) {
+        try (TrainingProgress bar = new TrainingProgress(progress, epochs, err)) {
             result = ClassifierTraining.train(trainLines, devLines, settings, model, bar);
         } catch (StoreException e) {
             // The training builds the model in a temporary sibling directory, whose name the store's message gives:
@@ -232,6 +248,9 @@ final class TrainClassifierCommand extends BaseCommand {
         if (devFraction != null && !(devFraction > 0 && devFraction < 1)) {
             throw new UserError(ExitCode.USAGE, "--dev-fraction must be between 0 and 1, found " + devFraction);
         }
+        if (freeze && pretrained == null) {
+            throw new UserError(ExitCode.USAGE, "--freeze keeps pretrained rows fixed: give --pretrained STORE too");
+        }
         if (devFraction != null && dev != null) {
             throw new UserError(ExitCode.USAGE, "give --dev or --dev-fraction, not both");
         }
@@ -273,8 +292,9 @@ final class TrainClassifierCommand extends BaseCommand {
                     .append(",\"labels\":").append(m.labelCount())
                     .append(",\"words\":").append(m.wordRows())
                     .append(",\"bucket_rows\":").append(m.bucketRows())
-                    .append(",\"dim\":").append(m.dim())
-                    .append(",\"seconds\":").append(String.format(Locale.ROOT, "%.3f", seconds))
+                    .append(",\"dim\":").append(m.dim());
+            m.pretrained().ifPresent(p -> s.append(",\"pretrained\":").append(pretrainedJson(p, m.wordRows())));
+            s.append(",\"seconds\":").append(String.format(Locale.ROOT, "%.3f", seconds))
                     .append(",\"epochs\":[");
             for (int i = 0; i < r.epochs().size(); i++) {
                 ClassifierTraining.EpochStats e = r.epochs().get(i);
@@ -298,6 +318,26 @@ final class TrainClassifierCommand extends BaseCommand {
             }
         }
         out.flush();
+    }
+
+    /** A model's pretrained origin as a JSON object (train-classifier and test-classifier print the same). */
+    static String pretrainedJson(ClassifierModel.Pretrained p, int words) {
+        return "{\"store\":" + JsonText.string(p.store()) + ",\"generation\":" + p.generation()
+                + ",\"matrix_crc32c\":" + (p.matrixChecksum().isPresent()
+                        ? "\"" + String.format(Locale.ROOT, "%08x", p.matrixChecksum().getAsLong()) + "\"" : "null")
+                + ",\"words_found\":" + p.words() + ",\"words\":" + words
+                + ",\"coverage\":" + String.format(Locale.ROOT, "%.6f", coverage(p, words)) + ",\"frozen\":" + p.frozen()
+                + "}";
+    }
+
+    /** "8,123 of 9,876 words (82.2%) from STORE, frozen": the coverage line. */
+    static String pretrainedText(ClassifierModel.Pretrained p, int words) {
+        return String.format(Locale.ROOT, "%,d of %,d words (%.1f%%) from %s, %s", p.words(), words,
+                100 * coverage(p, words), p.store(), p.frozen() ? "frozen" : "fine-tuned");
+    }
+
+    private static double coverage(ClassifierModel.Pretrained p, int words) {
+        return words == 0 ? 0 : (double) p.words() / words;
     }
 
     private static String number(double x) {

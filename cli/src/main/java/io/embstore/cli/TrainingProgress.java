@@ -1,6 +1,8 @@
 package io.embstore.cli;
 
+import io.embstore.classifier.ClassifierModel;
 import io.embstore.classifier.ClassifierTraining;
+import java.io.PrintWriter;
 import java.util.Locale;
 
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
@@ -16,11 +18,20 @@ import me.tongfei.progressbar.ProgressBarStyle;
 final class TrainingProgress implements ClassifierTraining.Listener, AutoCloseable {
     private final boolean enabled;
     private final int epochs;
+    private final PrintWriter messages;
     private ProgressBar bar;
 
-    TrainingProgress(ProgressOption option, int epochs) {
+    /** {@code messages}: where the pretrained store's coverage goes (standard error), bar or no bar. */
+    TrainingProgress(ProgressOption option, int epochs, PrintWriter messages) {
         this.enabled = !option.quiet && StderrTerminal.isTerminal();
         this.epochs = epochs;
+        this.messages = messages;
+    }
+
+    @Override
+    public void pretrained(ClassifierModel.Pretrained origin, int words) {
+        messages.println("pretrained: " + TrainClassifierCommand.pretrainedText(origin, words));
+        messages.flush();
     }
 
     @Override

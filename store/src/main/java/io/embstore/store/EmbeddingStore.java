@@ -15,7 +15,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -598,6 +600,20 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     }
 
     // ------------------------------------------------------------------------------------------------ checks
+
+    /**
+     * The CRC-32C of the matrix file as recorded in {@code checksums.txt} when the store was made (what {@link #verify}
+     * checks), or empty when none is recorded (opening a store for writing drops the record). Reads only that small
+     * file: a cheap fingerprint of the table's values, for recording where something was derived from.
+     *
+     * @throws StoreException of kind CORRUPT if the record is damaged, IO if it cannot be read
+     */
+    public final OptionalLong recordedMatrixChecksum() {
+        ensureOpen();
+        Map<String, StoreChecksums.Entry> entries = StoreChecksums.read(dir);
+        StoreChecksums.Entry matrix = entries == null ? null : entries.get(MATRIX_FILE);
+        return matrix == null ? OptionalLong.empty() : OptionalLong.of(matrix.crc());
+    }
 
     /**
      * Reads the whole store and checks it: the recorded checksums of every data file (if still current), every word

@@ -530,6 +530,9 @@ class EmbeddingStoreTest {
             assertTrue(v.ok(), v.problems().toString());
             assertTrue(v.checksumsChecked());
             assertEquals(500, v.rows());
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(Files.readAllBytes(dir.resolve("matrix.npy")));
+            assertEquals(crc.getValue(), r.recordedMatrixChecksum().orElseThrow(), "the matrix file's CRC-32C");
         }
         // Damage one matrix byte: only the checksum can tell.
         try (FileChannel ch = FileChannel.open(dir.resolve("matrix.npy"), StandardOpenOption.WRITE, StandardOpenOption.READ)) {
@@ -547,6 +550,7 @@ class EmbeddingStoreTest {
             assertTrue(Files.exists(dir.resolve("checksums.txt")), "opening alone changes nothing");
             w.write(3, new float[8]);
             assertFalse(Files.exists(dir.resolve("checksums.txt")), "the first write makes them stale");
+            assertTrue(w.recordedMatrixChecksum().isEmpty(), "no record, no checksum");
             Verification v = w.verify();
             assertTrue(v.ok() && !v.checksumsChecked(), v.toString());
             w.recordChecksums();

@@ -46,6 +46,8 @@ import org.roaringbitmap.RoaringBitmap;
  * forward pass looks up, before they are used, while the trainer renormalises the rows it has just updated, so a row
  * loaded with a larger norm keeps it until its first update).
  * {@link #setLearningRate} changes the rate between steps, as a learning-rate schedule does.
+ * {@link #freezeRows} names rows that steps leave alone, as the padding row (pretrained rows kept fixed while the rest
+ * trains: Keras's {@code trainable=False} for part of a table).
  *
  * <h2>Durability</h2>
  * Rows changed since the last checkpoint are kept in a RoaringBitmap. Before a row's first change after a checkpoint,
@@ -239,6 +241,8 @@ public final class SparseTrainer implements AutoCloseable {
     private double learningRate;
     private boolean closed;
     private int[] newRows = new int[0];
+    /** Rows a step leaves alone besides the padding row; empty unless {@link #freezeRows} named some. */
+    private RoaringBitmap frozen = new RoaringBitmap();
 
     private SparseTrainer(WritableStore store, Options options, OptimizerState state, UndoLog undo, CheckpointRecord record,
                           Durability durability) {
@@ -397,7 +401,7 @@ public final class SparseTrainer implements AutoCloseable {
             }
         }
         state.ensureCapacity(rows);
-        coalescer.coalesce(ints, longs, n, padding);
+        coalescer.coalesce(ints, longs, n, padding, frozen.isEmpty() ? null : frozen);
         if (options.undoLog()) {
             logNewlyDirtyRows();
         }
@@ -548,6 +552,24 @@ public final class SparseTrainer implements AutoCloseable {
             throw new IllegalArgumentException("invalid learning rate " + lr + " (need a finite lr >= 0)");
         }
         learningRate = lr;
+    }
+
+    /**
+     * Freezes {@code rows} (replacing any rows frozen before): the steps that follow leave them as the padding row is
+     * left, their gradients ignored, weights and optimizer state unchanged bit for bit and never marked dirty. For a
+     * table that starts from pretrained rows of which some must stay as they are while the rest trains. The set lives
+     * with this trainer only: it is not part of the optimizer state, and a trainer attached later starts with none.
+     *
+     * @throws IllegalArgumentException if a row is outside the table
+     */
+    public synchronized void freezeRows(RoaringBitmap rows) {
+        ensureOpen();
+        Objects.requireNonNull(rows, "rows");
+        if (!rows.isEmpty() && Integer.toUnsignedLong(rows.last()) >= store.rows()) {
+            throw new IllegalArgumentException("frozen row " + Integer.toUnsignedLong(rows.last()) + " is outside the "
+                    + store.rows() + " rows");
+        }
+        frozen = rows.clone();
     }
 
     /** The step counter {@code t}: steps applied since the optimizer state was created. */

@@ -1,6 +1,7 @@
 package io.embstore.trainer;
 
 import org.agrona.collections.Int2IntHashMap;
+import org.roaringbitmap.RoaringBitmap;
 
 /**
  * Groups a step's ids by row: the unique rows in order of first appearance, and for each the positions (in the ids
@@ -28,10 +29,10 @@ final class StepCoalescer {
     private int[] cursor = new int[0];
 
     /**
-     * Coalesces {@code n} ids (from {@code ints} or {@code longs}), leaving out {@code skip} (the padding row, or -1).
-     * The ids are already checked to be rows of the table.
+     * Coalesces {@code n} ids (from {@code ints} or {@code longs}), leaving out {@code skip} (the padding row, or -1)
+     * and the rows of {@code frozen} (or none when null). The ids are already checked to be rows of the table.
      */
-    void coalesce(int[] ints, long[] longs, int n, long skip) {
+    void coalesce(int[] ints, long[] longs, int n, long skip, RoaringBitmap frozen) {
         slotOfRow.clear();
         if (slotAt.length < n) {
             slotAt = new int[n];
@@ -47,7 +48,7 @@ final class StepCoalescer {
         int u = 0;
         for (int i = 0; i < n; i++) {
             int row = ints != null ? ints[i] : (int) longs[i];
-            if (row == skip) {
+            if (row == skip || frozen != null && frozen.contains(row)) {
                 slotAt[i] = -1;
                 continue;
             }

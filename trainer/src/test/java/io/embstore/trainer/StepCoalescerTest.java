@@ -44,9 +44,9 @@ class StepCoalescerTest {
             long skip = n > 0 && r.nextBoolean() ? ids[r.nextInt(n)] : -1;
             boolean asInts = r.nextBoolean();
             if (asInts) {
-                c.coalesce(Arrays.stream(ids).mapToInt(x -> (int) x).toArray(), null, n, skip);
+                c.coalesce(Arrays.stream(ids).mapToInt(x -> (int) x).toArray(), null, n, skip, null);
             } else {
-                c.coalesce(null, ids, n, skip);
+                c.coalesce(null, ids, n, skip, null);
             }
             Map<Long, List<Integer>> expected = new LinkedHashMap<>();
             for (int i = 0; i < n; i++) {

@@ -42,7 +42,7 @@ class WorkerHandOffTest {
             OptimizerState state = SparseTrainerTest.stateOf(trainer);
             RowKernel kernel = new RowKernel(store, state, Options.adam().build());
             StepCoalescer c = new StepCoalescer();
-            c.coalesce(new int[] {1, 2, 3}, null, 3, -1);
+            c.coalesce(new int[] {1, 2, 3}, null, 3, -1, null);
             float[] g = new float[1000 * DIM]; // a caller's reused buffer, longer than the step: in bounds for the next
             java.util.Arrays.fill(g, 0.5f); // not zero: a zero gradient leaves a fresh row's weights as they were
             Step old = new Step(c, c.unique, g, null, 1, 1e-3);
@@ -52,7 +52,7 @@ class WorkerHandOffTest {
             for (int i = 0; i < next.length; i++) {
                 next[i] = 100 + i;
             }
-            c.coalesce(next, null, next.length, -1); // the next step's rows, in the same coalescer
+            c.coalesce(next, null, next.length, -1, null); // the next step's rows, in the same coalescer
             byte[][] before = new byte[ROWS][];
             for (int row = 0; row < ROWS; row++) {
                 before[row] = store.rowSegment(row).toArray(ValueLayout.JAVA_BYTE);
