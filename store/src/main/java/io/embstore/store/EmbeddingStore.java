@@ -81,6 +81,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     private final AtomicBoolean closed = new AtomicBoolean();
     private final RowReader reader;
     private final SimilaritySearch similarity;
+    /** The n-gram buckets of a store converted from a fastText .bin model, or null. */
+    private final Subwords subwords;
 
     EmbeddingStore(Path dir, Manifest manifest, Arena arena, MappingAdvice advice, ControlBlock control, View view,
                    DamagedRows damaged) {
@@ -97,6 +99,7 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
         this.control = control;
         this.view = view;
         this.reader = new RowReader(dir, dtype, dim, control, damaged, advice);
+        this.subwords = manifest.subwords() == null ? null : new Subwords(this, manifest.subwords());
         this.similarity = new SimilaritySearch(this, reader);
     }
 
@@ -211,6 +214,16 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
         return manifest.vocabulary();
     }
 
+    /**
+     * The n-gram buckets that answer words this store does not have, when it was converted from a fastText
+     * {@code .bin} model; empty otherwise. With them, {@link #mostSimilar(String, int)}, {@link #analogy} and
+     * {@link #similarity} take an absent word's vector from its n-grams (check {@link #contains} first to refuse
+     * instead), every similarity query ranks word rows only, and {@link #rowOf} never answers a bucket row.
+     */
+    public final java.util.Optional<Subwords> subwords() {
+        return java.util.Optional.ofNullable(subwords);
+    }
+
     /** The padding row, or -1 when there is none. */
     public final long paddingIndex() {
         return paddingIndex;
@@ -257,7 +270,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
                 sink ^= index.touch(hashes[j], m.words(), v.wordBytes());
             }
             for (int j = 0; j < n; j++) {
-                rows[base + j] = index.lookup(utf8[j], hashes[j], m.words(), v.wordBytes(), v.rows(), wordsFile);
+                rows[base + j] = wordRowOrAbsent(
+                        index.lookup(utf8[j], hashes[j], m.words(), v.wordBytes(), v.rows(), wordsFile));
             }
         }
         touched = sink;
@@ -578,7 +592,12 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     final long rowOf(View v, String word) {
         Mapping m = vocabularyMapping(v);
         byte[] utf8 = word.getBytes(StandardCharsets.UTF_8);
-        return m.index().lookup(utf8, m.words(), v.wordBytes(), v.rows(), wordsFile);
+        return wordRowOrAbsent(m.index().lookup(utf8, m.words(), v.wordBytes(), v.rows(), wordsFile));
+    }
+
+    /** {@code row}, or -1 for an n-gram bucket's row: its vocabulary entry only names it (docs/FORMAT.md). */
+    private long wordRowOrAbsent(long row) {
+        return subwords != null && subwords.layout().isBucketRow(row) ? -1 : row;
     }
 
     final String word(View v, long row) {
