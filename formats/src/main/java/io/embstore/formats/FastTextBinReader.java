@@ -91,7 +91,7 @@ final class FastTextBinReader {
                     + " is not supported: this reader knows versions 11 and " + VERSION);
         }
         long at = 8;
-        need(at, 13 * 4 + 8, "the model's arguments (dim ... t)");
+        need(at, 12 * 4 + 8, "the model's arguments (dim ... t)");
         dim = seg.get(I32, at);
         int model = seg.get(I32, at + 7 * 4);
         long bucketAt = at + 8 * 4;
