@@ -101,6 +101,33 @@ class FastTextBinTest {
     }
 
     @Test
+    void exportWritesTheWordsAsFastTextsVecFile() throws Exception {
+        Path store = convert(skipgram.resolveSibling("sg.bin"));
+        Path exported = tmp.resolve("exported.vec");
+        CliRun run = CliRun.of("export", store.toString(), exported.toString(), "--quiet");
+        assertEquals(0, run.status(), run.toString());
+        List<String> ours = Files.readAllLines(exported, StandardCharsets.UTF_8);
+        List<String> theirs = Files.readAllLines(skipgram.resolveSibling("sg.vec"), StandardCharsets.UTF_8);
+        assertEquals(theirs.get(0), ours.get(0), "the header: words x dim");
+        assertEquals(theirs.size(), ours.size());
+        // Every word's vector, composed at the conversion, against the one fastText composed for its .vec.
+        for (int i = 1; i < ours.size(); i++) {
+            String[] a = theirs.get(i).strip().split(" ");
+            String[] b = ours.get(i).strip().split(" ");
+            assertEquals(a[0], b[0], "line " + (i + 1));
+            assertClose(a[0], parse(a), parse(b));
+        }
+    }
+
+    private static float[] parse(String[] fields) {
+        float[] v = new float[fields.length - 1];
+        for (int i = 1; i < fields.length; i++) {
+            v[i - 1] = Float.parseFloat(fields[i]);
+        }
+        return v;
+    }
+
+    @Test
     void supervisedModelKeepsWordsNotLabels() throws Exception {
         Path bin = supervised.resolveSibling("sup.bin");
         Path store = convert(bin);
