@@ -235,7 +235,12 @@ final class FastTextBinReader {
         int threads = Math.max(1, options.threads());
         ExecutorService pool = WorkerPool.fixed(threads, "embstore-fasttext");
         try {
-            long blocks = (rows + BLOCK_WORDS - 1) / BLOCK_WORDS;
+            // The buckets' blocks first, in file order: a word's vector reads its n-grams' rows anywhere in the
+            // bucket region, which a cold file would serve as random reads (a few thousand a second from a disk);
+            // read front to back first, they are in the page cache when the words come.
+            long wordBlocks = (wordRows + BLOCK_WORDS - 1) / BLOCK_WORDS;
+            long bucketBlocks = (rows - wordRows + BLOCK_WORDS - 1) / BLOCK_WORDS;
+            long blocks = bucketBlocks + wordBlocks;
             AtomicInteger next = new AtomicInteger();
             List<Future<InputException>> workers = new ArrayList<>();
             for (int w = 0; w < threads; w++) {
@@ -244,16 +249,18 @@ final class FastTextBinReader {
                     float[] sum = new float[dim];
                     float[] row = new float[dim];
                     byte[] word = new byte[EmbeddingStore.MAX_WORD_BYTES];
-                    for (long b = next.getAndIncrement(); b < blocks; b = next.getAndIncrement()) {
-                        long end = Math.min(rows, (b + 1) * BLOCK_WORDS);
-                        for (long r = b * BLOCK_WORDS; r < end; r++) {
+                    for (long task = next.getAndIncrement(); task < blocks; task = next.getAndIncrement()) {
+                        boolean buckets = task < bucketBlocks;
+                        long first = buckets ? wordRows + task * BLOCK_WORDS : (task - bucketBlocks) * BLOCK_WORDS;
+                        long end = Math.min(buckets ? rows : wordRows, first + BLOCK_WORDS);
+                        for (long r = first; r < end; r++) {
                             InputException e = r < wordRows ? wordRow(sink, (int) r, sum, row, word)
                                     : bucketRow(sink, r, r - wordRows, sum);
                             if (e != null) {
                                 return e;
                             }
                         }
-                        options.progress().advance(0, end - b * BLOCK_WORDS);
+                        options.progress().advance(0, end - first);
                     }
                     return null;
                 }));
