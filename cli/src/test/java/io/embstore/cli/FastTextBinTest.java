@@ -161,6 +161,11 @@ class FastTextBinTest {
             assertEquals(wordRows, near.size(), "every word row ranked, and no bucket row");
             assertTrue(near.stream().allMatch(n -> n.row() < wordRows));
         }
+        CliRun info = CliRun.of("info", store.toString(), "--json");
+        assertEquals(0, info.status(), info.toString());
+        JsonNode layout = info.json().get("subwords");
+        assertEquals(List.of(3, 6, 2000, (int) wordRows), List.of(layout.get("minn").asInt(), layout.get("maxn").asInt(),
+                layout.get("buckets").asInt(), layout.get("word_rows").asInt()), info.toString());
         CliRun similar = CliRun.of("similar", store.toString(), "naïve", "-k", "5", "--json");
         assertEquals(0, similar.status(), similar.toString());
         assertTrue(similar.err().contains("'naïve' is not in the vocabulary: its vector is the mean of its character n-grams"),
