@@ -194,6 +194,31 @@ class FastTextBinTest {
     }
 
     @Test
+    void aCopyToAnotherDtypeKeepsTheSubwords() throws Exception {
+        Path store = convert(skipgram.resolveSibling("sg.bin"));
+        Path f16 = tmp.resolve("f16");
+        CliRun copy = CliRun.of("convert", store.toString(), f16.toString(), "--dtype", "f16", "--quiet");
+        assertEquals(0, copy.status(), copy.toString());
+        Map<String, float[]> oracle = printWordVectors(skipgram.resolveSibling("sg.bin"), ABSENT);
+        try (EmbeddingStore table = EmbeddingStore.open(f16)) {
+            assertEquals(new SubwordLayout(3, 6, 2000, table.rows() - 2000), table.subwords().orElseThrow().layout());
+            float[] v = new float[table.dim()];
+            table.subwords().orElseThrow().vector("naïve", v);
+            // f16 rows: about 3 decimal digits, so a looser bound than the f32 store's.
+            double dot = 0;
+            double ee = 0;
+            double aa = 0;
+            float[] e = oracle.get("naïve");
+            for (int i = 0; i < v.length; i++) {
+                dot += (double) e[i] * v[i];
+                ee += (double) e[i] * e[i];
+                aa += (double) v[i] * v[i];
+            }
+            assertTrue(dot / Math.sqrt(ee * aa) > 0.999, "cosine " + dot / Math.sqrt(ee * aa));
+        }
+    }
+
+    @Test
     void storesWithoutSubwordsStillRefuseAbsentWords() {
         Path store = tmp.resolve("vec");
         CliRun convert = CliRun.of("convert", skipgram.resolveSibling("sg.vec").toString(), store.toString(), "--quiet");
