@@ -470,7 +470,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
      * The {@code k} rows most similar to {@code word} by cosine, best first, without the word itself: gensim's
      * {@code most_similar(word, topn=k)}. See {@link #mostSimilar(float[][], int, Set)} for how rows are scanned.
      *
-     * @throws IllegalArgumentException if the store does not have the word, or its vector is zero
+     * @throws IllegalArgumentException if the store does not have the word (and has no {@link #subwords()} to build
+     *                                  it from), or its vector is zero
      * @throws IllegalStateException    if the store has no vocabulary
      */
     public final List<Neighbor> mostSimilar(String word, int k) {
@@ -481,7 +482,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
      * {@link #mostSimilar(String, int)} for several words in one pass over the matrix: entry {@code i} holds the
      * {@code k} rows most similar to {@code words.get(i)}, without that word (the other words may appear).
      *
-     * @throws IllegalArgumentException naming a word the store does not have, or one whose vector is zero
+     * @throws IllegalArgumentException naming a word the store does not have (without {@link #subwords()}), or one
+     *                                  whose vector is zero
      * @throws IllegalStateException    if the store has no vocabulary
      */
     public final List<List<Neighbor>> mostSimilar(List<String> words, int k) {
@@ -493,7 +495,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
      * are words and whose later rows are something else (a text classifier's n-gram buckets), so that a word query
      * answers words. The scan stops at {@code candidateRows}; the query words may be any rows.
      *
-     * @throws IllegalArgumentException naming a word the store does not have, or one whose vector is zero
+     * @throws IllegalArgumentException naming a word the store does not have (without {@link #subwords()}), or one
+     *                                  whose vector is zero
      * @throws IllegalStateException    if the store has no vocabulary
      */
     public final List<List<Neighbor>> mostSimilar(List<String> words, int k, long candidateRows) {
@@ -540,7 +543,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
      * the unit vectors of b, c and minus a, normalised, then cosine (the mean and the normalisation do not change a
      * cosine ranking, so this sums the unit vectors).
      *
-     * @throws IllegalArgumentException naming a word the store does not have, or one whose vector is zero
+     * @throws IllegalArgumentException naming a word the store does not have (without {@link #subwords()}), or one
+     *                                  whose vector is zero
      */
     public final List<Neighbor> analogy(String a, String b, String c, int k) {
         return analogy(a, b, c, k, Long.MAX_VALUE);
@@ -558,7 +562,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
      * Cosine similarity of two words' vectors, computed in double from consistent copies: gensim's
      * {@code similarity(w1, w2)}.
      *
-     * @throws IllegalArgumentException naming a word the store does not have, or one whose vector is zero
+     * @throws IllegalArgumentException naming a word the store does not have (without {@link #subwords()}), or one
+     *                                  whose vector is zero
      */
     public final float similarity(String w1, String w2) {
         return similarity.similarity(w1, w2);
