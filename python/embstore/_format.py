@@ -126,9 +126,10 @@ def word_hash(utf8):
 
 
 class Manifest:
-    __slots__ = ("dtype", "dim", "rows", "vocabulary", "padding_index")
+    __slots__ = ("dtype", "dim", "rows", "vocabulary", "padding_index", "subwords")
 
-    def __init__(self, dtype, dim, rows, vocabulary, padding_index):
+    def __init__(self, dtype, dim, rows, vocabulary, padding_index, subwords=None):
+        self.subwords = subwords
         self.dtype = dtype
         self.dim = dim
         self.rows = rows
@@ -202,7 +203,17 @@ def read_manifest(directory):
     header_bytes = number("matrix_header_bytes", 0, 2**63 - 1)
     if header_bytes != NPY_HEADER_BYTES:
         raise StoreError(path, "matrix_header_bytes is %d, expected %d" % (header_bytes, NPY_HEADER_BYTES))
-    return Manifest(dtype, dim, rows, vocabulary == "true", padding)
+    subwords = None
+    if "subword_hash" in kv:
+        # A store converted from a fastText .bin model: absent words are answered from n-gram buckets (_subwords).
+        from ._subwords import HASH, Layout
+        if kv["subword_hash"] != HASH:
+            raise StoreError(path, "subword_hash '%s' is unknown, expected %s" % (_abbreviate(kv["subword_hash"]), HASH))
+        minn = number("subword_minn", 1, 2**31 - 1)
+        maxn = number("subword_maxn", minn, 2**31 - 1)
+        buckets = number("subword_buckets", 1, rows)
+        subwords = Layout(minn, maxn, buckets, number("word_rows", 0, rows - buckets))
+    return Manifest(dtype, dim, rows, vocabulary == "true", padding, subwords)
 
 
 def check_control(raw, path):

@@ -22,10 +22,13 @@ def most_similar(store, query, topn, exclude):
     excluded = set()
     if isinstance(query, str):
         row = store.row_of(query)
-        if row < 0:
+        if row >= 0:
+            vector = store._read_row(view, row)
+            excluded.add(row)
+        elif store.subwords is not None:
+            vector = store.subword_vector(query)
+        else:
             raise KeyError("word %r is not in the store %s" % (query, store.path))
-        vector = store._read_row(view, row)
-        excluded.add(row)
         name = "word %r" % query
     else:
         vector = np.asarray(query, dtype=np.float32)
@@ -38,7 +41,7 @@ def most_similar(store, query, topn, exclude):
         found = store.rows_of(list(exclude))
         excluded.update(int(r) for r in found[found >= 0])
     unit = _unit_query(vector, name)
-    topn = int(min(topn, view.rows))
+    topn = int(min(topn, view.rows if store.subwords is None else min(view.rows, store.subwords.word_rows)))
     if topn == 0:
         return []
     excluded.update(store.damaged_rows())
@@ -73,13 +76,17 @@ def similarity(store, w1, w2):
 
 def _unit_word(store, view, word):
     row = store.row_of(word)
-    if row < 0:
+    if row >= 0:
+        x = store._read_row(view, row).astype(np.float64)
+    elif store.subwords is not None:
+        x = store.subword_vector(word).astype(np.float64)
+    else:
         raise KeyError("word %r is not in the store %s" % (word, store.path))
-    x = store._read_row(view, row).astype(np.float64)
     total = float(x @ x)
     if total == 0 or not math.isfinite(total):
-        raise ValueError("word %r (row %d) has a %s vector: its cosine similarity is undefined"
-                         % (word, row, "zero" if total == 0 else "non-finite"))
+        raise ValueError("word %r (%s) has a %s vector: its cosine similarity is undefined"
+                         % (word, "row %d" % row if row >= 0 else "from its n-grams",
+                            "zero" if total == 0 else "non-finite"))
     return x / math.sqrt(total)
 
 
@@ -107,8 +114,9 @@ def _trusted_norms(store, view):
 
 
 def _scan(store, view, unit, wanted):
-    """Rows of the ``wanted`` best float32 cosine scores (unordered), never the padding row or a zero row."""
-    rows = view.rows
+    """Rows of the ``wanted`` best float32 cosine scores (unordered), never the padding row or a zero row, nor a
+    fastText model's n-gram bucket rows (they follow its words)."""
+    rows = view.rows if store.subwords is None else min(view.rows, store.subwords.word_rows)
     norms = _trusted_norms(store, view)
     block = max(1, _BLOCK_VALUES // store.dim)
     best_rows = []

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _format as fmt
 from . import _similarity
+from . import _subwords
 from . import _vocab
 from ._errors import StoreError
 from ._mapping import View, map_file
@@ -185,6 +186,20 @@ class Store:
             raise ValueError("%s has no vocabulary: it is an id-indexed table (use gather with row ids)" % self.path)
         return self._view
 
+    @property
+    def subwords(self):
+        """How absent words are answered in a store converted from a fastText ``.bin`` model (minn, maxn, buckets,
+        word_rows), or None: then ``store[word]``, ``most_similar`` and ``similarity`` take an absent word's vector
+        from its character n-grams, as fastText does, and ``most_similar`` ranks word rows only."""
+        return self._manifest.subwords
+
+    def subword_vector(self, word):
+        """The mean of the bucket rows of ``word``'s character n-grams (what fastText gives a word it does not
+        know); ValueError in a store without subwords."""
+        if self._manifest.subwords is None:
+            raise ValueError("%s has no subwords: it was not converted from a fastText .bin model" % self.path)
+        return _subwords.vector(self, self._view, word)
+
     def row_of(self, word):
         """The row of ``word``, or -1 when the store does not have it."""
         row = self._found.get(word)
@@ -193,6 +208,9 @@ class Store:
     def _look_up(self, word):
         view = self._vocabulary_view()
         row = _vocab.row_of(view, _encode(word), self._words_path)
+        subwords = self._manifest.subwords
+        if subwords is not None and subwords.is_bucket_row(row):
+            return -1  # a bucket's vocabulary entry only names it
         # A word keeps its row for good once it has one (rows are only appended), so a found word may be
         # remembered; an absent one may be appended later, so it is not.
         if row >= 0 and len(self._found) < FOUND_WORDS_REMEMBERED:
@@ -207,7 +225,11 @@ class Store:
             encoded = [w.encode("utf-8", "surrogatepass") for w in words]
         except AttributeError:
             encoded = [_encode(w) for w in words]  # raises the TypeError naming the type
-        return _vocab.rows_of(view, encoded, self._words_path)
+        rows = _vocab.rows_of(view, encoded, self._words_path)
+        subwords = self._manifest.subwords
+        if subwords is not None:
+            rows[(rows >= subwords.word_rows) & (rows < subwords.word_rows + subwords.buckets)] = -1
+        return rows
 
     def word(self, row):
         """The word of ``row``."""
@@ -219,7 +241,8 @@ class Store:
         return isinstance(word, str) and self.row_of(word) >= 0
 
     def __getitem__(self, word):
-        """The vector of ``word`` as a new float32 array, read consistently; KeyError when absent."""
+        """The vector of ``word`` as a new float32 array, read consistently; KeyError when absent, unless the store
+        has subwords (``subword_vector``)."""
         row = self._found.get(word)
         if row is None:
             if not isinstance(word, str):
@@ -227,6 +250,8 @@ class Store:
                                 % type(word).__name__)
             row = self._look_up(word)
             if row < 0:
+                if self._manifest.subwords is not None:
+                    return self.subword_vector(word)
                 raise KeyError("word %r is not in the store %s" % (word, self.path))
         view = self._view
         seq = view.seq_view

@@ -18,7 +18,8 @@ import picocli.CommandLine.Parameters;
                 "",
                 "Ranks every row by cosine similarity to B - A + C (on unit vectors), leaving out A, B and C: gensim's"
                         + " most_similar(positive=[B, C], negative=[A]). In a classifier's model directory only the"
-                        + " words are ranked, not its n-gram bucket rows."},
+                        + " words are ranked, not its n-gram bucket rows. In a store converted from a fastText .bin model a"
+                        + " word it does not have is answered from its character n-grams (see --no-subwords)."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore analogy glove300 man king woman      (queen, hopefully)"})
@@ -39,6 +40,9 @@ final class AnalogyCommand extends BaseCommand {
     int k;
 
     @Mixin
+    SubwordsOption subwords;
+
+    @Mixin
     JsonOption json;
 
     @Override
@@ -46,7 +50,7 @@ final class AnalogyCommand extends BaseCommand {
         NeighborPrinter.checkedK(k);
         PrintWriter out = spec.commandLine().getOut();
         try (EmbeddingStore table = store.open()) {
-            NeighborPrinter.requireWords(table, a, b, c);
+            subwords.require(table, spec.commandLine().getErr(), spec.qualifiedName(), a, b, c);
             List<Neighbor> answers = table.analogy(a, b, c, k, ClassifierModel.wordQueryRows(store.dir));
             if (json.json) {
                 out.println(NeighborPrinter.json(answers));

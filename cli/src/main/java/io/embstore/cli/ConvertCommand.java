@@ -33,6 +33,8 @@ import picocli.CommandLine.TypeConversionException;
                 "Convert a vector file into a new store, or a store into a new store of another dtype.",
                 "",
                 "Reads word2vec text, fastText .vec, GloVe text or word2vec binary, plain or gzip-compressed (.gz),"
+                        + " or a fastText .bin model (words and character n-gram buckets, so that the store answers"
+                        + " words it does not have as fastText does; quantized .ftz models are not supported),"
                         + " detecting the format unless --format is given. Values are parsed exactly (the float32 that"
                         + " Java's Float.parseFloat gives), on every core for plain text. Any error names the file, the"
                         + " line (or byte offset) and what was expected, and leaves no store behind. A full disk is"
@@ -44,6 +46,7 @@ import picocli.CommandLine.TypeConversionException;
                 "  embstore convert glove.6B.300d.txt glove300",
                 "  embstore convert GoogleNews-vectors-negative300.bin.gz news --dtype f16",
                 "  embstore convert crawl-300d-2M.vec crawl --limit 100000 --on-duplicate error",
+                "  embstore convert cc.en.300.bin cc-en   (fastText model: unknown words from n-grams)",
                 "  embstore convert glove300 glove300-q8 --dtype q8   (a store into a quantized copy)"})
 final class ConvertCommand extends BaseCommand {
     @Parameters(index = "0", paramLabel = "IN", description = "The vector file (.txt, .vec, .bin, optionally .gz), or a"
@@ -55,8 +58,9 @@ final class ConvertCommand extends BaseCommand {
     Path store;
 
     @Option(names = "--format", paramLabel = "FORMAT", converter = FormatConverter.class,
-            description = "word2vec (text with a 'rows dim' header; fastText .vec too), glove (text, no header) or"
-                    + " word2vec-binary. Default: detected from the first lines.")
+            description = "word2vec (text with a 'rows dim' header; fastText .vec too), glove (text, no header),"
+                    + " word2vec-binary or fasttext-bin (a fastText .bin model). Default: detected from the first"
+                    + " bytes.")
     VectorFormat format;
 
     @Option(names = "--dtype", paramLabel = "f32|f16|q8|q4", converter = CreateCommand.DtypeConverter.class,
@@ -210,7 +214,7 @@ final class ConvertCommand extends BaseCommand {
         public VectorFormat convert(String value) {
             VectorFormat f = VectorFormat.fromLabel(value);
             if (f == null) {
-                throw new TypeConversionException("expected word2vec, glove or word2vec-binary, found '" + value + "'");
+                throw new TypeConversionException("expected word2vec, glove, word2vec-binary or fasttext-bin, found '" + value + "'");
             }
             return f;
         }

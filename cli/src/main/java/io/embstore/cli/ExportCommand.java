@@ -37,7 +37,9 @@ import picocli.CommandLine.Parameters;
                         + " that read back as the same float32, laid out as NumPy writes a float32 (0.0005592,"
                         + " 1.5e-05), so converting the output again gives the very same store. OUT ending in .gz is"
                         + " gzip-compressed. A table without a vocabulary (create --rows) is written with each row id"
-                        + " as its word. A q8 or q4 table is written as its float32 reads (dequantized).",
+                        + " as its word. A q8 or q4 table is written as its float32 reads (dequantized). Of a store"
+                        + " converted from a fastText .bin model only the words are written, as fastText's .vec"
+                        + " holds them (the n-gram bucket rows are no words).",
                 "",
                 "A word the format would not read back unchanged is refused, naming its row, before anything is"
                         + " written: in word2vec binary a word ends at its first space; in the text formats a word may"
@@ -96,6 +98,10 @@ final class ExportCommand extends BaseCommand {
     @Override
     public Integer call() throws IOException {
         long started = System.nanoTime();
+        if (format == VectorFormat.FASTTEXT_BIN) {
+            throw new UserError(ExitCode.USAGE, "--format fasttext-bin is read by convert, not written: export"
+                    + " word2vec (a fastText .vec file), word2vec-binary or glove");
+        }
         OutputTarget target = OutputTarget.of(out, "a file");
         if (target.replaced()) {
             OutputLocation.checkExportFile(target.file());
@@ -108,7 +114,7 @@ final class ExportCommand extends BaseCommand {
         try (EmbeddingStore table = store.open()) {
             SparseTrainer.Changes changes = changedSince == null ? null : changes(table);
             RowSelection rows = wordsFile != null ? wordRows(table)
-                    : changes != null ? changedRows(table, changes.rows()) : RowSelection.all(table);
+                    : changes != null ? changedRows(table, changes.rows()) : allWords(table);
             ExportSummary sizes;
             try (ProgressOption.Bar bar = progress.startRows("export", rows.size())) {
                 ExportOptions.Builder options = ExportOptions.builder().format(format).rows(rows).progress(bar);
@@ -169,6 +175,29 @@ final class ExportCommand extends BaseCommand {
             return RowSelection.all(table);
         }
         return RowSelection.of(present.stream().asLongStream().toArray()); // rows < MAX_ROWS = 2^31 - 1: no sign to mend
+    }
+
+    /**
+     * Every row, but of a store converted from a fastText .bin model only the words (its n-gram buckets are no
+     * words): the .vec file fastText itself writes.
+     */
+    private static RowSelection allWords(EmbeddingStore table) {
+        return table.subwords().map(s -> {
+            long rows = table.rows();
+            long buckets = s.layout().buckets();
+            long first = s.layout().firstBucketRow();
+            return (RowSelection) new RowSelection() {
+                @Override
+                public long size() {
+                    return rows - buckets;
+                }
+
+                @Override
+                public long row(long index) {
+                    return index < first ? index : index + buckets;
+                }
+            };
+        }).orElse(RowSelection.all(table));
     }
 
     private RowSelection wordRows(EmbeddingStore table) {

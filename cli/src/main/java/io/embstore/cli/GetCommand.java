@@ -21,7 +21,13 @@ import picocli.CommandLine.Parameters;
                 "Prints one line per vector, 'word v1 v2 ...' as in word2vec text files (the row number stands for"
                         + " the word in a store without vocabulary). Values are the shortest decimals that read back"
                         + " as the same float32. A word that is not in the vocabulary, or a row outside the store, is"
-                        + " reported on stderr and the exit status is 3; the others are still printed."},
+                        + " reported on stderr and the exit status is 3; the others are still printed.",
+                "",
+                "A store converted from a fastText .bin model answers a word it does not have from its character"
+                        + " n-grams (the mean of their bucket rows), as 'fasttext print-word-vectors' does; --json marks"
+                        + " such a vector \"subword\":true (and gives no row), --no-subwords refuses the word instead."
+                        + " A word it has gets its row, which holds fastText's vector of the word (its own row"
+                        + " averaged with its n-grams', composed at the conversion)."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore get glove king queen", "  embstore get glove --rows 0,1,2 --json"})
@@ -37,10 +43,14 @@ final class GetCommand extends BaseCommand {
     List<Long> rows = new ArrayList<>();
 
     @Mixin
+    SubwordsOption subwords;
+
+    @Mixin
     JsonOption json;
 
     /** One vector found. */
-    private record Found(long row, String word, float[] vector) {
+    /** One vector found; {@code subword} when it was built from n-grams (row -1). */
+    private record Found(long row, String word, float[] vector, boolean subword) {
     }
 
     @Override
@@ -64,11 +74,15 @@ final class GetCommand extends BaseCommand {
                 }
                 for (String w : words) {
                     long row = table.rowOf(w);
-                    if (row < 0) {
+                    if (row < 0 && subwords.answers(table, w)) {
+                        float[] v = new float[table.dim()];
+                        table.subwords().orElseThrow().vector(w, v);
+                        found.add(new Found(-1, w, v, true));
+                    } else if (row < 0) {
                         missing.add(JsonText.string(w));
                         err.println(name + ": '" + w + "' is not in the vocabulary of " + path);
                     } else {
-                        found.add(new Found(row, w, read(table, row)));
+                        found.add(new Found(row, w, read(table, row), false));
                     }
                 }
             } else {
@@ -78,7 +92,7 @@ final class GetCommand extends BaseCommand {
                         err.println(name + ": row " + row + " is outside " + path + ", whose rows are 0 to "
                                 + (table.rows() - 1));
                     } else {
-                        found.add(new Found(row, table.hasVocabulary() ? table.word(row) : null, read(table, row)));
+                        found.add(new Found(row, table.hasVocabulary() ? table.word(row) : null, read(table, row), false));
                     }
                 }
             }
@@ -110,9 +124,15 @@ final class GetCommand extends BaseCommand {
         b.append(",\"dim\":").append(dim).append(",\"vectors\":[");
         for (int i = 0; i < found.size(); i++) {
             Found f = found.get(i);
-            b.append(i == 0 ? "" : ",").append("{\"row\":").append(f.row());
+            b.append(i == 0 ? "{" : ",{");
+            if (!f.subword()) {
+                b.append("\"row\":").append(f.row()).append(f.word() != null ? "," : "");
+            }
             if (f.word() != null) {
-                b.append(",\"word\":").append(JsonText.string(f.word()));
+                b.append("\"word\":").append(JsonText.string(f.word()));
+            }
+            if (f.subword()) {
+                b.append(",\"subword\":true");
             }
             b.append(",\"vector\":[");
             float[] v = f.vector();

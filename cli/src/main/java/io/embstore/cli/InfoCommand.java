@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
@@ -57,6 +58,9 @@ final class InfoCommand extends BaseCommand {
                 b.append(",\"row_bytes\":").append(table.dtype().rowBytes(table.dim()));
                 b.append(",\"vocabulary\":").append(table.hasVocabulary());
                 b.append(",\"padding_index\":").append(table.paddingIndex() >= 0 ? Long.toString(table.paddingIndex()) : "null");
+                table.subwords().ifPresent(s -> b.append(",\"subwords\":{\"minn\":").append(s.layout().minn())
+                        .append(",\"maxn\":").append(s.layout().maxn()).append(",\"buckets\":").append(s.layout().buckets())
+                        .append(",\"word_rows\":").append(s.layout().wordRows()).append('}'));
                 b.append(",\"generation\":").append(generation);
                 b.append(",\"damaged_rows\":").append(damaged.length);
                 b.append(",\"ann_index\":").append(ann.json());
@@ -78,6 +82,9 @@ final class InfoCommand extends BaseCommand {
                 out.printf("dtype       %s (%s)%n", table.dtype().label(), dtypeDetail(table));
                 out.printf("vocabulary  %s%n", table.hasVocabulary() ? "yes" : "no");
                 out.printf("padding     %s%n", padding(table));
+                table.subwords().ifPresent(s -> out.printf(Locale.ROOT, "subwords    %,d n-gram buckets (%d to %d"
+                        + " characters) after %,d word rows: absent words answered from them%n", s.layout().buckets(),
+                        s.layout().minn(), s.layout().maxn(), s.layout().wordRows()));
                 out.printf("generation  %d%n", generation);
                 out.printf("damaged     %s%n", damaged(damaged));
                 out.printf("ann index   %s%n", ann.text());

@@ -20,7 +20,9 @@ import picocli.CommandLine.Parameters;
                 "",
                 "Ranks every row by cosine similarity to the word's vector (leaving out the word itself), like"
                         + " gensim's most_similar. Several words are answered in one pass over the matrix. In a"
-                        + " classifier's model directory only the words are ranked, not its n-gram bucket rows.",
+                        + " classifier's model directory only the words are ranked, not its n-gram bucket rows; in a store"
+                        + " converted from a fastText .bin model likewise, and a word it does not have is answered"
+                        + " from its character n-grams, as fastText does (see --no-subwords).",
                 "",
                 "With --approx the store's approximate-neighbour index (built by 'embstore index') finds the"
                         + " candidates instead of a scan of every row: about a millisecond a word on a large table, the"
@@ -48,6 +50,9 @@ final class SimilarCommand extends BaseCommand {
     Integer ef;
 
     @Mixin
+    SubwordsOption subwords;
+
+    @Mixin
     JsonOption json;
 
     /**
@@ -67,7 +72,12 @@ final class SimilarCommand extends BaseCommand {
         }
         PrintWriter out = spec.commandLine().getOut();
         try (EmbeddingStore table = store.open()) {
-            NeighborPrinter.requireWords(table, words.toArray(String[]::new));
+            java.util.Set<String> fromSubwords = subwords.require(table, spec.commandLine().getErr(), spec.qualifiedName(),
+                    words.toArray(String[]::new));
+            if (approx && !fromSubwords.isEmpty()) {
+                throw new UserError(ExitCode.USAGE, "--approx answers words the store has; '" + fromSubwords.iterator().next()
+                        + "' is not one (drop --approx to answer it from its n-grams)");
+            }
             StringBuilder all = new StringBuilder("{");
             // One pass for all the words; in a classifier's model directory, over its words only.
             List<List<Neighbor>> answers = approx ? approximate(table)

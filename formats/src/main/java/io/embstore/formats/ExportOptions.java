@@ -16,6 +16,10 @@ public record ExportOptions(VectorFormat format, RowSelection rows, int threads,
     public ExportOptions {
         Objects.requireNonNull(format, "format");
         Objects.requireNonNull(progress, "progress");
+        if (format == VectorFormat.FASTTEXT_BIN) {
+            throw new IllegalArgumentException("fastText .bin models are read, not written: export word2vec (a .vec"
+                    + " file), word2vec-binary or glove");
+        }
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be 1 or more, found " + threads);
         }

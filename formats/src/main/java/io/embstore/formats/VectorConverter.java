@@ -52,7 +52,11 @@ final class VectorConverter {
         if (size == 0) {
             throw new InputException(input, null, "the file is empty: expected word vectors");
         }
-        Result result = isGzip(input) ? convertStream(input, store, options) : convertMapped(input, store, size, options);
+        boolean gzip = isGzip(input);
+        if (gzip && options.format() == VectorFormat.FASTTEXT_BIN) {
+            throw new InputException(input, null, "a compressed fastText model is not read as it is: decompress it first");
+        }
+        Result result = gzip ? convertStream(input, store, options) : convertMapped(input, store, size, options);
         return new ConversionSummary(input, store, result.format, result.rows, result.dim, options.dtype(),
                 result.duplicates.count, result.duplicates.examples, size, System.nanoTime() - started);
     }
@@ -139,6 +143,10 @@ final class VectorConverter {
         try (Arena arena = Arena.ofShared();
              FileChannel ch = FileChannel.open(input, StandardOpenOption.READ)) {
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            if (options.format() == VectorFormat.FASTTEXT_BIN
+                    || options.format() == null && FastTextBinReader.isFastTextModel(seg, size)) {
+                return convertFastText(input, store, seg, size, options);
+            }
             int headLength = (int) Math.min(size, DETECT_BYTES);
             byte[] head = seg.asSlice(0, headLength).toArray(ValueLayout.JAVA_BYTE);
             Layout layout = layout(input, head, headLength, headLength == size, options);
@@ -176,6 +184,27 @@ final class VectorConverter {
             }
         } catch (IOException e) {
             throw new UncheckedIOException(input + ": cannot map the file: " + e.getMessage(), e);
+        }
+    }
+
+    private static Result convertFastText(Path input, Path store, MemorySegment seg, long size, ConvertOptions options) {
+        FastTextBinReader reader = new FastTextBinReader(input, seg, size, options);
+        reader.readHeader();
+        Phases.ended("header");
+        long wordRows = options.limit() >= 0 ? Math.min(options.limit(), reader.nwords) : reader.nwords;
+        DuplicateCounter duplicates = new DuplicateCounter(options.onDuplicate());
+        try (Draft draft = EmbeddingStore.builder(store).dim(reader.dim).dtype(options.dtype()).draft()) {
+            draft.computeNormsOnCommit(true);
+            reader.read(draft, wordRows);
+            long rows = reader.storeRows(wordRows);
+            // fastText's words are distinct; two can only meet after --encoding re-encoded them, and dropping one
+            // would move every n-gram bucket after it.
+            long kept = draft.commit(rows, duplicates.policy(), (word, first, duplicate) -> {
+                throw new InputException(input, "word " + (duplicate + 1), "'" + word + "' is word " + (first + 1)
+                        + " too after --encoding " + options.encoding().name().toLowerCase(java.util.Locale.ROOT)
+                        + ": a model's words must stay distinct");
+            });
+            return new Result(VectorFormat.FASTTEXT_BIN, kept, reader.dim, duplicates);
         }
     }
 

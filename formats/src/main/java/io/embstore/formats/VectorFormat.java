@@ -12,12 +12,15 @@ import java.util.Locale;
  *   <li>{@link #GLOVE}: text without a header; dim is the number of values on the first line.</li>
  *   <li>{@link #WORD2VEC_BINARY}: the GoogleNews layout; the same header line, then per row the word, one space,
  *       dim little-endian float32 values and an optional newline.</li>
+ *   <li>{@link #FASTTEXT_BIN}: a fastText {@code .bin} model, words and character n-gram buckets
+ *       ({@link FastTextBinReader}); read only, recognised by its magic number.</li>
  * </ul>
  */
 public enum VectorFormat {
     WORD2VEC("word2vec"),
     GLOVE("glove"),
-    WORD2VEC_BINARY("word2vec-binary");
+    WORD2VEC_BINARY("word2vec-binary"),
+    FASTTEXT_BIN("fasttext-bin");
 
     private final String label;
 
@@ -36,6 +39,7 @@ public enum VectorFormat {
             case "word2vec", "word2vec-text", "fasttext", "vec", "text" -> WORD2VEC;
             case "glove" -> GLOVE;
             case "word2vec-binary", "binary", "bin" -> WORD2VEC_BINARY;
+            case "fasttext-bin" -> FASTTEXT_BIN;
             default -> null;
         };
     }

@@ -1,5 +1,6 @@
 /**
- * Vector files: word2vec text and binary, GloVe and fastText {@code .vec}, plain or gzip-compressed.
+ * Vector files: word2vec text and binary, GloVe and fastText {@code .vec}, plain or gzip-compressed, and fastText
+ * {@code .bin} models (read only: words and character n-gram buckets, {@code FastTextBinReader}).
  *
  * <p>{@link io.embstore.formats.VectorFiles} is the entry point: it converts a file into an embedding store and exports
  * a store to a file, configured by {@link io.embstore.formats.ConvertOptions} and

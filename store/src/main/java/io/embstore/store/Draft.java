@@ -42,6 +42,13 @@ public interface Draft extends AutoCloseable {
      */
     void computeNormsOnCommit(boolean compute);
 
+    /**
+     * Records that the store answers absent words from n-gram bucket rows (a fastText {@code .bin} model): the
+     * manifest gets the layout. Rows must not move at the commit (no duplicate words), or the buckets would shift:
+     * the caller's duplicate listener should refuse them.
+     */
+    void subwords(SubwordLayout layout);
+
     /** Writes {@code src[offset, offset + dim)} as row {@code row}, converting to the dtype. */
     void putRow(long row, float[] src, int offset);
 

@@ -83,6 +83,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     private final AtomicBoolean closed = new AtomicBoolean();
     private final RowReader reader;
     private final SimilaritySearch similarity;
+    /** The n-gram buckets of a store converted from a fastText .bin model, or null. */
+    private final Subwords subwords;
 
     EmbeddingStore(Path dir, Manifest manifest, Arena arena, MappingAdvice advice, ControlBlock control, View view,
                    DamagedRows damaged) {
@@ -99,6 +101,7 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
         this.control = control;
         this.view = view;
         this.reader = new RowReader(dir, dtype, dim, control, damaged, advice);
+        this.subwords = manifest.subwords() == null ? null : new Subwords(this, manifest.subwords());
         this.similarity = new SimilaritySearch(this, reader);
     }
 
@@ -213,6 +216,16 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
         return manifest.vocabulary();
     }
 
+    /**
+     * The n-gram buckets that answer words this store does not have, when it was converted from a fastText
+     * {@code .bin} model; empty otherwise. With them, {@link #mostSimilar(String, int)}, {@link #analogy} and
+     * {@link #similarity} take an absent word's vector from its n-grams (check {@link #contains} first to refuse
+     * instead), every similarity query ranks word rows only, and {@link #rowOf} never answers a bucket row.
+     */
+    public final java.util.Optional<Subwords> subwords() {
+        return java.util.Optional.ofNullable(subwords);
+    }
+
     /** The padding row, or -1 when there is none. */
     public final long paddingIndex() {
         return paddingIndex;
@@ -259,7 +272,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
                 sink ^= index.touch(hashes[j], m.words(), v.wordBytes());
             }
             for (int j = 0; j < n; j++) {
-                rows[base + j] = index.lookup(utf8[j], hashes[j], m.words(), v.wordBytes(), v.rows(), wordsFile);
+                rows[base + j] = wordRowOrAbsent(
+                        index.lookup(utf8[j], hashes[j], m.words(), v.wordBytes(), v.rows(), wordsFile));
             }
         }
         touched = sink;
@@ -458,7 +472,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
      * The {@code k} rows most similar to {@code word} by cosine, best first, without the word itself: gensim's
      * {@code most_similar(word, topn=k)}. See {@link #mostSimilar(float[][], int, Set)} for how rows are scanned.
      *
-     * @throws IllegalArgumentException if the store does not have the word, or its vector is zero
+     * @throws IllegalArgumentException if the store does not have the word (and has no {@link #subwords()} to build
+     *                                  it from), or its vector is zero
      * @throws IllegalStateException    if the store has no vocabulary
      */
     public final List<Neighbor> mostSimilar(String word, int k) {
@@ -469,7 +484,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
      * {@link #mostSimilar(String, int)} for several words in one pass over the matrix: entry {@code i} holds the
      * {@code k} rows most similar to {@code words.get(i)}, without that word (the other words may appear).
      *
-     * @throws IllegalArgumentException naming a word the store does not have, or one whose vector is zero
+     * @throws IllegalArgumentException naming a word the store does not have (without {@link #subwords()}), or one
+     *                                  whose vector is zero
      * @throws IllegalStateException    if the store has no vocabulary
      */
     public final List<List<Neighbor>> mostSimilar(List<String> words, int k) {
@@ -481,7 +497,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
      * are words and whose later rows are something else (a text classifier's n-gram buckets), so that a word query
      * answers words. The scan stops at {@code candidateRows}; the query words may be any rows.
      *
-     * @throws IllegalArgumentException naming a word the store does not have, or one whose vector is zero
+     * @throws IllegalArgumentException naming a word the store does not have (without {@link #subwords()}), or one
+     *                                  whose vector is zero
      * @throws IllegalStateException    if the store has no vocabulary
      */
     public final List<List<Neighbor>> mostSimilar(List<String> words, int k, long candidateRows) {
@@ -528,7 +545,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
      * the unit vectors of b, c and minus a, normalised, then cosine (the mean and the normalisation do not change a
      * cosine ranking, so this sums the unit vectors).
      *
-     * @throws IllegalArgumentException naming a word the store does not have, or one whose vector is zero
+     * @throws IllegalArgumentException naming a word the store does not have (without {@link #subwords()}), or one
+     *                                  whose vector is zero
      */
     public final List<Neighbor> analogy(String a, String b, String c, int k) {
         return analogy(a, b, c, k, Long.MAX_VALUE);
@@ -546,7 +564,8 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
      * Cosine similarity of two words' vectors, computed in double from consistent copies: gensim's
      * {@code similarity(w1, w2)}.
      *
-     * @throws IllegalArgumentException naming a word the store does not have, or one whose vector is zero
+     * @throws IllegalArgumentException naming a word the store does not have (without {@link #subwords()}), or one
+     *                                  whose vector is zero
      */
     public final float similarity(String w1, String w2) {
         return similarity.similarity(w1, w2);
@@ -580,7 +599,12 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     final long rowOf(View v, String word) {
         Mapping m = vocabularyMapping(v);
         byte[] utf8 = word.getBytes(StandardCharsets.UTF_8);
-        return m.index().lookup(utf8, m.words(), v.wordBytes(), v.rows(), wordsFile);
+        return wordRowOrAbsent(m.index().lookup(utf8, m.words(), v.wordBytes(), v.rows(), wordsFile));
+    }
+
+    /** {@code row}, or -1 for an n-gram bucket's row: its vocabulary entry only names it (docs/FORMAT.md). */
+    private long wordRowOrAbsent(long row) {
+        return subwords != null && subwords.layout().isBucketRow(row) ? -1 : row;
     }
 
     final String word(View v, long row) {

@@ -23,11 +23,17 @@ import java.util.Map;
  * vocabulary=true        whether vocab.words / vocab.offsets / vocab.index exist
  * padding_index=-1       the padding row, or -1
  * matrix_header_bytes=4096
+ * subword_hash=fasttext-fnv1a32   only in a store converted from a fastText .bin model (SubwordLayout), with
+ * subword_minn=3                  the n-gram lengths, the bucket rows and the word rows before them
+ * subword_maxn=6
+ * subword_buckets=2000000
+ * word_rows=2000000
  * </pre>
  *
  * The writer rewrites it atomically (temporary file, fsync, rename) when {@code rows} changes at a flush.
  */
-record Manifest(int formatVersion, Dtype dtype, int dim, long rows, boolean vocabulary, long paddingIndex) {
+record Manifest(int formatVersion, Dtype dtype, int dim, long rows, boolean vocabulary, long paddingIndex,
+                SubwordLayout subwords) {
     static final String FILE = "manifest.txt";
     static final String MAGIC = "embstore-manifest";
     static final int FORMAT_VERSION = 1;
@@ -40,11 +46,16 @@ record Manifest(int formatVersion, Dtype dtype, int dim, long rows, boolean voca
                 + "rows=" + rows + "\n"
                 + "vocabulary=" + vocabulary + "\n"
                 + "padding_index=" + paddingIndex + "\n"
-                + "matrix_header_bytes=" + NpyHeader.BYTES + "\n";
+                + "matrix_header_bytes=" + NpyHeader.BYTES + "\n"
+                + (subwords == null ? "" : "subword_hash=" + SubwordLayout.HASH + "\n"
+                + "subword_minn=" + subwords.minn() + "\n"
+                + "subword_maxn=" + subwords.maxn() + "\n"
+                + "subword_buckets=" + subwords.buckets() + "\n"
+                + "word_rows=" + subwords.wordRows() + "\n");
     }
 
     Manifest withRows(long newRows) {
-        return new Manifest(formatVersion, dtype, dim, newRows, vocabulary, paddingIndex);
+        return new Manifest(formatVersion, dtype, dim, newRows, vocabulary, paddingIndex, subwords);
     }
 
     /** Reads and checks {@code dir/manifest.txt}; a directory without one is "not a store". */
@@ -110,7 +121,24 @@ record Manifest(int formatVersion, Dtype dtype, int dim, long rows, boolean voca
             throw new StoreException(StoreException.Kind.CORRUPT, file,
                     "matrix_header_bytes is " + headerBytes + ", expected " + NpyHeader.BYTES);
         }
-        return new Manifest((int) version, dtype, dim, rows, vocab.equals("true"), padding);
+        return new Manifest((int) version, dtype, dim, rows, vocab.equals("true"), padding, subwords(file, kv, rows));
+    }
+
+    /** The subword keys, all or none (an older store has none: it answers only the words it has). */
+    private static SubwordLayout subwords(Path file, Map<String, String> kv, long rows) {
+        String hash = kv.get("subword_hash");
+        if (hash == null) {
+            return null;
+        }
+        if (!hash.equals(SubwordLayout.HASH)) {
+            throw new StoreException(StoreException.Kind.CORRUPT, file,
+                    "subword_hash '" + abbreviate(hash) + "' is unknown, expected " + SubwordLayout.HASH);
+        }
+        int minn = (int) number(file, kv, "subword_minn", 1, Integer.MAX_VALUE);
+        int maxn = (int) number(file, kv, "subword_maxn", minn, Integer.MAX_VALUE);
+        long buckets = number(file, kv, "subword_buckets", 1, rows);
+        long wordRows = number(file, kv, "word_rows", 0, rows - buckets);
+        return new SubwordLayout(minn, maxn, buckets, wordRows);
     }
 
     private static String required(Path file, Map<String, String> kv, String key) {

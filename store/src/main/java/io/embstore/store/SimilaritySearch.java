@@ -33,11 +33,10 @@ final class SimilaritySearch {
 
     List<Neighbor> mostSimilar(String word, int k) {
         View v = store.view;
-        long row = requireRow(v, word);
         float[] query = new float[dim];
-        reader.copyRow(v.mapping(), row, query, null, 0, ReadMode.CONSISTENT);
-        return search(new float[][] {query}, k, new long[] {row}, new String[] {"word '" + word + "'"}, Long.MAX_VALUE)
-                .get(0);
+        long row = queryVector(v, word, query);
+        return search(new float[][] {query}, k, row < 0 ? new long[0] : new long[] {row},
+                new String[] {"word '" + word + "'"}, Long.MAX_VALUE).get(0);
     }
 
     List<List<Neighbor>> mostSimilar(List<String> words, int k, long candidateRows) {
@@ -52,8 +51,7 @@ final class SimilaritySearch {
         float[][] queries = new float[n][dim];
         String[] names = new String[n];
         for (int i = 0; i < n; i++) {
-            rows[i] = requireRow(v, words.get(i));
-            reader.copyRow(v.mapping(), rows[i], queries[i], null, 0, ReadMode.CONSISTENT);
+            rows[i] = queryVector(v, words.get(i), queries[i]);
             names[i] = "word '" + words.get(i) + "'";
         }
         // One more than asked, nothing excluded: each query's own row is dropped from its own list afterwards.
@@ -92,24 +90,29 @@ final class SimilaritySearch {
 
     List<Neighbor> analogy(String a, String b, String c, int k, long candidateRows) {
         View v = store.view;
-        long ra = requireRow(v, a);
-        long rb = requireRow(v, b);
-        long rc = requireRow(v, c);
-        double[] ua = unitVector(v, ra, a);
-        double[] ub = unitVector(v, rb, b);
-        double[] uc = unitVector(v, rc, c);
+        float[] va = new float[dim];
+        float[] vb = new float[dim];
+        float[] vc = new float[dim];
+        long ra = queryVector(v, a, va);
+        long rb = queryVector(v, b, vb);
+        long rc = queryVector(v, c, vc);
+        double[] ua = unitVector(va, ra, a);
+        double[] ub = unitVector(vb, rb, b);
+        double[] uc = unitVector(vc, rc, c);
         float[] query = new float[dim];
         for (int i = 0; i < dim; i++) {
             query[i] = (float) (ub[i] + uc[i] - ua[i]);
         }
-        return search(new float[][] {query}, k, new long[] {ra, rb, rc},
+        return search(new float[][] {query}, k, LongStream.of(ra, rb, rc).filter(r -> r >= 0).toArray(),
                 new String[] {"analogy " + a + " : " + b + " :: " + c + " : ?"}, candidateRows).get(0);
     }
 
     float similarity(String w1, String w2) {
         View v = store.view;
-        double[] u1 = unitVector(v, requireRow(v, w1), w1);
-        double[] u2 = unitVector(v, requireRow(v, w2), w2);
+        float[] v1 = new float[dim];
+        float[] v2 = new float[dim];
+        double[] u1 = unitVector(v1, queryVector(v, w1, v1), w1);
+        double[] u2 = unitVector(v2, queryVector(v, w2, v2), w2);
         double dot = 0;
         for (int i = 0; i < dim; i++) {
             dot += u1[i] * u2[i];
@@ -138,7 +141,10 @@ final class SimilaritySearch {
         }
         store.prepareNorms();
         View v = store.view;
-        long rows = Math.min(v.rows(), candidateRows); // rows after these are never candidates: the scan stops here
+        // Rows after these are never candidates: the scan stops here. A fastText model's n-gram buckets follow its
+        // words, so its queries answer words.
+        long rows = Math.min(v.rows(), Math.min(candidateRows,
+                store.subwords().map(s -> s.layout().wordRows()).orElse(Long.MAX_VALUE)));
         Mapping m = v.mapping();
         MemorySegment norms = trustedNorms(v);
         long[] damagedRows = store.damaged.rows();
@@ -206,15 +212,14 @@ final class SimilaritySearch {
         return unit;
     }
 
-    double[] unitVector(View v, long row, String word) {
-        float[] x = new float[dim];
-        reader.copyRow(v.mapping(), row, x, null, 0, ReadMode.CONSISTENT);
+    /** {@code x}, the vector of {@code word} (from row {@code row}, or its n-grams when -1), scaled to norm 1. */
+    double[] unitVector(float[] x, long row, String word) {
         double sum = 0;
         for (float f : x) {
             sum += (double) f * f;
         }
         if (sum == 0 || !Double.isFinite(sum)) {
-            throw new IllegalArgumentException("word '" + word + "' (row " + row + ") has a "
+            throw new IllegalArgumentException("word '" + word + "' (" + (row < 0 ? "from its n-grams" : "row " + row) + ") has a "
                     + (sum == 0 ? "zero" : "non-finite") + " vector: its cosine similarity is undefined");
         }
         double inverse = 1 / Math.sqrt(sum);
@@ -250,13 +255,22 @@ final class SimilaritySearch {
         return false;
     }
 
-    /** The row of {@code word} in {@code v}. */
-    long requireRow(View v, String word) {
+    /**
+     * Copies the vector of {@code word} into {@code dst} and returns its row; for a word the store does not have,
+     * its vector from n-grams when the store has subwords (returning -1).
+     *
+     * @throws IllegalArgumentException if the store has neither the word nor subwords
+     */
+    long queryVector(View v, String word, float[] dst) {
         long row = store.rowOf(v, word);
-        if (row < 0) {
-            throw new IllegalArgumentException("word '" + word + "' is not in the store " + store.path());
+        if (row >= 0) {
+            reader.copyRow(v.mapping(), row, dst, null, 0, ReadMode.CONSISTENT);
+            return row;
         }
-        return row;
+        Subwords subwords = store.subwords().orElseThrow(
+                () -> new IllegalArgumentException("word '" + word + "' is not in the store " + store.path()));
+        subwords.vector(word, dst);
+        return -1;
     }
 
     /** Makes this store's queries use {@code kernel} (null: the one selected for the JVM), so tests can run both. */

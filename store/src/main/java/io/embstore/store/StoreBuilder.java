@@ -93,6 +93,11 @@ public final class StoreBuilder {
             // Every row is written (zeros too, by a later write), so all of their blocks are reserved before any
             // work: a table larger than the disk fails here, at once.
             draft.reserveRows(spec.rows());
+            if (spec.init() instanceof Init.CopyOf c && spec.words() != null) {
+                // A copy keeps a fastText model's n-gram buckets, the rows after its words, as buckets.
+                c.source().subwords().map(Subwords::layout)
+                        .filter(l -> l.wordRows() + l.buckets() <= spec.rows()).ifPresent(draft::subwords);
+            }
             fillRows(draft, spec);
             if (spec.words() != null) {
                 List<byte[]> encoded = new ArrayList<>(spec.words().size());

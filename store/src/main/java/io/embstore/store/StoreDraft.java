@@ -52,6 +52,7 @@ final class StoreDraft implements Draft {
     private long capacity;
     private boolean finished;
     private boolean computeNorms;
+    private SubwordLayout subwords;
     /**
      * norms.f32 while every row's norm is computed as the row is put (norms were asked for before the first row), so
      * that the commit need not read the matrix back; null otherwise.
@@ -309,6 +310,15 @@ final class StoreDraft implements Draft {
     }
 
     @Override
+    public void subwords(SubwordLayout layout) {
+        checkOpen();
+        if (!vocabulary) {
+            throw new IllegalArgumentException("subwords need a vocabulary: the word rows are looked up by word");
+        }
+        this.subwords = layout;
+    }
+
+    @Override
     public void computeNormsOnCommit(boolean compute) {
         checkOpen();
         this.computeNorms = compute;
@@ -349,6 +359,9 @@ final class StoreDraft implements Draft {
         }
         if (paddingIndex >= rows) {
             throw new IllegalArgumentException("padding index " + paddingIndex + " is outside [0, " + rows + ")");
+        }
+        if (subwords != null && subwords.wordRows() + subwords.buckets() > rows) {
+            throw new IllegalArgumentException("the subword rows " + subwords + " do not fit in " + rows + " rows");
         }
         // Rows never put (zeros) are written too: the padding row, the .npy header's row count, moved rows.
         reserveRows(rows);
@@ -414,7 +427,7 @@ final class StoreDraft implements Draft {
             }
             Phases.ended("checksums");
             background.force(matrix);
-            Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, dtype, dim, kept, vocabulary, paddingIndex);
+            Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, dtype, dim, kept, vocabulary, paddingIndex, subwords);
             byte[] manifestBytes = manifest.render().getBytes(StandardCharsets.UTF_8);
             sums.put(Manifest.FILE, StoreChecksums.compute(MemorySegment.ofArray(manifestBytes)));
             long finalRows = kept;

@@ -6,7 +6,9 @@
  * number of processes) and reads rows, gathers batches of ids and answers similarity queries. Opened for writing (one
  * process, enforced by an OS file lock) a store is a {@link io.embstore.store.WritableStore}, which adds writes and
  * appends and owns the publish protocol. Value types ({@code Dtype}, {@code Init}, {@code ReadMode},
- * {@code Neighbor}, {@code Verification}) and {@link io.embstore.store.StoreException} with its kinds are public too.
+ * {@code Neighbor}, {@code Verification}) and {@link io.embstore.store.StoreException} with its kinds are public too,
+ * as are {@link io.embstore.store.Subwords} and {@link io.embstore.store.SubwordLayout}: the character n-gram buckets
+ * of a store converted from a fastText {@code .bin} model, which answer the words it does not have.
  * Everything else in this package is a package-private layout descriptor or mechanism:
  * <ul>
  *   <li>{@code StoreMapping}: the files as mapped at one capacity, and what a store object shows of them;</li>
