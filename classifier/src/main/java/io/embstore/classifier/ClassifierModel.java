@@ -74,8 +74,11 @@ public final class ClassifierModel {
      * @param matrixChecksum the CRC-32C of its matrix file as its {@code checksums.txt} recorded it, if it had one
      * @param words          how many of the model's words got their row from the store
      * @param frozen         whether those rows were kept fixed in training ({@code --freeze}) or fine-tuned
+     * @param subwordWords   how many of the model's other words started from the store's n-gram rows (a store
+     *                       converted from a fastText {@code .bin} model), as fastText builds an unknown word
      */
-    public record Pretrained(String store, long generation, OptionalLong matrixChecksum, int words, boolean frozen) {
+    public record Pretrained(String store, long generation, OptionalLong matrixChecksum, int words, boolean frozen,
+                             int subwordWords) {
     }
 
     final Hyperparameters hyper;
@@ -157,6 +160,9 @@ public final class ClassifierModel {
                     ? String.format(Locale.ROOT, "%08x", pretrained.matrixChecksum().getAsLong()) : "none").append('\n');
             s.append("pretrained_words ").append(pretrained.words()).append('\n');
             s.append("pretrained_frozen ").append(pretrained.frozen()).append('\n');
+            if (pretrained.subwordWords() > 0) {
+                s.append("pretrained_subword_words ").append(pretrained.subwordWords()).append('\n');
+            }
         }
         s.append("labels ").append(labels.size()).append('\n');
         for (int l = 0; l < labels.size(); l++) {
@@ -301,7 +307,9 @@ public final class ClassifierModel {
         if (!frozen.equals("true") && !frozen.equals("false")) {
             throw damaged(file, 0, "expected true or false after 'pretrained_frozen', found '" + frozen + "'");
         }
-        return new Pretrained(unescape(store), generation, checksum, words, frozen.equals("true"));
+        int subwordWords = fields.containsKey("pretrained_subword_words")
+                ? intField(fields, "pretrained_subword_words", file, 0, wordRows - words) : 0;
+        return new Pretrained(unescape(store), generation, checksum, words, frozen.equals("true"), subwordWords);
     }
 
     /** A path on one line: backslash, line feed and carriage return escaped as in Java ({@code \\ \n \r}). */

@@ -11,6 +11,8 @@ import java.util.Locale;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.ReadMode;
 import io.embstore.store.StoreException;
+import io.embstore.store.SubwordLayout;
+import io.embstore.store.Subwords;
 import io.embstore.store.WritableStore;
 import org.agrona.collections.Object2IntHashMap;
 import org.roaringbitmap.RoaringBitmap;
@@ -24,6 +26,10 @@ import org.roaringbitmap.RoaringBitmap;
  * (the lower-case form) wins; otherwise the store's lowest row among its case variants wins ("The" before "THE"). The
  * vector files people convert (word2vec, GloVe, fastText) list words most frequent first, so the lowest row is the
  * most frequent spelling, the one whose vector was trained on the most text.
+ *
+ * <p>A store converted from a fastText {@code .bin} model ({@link EmbeddingStore#subwords()}) also gives the words it
+ * lacks a row: the vector fastText gives an unknown word, the mean of its character n-gram rows. Such rows count as
+ * pretrained (they are frozen with {@code --freeze}) and are reported apart from the words found.
  */
 final class PretrainedRows implements AutoCloseable {
     /** Source rows are read in blocks of this many: one gather, one buffer. */
@@ -35,6 +41,9 @@ final class PretrainedRows implements AutoCloseable {
     /** For each table row, the store's row that starts it, or -1 (the row starts at random). */
     private int[] sourceRow = new int[0];
     private int found;
+    /** Table rows built from the store's n-gram rows, and their vectors ({@code dim} values each, in that order). */
+    private int[] subwordRows = new int[0];
+    private float[] subwordVectors = new float[0];
 
     private PretrainedRows(EmbeddingStore source, Path dir) {
         this.source = source;
@@ -93,7 +102,12 @@ final class PretrainedRows implements AutoCloseable {
         if (!missing.isEmpty()) {
             // Then the other spellings that normalise to a missing word, the store's lowest row first.
             long n = source.rows();
+            SubwordLayout layout = source.subwords().map(Subwords::layout).orElse(null);
             for (long row = 0; row < n && !missing.isEmpty(); row++) {
+                if (layout != null && layout.isBucketRow(row)) {
+                    row = layout.firstBucketRow() + layout.buckets() - 1; // n-gram rows have no words to match
+                    continue;
+                }
                 String word = source.word(row);
                 String token = word.toLowerCase(Locale.ROOT);
                 if (token.equals(word)) {
@@ -105,13 +119,33 @@ final class PretrainedRows implements AutoCloseable {
                     found++;
                 }
             }
-            // Words still missing start at random. A store with subword rows (fastText .bin, issue 17 part 1) could
-            // give them the vector it gives an unknown word instead: here is where that would go.
+            if (!missing.isEmpty() && source.subwords().isPresent()) {
+                fromSubwords(source.subwords().get(), missing);
+            }
+            // Words still missing start at random.
         }
-        if (found == 0) {
+        if (found == 0 && subwordRows.length == 0) {
             throw new ClassifierException(INVALID, "--pretrained " + dir + ": none of the " + words + " words of the"
                     + " training data is in the store (matched lower-cased): is it a table of another language?");
         }
+    }
+
+    /** Gives each missing word with at least one n-gram the store's vector of an unknown word. */
+    private void fromSubwords(Subwords subwords, Object2IntHashMap<String> missing) {
+        int dim = source.dim();
+        int[] rows = new int[missing.size()];
+        float[] vectors = new float[missing.size() * dim];
+        float[] v = new float[dim];
+        int n = 0;
+        for (String word : missing.keySet()) {
+            if (subwords.vector(word, v) > 0) {
+                rows[n] = missing.getValue(word);
+                System.arraycopy(v, 0, vectors, n * dim, dim);
+                n++;
+            }
+        }
+        subwordRows = Arrays.copyOf(rows, n);
+        subwordVectors = Arrays.copyOf(vectors, n * dim);
     }
 
     /** How many words {@link #match} found. */
@@ -119,9 +153,14 @@ final class PretrainedRows implements AutoCloseable {
         return found;
     }
 
-    /** The table rows that start from the store. */
+    /** How many missing words {@link #match} gave their n-gram vector. */
+    int fromSubwords() {
+        return subwordRows.length;
+    }
+
+    /** The table rows that start from the store: words found and words built from n-grams. */
     RoaringBitmap rows() {
-        RoaringBitmap out = new RoaringBitmap();
+        RoaringBitmap out = RoaringBitmap.bitmapOf(subwordRows);
         for (int r = 0; r < sourceRow.length; r++) {
             if (sourceRow[r] >= 0) {
                 out.add(r);
@@ -150,12 +189,15 @@ final class PretrainedRows implements AutoCloseable {
                 n = 0;
             }
         }
+        for (int k = 0; k < subwordRows.length; k++) {
+            table.write(subwordRows[k], subwordVectors, k * dim);
+        }
     }
 
     /** What the model records about where its rows came from. */
     ClassifierModel.Pretrained provenance(boolean frozen) {
         return new ClassifierModel.Pretrained(dir.toAbsolutePath().normalize().toString(), source.generation(),
-                source.recordedMatrixChecksum(), found, frozen);
+                source.recordedMatrixChecksum(), found, frozen, subwordRows.length);
     }
 
     @Override

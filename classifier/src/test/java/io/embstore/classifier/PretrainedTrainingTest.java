@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,7 +17,11 @@ import java.util.Random;
 
 import io.embstore.store.Dtype;
 import io.embstore.store.EmbeddingStore;
+import io.embstore.store.Draft;
 import io.embstore.store.Init;
+import io.embstore.store.OnDuplicate;
+import io.embstore.store.SubwordLayout;
+import io.embstore.store.Subwords;
 import io.embstore.store.WritableStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -113,6 +119,51 @@ class PretrainedTrainingTest {
         // The model file records the origin and reads back the same.
         ClassifierModel read = ClassifierModel.read(model);
         assertEquals(p, read.pretrained().orElseThrow());
+    }
+
+    /**
+     * A store with fastText's n-gram rows (as converted from a {@code .bin} model): the words "the", "good", "bad",
+     * then {@code buckets} bucket rows, bucket b holding (b + 1) / 64 in every dimension.
+     */
+    private Path subwordStore(int buckets) {
+        Path dir = tmp.resolve("subwords");
+        List<String> words = List.of("the", "good", "bad");
+        try (Draft draft = EmbeddingStore.builder(dir).dim(DIM).draft()) {
+            long rows = words.size() + buckets;
+            draft.ensureCapacity(rows);
+            draft.ensureWordCapacity(rows * 40);
+            float[] row = new float[DIM];
+            for (int r = 0; r < rows; r++) {
+                String word = r < words.size() ? words.get(r) : Subwords.bucketWord(r - words.size());
+                java.util.Arrays.fill(row, r < words.size() ? r + 0.25f : (r - words.size() + 1) / 64f);
+                draft.putRow(r, row, 0);
+                draft.putWord(r, MemorySegment.ofArray(word.getBytes(StandardCharsets.UTF_8)));
+            }
+            draft.subwords(new SubwordLayout(3, 4, buckets, words.size()));
+            draft.commit(rows, OnDuplicate.KEEP_FIRST, null);
+        }
+        return dir;
+    }
+
+    @Test
+    void wordsTheStoreLacksStartFromItsNgramRowsAndFreezeWithTheOthers() {
+        Path vectors = subwordStore(50);
+        Path model = tmp.resolve("from-subwords");
+        ClassifierTraining.Result result = ClassifierTraining.train(lines(1, 200), List.of(), settings(vectors, true, 0, 1),
+                model, new ClassifierTraining.Listener() { });
+        ClassifierModel.Pretrained p = result.model().pretrained().orElseThrow();
+        assertEquals(3, p.words(), "the, good, bad");
+        assertEquals(3, p.subwordWords(), "film, movie, plot from their n-grams");
+        try (EmbeddingStore source = EmbeddingStore.open(vectors); EmbeddingStore table = EmbeddingStore.open(model)) {
+            Subwords subwords = source.subwords().orElseThrow();
+            float[] expected = new float[DIM];
+            for (String w : List.of("film", "movie", "plot")) {
+                assertTrue(subwords.vector(w, expected) > 0, w);
+                assertArrayEquals(expected, row(table, w), w + ": frozen at the vector fastText gives an unknown word");
+            }
+            assertArrayEquals(row(source, "good"), row(table, "good"));
+        }
+        assertEquals(p, ClassifierModel.read(model).pretrained().orElseThrow(), "the count survives the model file");
     }
 
     @Test

@@ -325,15 +325,17 @@ final class TrainClassifierCommand extends BaseCommand {
         return "{\"store\":" + JsonText.string(p.store()) + ",\"generation\":" + p.generation()
                 + ",\"matrix_crc32c\":" + (p.matrixChecksum().isPresent()
                         ? "\"" + String.format(Locale.ROOT, "%08x", p.matrixChecksum().getAsLong()) + "\"" : "null")
-                + ",\"words_found\":" + p.words() + ",\"words\":" + words
+                + ",\"words_found\":" + p.words() + ",\"words_from_subwords\":" + p.subwordWords() + ",\"words\":" + words
                 + ",\"coverage\":" + String.format(Locale.ROOT, "%.6f", coverage(p, words)) + ",\"frozen\":" + p.frozen()
                 + "}";
     }
 
     /** "8,123 of 9,876 words (82.2%) from STORE, frozen": the coverage line. */
     static String pretrainedText(ClassifierModel.Pretrained p, int words) {
-        return String.format(Locale.ROOT, "%,d of %,d words (%.1f%%) from %s, %s", p.words(), words,
-                100 * coverage(p, words), p.store(), p.frozen() ? "frozen" : "fine-tuned");
+        return String.format(Locale.ROOT, "%,d of %,d words (%.1f%%) from %s%s, %s", p.words(), words,
+                100 * coverage(p, words), p.store(),
+                p.subwordWords() > 0 ? String.format(Locale.ROOT, " (and %,d more from its n-grams)", p.subwordWords()) : "",
+                p.frozen() ? "frozen" : "fine-tuned");
     }
 
     private static double coverage(ClassifierModel.Pretrained p, int words) {
