@@ -67,11 +67,11 @@ final class Publisher implements AutoCloseable {
             Shape topicShape;
             try (Admin admin = Clients.admin(kafka)) {
                 actual = Clients.partitions(admin, kafka);
-                if (actual == 0) {
-                    Clients.createTopic(admin, kafka, partitions);
+                if (actual == 0 && Clients.createTopic(admin, kafka, partitions)) {
                     actual = partitions;
                     topicShape = null;
                 } else {
+                    actual = actual == 0 ? Clients.partitions(admin, kafka) : actual;
                     topicShape = firstShape(kafka);
                 }
             }
@@ -105,9 +105,12 @@ final class Publisher implements AutoCloseable {
         }
     }
 
-    /** The shape the first record of partition 0 declares, or null if the topic is empty. */
+    /** The shape the first record of partition 0 declares, or null if the topic is empty or does not exist. */
     static Shape firstShape(Replication.Kafka kafka) {
         try (KafkaConsumer<byte[], byte[]> c = Clients.consumer(kafka)) {
+            if (c.partitionsFor(kafka.topic()).isEmpty()) {
+                return null; // no such topic yet: answered at once, where the end offsets would wait for it
+            }
             TopicPartition p0 = new TopicPartition(kafka.topic(), 0);
             c.assign(List.of(p0));
             c.seekToBeginning(List.of(p0));
