@@ -3,6 +3,7 @@ package io.embstore.replication;
 import java.lang.reflect.Field;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import kafka.server.BrokerServer;
@@ -34,8 +35,15 @@ public final class LocalKafka implements AutoCloseable {
 
     /** A broker on {@code port} of 127.0.0.1 (0: a free one); the controller takes a free port. */
     public static LocalKafka start(int port) throws Exception {
-        TestKitNodes nodes = new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1)
-                .setNumControllerNodes(1).build();
+        return start(port, null);
+    }
+
+    /** The same, with its logs under {@code baseDirectory} (null: a temporary directory); deleted on close. */
+    public static LocalKafka start(int port, Path baseDirectory) throws Exception {
+        TestKitNodes.Builder nodesBuilder = new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1)
+                .setNumControllerNodes(1);
+        TestKitNodes nodes = (baseDirectory == null ? nodesBuilder : nodesBuilder.setBaseDirectory(baseDirectory))
+                .build();
         String broker = nodes.brokerListenerName().value();
         String controller = nodes.controllerListenerName().value();
         KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(nodes)

@@ -36,7 +36,7 @@ public final class ReplicationLagBenchmark {
         long intervalMillis = Long.parseLong(args[5]) * 1000;
         Files.createDirectories(work);
         List<JavaChild> children = new ArrayList<>();
-        try (LocalKafka kafka = LocalKafka.start()) {
+        try (LocalKafka kafka = LocalKafka.start(0, work.resolve("kafka"))) {
             String servers = kafka.bootstrapServers();
             Replication.Kafka topic = new Replication.Kafka(servers, "lag", Map.of());
             Path store = work.resolve("table");

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
+import io.embstore.trainer.SparseTrainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -244,6 +245,41 @@ class ReplicationTest {
         assertSameRows(store, replica, 0, Long.MAX_VALUE);
         Map<String, String> state = StateFile.read(replica.resolve(Replica.STATE));
         assertEquals(Long.toString(last.generation()), state.get("generation"), state.toString());
+    }
+
+    /**
+     * A checkpoint publishes the store's generation before it writes its record: a publish that looks in between finds
+     * the record behind, sends nothing new, and must look again without waiting for the generation to move (it waited,
+     * before, so a checkpoint's rows went out only with the next checkpoint). The window is made on disk: the record
+     * of the checkpoint before put back in place, then the new one.
+     */
+    @Test
+    void aPublishBetweenACheckpointsGenerationAndItsRecordLooksAgain() throws Exception {
+        Path store = table(tmp.resolve("table"), 100, 4);
+        Path record = store.resolve("optim.checkpoint");
+        try (var w = EmbeddingStore.openForWriting(store);
+             SparseTrainer trainer = SparseTrainer.attach(w, SparseTrainer.Options.sgd().learningRate(0.1).build());
+             Publisher publisher = Publisher.open(store, topic("window"), 2)) {
+            trainer.step(new long[] {1, 2}, new float[8]);
+            trainer.checkpoint();
+            publisher.publishOnce();
+            byte[] before = Files.readAllBytes(record);
+            trainer.step(new long[] {5, 6, 7}, new float[] {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+            long g = trainer.checkpoint();
+            byte[] after = Files.readAllBytes(record);
+            Files.write(record, before);
+            assertTrue(publisher.hasNews());
+            assertTrue(publisher.publishOnce().generation() < g, "the record was behind");
+            Files.write(record, after);
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (!publisher.hasNews() && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertTrue(publisher.hasNews(), "the publisher looks at the record again");
+            Replication.Published p = publisher.publishOnce();
+            assertEquals(g, p.generation());
+            assertEquals(3, p.rowsSent());
+        }
     }
 
     @Test
