@@ -16,7 +16,11 @@ import picocli.CommandLine.Option;
                         + " their words), then a checkpoint marker; the first publish to a new topic sends the whole store"
                         + " (the topic is created compacted, partitioned by row range). With --follow, keeps publishing"
                         + " after each checkpoint until stopped (SIGTERM). Opens the store read-only: it never blocks the"
-                        + " trainer. Remembers what it published in publish-TOPIC.state in the store directory."},
+                        + " trainer. Remembers what it published in publish-TOPIC.state in the store directory.",
+                "",
+                "Following, when the brokers stop answering it says so on standard error and tries again (after 1 s,"
+                        + " doubling up to 30 s), then sends everything since the last acknowledged publish; any other"
+                        + " failure, and any failure without --follow, exits 1."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore publish table --bootstrap-servers 127.0.0.1:9092 --topic table --follow"})
@@ -40,11 +44,15 @@ final class PublishCommand extends BaseCommand {
             throw new UserError(ExitCode.USAGE, "--partitions must be at least 1");
         }
         PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
         StopOnSignal stop = follow ? StopOnSignal.install("embstore-publish-stop") : null;
         try {
             Replication.publish(store.dir, kafka.kafka(), partitions, follow, 200, stop == null ? () -> false : stop, p -> {
                 out.println("published generation " + p.generation() + " rows " + p.rows() + " sent " + p.rowsSent());
                 out.flush();
+            }, line -> {
+                err.println(spec.qualifiedName() + ": " + line);
+                err.flush();
             });
         } finally {
             if (stop != null) {

@@ -19,7 +19,11 @@ import picocli.CommandLine.Parameters;
                         + " recorded in DIR/replica.state only after the rows are durable, so a killed replica resumes"
                         + " without loss. With --once, applies what the topic holds and exits; otherwise follows until"
                         + " stopped (SIGTERM). --rows A:B makes a shard: only the partitions covering those rows are"
-                        + " read, and table row r is the shard's row r-A."},
+                        + " read, and table row r is the shard's row r-A.",
+                "",
+                "Following, when the brokers stop answering it says so on standard error (and again when they"
+                        + " answer) and keeps trying, resuming from the offsets it recorded; any other failure, and any"
+                        + " failure with --once, exits 1."},
         descriptionHeading = "%n",
         footerHeading = "%nExamples:%n",
         footer = {"  embstore replicate --bootstrap-servers 127.0.0.1:9092 --topic table replica",
@@ -46,6 +50,7 @@ final class ReplicateCommand extends BaseCommand {
             throw new UserError(ExitCode.USAGE, "--rows: " + e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
         StopOnSignal stop = once ? null : StopOnSignal.install("embstore-replicate-stop");
         Replication.Applied a;
         try {
@@ -53,6 +58,9 @@ final class ReplicateCommand extends BaseCommand {
                 out.println("applied generation " + x.generation() + " rows " + x.rows() + " rows-applied "
                         + x.rowsApplied());
                 out.flush();
+            }, line -> {
+                err.println(spec.qualifiedName() + ": " + line);
+                err.flush();
             });
         } finally {
             if (stop != null) {

@@ -16,6 +16,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -59,6 +60,9 @@ final class Clients {
     static KafkaConsumer<byte[], byte[]> consumer(Replication.Kafka kafka) {
         Properties p = base(kafka);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        // Only the publisher creates the topic, with its partitions: a replica started first would otherwise have the
+        // broker create it with its default partition count.
+        p.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
         p.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
         p.putIfAbsent(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(TIMEOUT.toMillis()));
@@ -93,19 +97,22 @@ final class Clients {
 
     /**
      * Creates the topic compacted: the latest record of every row key (and the latest marker of every partition) is
-     * all a new replica needs, so old values may go.
+     * all a new replica needs, so old values may go. Returns false if it exists already (made by someone else since
+     * the caller looked).
      */
-    static void createTopic(Admin admin, Replication.Kafka kafka, int partitions) {
+    static boolean createTopic(Admin admin, Replication.Kafka kafka, int partitions) {
         Map<String, String> configs = new HashMap<>();
         configs.put(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT);
         NewTopic t = new NewTopic(kafka.topic(), java.util.Optional.of(partitions), java.util.Optional.empty())
                 .configs(configs);
         try {
             admin.createTopics(java.util.List.of(t)).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof TopicExistsException)) {
                 throw failure(kafka, "cannot create the topic", e.getCause());
             }
+            return false;
         } catch (TimeoutException e) {
             throw failure(kafka, "no answer from the brokers in " + TIMEOUT.toSeconds() + " s", e);
         } catch (InterruptedException e) {
@@ -116,6 +123,20 @@ final class Clients {
 
     static ReplicationException failure(Replication.Kafka kafka, String what, Throwable cause) {
         return new ReplicationException("topic " + kafka.topic() + " at " + kafka.bootstrapServers() + ": " + what
-                + (cause == null || cause.getMessage() == null ? "" : ": " + cause.getMessage()), cause);
+                + (cause == null || cause.getMessage() == null ? "" : ": " + cause.getMessage()), cause,
+                unavailable(cause));
+    }
+
+    /**
+     * Whether {@code cause} says the brokers did not answer (a timeout, a lost connection, a leader not yet elected:
+     * Kafka's retriable errors), rather than refusing (authorization, a bad configuration).
+     */
+    private static boolean unavailable(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof RetriableException || t instanceof TimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -37,6 +37,13 @@ final class Publisher implements AutoCloseable {
     private long sequence;
     /** The store's generation when the last publish looked: a publish is due only after it moves. */
     private long seenGeneration = Long.MIN_VALUE;
+    /**
+     * When to read the checkpoint record again though the generation has not moved (nanoTime; MAX_VALUE: no need). A
+     * checkpoint publishes the store's generation before it writes its record, so a publish that looked in between
+     * found the record behind the generation, and the checkpoint's rows would otherwise wait for the next one.
+     */
+    private long lookAgainAt = Long.MAX_VALUE;
+    private static final long LOOK_AGAIN_NANOS = 500_000_000L;
 
     private Publisher(EmbeddingStore store, Replication.Kafka kafka, Path stateFile, KafkaProducer<byte[], byte[]> producer,
                       Shape shape, long generation, long rows, long sequence) {
@@ -67,11 +74,11 @@ final class Publisher implements AutoCloseable {
             Shape topicShape;
             try (Admin admin = Clients.admin(kafka)) {
                 actual = Clients.partitions(admin, kafka);
-                if (actual == 0) {
-                    Clients.createTopic(admin, kafka, partitions);
+                if (actual == 0 && Clients.createTopic(admin, kafka, partitions)) {
                     actual = partitions;
                     topicShape = null;
                 } else {
+                    actual = actual == 0 ? Clients.partitions(admin, kafka) : actual;
                     topicShape = firstShape(kafka);
                 }
             }
@@ -105,9 +112,12 @@ final class Publisher implements AutoCloseable {
         }
     }
 
-    /** The shape the first record of partition 0 declares, or null if the topic is empty. */
+    /** The shape the first record of partition 0 declares, or null if the topic is empty or does not exist. */
     static Shape firstShape(Replication.Kafka kafka) {
         try (KafkaConsumer<byte[], byte[]> c = Clients.consumer(kafka)) {
+            if (c.partitionsFor(kafka.topic()).isEmpty()) {
+                return null; // no such topic yet: answered at once, where the end offsets would wait for it
+            }
             TopicPartition p0 = new TopicPartition(kafka.topic(), 0);
             c.assign(List.of(p0));
             c.seekToBeginning(List.of(p0));
@@ -131,14 +141,20 @@ final class Publisher implements AutoCloseable {
     /** Whether the store has moved since the last publish looked (a checkpoint, an append, a flush). */
     boolean hasNews() {
         store.refresh();
-        return store.generation() != seenGeneration;
+        return store.generation() != seenGeneration || System.nanoTime() >= lookAgainAt;
     }
 
     Replication.Published publishOnce() {
         store.refresh();
-        seenGeneration = store.generation();
+        long seen = store.generation();
         SparseTrainer.Changes changes = SparseTrainer.changedSince(store, generation);
         long now = store.rows();
+        seenGeneration = seen;
+        // Rows appended since the last checkpoint leave the record behind too: looking again then finds nothing new.
+        lookAgainAt = changes.upTo() < seen ? System.nanoTime() + LOOK_AGAIN_NANOS : Long.MAX_VALUE;
+        if (sequence > 0 && changes.upTo() == generation && now == rows && changes.rows().isEmpty()) {
+            return new Replication.Published(generation, rows, 0, sequence); // nothing new: no marker either
+        }
         RoaringBitmap send = changes.rows().clone();
         if (now > rows) {
             send.add(rows, now);

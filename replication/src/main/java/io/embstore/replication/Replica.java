@@ -6,6 +6,8 @@ import io.embstore.replication.DeltaRecord.Shape;
 import io.embstore.store.Dtype;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.WritableStore;
+import io.embstore.store.io.DurableFiles;
+import io.embstore.store.io.TempSibling;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +42,9 @@ final class Replica implements AutoCloseable {
     static final String STATE = "replica.state";
     /** How long one poll waits: a following replica checks whether to stop this often. */
     private static final Duration POLL = Duration.ofMillis(200);
+    /** A following replica that has read nothing this long asks whether its brokers still answer. */
+    private static final Duration PROBE_EVERY = Duration.ofSeconds(2);
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
 
     private final Path dir;
     private final Replication.Kafka kafka;
@@ -52,8 +57,13 @@ final class Replica implements AutoCloseable {
     private long generation = -1;
     private long sequence;
     private long applied;
+    /** When the brokers last answered (records or a probe), and since when they have not (0: they do). */
+    private long heard = System.nanoTime();
+    private long silentSince;
     /** Rows that arrived ahead of the rows before them (other partitions are behind): appended when the gap fills. */
     private final TreeMap<Long, Waiting> pending = new TreeMap<>();
+    /** Per partition, the latest marker recorded in this run. */
+    private final Map<Integer, Checkpoint> latest = new HashMap<>();
     /** Per partition, the markers read since the last recorded state: (sequence, offset after it, the marker). */
     private final Map<Integer, ArrayDeque<Seen>> markers = new HashMap<>();
 
@@ -63,6 +73,9 @@ final class Replica implements AutoCloseable {
     /** A row waiting for the rows before it, and where it came from: its partition's offset is not recorded past it. */
     private record Waiting(Row row, int partition, long offset) {
     }
+
+    /** Runs between a new replica's store and its first state file: the tests' child stops here to be SIGKILLed. */
+    static Runnable afterCreate = () -> { };
 
     private Replica(Path dir, Replication.Kafka kafka, Replication.RowRange range, KafkaConsumer<byte[], byte[]> c) {
         this.dir = dir;
@@ -153,7 +166,8 @@ final class Replica implements AutoCloseable {
         return true;
     }
 
-    Replication.Applied run(boolean once, BooleanSupplier stop, Consumer<Replication.Applied> report) {
+    Replication.Applied run(boolean once, BooleanSupplier stop, Consumer<Replication.Applied> report,
+                            Consumer<String> notice) {
         try {
             while (!assign(once)) {
                 if (stop.getAsBoolean()) {
@@ -165,8 +179,12 @@ final class Replica implements AutoCloseable {
             while (!(once ? reached(end) : stop.getAsBoolean())) {
                 ConsumerRecords<byte[], byte[]> batch = consumer.poll(POLL);
                 if (batch.isEmpty()) {
+                    if (!once) {
+                        probe(notice);
+                    }
                     continue;
                 }
+                answered(notice);
                 // Every record of the batch is decoded and checked before the first is applied.
                 List<DeltaRecord> decoded = new ArrayList<>(batch.count());
                 List<ConsumerRecord<byte[], byte[]>> raw = new ArrayList<>(batch.count());
@@ -182,7 +200,7 @@ final class Replica implements AutoCloseable {
                     raw.add(r);
                 }
                 if (store == null) {
-                    create();
+                    create(notice);
                 }
                 for (int i = 0; i < decoded.size(); i++) {
                     switch (decoded.get(i)) {
@@ -202,6 +220,36 @@ final class Replica implements AutoCloseable {
         }
     }
 
+    /**
+     * A consumer's poll says nothing while its brokers are down (it reconnects by itself): after {@link #PROBE_EVERY}
+     * without records, asks for the end offsets, so that an outage, and its end, is said once to {@code notice}.
+     */
+    private void probe(Consumer<String> notice) {
+        long now = System.nanoTime();
+        if (now - heard < PROBE_EVERY.toNanos()) {
+            return;
+        }
+        try {
+            consumer.endOffsets(assigned, PROBE_TIMEOUT);
+            answered(notice);
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            if (silentSince == 0) {
+                silentSince = heard;
+                notice.accept("topic " + kafka.topic() + " at " + kafka.bootstrapServers() + ": no answer from the"
+                        + " brokers for " + (System.nanoTime() - heard) / 1_000_000_000 + " s; still trying");
+            }
+        }
+    }
+
+    private void answered(Consumer<String> notice) {
+        heard = System.nanoTime();
+        if (silentSince != 0) {
+            notice.accept("topic " + kafka.topic() + " at " + kafka.bootstrapServers() + ": the brokers answer again"
+                    + " after " + (heard - silentSince) / 1_000_000_000 + " s");
+            silentSince = 0;
+        }
+    }
+
     private boolean reached(Map<TopicPartition, Long> end) {
         for (TopicPartition tp : assigned) {
             if (consumer.position(tp) < end.get(tp)) {
@@ -215,18 +263,36 @@ final class Replica implements AutoCloseable {
         return new Replication.Applied(generation, store == null ? 0 : store.rows(), applied, sequence);
     }
 
-    private void create() {
+    /**
+     * Creates the replica store with its first state file, both or neither: built in a temporary sibling and renamed
+     * into place (over the empty directory given, if one was), so that a replica killed on the way leaves no store
+     * without a state file, which a restart would refuse as "not a replica". What a killed creation left beside it is
+     * removed first. The state file from the start: a replica killed before its first checkpoint is still known as one,
+     * and starts again from the beginning of its partitions.
+     */
+    private void create(Consumer<String> notice) {
+        Path temp = null;
         try {
-            // An empty directory given as the replica: the builder creates the directory itself, whole or not at all.
-            Files.deleteIfExists(dir);
+            for (Path stale : TempSibling.sweepStale(dir)) {
+                notice.accept("removed " + stale + ", left by a replica killed while it was being created");
+            }
+            temp = TempSibling.name(dir);
+            EmbeddingStore.builder(temp).dtype(shape.dtype()).dim(shape.dim()).vocabulary(shape.vocabulary()).rows(0)
+                    .create().close();
+            afterCreate.run();
+            writeState(temp);
+            DurableFiles.publishDirectory(temp, dir);
         } catch (IOException e) {
-            throw new ReplicationException(dir + ": cannot replace the empty directory: " + e.getMessage(), e);
+            try {
+                if (temp != null && Files.exists(temp)) {
+                    TempSibling.deleteTree(temp);
+                }
+            } catch (IOException again) {
+                e.addSuppressed(again);
+            }
+            throw new ReplicationException(dir + ": cannot create the replica: " + e.getMessage(), e);
         }
-        store = EmbeddingStore.builder(dir).dtype(shape.dtype()).dim(shape.dim()).vocabulary(shape.vocabulary())
-                .rows(0).create();
-        // The state file from the start: a replica killed before its first checkpoint is still known as one, and
-        // starts again from the beginning of its partitions.
-        writeState();
+        store = EmbeddingStore.openForWriting(dir);
     }
 
     private void apply(Row r, ConsumerRecord<byte[], byte[]> raw) {
@@ -274,51 +340,68 @@ final class Replica implements AutoCloseable {
     }
 
     /**
-     * If every assigned partition has delivered a marker since the state file was written, makes the rows durable and
-     * records the offsets just past each partition's latest marker. Returns what was recorded, or null. Partitions may
-     * be at different publishes: the replica then holds at least the oldest of them everywhere, and says so. Markers
-     * are told apart by position, not by their sequence number, which a publisher killed before it recorded its state
-     * sends again.
+     * If a partition has delivered a marker since the state file was written, and every assigned partition has
+     * delivered one at some time, makes the rows durable and records the offsets just past each partition's latest
+     * marker. Returns what was recorded, or null. Partitions may be at different publishes: the replica then holds at
+     * least the oldest of their latest ones everywhere, and says so (a partition whose latest marker was read before
+     * this run counts as the generation recorded then, which is no newer). Markers are told apart by position, not
+     * by their sequence number, which a publisher killed before it recorded its state sends again.
      */
     private Replication.Applied complete() {
+        boolean news = false;
         for (TopicPartition tp : assigned) {
             ArrayDeque<Seen> seen = markers.get(tp.partition());
-            if (seen == null || seen.isEmpty()) {
-                return null;
+            boolean fresh = seen != null && !seen.isEmpty();
+            news |= fresh;
+            if (!fresh && !latest.containsKey(tp.partition()) && !offsets.containsKey(tp.partition())) {
+                return null; // this partition has never delivered a marker: nothing is complete yet
             }
         }
+        if (!news) {
+            return null;
+        }
+        long oldestGeneration = Long.MAX_VALUE;
         Checkpoint oldest = null;
         for (TopicPartition tp : assigned) {
-            ArrayDeque<Seen> seen = markers.get(tp.partition());
-            Seen last = seen.peekLast();
-            seen.clear();
-            // Not past a row still waiting in memory: after a restart it must be read again.
-            long next = last.next();
-            for (Waiting w : pending.values()) {
-                if (w.partition() == tp.partition()) {
-                    next = Math.min(next, w.offset());
+            int p = tp.partition();
+            ArrayDeque<Seen> seen = markers.get(p);
+            if (seen != null && !seen.isEmpty()) {
+                Seen last = seen.peekLast();
+                seen.clear();
+                // Not past a row still waiting in memory: after a restart it must be read again.
+                long next = last.next();
+                for (Waiting w : pending.values()) {
+                    if (w.partition() == p) {
+                        next = Math.min(next, w.offset());
+                    }
                 }
+                offsets.put(p, next);
+                latest.put(p, last.marker());
             }
-            offsets.put(tp.partition(), next);
-            if (oldest == null || last.marker().generation() < oldest.generation()) {
-                oldest = last.marker();
+            Checkpoint c = latest.get(p);
+            long g = c == null ? generation : c.generation();
+            if (g < oldestGeneration) {
+                oldestGeneration = g;
+                oldest = c;
             }
         }
-        long expected = Math.max(0, Math.min(oldest.rows(), range.to()) - range.from());
-        if (store.rows() < expected) {
-            throw new ReplicationException("topic " + kafka.topic() + ": the checkpoint marker of generation "
-                    + oldest.generation() + " says " + oldest.rows() + " rows, but rows from "
-                    + (store.rows() + range.from()) + " on never arrived (" + dir + " keeps the offsets of its last"
-                    + " complete checkpoint)");
+        if (oldest != null) {
+            long expected = Math.max(0, Math.min(oldest.rows(), range.to()) - range.from());
+            if (store.rows() < expected) {
+                throw new ReplicationException("topic " + kafka.topic() + ": the checkpoint marker of generation "
+                        + oldest.generation() + " says " + oldest.rows() + " rows, but rows from "
+                        + (store.rows() + range.from()) + " on never arrived (" + dir + " keeps the offsets of its last"
+                        + " complete checkpoint)");
+            }
+            sequence = oldest.sequence();
         }
         store.flush();
-        generation = oldest.generation();
-        sequence = oldest.sequence();
-        writeState();
+        generation = oldestGeneration;
+        writeState(dir);
         return result();
     }
 
-    private void writeState() {
+    private void writeState(Path replica) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("topic", kafka.topic());
         s.put("row_range", range);
@@ -330,7 +413,7 @@ final class Replica implements AutoCloseable {
         s.put("generation", generation);
         s.put("sequence", sequence);
         new TreeMap<>(offsets).forEach((p, o) -> s.put("offset." + p, o));
-        StateFile.write(dir.resolve(STATE), "embstore replica state: rows durable up to these offsets", s);
+        StateFile.write(replica.resolve(STATE), "embstore replica state: rows durable up to these offsets", s);
     }
 
     @Override

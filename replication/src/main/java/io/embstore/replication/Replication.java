@@ -3,6 +3,7 @@ package io.embstore.replication;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.BooleanSupplier;
 
@@ -81,21 +82,35 @@ public final class Replication {
      * directory (docs/FORMAT.md), written after the topic holds the rows and the marker, so a publisher killed at any
      * point resends at most the last delta.
      *
+     * <p>Following, a publisher whose brokers stop answering ({@link ReplicationException#brokersUnavailable}) says so
+     * to {@code notice} and tries again, waiting 1 s, then twice as long each time up to 30 s; its next publish sends
+     * everything since the last one the brokers acknowledged. Without {@code follow} it fails instead.
+     *
+     * @return the last publish, or null if stopped while retrying before the first
      * @throws ReplicationException if the topic holds other records, or a table of another shape, or Kafka fails
      */
     public static Published publish(Path store, Kafka kafka, int partitions, boolean follow, long pollMillis,
-                                    BooleanSupplier stop, Consumer<Published> report) {
-        try (Publisher p = Publisher.open(store, kafka, partitions)) {
-            Published last = p.publishOnce();
-            report.accept(last);
-            while (follow && !stop.getAsBoolean()) {
-                sleep(pollMillis);
-                if (p.hasNews()) {
-                    last = p.publishOnce();
-                    report.accept(last);
+                                    BooleanSupplier stop, Consumer<Published> report, Consumer<String> notice) {
+        Retry retry = new Retry(follow, stop, notice);
+        Published last = null;
+        while (true) {
+            try (Publisher p = Publisher.open(store, kafka, partitions)) {
+                last = p.publishOnce();
+                report.accept(last);
+                retry.succeeded();
+                while (follow && !stop.getAsBoolean()) {
+                    sleep(pollMillis);
+                    if (p.hasNews()) {
+                        last = p.publishOnce();
+                        report.accept(last);
+                    }
+                }
+                return last;
+            } catch (ReplicationException e) {
+                if (!retry.after(e)) {
+                    return last;
                 }
             }
-            return last;
         }
     }
 
@@ -106,14 +121,68 @@ public final class Replication {
      * the partitions that cover the rows, and holds table row {@code r} at its row {@code r - range.from()}. Each
      * completed checkpoint is reported to {@code report} after its rows are durable and the offsets are recorded.
      *
+     * <p>Following, a replica whose brokers stop answering says so to {@code notice} (and again when they answer) and
+     * keeps trying (the consumer reconnects by itself; a failed call is retried as the publisher's are), resuming from
+     * the offsets it recorded. With {@code once} it fails instead.
+     *
+     * @return what the replica holds, or the last checkpoint applied if stopped while retrying (null if none was)
      * @throws ReplicationException if a record is not an embstore record or is for a table of another shape (nothing
      *                              of it applied), if {@code dir} is a store but not a replica of this topic and range,
      *                              or Kafka fails
      */
     public static Applied replicate(Path dir, Kafka kafka, RowRange range, boolean once, BooleanSupplier stop,
-                                    Consumer<Applied> report) {
-        try (Replica r = Replica.open(dir, kafka, range)) {
-            return r.run(once, stop, report);
+                                    Consumer<Applied> report, Consumer<String> notice) {
+        Retry retry = new Retry(!once, stop, notice);
+        AtomicReference<Applied> last = new AtomicReference<>();
+        while (true) {
+            try (Replica r = Replica.open(dir, kafka, range)) {
+                return r.run(once, stop, a -> {
+                    retry.succeeded();
+                    last.set(a);
+                    report.accept(a);
+                }, notice);
+            } catch (ReplicationException e) {
+                if (!retry.after(e)) {
+                    return last.get();
+                }
+            }
+        }
+    }
+
+    /** The retrying of a following publisher or replica whose brokers do not answer: 1 s, doubling up to 30 s. */
+    private static final class Retry {
+        private static final long FIRST = 1000;
+        private static final long MOST = 30_000;
+        private final boolean enabled;
+        private final BooleanSupplier stop;
+        private final Consumer<String> notice;
+        private long wait = FIRST;
+
+        Retry(boolean enabled, BooleanSupplier stop, Consumer<String> notice) {
+            this.enabled = enabled;
+            this.stop = stop;
+            this.notice = notice;
+        }
+
+        void succeeded() {
+            wait = FIRST;
+        }
+
+        /** Rethrows {@code e} unless it is worth retrying; waits, and returns whether to try again (not stopped). */
+        boolean after(ReplicationException e) {
+            if (!enabled || !e.brokersUnavailable()) {
+                throw e;
+            }
+            notice.accept(e.getMessage() + "; trying again in " + wait / 1000 + " s");
+            long until = System.nanoTime() + wait * 1_000_000;
+            wait = Math.min(MOST, wait * 2);
+            while (System.nanoTime() < until) {
+                if (stop.getAsBoolean()) {
+                    return false;
+                }
+                sleep(Math.min(200, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
+            }
+            return !stop.getAsBoolean();
         }
     }
 

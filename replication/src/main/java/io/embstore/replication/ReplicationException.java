@@ -9,11 +9,26 @@ package io.embstore.replication;
 public final class ReplicationException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    private final boolean brokersUnavailable;
+
     public ReplicationException(String message) {
-        super(message);
+        this(message, null, false);
     }
 
     public ReplicationException(String message, Throwable cause) {
+        this(message, cause, false);
+    }
+
+    ReplicationException(String message, Throwable cause, boolean brokersUnavailable) {
         super(message, cause);
+        this.brokersUnavailable = brokersUnavailable;
+    }
+
+    /**
+     * Whether the brokers did not answer in time (down, restarting, unreachable): the same call may succeed later, and a
+     * following publisher or replica retries it; any other failure stops them.
+     */
+    public boolean brokersUnavailable() {
+        return brokersUnavailable;
     }
 }

@@ -34,9 +34,9 @@ public final class ReplicationBenchmark {
             EmbeddingStore.builder(store).rows(rows).dim(dim).vocabulary(false).create().close();
             Path replica = tmp.resolve("replica");
             long t0 = System.nanoTime();
-            Replication.Published p = Replication.publish(store, topic, 4, false, 0, () -> true, x -> { });
+            Replication.Published p = Replication.publish(store, topic, 4, false, 0, () -> true, x -> { }, System.err::println);
             long t1 = System.nanoTime();
-            Replication.replicate(replica, topic, Replication.RowRange.ALL, true, () -> false, x -> { });
+            Replication.replicate(replica, topic, Replication.RowRange.ALL, true, () -> false, x -> { }, System.err::println);
             long t2 = System.nanoTime();
             System.out.printf("bootstrap %d x %d: publish %.2f s (%.0f rows/s), replica apply %.2f s (%.0f rows/s),"
                     + " end to end %.2f s (%.0f rows/s)%n", rows, dim, s(t1 - t0), p.rowsSent() / s(t1 - t0),
@@ -61,10 +61,10 @@ public final class ReplicationBenchmark {
                     }
                     trainer.checkpoint();
                     long s1 = System.nanoTime();
-                    Replication.Published d = Replication.publish(store, topic, 4, false, 0, () -> true, x -> { });
+                    Replication.Published d = Replication.publish(store, topic, 4, false, 0, () -> true, x -> { }, System.err::println);
                     long s2 = System.nanoTime();
                     Replication.Applied a = Replication.replicate(replica, topic, Replication.RowRange.ALL, true,
-                            () -> false, x -> { });
+                            () -> false, x -> { }, System.err::println);
                     long s3 = System.nanoTime();
                     System.out.printf("checkpoint %d: %d rows changed (train+checkpoint %.2f s); publish %.2f s"
                             + " (%.0f rows/s), apply %.2f s; lag checkpoint -> replica durable %.2f s"
