@@ -78,7 +78,7 @@ final class RowReader {
         Scratch scratch = scratch();
         // Rows in blocks: the block's rows are touched first (a load of each row's first byte, and for consistent
         // reads its sequence counter), so their TLB walks and first cache misses overlap instead of each row's copy
-        // waiting for its own (1.26x the rows per CPU second consistent, 1.57x relaxed: benchmarks/results/gather.txt);
+        // waiting for its own (1.15x the rows per CPU second consistent, 1.52x relaxed: benchmarks/results/gather.txt);
         // then the rows are copied, then validated. A row whose counter was odd or moved is read again on its own,
         // retrying as long as it takes.
         int[] seqs = scratch.sequences;
