@@ -227,6 +227,7 @@ public final class SparseTrainer implements AutoCloseable {
     private final UndoRecords undoRecords;
     private final Durability durability;
     private final StepCoalescer coalescer = new StepCoalescer();
+    private final StepAhead ahead;
     private final RowKernel[] kernels;
     /** The threads besides the caller's ({@code threads - 1}); kernel {@code i + 1} is worker {@code i}'s. */
     private final StepWorker[] workers;
@@ -251,6 +252,7 @@ public final class SparseTrainer implements AutoCloseable {
         this.state = state;
         this.undo = undo;
         this.undoRecords = new UndoRecords(store, state, undo);
+        this.ahead = new StepAhead(store, state);
         this.record = record;
         this.t = record.step;
         this.learningRate = options.learningRate();
@@ -398,11 +400,13 @@ public final class SparseTrainer implements AutoCloseable {
         }
         state.ensureCapacity(rows);
         coalescer.coalesce(ints, longs, n, padding);
+        long start = ahead.before(coalescer); // before the undo log's pre-images read the rows
         if (options.undoLog()) {
             logNewlyDirtyRows();
         }
         t++; // after the log's I/O: a step that failed there changed nothing, not even t
         apply(gradArray, gradSegment, fanOut);
+        ahead.after(coalescer.unique, start);
         return t;
     }
 
@@ -553,6 +557,16 @@ public final class SparseTrainer implements AutoCloseable {
     /** The step counter {@code t}: steps applied since the optimizer state was created. */
     public synchronized long steps() {
         return t;
+    }
+
+    /** Tests: whether steps ask for their rows ahead ({@link StepAhead}); {@code AUTO} unless set. */
+    synchronized void askAhead(StepAhead.Mode mode) {
+        ahead.mode(mode);
+    }
+
+    /** Tests: the steps that asked for their rows ahead. */
+    synchronized long stepsAskedAhead() {
+        return ahead.stepsAsked();
     }
 
     /** Checksum of the weights of every row, the optimizer state files and {@code t}; for tests comparing states. */
