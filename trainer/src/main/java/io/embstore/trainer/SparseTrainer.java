@@ -58,6 +58,13 @@ import org.roaringbitmap.RoaringBitmap;
  * and so makes it healthy again. A step whose ids include a damaged row the roll-back did not restore (a plain write
  * that died) fails with the store's {@link io.embstore.store.StoreException} naming the row, before anything changes.
  *
+ * <h2>Tables larger than memory</h2>
+ * The matrix and the state files are mapped and advised for random access (a fault reads its own page). Once steps
+ * are seen waiting on the disk (two slow steps, the second with major faults), each step asks for all its unique rows'
+ * pages at once ({@code MADV_WILLNEED} on the matrix, {@code rows.seq} and every state file) before reading any, so
+ * the reads go to the disk together; it stops asking when the rows turn out to be in memory. A table in memory never
+ * pays for it. See README, "Tables larger than memory".
+ *
  * <h2>Threads and errors</h2>
  * One thread drives a trainer (its methods are synchronized); a step runs on {@link Options#threads} threads, each
  * unique row updated by exactly one of them. A damaged or mismatched state file fails {@code attach} with an
