@@ -1,3 +1,4 @@
+import io.embstore.benchmarks.OptimizerStepBenchmark;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -13,18 +14,21 @@ import java.util.SplittableRandom;
  * Same-JVM A/B of {@code SparseTrainer.step} (lazy Adam) from two builds of embstore (two benchmarks.jar files, each in
  * its own class loader), each training its own copy of a table in memory: short trials of A and B alternate, so that
  * both see the same load on a shared machine (JMH runs minutes apart do not). Steps of 4096 ids drawn from Zipf(1.05)
- * over the rows, hot rows scattered (as OptimizerStepBenchmark), undo log off. Reports each variant's median unique
+ * over the rows, hot rows scattered: OptimizerStepBenchmark's steps (taken from the jar on the class path), undo log
+ * off. Reports each variant's median unique
  * rows/s and the median of the per-round ratios B/A, by wall time and by the process's CPU time (both trainers' threads
  * included; the idle one's workers park). Used to check that resident steps did not get slower
  * (benchmarks/results/larger-than-memory.md).
  *
  * <pre>
  * ./embstore create /tmp/a --rows 1000000 --dim 128 --init normal --seed 1 (and /tmp/b the same)
- * java --enable-native-access=ALL-UNNAMED benchmarks/larger-than-memory/TrainerAB.java A.jar B.jar /tmp/a /tmp/b THREADS ROUNDS
+ * java --enable-native-access=ALL-UNNAMED -cp B.jar benchmarks/larger-than-memory/TrainerAB.java A.jar B.jar /tmp/a /tmp/b \
+ *     THREADS ROUNDS
  * </pre>
  */
 public class TrainerAB {
     static final int IDS = 4096;
+    /** Pre-drawn steps, cycled through (as OptimizerStepBenchmark.BATCHES). */
     static final int BATCHES = 64;
     static final int STEPS_PER_TRIAL = 40;
     static final com.sun.management.OperatingSystemMXBean OS =
@@ -40,7 +44,7 @@ public class TrainerAB {
         Variant b = load("B", args[1], Path.of(args[3]), threads);
         long rows = rowsOf(args[2]);
         int dim = 128;
-        int[][] ids = zipfBatches((int) rows, BATCHES, 7);
+        int[][] ids = OptimizerStepBenchmark.zipfBatches((int) rows, BATCHES, 7);
         long uniqueTotal = 0;
         int[] unique = new int[BATCHES];
         for (int i = 0; i < BATCHES; i++) {
@@ -119,35 +123,6 @@ public class TrainerAB {
             long t = (long) v.step.invoke(v.trainer, ids[(round * STEPS_PER_TRIAL + i) % BATCHES], grads);
         }
         return new double[] {(System.nanoTime() - t0) / 1e9, (OS.getProcessCpuTime() - c0) / 1e9};
-    }
-
-    /** Zipf(1.05) over ranks 1..n by inverse CDF; rank k is row (k * 7919) mod n (as OptimizerStepBenchmark). */
-    static int[][] zipfBatches(int n, int batches, long seed) {
-        double[] cdf = new double[n];
-        double sum = 0;
-        for (int k = 1; k <= n; k++) {
-            sum += Math.pow(k, -1.05);
-            cdf[k - 1] = sum;
-        }
-        SplittableRandom r = new SplittableRandom(seed);
-        int[][] out = new int[batches][IDS];
-        for (int b = 0; b < batches; b++) {
-            for (int i = 0; i < IDS; i++) {
-                double u = r.nextDouble() * sum;
-                int lo = 0;
-                int hi = n - 1;
-                while (lo < hi) {
-                    int mid = (lo + hi) >>> 1;
-                    if (cdf[mid] < u) {
-                        lo = mid + 1;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                out[b][i] = (int) ((lo * 7919L) % n);
-            }
-        }
-        return out;
     }
 
     static double median(List<Double> xs) {
