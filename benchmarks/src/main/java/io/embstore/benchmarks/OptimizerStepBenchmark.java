@@ -136,8 +136,11 @@ public class OptimizerStepBenchmark {
         }
     }
 
-    /** Zipf(s) over ranks 1..n by inverse CDF; rank k is row (k * 7919) mod n, a fixed permutation (7919 is prime). */
-    static int[][] zipfBatches(int n, int batches, long seed) {
+    /**
+     * Zipf(s) over ranks 1..n by inverse CDF; rank k is row (k * 7919) mod n, a fixed permutation (7919 is prime). Public
+     * for benchmarks/larger-than-memory/TrainerAB.java, which trains on the same steps.
+     */
+    public static int[][] zipfBatches(int n, int batches, long seed) {
         double[] cdf = new double[n];
         double sum = 0;
         for (int k = 1; k <= n; k++) {

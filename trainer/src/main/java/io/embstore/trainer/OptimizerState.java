@@ -331,6 +331,24 @@ final class OptimizerState implements AutoCloseable {
         counters.set(I64, at + 8, lastStep);
     }
 
+    /**
+     * Asks for row {@code row}'s pages of every state file ({@code MADV_WILLNEED}): their reads start now, together,
+     * instead of one fault at a time when the step reads them ({@link StepAhead}).
+     */
+    void willNeed(long row) {
+        switch (algorithm) {
+            case ADAM -> {
+                long bytes = 4L * dim;
+                advice.willNeed(m, rowAt(row, bytes), bytes, dir.resolve(M_FILE));
+                advice.willNeed(v, rowAt(row, bytes), bytes, dir.resolve(V_FILE));
+            }
+            case ROWWISE_ADAGRAD -> advice.willNeed(acc, rowAt(row, 4), 4, dir.resolve(ACC_FILE));
+            case SGD -> {
+            }
+        }
+        advice.willNeed(counters, rowAt(row, COUNTER_BYTES), COUNTER_BYTES, dir.resolve(ROWS_FILE));
+    }
+
     /** Copies row {@code row}'s state floats (m then v, or acc) into {@code dst} at byte {@code at}, little-endian. */
     void saveFloats(long row, MemorySegment dst, long at) {
         switch (algorithm) {

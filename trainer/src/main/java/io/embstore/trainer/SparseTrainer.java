@@ -60,6 +60,13 @@ import org.roaringbitmap.RoaringBitmap;
  * and so makes it healthy again. A step whose ids include a damaged row the roll-back did not restore (a plain write
  * that died) fails with the store's {@link io.embstore.store.StoreException} naming the row, before anything changes.
  *
+ * <h2>Tables larger than memory</h2>
+ * The matrix and the state files are mapped and advised for random access (a fault reads its own page). Once steps
+ * are seen waiting on the disk (two slow steps, the second with major faults), each step asks for all its unique rows'
+ * pages at once ({@code MADV_WILLNEED} on the matrix, {@code rows.seq} and every state file) before reading any, so
+ * the reads go to the disk together; it stops asking when the rows turn out to be in memory. A table in memory never
+ * pays for it. See README, "Tables larger than memory".
+ *
  * <h2>Threads and errors</h2>
  * One thread drives a trainer (its methods are synchronized); a step runs on {@link Options#threads} threads, each
  * unique row updated by exactly one of them. A damaged or mismatched state file fails {@code attach} with an
@@ -229,6 +236,7 @@ public final class SparseTrainer implements AutoCloseable {
     private final UndoRecords undoRecords;
     private final Durability durability;
     private final StepCoalescer coalescer = new StepCoalescer();
+    private final StepAhead ahead;
     private final RowKernel[] kernels;
     /** The threads besides the caller's ({@code threads - 1}); kernel {@code i + 1} is worker {@code i}'s. */
     private final StepWorker[] workers;
@@ -255,6 +263,7 @@ public final class SparseTrainer implements AutoCloseable {
         this.state = state;
         this.undo = undo;
         this.undoRecords = new UndoRecords(store, state, undo);
+        this.ahead = new StepAhead(store, state);
         this.record = record;
         this.t = record.step;
         this.learningRate = options.learningRate();
@@ -402,11 +411,13 @@ public final class SparseTrainer implements AutoCloseable {
         }
         state.ensureCapacity(rows);
         coalescer.coalesce(ints, longs, n, padding, frozen.isEmpty() ? null : frozen);
+        long start = ahead.before(coalescer); // before the undo log's pre-images read the rows
         if (options.undoLog()) {
             logNewlyDirtyRows();
         }
         t++; // after the log's I/O: a step that failed there changed nothing, not even t
         apply(gradArray, gradSegment, fanOut);
+        ahead.after(coalescer.unique, start);
         return t;
     }
 
@@ -575,6 +586,16 @@ public final class SparseTrainer implements AutoCloseable {
     /** The step counter {@code t}: steps applied since the optimizer state was created. */
     public synchronized long steps() {
         return t;
+    }
+
+    /** Tests: whether steps ask for their rows ahead ({@link StepAhead}); {@code AUTO} unless set. */
+    synchronized void askAhead(StepAhead.Mode mode) {
+        ahead.mode(mode);
+    }
+
+    /** Tests: the steps that asked for their rows ahead. */
+    synchronized long stepsAskedAhead() {
+        return ahead.stepsAsked();
     }
 
     /** Checksum of the weights of every row, the optimizer state files and {@code t}; for tests comparing states. */

@@ -21,6 +21,8 @@ public final class MajorFaults {
      * each), then {@code long ru_maxrss, ru_ixrss, ru_idrss, ru_isrss, ru_minflt, ru_majflt}.
      */
     private static final long MAJFLT_OFFSET = 32 + 5 * Long.BYTES;
+    /** Offset of {@code ru_inblock}: after {@code ru_majflt} and {@code ru_nswap}. */
+    private static final long INBLOCK_OFFSET = 32 + 7 * Long.BYTES;
     private static final long RUSAGE_BYTES = 144;
     private static final MethodHandle GETRUSAGE = lookup();
     private static final ThreadLocal<MemorySegment> USAGE =
@@ -45,13 +47,26 @@ public final class MajorFaults {
 
     /** The calling thread's major faults so far, or -1 where the count is unavailable. A system call. */
     public static long ofThisThread() {
+        return usage(MAJFLT_OFFSET);
+    }
+
+    /**
+     * The 512-byte blocks the calling thread's reads have asked of the disk so far ({@code ru_inblock}), or -1 where
+     * the count is unavailable. Unlike the major faults it counts the reads a {@code MADV_WILLNEED} started, and not
+     * the faults that found a hole of a sparse file. A system call.
+     */
+    public static long blocksReadByThisThread() {
+        return usage(INBLOCK_OFFSET);
+    }
+
+    private static long usage(long offset) {
         if (GETRUSAGE == null) {
             return -1;
         }
         MemorySegment usage = USAGE.get();
         try {
             int rc = (int) GETRUSAGE.invokeExact(RUSAGE_THREAD, usage);
-            return rc == 0 ? usage.get(ValueLayout.JAVA_LONG, MAJFLT_OFFSET) : -1;
+            return rc == 0 ? usage.get(ValueLayout.JAVA_LONG, offset) : -1;
         } catch (Throwable t) {
             return -1;
         }

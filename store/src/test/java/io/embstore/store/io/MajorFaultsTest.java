@@ -41,6 +41,12 @@ class MajorFaultsTest {
             b += mapping.get(ValueLayout.JAVA_BYTE, 17 * MappingAdvice.pageSize() + 8);
             assertEquals(0, MajorFaults.ofThisThread() - before, "the same page again is in memory");
             assertEquals(0, b);
+            // A page asked for ahead is read by the asking thread: counted in its blocks read, not as a fault.
+            long blocks = MajorFaults.blocksReadByThisThread();
+            new MappingAdvice(dir).willNeed(mapping, 40 * MappingAdvice.pageSize(), 1, file);
+            assertTrue(MajorFaults.blocksReadByThisThread() - blocks >= MappingAdvice.pageSize() / 512,
+                    "MADV_WILLNEED's read is this thread's: " + (MajorFaults.blocksReadByThisThread() - blocks)
+                    + " blocks of 512 bytes");
         }
     }
 }
