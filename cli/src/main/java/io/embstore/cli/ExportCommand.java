@@ -171,8 +171,13 @@ final class ExportCommand extends BaseCommand {
     private static RowSelection changedRows(EmbeddingStore table, RoaringBitmap changed) {
         RoaringBitmap present = changed.clone();
         present.remove(table.rows(), 1L << 32); // rows a reader's view does not have yet
-        if (present.getLongCardinality() == table.rows()) {
-            return RowSelection.all(table);
+        long buckets = table.subwords().map(s -> {
+            long first = s.layout().firstBucketRow();
+            present.remove(first, first + s.layout().buckets()); // n-gram rows are no words: not in a vector file
+            return s.layout().buckets();
+        }).orElse(0L);
+        if (present.getLongCardinality() == table.rows() - buckets) {
+            return allWords(table);
         }
         return RowSelection.of(present.stream().asLongStream().toArray()); // rows < MAX_ROWS = 2^31 - 1: no sign to mend
     }

@@ -60,6 +60,9 @@ final class IndexCommand extends BaseCommand {
         PrintWriter out = spec.commandLine().getOut();
         long started = System.nanoTime();
         try (EmbeddingStore table = store.open()) {
+            if (table.subwords().isPresent()) {
+                throw new UserError(ExitCode.USER_ERROR, AnnIndex.subwordsRefused(table));
+            }
             long rows;
             long bytes;
             long generation;

@@ -72,12 +72,7 @@ final class SimilarCommand extends BaseCommand {
         }
         PrintWriter out = spec.commandLine().getOut();
         try (EmbeddingStore table = store.open()) {
-            java.util.Set<String> fromSubwords = subwords.require(table, spec.commandLine().getErr(), spec.qualifiedName(),
-                    words.toArray(String[]::new));
-            if (approx && !fromSubwords.isEmpty()) {
-                throw new UserError(ExitCode.USAGE, "--approx answers words the store has; '" + fromSubwords.iterator().next()
-                        + "' is not one (drop --approx to answer it from its n-grams)");
-            }
+            subwords.require(table, spec.commandLine().getErr(), spec.qualifiedName(), words.toArray(String[]::new));
             StringBuilder all = new StringBuilder("{");
             // One pass for all the words; in a classifier's model directory, over its words only.
             List<List<Neighbor>> answers = approx ? approximate(table)
@@ -103,6 +98,9 @@ final class SimilarCommand extends BaseCommand {
     }
 
     private List<List<Neighbor>> approximate(EmbeddingStore table) {
+        if (table.subwords().isPresent()) {
+            throw new UserError(ExitCode.USER_ERROR, AnnIndex.subwordsRefused(table) + "; drop --approx");
+        }
         if (ClassifierModel.wordQueryRows(store.dir) < table.rows()) {
             throw new UserError(ExitCode.USER_ERROR, store.dir + " is a classifier's model directory: its index would"
                     + " answer n-gram buckets too; use similar without --approx");

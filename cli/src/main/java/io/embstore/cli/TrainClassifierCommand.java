@@ -75,13 +75,14 @@ final class TrainClassifierCommand extends BaseCommand {
     @Option(names = "--pretrained", paramLabel = "STORE",
             description = "Start the word rows from this store's vectors (read only; any dtype), matched by word after"
                     + " lower-casing: the exact lower-case word first, else the store's lowest row among its spellings."
-                    + " Words it lacks start at random. The coverage goes to standard error.")
+                    + " Words it lacks start from its n-gram rows when it has them (a fastText .bin conversion), else"
+                    + " at random. The coverage goes to standard error.")
     Path pretrained;
 
     @Option(names = "--freeze",
-            description = "With --pretrained: keep the rows that came from the store fixed; only the other rows (the"
-                    + " unknown word, words the store lacks, n-grams) and the output layer train. Without it they are"
-                    + " fine-tuned.")
+            description = "With --pretrained: keep the rows that came from the store (found, or built from its n-gram"
+                    + " rows) fixed; only the other rows (the unknown word, words neither found nor built, the"
+                    + " classifier's n-grams) and the output layer train. Without it they are fine-tuned.")
     boolean freeze;
 
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "" + Defaults.EPOCHS,

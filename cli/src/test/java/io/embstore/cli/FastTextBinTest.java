@@ -10,6 +10,8 @@ import io.embstore.store.EmbeddingStore;
 import io.embstore.store.Neighbor;
 import io.embstore.store.SubwordLayout;
 import io.embstore.store.Subwords;
+import io.embstore.store.WritableStore;
+import io.embstore.trainer.SparseTrainer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -56,13 +58,15 @@ class FastTextBinTest {
                 "-minn", "3", "-maxn", "6", "-epoch", "1", "-thread", "1", "-verbose", "0");
         supervised = models.resolve("sup");
         fastText("supervised", "-input", SharedData.file("mr-train.txt").toString(), "-output", supervised.toString(),
-                "-dim", "8", "-bucket", "1000", "-minn", "2", "-maxn", "4", "-epoch", "1", "-thread", "1",
+                "-dim", "8", "-bucket", "1000", "-maxn", "4", "-epoch", "1", "-thread", "1", // minn: supervised's 0
                 "-verbose", "0");
     }
 
     @Test
     void skipgramVectorsMatchPrintWordVectors() throws Exception {
         Path store = convert(skipgram.resolveSibling("sg.bin"));
+        CliRun verify = CliRun.of("verify", store.toString());
+        assertEquals(0, verify.status(), "bucket rows' placeholder names are not vocabulary damage: " + verify);
         List<String> present = new ArrayList<>();
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
             SubwordLayout layout = table.subwords().orElseThrow().layout();
@@ -101,6 +105,43 @@ class FastTextBinTest {
     }
 
     @Test
+    void approximateSearchIsRefusedRatherThanAnsweringBucketRows() {
+        Path store = convert(skipgram.resolveSibling("sg.bin"));
+        CliRun index = CliRun.of("index", store.toString(), "--quiet");
+        assertEquals(ExitCode.USER_ERROR, index.status(), index.toString());
+        assertTrue(index.err().contains("n-gram bucket rows") && index.errLines().length == 1, index.toString());
+        assertFalse(Files.exists(store.resolve("ann.index")));
+        CliRun similar = CliRun.of("similar", store.toString(), "king", "--approx");
+        assertEquals(ExitCode.USER_ERROR, similar.status(), similar.toString());
+        assertTrue(similar.err().contains("drop --approx"), similar.toString());
+    }
+
+    @Test
+    void aDeltaExportOfATrainedModelHoldsItsWordsNotItsBuckets() throws Exception {
+        Path store = convert(skipgram.resolveSibling("sg.bin"));
+        long g0;
+        String word;
+        try (WritableStore s = EmbeddingStore.openForWriting(store);
+             SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.sgd().threads(1).build())) {
+            long firstBucket = s.subwords().orElseThrow().layout().firstBucketRow();
+            word = s.word(3);
+            g0 = t.checkpoint();
+            float[] g = new float[2 * s.dim()];
+            java.util.Arrays.fill(g, 0.5f);
+            t.step(new int[] {3, (int) firstBucket + 5}, g); // a word row and a bucket row
+            t.checkpoint();
+        }
+        Path delta = tmp.resolve("delta.vec");
+        CliRun run = CliRun.of("export", store.toString(), delta.toString(), "--changed-since", Long.toString(g0),
+                "--quiet", "--json");
+        assertEquals(0, run.status(), run.toString());
+        assertEquals(1, run.json().get("rows").asLong(), run.toString());
+        List<String> lines = Files.readAllLines(delta, StandardCharsets.UTF_8);
+        assertEquals(2, lines.size(), lines.toString());
+        assertTrue(lines.get(1).startsWith(word + " "), lines.toString());
+    }
+
+    @Test
     void exportWritesTheWordsAsFastTextsVecFile() throws Exception {
         Path store = convert(skipgram.resolveSibling("sg.bin"));
         Path exported = tmp.resolve("exported.vec");
@@ -136,7 +177,8 @@ class FastTextBinTest {
         Map<String, float[]> oracle = printWordVectors(bin, words);
         try (EmbeddingStore table = EmbeddingStore.open(store)) {
             assertFalse(table.contains("__label__pos"), "labels are not word rows");
-            assertEquals(2, table.subwords().orElseThrow().layout().minn());
+            // fastText counts n-gram lengths from 1, so its supervised default minn 0 makes the n-grams of minn 1.
+            assertEquals(1, table.subwords().orElseThrow().layout().minn());
             for (String w : words) {
                 float[] v = new float[table.dim()];
                 if (table.contains(w)) {

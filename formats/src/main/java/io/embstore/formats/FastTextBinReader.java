@@ -209,7 +209,9 @@ final class FastTextBinReader {
 
     /** The subword layout the store records, or null when the model has no character n-grams. */
     SubwordLayout layout(long wordRows) {
-        return maxn == 0 || bucket == 0 || minn > maxn ? null : new SubwordLayout(minn, maxn, bucket, wordRows);
+        // fastText counts n-gram lengths from 1: minn 0 (supervised's default) makes the n-grams of minn 1.
+        int shortest = Math.max(1, minn);
+        return maxn == 0 || bucket == 0 || shortest > maxn ? null : new SubwordLayout(shortest, maxn, bucket, wordRows);
     }
 
     /** Rows the store gets: the words kept, then the buckets when the model has subwords. */

@@ -110,12 +110,23 @@ public final class AnnIndex implements AutoCloseable {
      *
      * @param progress told how many more rows were inserted, from any build thread; null for none
      * @throws StoreException when the file cannot be written (no space: {@link StoreException.Kind#NO_SPACE})
+     * @throws IllegalArgumentException for a store with fastText n-gram rows ({@link EmbeddingStore#subwords()}): the
+     *                                  graph would hold and answer its bucket rows, which are not words
      */
     public static AnnIndex build(EmbeddingStore store, AnnIndexOptions options, LongConsumer progress) {
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(options, "options");
+        if (store.subwords().isPresent()) {
+            throw new IllegalArgumentException(subwordsRefused(store));
+        }
         AnnIndexWriter.build(store, options, progress);
         return open(store);
+    }
+
+    /** Why a store with n-gram bucket rows gets no index, in one line. */
+    public static String subwordsRefused(EmbeddingStore store) {
+        return store.path() + " holds fastText n-gram bucket rows, which an approximate-neighbour index would answer as"
+                + " if they were words: it is not supported on such a store (exact similarity ranks its words only)";
     }
 
     /** Whether the store directory holds an index file (which {@link #open} then checks). */

@@ -597,9 +597,14 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
     }
 
     final long rowOf(View v, String word) {
+        return wordRowOrAbsent(indexedRowOf(v, word));
+    }
+
+    /** The row the vocabulary index gives {@code word}, a bucket row's placeholder name included (for verify). */
+    final long indexedRowOf(View v, String word) {
         Mapping m = vocabularyMapping(v);
         byte[] utf8 = word.getBytes(StandardCharsets.UTF_8);
-        return wordRowOrAbsent(m.index().lookup(utf8, m.words(), v.wordBytes(), v.rows(), wordsFile));
+        return m.index().lookup(utf8, m.words(), v.wordBytes(), v.rows(), wordsFile);
     }
 
     /** {@code row}, or -1 for an n-gram bucket's row: its vocabulary entry only names it (docs/FORMAT.md). */

@@ -100,7 +100,7 @@ final class StoreVerifier {
             if (store.manifest.vocabulary()) {
                 try {
                     String w = store.word(r);
-                    long found = store.rowOf(w);
+                    long found = store.indexedRowOf(v, w); // bucket rows' placeholder names are indexed too
                     if (found != r) {
                         problems.add(dir.resolve(VocabularyIndex.INDEX_FILE) + ": the word of row " + r + " ('" + w
                                 + "') looks up row " + found);

@@ -105,7 +105,7 @@ public final class Subwords {
     }
 
     /** fastText's hash of {@code bytes}: 32-bit FNV-1a with each byte sign-extended before the xor. */
-    public static int hash(byte[] bytes) {
+    static int hash(byte[] bytes) {
         int h = FNV_OFFSET;
         for (byte b : bytes) {
             h = (h ^ b) * FNV_PRIME;
