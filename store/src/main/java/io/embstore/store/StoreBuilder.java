@@ -93,10 +93,18 @@ public final class StoreBuilder {
             // Every row is written (zeros too, by a later write), so all of their blocks are reserved before any
             // work: a table larger than the disk fails here, at once.
             draft.reserveRows(spec.rows());
-            if (spec.init() instanceof Init.CopyOf c && spec.words() != null) {
-                // A copy keeps a fastText model's n-gram buckets, the rows after its words, as buckets.
-                c.source().subwords().map(Subwords::layout)
-                        .filter(l -> l.wordRows() + l.buckets() <= spec.rows()).ifPresent(draft::subwords);
+            if (spec.init() instanceof Init.CopyOf c && words == null && spec.words() != null) {
+                // A copy with the source's own words keeps a fastText model's n-gram buckets, the rows after its
+                // words, as buckets; a copy with the caller's words has words there.
+                SubwordLayout layout = c.source().subwords().map(Subwords::layout).orElse(null);
+                if (layout != null && spec.rows() >= layout.wordRows() + layout.buckets()) {
+                    draft.subwords(layout);
+                } else if (layout != null && spec.rows() > layout.wordRows()) {
+                    throw new IllegalArgumentException("rows " + spec.rows() + " would keep part of the source's "
+                            + layout.buckets() + " n-gram bucket rows (rows " + layout.wordRows() + " to "
+                            + (layout.wordRows() + layout.buckets() - 1) + "), whose names are not words: copy at most "
+                            + layout.wordRows() + " rows (the words) or at least " + (layout.wordRows() + layout.buckets()));
+                }
             }
             fillRows(draft, spec);
             if (spec.words() != null) {

@@ -4,8 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** fastText's n-grams and hash, on values worked out by hand (the oracle tests in cli compare with fastText itself). */
 class SubwordsTest {
@@ -28,6 +36,53 @@ class SubwordsTest {
         // "<abcdefgh>" is 10 characters: one n-gram of 10 (the whole, as fastText counts it), none of 11.
         assertEquals(1, Subwords.ngramBuckets(bytes("abcdefgh"), 10, 12, 2000).length);
         assertEquals(0, Subwords.ngramBuckets(bytes("abcdefgh"), 11, 12, 2000).length);
+    }
+
+    @TempDir
+    Path tmp;
+
+    /** Words "a", "b", "c", then 4 bucket rows, as a fastText conversion lays them out. */
+    private Path subwordStore() {
+        Path dir = tmp.resolve("ft");
+        try (Draft draft = EmbeddingStore.builder(dir).dim(2).draft()) {
+            draft.ensureCapacity(7);
+            draft.ensureWordCapacity(7 * 40);
+            for (int r = 0; r < 7; r++) {
+                String word = r < 3 ? String.valueOf((char) ('a' + r)) : Subwords.bucketWord(r - 3);
+                draft.putRow(r, new float[] {r, 1}, 0);
+                draft.putWord(r, MemorySegment.ofArray(word.getBytes(StandardCharsets.UTF_8)));
+            }
+            draft.subwords(new SubwordLayout(1, 2, 4, 3));
+            draft.commit(7, OnDuplicate.KEEP_FIRST, null);
+        }
+        return dir;
+    }
+
+    @Test
+    void aCopyKeepsTheBucketsOnlyWithTheSourcesOwnWordsAndWhole() {
+        try (EmbeddingStore source = EmbeddingStore.open(subwordStore())) {
+            try (WritableStore copy = EmbeddingStore.builder(tmp.resolve("same")).init(Init.copyOf(source)).create()) {
+                assertEquals(source.subwords().orElseThrow().layout(), copy.subwords().orElseThrow().layout());
+            }
+            // Words of the caller's own: rows 3.. are their words, not buckets.
+            List<String> mine = List.of("p", "q", "r", "s", "t", "u", "v");
+            try (WritableStore copy = EmbeddingStore.builder(tmp.resolve("mine")).words(mine)
+                    .init(Init.copyOf(source)).create()) {
+                assertFalse(copy.subwords().isPresent());
+                assertEquals(4, copy.rowOf("t"), "a word in the source's bucket range is found");
+            }
+            // The words alone: no buckets to keep.
+            try (WritableStore copy = EmbeddingStore.builder(tmp.resolve("words")).rows(3).init(Init.copyOf(source))
+                    .create()) {
+                assertFalse(copy.subwords().isPresent());
+            }
+            // Part of the buckets would turn their placeholder names into words: refused, nothing left.
+            Path cut = tmp.resolve("cut");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> EmbeddingStore.builder(cut).rows(5).init(Init.copyOf(source)).create());
+            assertTrue(e.getMessage().contains("n-gram bucket rows"), e.getMessage());
+            assertFalse(Files.exists(cut));
+        }
     }
 
     @Test
