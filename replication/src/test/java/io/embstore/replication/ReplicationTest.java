@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -279,6 +280,48 @@ class ReplicationTest {
             Replication.Published p = publisher.publishOnce();
             assertEquals(g, p.generation());
             assertEquals(3, p.rowsSent());
+        }
+    }
+
+    /**
+     * A row appended after the trainer's last checkpoint leaves the checkpoint record behind the store's generation
+     * until the next checkpoint. A following publisher reports only publishes that sent something, and reads the record
+     * again once per generation (before, it looked again and reported "sent 0" twice a second until the next
+     * checkpoint: two reports or more here, where one is right).
+     */
+    @Test
+    void aStoreWrittenOutsideACheckpointIsLookedAtAgainOnceAndNotReported() throws Exception {
+        Path store = table(tmp.resolve("table"), 50, 4);
+        try (var w = EmbeddingStore.openForWriting(store)) {
+            try (SparseTrainer trainer = SparseTrainer.attach(w, SparseTrainer.Options.sgd().learningRate(0.1).build())) {
+                trainer.step(new long[] {1, 2}, new float[8]);
+                trainer.checkpoint();
+            }
+            w.append("outside", new float[] {1, 2, 3, 4});
+        }
+        List<Replication.Published> reports = new CopyOnWriteArrayList<>();
+        long stopAt = System.nanoTime() + Duration.ofMillis(1500).toNanos();
+        Replication.publish(store, topic("outside"), 2, true, 50, () -> System.nanoTime() > stopAt, reports::add,
+                System.err::println);
+        assertEquals(1, reports.size(), "reports: " + reports);
+        assertEquals(51, reports.getFirst().rowsSent());
+        try (Publisher publisher = Publisher.open(store, topic("outside"), 2)) {
+            assertEquals(0, publisher.publishOnce().rowsSent());
+            awaitNews(publisher, Duration.ofSeconds(5));
+            assertTrue(publisher.hasNews(), "the publisher looks at the record again once");
+            assertEquals(0, publisher.publishOnce().rowsSent());
+            long quietUntil = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+            while (System.nanoTime() < quietUntil) {
+                assertFalse(publisher.hasNews(), "the publisher looked again a second time at the same generation");
+                Thread.sleep(20);
+            }
+        }
+    }
+
+    private static void awaitNews(Publisher publisher, Duration atMost) throws InterruptedException {
+        long deadline = System.nanoTime() + atMost.toNanos();
+        while (!publisher.hasNews() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
         }
     }
 
