@@ -142,10 +142,16 @@ public final class Replication {
      */
     public static Applied replicate(Path dir, Kafka kafka, RowRange range, boolean once, BooleanSupplier stop,
                                     Consumer<Applied> report, Consumer<String> notice) {
+        return replicate(dir, kafka, range, once, stop, report, notice, () -> { });
+    }
+
+    /** {@link #replicate}, running {@code afterCreate} between a new replica's store and its first state file. */
+    static Applied replicate(Path dir, Kafka kafka, RowRange range, boolean once, BooleanSupplier stop,
+                             Consumer<Applied> report, Consumer<String> notice, Runnable afterCreate) {
         Retry retry = new Retry(!once, stop, notice);
         AtomicReference<Applied> last = new AtomicReference<>();
         while (true) {
-            try (Replica r = Replica.open(dir, kafka, range)) {
+            try (Replica r = Replica.open(dir, kafka, range, afterCreate)) {
                 return r.run(once, stop, a -> {
                     retry.succeeded();
                     last.set(a);

@@ -8,7 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
+import io.embstore.testkit.SmallTmpfs;
 import io.embstore.trainer.SparseTrainer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -322,6 +325,40 @@ class ReplicationTest {
         long deadline = System.nanoTime() + atMost.toNanos();
         while (!publisher.hasNews() && System.nanoTime() < deadline) {
             Thread.sleep(20);
+        }
+    }
+
+    /**
+     * A replica whose first state file cannot be written (the disk, a 4 MB tmpfs, fills up once the store is built
+     * beside it) removes the temporary sibling at once, and is created once there is space (before, only an
+     * IOException removed the sibling, and this ReplicationException left it for a later run's sweep).
+     */
+    @Test
+    void aReplicaWhoseCreationFailsOnAFullDiskLeavesNothingBehind() throws Exception {
+        Path store = table(tmp.resolve("table"), 20, 4);
+        Replication.publish(store, topic("diskfull"), 2, false, 0, () -> true, x -> { }, System.err::println);
+        try (SmallTmpfs fs = SmallTmpfs.mount(tmp.resolve("fs"), 4)) {
+            Path replica = fs.dir().resolve("replica");
+            Path ballast = fs.dir().resolve("ballast");
+            ReplicationException e = assertThrows(ReplicationException.class, () -> Replication.replicate(replica,
+                    topic("diskfull"), Replication.RowRange.ALL, true, () -> false, x -> { }, System.err::println,
+                    () -> {
+                        try {
+                            SmallTmpfs.fillUp(ballast);
+                        } catch (IOException full) {
+                            throw new UncheckedIOException(full);
+                        }
+                    }));
+            assertTrue(e.getMessage().contains(Replica.STATE) && e.getMessage().contains("No space left"),
+                    e.getMessage());
+            try (var listing = Files.list(fs.dir())) {
+                assertEquals(List.of("ballast"), listing.map(p -> p.getFileName().toString()).toList(),
+                        "the temporary sibling removed");
+            }
+            Files.delete(ballast);
+            Replication.replicate(replica, topic("diskfull"), Replication.RowRange.ALL, true, () -> false, x -> { },
+                    System.err::println);
+            assertSameRows(store, replica, 0, Long.MAX_VALUE);
         }
     }
 
