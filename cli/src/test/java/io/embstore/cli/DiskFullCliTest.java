@@ -115,26 +115,12 @@ class DiskFullCliTest {
                     String.valueOf(1000 * 64 * 4), store.resolve("matrix.npy").toString()).redirectErrorStream(true).start();
             String out = new String(punch.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertEquals(0, punch.waitFor(), "fallocate --punch-hole: " + out);
-            fillUp(fs.dir().resolve("ballast"));
+            SmallTmpfs.fillUp(fs.dir().resolve("ballast"));
             CliRun run = CliRun.of("get", store.toString(), "w500");
             assertEquals(1, run.status(), run.toString());
             assertEquals(1, run.errLines().length, run.toString());
             assertTrue(run.err().startsWith("embstore get: " + store + ": I/O error"), run.toString());
             assertFalse(run.err().contains("internal error"), run.toString());
-        }
-    }
-
-    /** Writes {@code file} until the file system is full. */
-    private static void fillUp(Path file) throws IOException {
-        byte[] chunk = new byte[4096];
-        try (var out = Files.newOutputStream(file)) {
-            while (true) {
-                out.write(chunk);
-            }
-        } catch (IOException e) {
-            if (!String.valueOf(e.getMessage()).contains("No space left")) {
-                throw e;
-            }
         }
     }
 

@@ -8,8 +8,6 @@ import io.embstore.store.Dtype;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.store.StoreException;
 import io.embstore.testkit.SmallTmpfs;
-import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -28,7 +26,7 @@ class AnnIndexDiskFullTest {
             try (EmbeddingStore store = EmbeddingStore.open(dir)) {
                 AnnIndex.build(store, AnnIndexOptions.defaults().withThreads(1).withM(8), null).close();
                 byte[] before = Files.readAllBytes(dir.resolve(AnnFile.NAME));
-                fill(fs.dir().resolve("filler"));
+                SmallTmpfs.fillUp(fs.dir().resolve("filler"));
                 StoreException e = assertThrows(StoreException.class,
                         () -> AnnIndex.build(store, AnnIndexOptions.defaults().withThreads(1).withM(32), null));
                 assertEquals(StoreException.Kind.NO_SPACE, e.kind(), e.getMessage());
@@ -41,20 +39,6 @@ class AnnIndexDiskFullTest {
                     assertEquals(8, old.m());
                     assertEquals(store.mostSimilar("w3", 5), old.mostSimilar("w3", 5, 2000));
                 }
-            }
-        }
-    }
-
-    /** Writes {@code file} until the file system is full. */
-    private static void fill(Path file) throws IOException {
-        byte[] chunk = new byte[16 << 10];
-        try (OutputStream out = Files.newOutputStream(file)) {
-            while (true) {
-                out.write(chunk);
-            }
-        } catch (IOException full) {
-            if (!String.valueOf(full.getMessage()).contains("No space")) {
-                throw full;
             }
         }
     }

@@ -149,11 +149,14 @@ final class Publisher implements AutoCloseable {
         long seen = store.generation();
         SparseTrainer.Changes changes = SparseTrainer.changedSince(store, generation);
         long now = store.rows();
+        boolean moved = seen != seenGeneration;
         seenGeneration = seen;
-        // Rows appended since the last checkpoint leave the record behind too: looking again then finds nothing new.
-        lookAgainAt = changes.upTo() < seen ? System.nanoTime() + LOOK_AGAIN_NANOS : Long.MAX_VALUE;
+        // Once per generation: rows appended or flushed since the last checkpoint leave the record behind too, until
+        // the next checkpoint, and looking again every time would read the record twice a second for nothing.
+        lookAgainAt = moved && changes.upTo() < seen ? System.nanoTime() + LOOK_AGAIN_NANOS : Long.MAX_VALUE;
         if (sequence > 0 && changes.upTo() == generation && now == rows && changes.rows().isEmpty()) {
-            return new Replication.Published(generation, rows, 0, sequence); // nothing new: no marker either
+            // Nothing new: no marker either, and the same sequence, which tells a following caller not to report it.
+            return new Replication.Published(generation, rows, 0, sequence);
         }
         RoaringBitmap send = changes.rows().clone();
         if (now > rows) {

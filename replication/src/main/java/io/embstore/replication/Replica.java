@@ -74,18 +74,20 @@ final class Replica implements AutoCloseable {
     private record Waiting(Row row, int partition, long offset) {
     }
 
-    /** Runs between a new replica's store and its first state file: the tests' child stops here to be SIGKILLed. */
-    static Runnable afterCreate = () -> { };
+    /** Runs between a new replica's store and its first state file: where the tests kill or fail a creation. */
+    private final Runnable afterCreate;
 
-    private Replica(Path dir, Replication.Kafka kafka, Replication.RowRange range, KafkaConsumer<byte[], byte[]> c) {
+    private Replica(Path dir, Replication.Kafka kafka, Replication.RowRange range, KafkaConsumer<byte[], byte[]> c,
+                    Runnable afterCreate) {
         this.dir = dir;
         this.kafka = kafka;
         this.range = range;
         this.consumer = c;
+        this.afterCreate = afterCreate;
     }
 
-    static Replica open(Path dir, Replication.Kafka kafka, Replication.RowRange range) {
-        Replica r = new Replica(dir, kafka, range, Clients.consumer(kafka));
+    static Replica open(Path dir, Replication.Kafka kafka, Replication.RowRange range, Runnable afterCreate) {
+        Replica r = new Replica(dir, kafka, range, Clients.consumer(kafka), afterCreate);
         try {
             r.openStore();
             return r;
@@ -282,13 +284,18 @@ final class Replica implements AutoCloseable {
             afterCreate.run();
             writeState(temp);
             DurableFiles.publishDirectory(temp, dir);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            // Whatever failed (the builder's StoreException, writeState's ReplicationException on a full disk too),
+            // the half-made sibling goes now rather than waiting for a later run's sweep.
             try {
                 if (temp != null && Files.exists(temp)) {
                     TempSibling.deleteTree(temp);
                 }
             } catch (IOException again) {
                 e.addSuppressed(again);
+            }
+            if (e instanceof RuntimeException r) {
+                throw r;
             }
             throw new ReplicationException(dir + ": cannot create the replica: " + e.getMessage(), e);
         }

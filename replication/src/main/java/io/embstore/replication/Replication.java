@@ -77,10 +77,11 @@ public final class Replication {
      * Publishes what changed in {@code store} since the last publish to the topic (everything, the first time: that
      * bootstraps a new topic from the whole store), creating the topic with {@code partitions} partitions and
      * compaction if it does not exist. With {@code follow}, keeps publishing after each checkpoint of a live trainer
-     * until {@code stop} says so, polling every {@code pollMillis}; each publish is reported to {@code report}. Opens
-     * the store read-only: it never blocks the trainer. What was published is remembered in a state file in the store
-     * directory (docs/FORMAT.md), written after the topic holds the rows and the marker, so a publisher killed at any
-     * point resends at most the last delta.
+     * until {@code stop} says so, polling every {@code pollMillis}; each publish is reported to {@code report}, but
+     * after the first only those that sent a marker (a look that found nothing new is not). Opens the store read-only:
+     * it never blocks the trainer. What was published is remembered in a state file in the store directory
+     * (docs/FORMAT.md), written after the topic holds the rows and the marker, so a publisher killed at any point
+     * resends at most the last delta.
      *
      * <p>Following, a publisher whose brokers stop answering ({@link ReplicationException#brokersUnavailable}) says so
      * to {@code notice} and tries again, waiting 1 s, then twice as long each time up to 30 s; its next publish sends
@@ -95,14 +96,12 @@ public final class Replication {
         Published last = null;
         while (true) {
             try (Publisher p = Publisher.open(store, kafka, partitions)) {
-                last = p.publishOnce();
-                report.accept(last);
+                last = reportNew(p.publishOnce(), last, report);
                 retry.succeeded();
                 while (follow && !stop.getAsBoolean()) {
                     sleep(pollMillis);
                     if (p.hasNews()) {
-                        last = p.publishOnce();
-                        report.accept(last);
+                        last = reportNew(p.publishOnce(), last, report);
                     }
                 }
                 return last;
@@ -112,6 +111,17 @@ public final class Replication {
                 }
             }
         }
+    }
+
+    /**
+     * Reports {@code p} unless it is {@code last} again (same sequence: a look that found nothing new and sent no
+     * marker, which a following publisher makes whenever the store moved outside a checkpoint), and returns it.
+     */
+    private static Published reportNew(Published p, Published last, Consumer<Published> report) {
+        if (last == null || p.sequence() != last.sequence()) {
+            report.accept(p);
+        }
+        return p;
     }
 
     /**
@@ -132,10 +142,16 @@ public final class Replication {
      */
     public static Applied replicate(Path dir, Kafka kafka, RowRange range, boolean once, BooleanSupplier stop,
                                     Consumer<Applied> report, Consumer<String> notice) {
+        return replicate(dir, kafka, range, once, stop, report, notice, () -> { });
+    }
+
+    /** {@link #replicate}, running {@code afterCreate} between a new replica's store and its first state file. */
+    static Applied replicate(Path dir, Kafka kafka, RowRange range, boolean once, BooleanSupplier stop,
+                             Consumer<Applied> report, Consumer<String> notice, Runnable afterCreate) {
         Retry retry = new Retry(!once, stop, notice);
         AtomicReference<Applied> last = new AtomicReference<>();
         while (true) {
-            try (Replica r = Replica.open(dir, kafka, range)) {
+            try (Replica r = Replica.open(dir, kafka, range, afterCreate)) {
                 return r.run(once, stop, a -> {
                     retry.succeeded();
                     last.set(a);

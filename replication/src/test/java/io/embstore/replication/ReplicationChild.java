@@ -44,17 +44,14 @@ public final class ReplicationChild {
                     a -> System.out.println("applied " + a.generation() + " " + a.rows() + " " + a.rowsApplied() + " "
                             + System.currentTimeMillis()),
                     System.out::println);
-            case "replicate-stopping-after-create" -> {
-                Replica.afterCreate = () -> {
-                    System.out.println("created");
-                    System.out.flush();
-                    while (true) {
-                        LockSupport.park();
-                    }
-                };
-                Replication.replicate(Path.of(args[1]), kafka(args), Replication.RowRange.ALL, true, () -> false,
-                        a -> { }, System.err::println);
-            }
+            case "replicate-stopping-after-create" -> Replication.replicate(Path.of(args[1]), kafka(args),
+                    Replication.RowRange.ALL, true, () -> false, a -> { }, System.err::println, () -> {
+                        System.out.println("created");
+                        System.out.flush();
+                        while (true) {
+                            LockSupport.park();
+                        }
+                    });
             default -> throw new IllegalArgumentException(args[0]);
         }
     }

@@ -8,7 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.embstore.store.EmbeddingStore;
 import io.embstore.testkit.JavaChild;
 import io.embstore.testkit.Seeds;
+import io.embstore.testkit.SmallTmpfs;
 import io.embstore.trainer.SparseTrainer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -279,6 +283,82 @@ class ReplicationTest {
             Replication.Published p = publisher.publishOnce();
             assertEquals(g, p.generation());
             assertEquals(3, p.rowsSent());
+        }
+    }
+
+    /**
+     * A row appended after the trainer's last checkpoint leaves the checkpoint record behind the store's generation
+     * until the next checkpoint. A following publisher reports only publishes that sent something, and reads the record
+     * again once per generation (before, it looked again and reported "sent 0" twice a second until the next
+     * checkpoint: two reports or more here, where one is right).
+     */
+    @Test
+    void aStoreWrittenOutsideACheckpointIsLookedAtAgainOnceAndNotReported() throws Exception {
+        Path store = table(tmp.resolve("table"), 50, 4);
+        try (var w = EmbeddingStore.openForWriting(store)) {
+            try (SparseTrainer trainer = SparseTrainer.attach(w, SparseTrainer.Options.sgd().learningRate(0.1).build())) {
+                trainer.step(new long[] {1, 2}, new float[8]);
+                trainer.checkpoint();
+            }
+            w.append("outside", new float[] {1, 2, 3, 4});
+        }
+        List<Replication.Published> reports = new CopyOnWriteArrayList<>();
+        long stopAt = System.nanoTime() + Duration.ofMillis(1500).toNanos();
+        Replication.publish(store, topic("outside"), 2, true, 50, () -> System.nanoTime() > stopAt, reports::add,
+                System.err::println);
+        assertEquals(1, reports.size(), "reports: " + reports);
+        assertEquals(51, reports.getFirst().rowsSent());
+        try (Publisher publisher = Publisher.open(store, topic("outside"), 2)) {
+            assertEquals(0, publisher.publishOnce().rowsSent());
+            awaitNews(publisher, Duration.ofSeconds(5));
+            assertTrue(publisher.hasNews(), "the publisher looks at the record again once");
+            assertEquals(0, publisher.publishOnce().rowsSent());
+            long quietUntil = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+            while (System.nanoTime() < quietUntil) {
+                assertFalse(publisher.hasNews(), "the publisher looked again a second time at the same generation");
+                Thread.sleep(20);
+            }
+        }
+    }
+
+    private static void awaitNews(Publisher publisher, Duration atMost) throws InterruptedException {
+        long deadline = System.nanoTime() + atMost.toNanos();
+        while (!publisher.hasNews() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+    }
+
+    /**
+     * A replica whose first state file cannot be written (the disk, a 4 MB tmpfs, fills up once the store is built
+     * beside it) removes the temporary sibling at once, and is created once there is space (before, only an
+     * IOException removed the sibling, and this ReplicationException left it for a later run's sweep).
+     */
+    @Test
+    void aReplicaWhoseCreationFailsOnAFullDiskLeavesNothingBehind() throws Exception {
+        Path store = table(tmp.resolve("table"), 20, 4);
+        Replication.publish(store, topic("diskfull"), 2, false, 0, () -> true, x -> { }, System.err::println);
+        try (SmallTmpfs fs = SmallTmpfs.mount(tmp.resolve("fs"), 4)) {
+            Path replica = fs.dir().resolve("replica");
+            Path ballast = fs.dir().resolve("ballast");
+            ReplicationException e = assertThrows(ReplicationException.class, () -> Replication.replicate(replica,
+                    topic("diskfull"), Replication.RowRange.ALL, true, () -> false, x -> { }, System.err::println,
+                    () -> {
+                        try {
+                            SmallTmpfs.fillUp(ballast);
+                        } catch (IOException full) {
+                            throw new UncheckedIOException(full);
+                        }
+                    }));
+            assertTrue(e.getMessage().contains(Replica.STATE) && e.getMessage().contains("No space left"),
+                    e.getMessage());
+            try (var listing = Files.list(fs.dir())) {
+                assertEquals(List.of("ballast"), listing.map(p -> p.getFileName().toString()).toList(),
+                        "the temporary sibling removed");
+            }
+            Files.delete(ballast);
+            Replication.replicate(replica, topic("diskfull"), Replication.RowRange.ALL, true, () -> false, x -> { },
+                    System.err::println);
+            assertSameRows(store, replica, 0, Long.MAX_VALUE);
         }
     }
 

@@ -51,6 +51,20 @@ public final class SmallTmpfs implements AutoCloseable {
         return dir;
     }
 
+    /** Writes {@code file} (on this or any file system) until the file system has no space left. */
+    public static void fillUp(Path file) throws IOException {
+        byte[] chunk = new byte[64 * 1024];
+        try (var out = Files.newOutputStream(file)) {
+            while (true) {
+                out.write(chunk);
+            }
+        } catch (IOException e) {
+            if (!String.valueOf(e.getMessage()).contains("No space left")) {
+                throw e;
+            }
+        }
+    }
+
     /** Unmounts; lazily if something (a mapping a failed test left) still holds it. */
     @Override
     public void close() throws IOException, InterruptedException {

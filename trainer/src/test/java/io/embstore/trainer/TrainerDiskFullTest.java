@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.embstore.testkit.SmallTmpfs;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -36,20 +35,6 @@ class TrainerDiskFullTest {
         return g;
     }
 
-    /** Writes {@code file} until the file system is full. */
-    static void fillUp(Path file) throws IOException {
-        byte[] chunk = new byte[4096];
-        try (var out = Files.newOutputStream(file)) {
-            while (true) {
-                out.write(chunk);
-            }
-        } catch (IOException e) {
-            if (!e.getMessage().contains("No space left")) {
-                throw e;
-            }
-        }
-    }
-
     /** The undo log cannot take a step's pre-images: the step fails with no space before any row changes. */
     @Test
     void aStepWhoseUndoRecordsDoNotFitFailsWithNoSpaceAndChangesNothing() throws Exception {
@@ -62,7 +47,7 @@ class TrainerDiskFullTest {
                  SparseTrainer t = SparseTrainer.attach(s, SparseTrainer.Options.adam().learningRate(0.01).threads(1).build())) {
                 t.step(new long[] {0, 1}, grads(2, dim));
                 t.checkpoint();
-                fillUp(ballast);
+                SmallTmpfs.fillUp(ballast);
                 float[] before = new float[dim];
                 s.read(5, before);
                 long steps = t.steps();
@@ -98,7 +83,7 @@ class TrainerDiskFullTest {
                     s.appendRow(row);
                 }
                 // Nothing is left for the state of 3000 more rows (3 MB of Adam moments), nor for the undo log.
-                fillUp(ballast);
+                SmallTmpfs.fillUp(ballast);
                 long[] newRows = {3500, 3999};
                 float[] before = new float[dim];
                 s.read(3500, before);
