@@ -43,7 +43,10 @@ final class Publisher implements AutoCloseable {
      * found the record behind the generation, and the checkpoint's rows would otherwise wait for the next one.
      */
     private long lookAgainAt = Long.MAX_VALUE;
-    private static final long LOOK_AGAIN_NANOS = 500_000_000L;
+    /** How long until that look: 0.5 s after the generation moved, doubling while the record stays behind it. */
+    private long lookAgainNanos = FIRST_LOOK_AGAIN_NANOS;
+    private static final long FIRST_LOOK_AGAIN_NANOS = 500_000_000L;
+    private static final long LAST_LOOK_AGAIN_NANOS = 8_000_000_000L;
 
     private Publisher(EmbeddingStore store, Replication.Kafka kafka, Path stateFile, KafkaProducer<byte[], byte[]> producer,
                       Shape shape, long generation, long rows, long sequence) {
@@ -151,9 +154,11 @@ final class Publisher implements AutoCloseable {
         long now = store.rows();
         boolean moved = seen != seenGeneration;
         seenGeneration = seen;
-        // Once per generation: rows appended or flushed since the last checkpoint leave the record behind too, until
-        // the next checkpoint, and looking again every time would read the record twice a second for nothing.
-        lookAgainAt = moved && changes.upTo() < seen ? System.nanoTime() + LOOK_AGAIN_NANOS : Long.MAX_VALUE;
+        // Looking again backs off (0.5 s, 1 s, 2 s ... 8 s): rows appended or flushed since the last checkpoint leave
+        // the record behind too, until the next checkpoint, and reading it twice a second would be for nothing; a
+        // checkpoint whose record comes late (a loaded machine) is still published within seconds of it.
+        lookAgainNanos = moved ? FIRST_LOOK_AGAIN_NANOS : Math.min(2 * lookAgainNanos, LAST_LOOK_AGAIN_NANOS);
+        lookAgainAt = changes.upTo() < seen ? System.nanoTime() + lookAgainNanos : Long.MAX_VALUE;
         if (sequence > 0 && changes.upTo() == generation && now == rows && changes.rows().isEmpty()) {
             // Nothing new: no marker either, and the same sequence, which tells a following caller not to report it.
             return new Replication.Published(generation, rows, 0, sequence);
