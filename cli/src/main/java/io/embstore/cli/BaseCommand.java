@@ -1,6 +1,8 @@
 package io.embstore.cli;
 
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
@@ -13,4 +15,13 @@ import picocli.CommandLine.Spec;
 abstract class BaseCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+
+    /** Prints each line on standard error after the command's name, at once: the notes of a long-running command. */
+    final Consumer<String> stderrNotes() {
+        PrintWriter err = spec.commandLine().getErr();
+        return line -> {
+            err.println(spec.qualifiedName() + ": " + line);
+            err.flush();
+        };
+    }
 }

@@ -44,16 +44,12 @@ final class PublishCommand extends BaseCommand {
             throw new UserError(ExitCode.USAGE, "--partitions must be at least 1");
         }
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         StopOnSignal stop = follow ? StopOnSignal.install("embstore-publish-stop") : null;
         try {
             Replication.publish(store.dir, kafka.kafka(), partitions, follow, 200, stop == null ? () -> false : stop, p -> {
                 out.println("published generation " + p.generation() + " rows " + p.rows() + " sent " + p.rowsSent());
                 out.flush();
-            }, line -> {
-                err.println(spec.qualifiedName() + ": " + line);
-                err.flush();
-            });
+            }, stderrNotes());
         } finally {
             if (stop != null) {
                 stop.finished();

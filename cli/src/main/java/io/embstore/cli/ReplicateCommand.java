@@ -50,7 +50,6 @@ final class ReplicateCommand extends BaseCommand {
             throw new UserError(ExitCode.USAGE, "--rows: " + e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         StopOnSignal stop = once ? null : StopOnSignal.install("embstore-replicate-stop");
         Replication.Applied a;
         try {
@@ -58,10 +57,7 @@ final class ReplicateCommand extends BaseCommand {
                 out.println("applied generation " + x.generation() + " rows " + x.rows() + " rows-applied "
                         + x.rowsApplied());
                 out.flush();
-            }, line -> {
-                err.println(spec.qualifiedName() + ": " + line);
-                err.flush();
-            });
+            }, stderrNotes());
         } finally {
             if (stop != null) {
                 stop.finished();

@@ -257,31 +257,11 @@ public sealed class EmbeddingStore implements AutoCloseable permits WritableStor
         Objects.checkFromIndexSize(0, count, rows.length);
         View v = view;
         Mapping m = vocabularyMapping(v);
-        VocabularyIndex index = m.index();
-        final int block = 16;
-        byte[][] utf8 = new byte[block][];
-        long[] hashes = new long[block];
-        long sink = 0;
-        for (int base = 0; base < count; base += block) {
-            int n = Math.min(block, count - base);
-            for (int j = 0; j < n; j++) {
-                utf8[j] = words[base + j].getBytes(StandardCharsets.UTF_8);
-                hashes[j] = VocabularyIndex.hash(utf8[j]);
-            }
-            for (int j = 0; j < n; j++) {
-                sink ^= index.touch(hashes[j], m.words(), v.wordBytes());
-            }
-            for (int j = 0; j < n; j++) {
-                rows[base + j] = wordRowOrAbsent(
-                        index.lookup(utf8[j], hashes[j], m.words(), v.wordBytes(), v.rows(), wordsFile));
-            }
+        m.index().lookupAll(words, count, rows, m.words(), v.wordBytes(), v.rows(), wordsFile);
+        for (int i = 0; subwords != null && i < count; i++) {
+            rows[i] = wordRowOrAbsent(rows[i]); // a bucket row's placeholder name is no word
         }
-        touched = sink;
     }
-
-    /** Keeps {@link #rowsOf}'s cache-warming reads alive: a compiler may drop a load whose value is never used. */
-    @SuppressWarnings("unused")
-    private volatile long touched;
 
     /** Whether the store has {@code word}. */
     public final boolean contains(String word) {

@@ -161,16 +161,46 @@ final class VocabularyIndex {
         return lookup(utf8, hash(utf8), words, visibleBytes, visibleRows, wordsFile);
     }
 
-    /**
-     * Brings the home slot of hash {@code h} and the record it points to into the cache, and returns the slot. Called
-     * for a whole batch of words before any of them is looked up, so that the batch's cache misses overlap instead of
-     * each lookup waiting for its own two in turn (a slot, then its record).
-     */
     /** Brings the home slot of hash {@code h} into the cache (and its page into the mapping); returns the slot. */
     long touchSlot(long h) {
         return index.get(LONG, HEADER_BYTES + (h & mask) * Long.BYTES);
     }
 
+    /**
+     * The rows of {@code utf8Words[0, count)} into {@code rows}, -1 for a word not found, looked up in blocks of 16
+     * whose slots and records are {@link #touch}ed first: what {@code EmbeddingStore.rowsOf} gives a tokenizer.
+     */
+    void lookupAll(String[] utf8Words, int count, long[] rows, MemorySegment words, long visibleBytes, long visibleRows,
+                   Path wordsFile) {
+        final int block = 16;
+        byte[][] utf8 = new byte[block][];
+        long[] hashes = new long[block];
+        long sink = 0;
+        for (int base = 0; base < count; base += block) {
+            int n = Math.min(block, count - base);
+            for (int j = 0; j < n; j++) {
+                utf8[j] = utf8Words[base + j].getBytes(StandardCharsets.UTF_8);
+                hashes[j] = hash(utf8[j]);
+            }
+            for (int j = 0; j < n; j++) {
+                sink ^= touch(hashes[j], words, visibleBytes);
+            }
+            for (int j = 0; j < n; j++) {
+                rows[base + j] = lookup(utf8[j], hashes[j], words, visibleBytes, visibleRows, wordsFile);
+            }
+        }
+        touched = sink;
+    }
+
+    /** Keeps {@link #lookupAll}'s cache-warming reads alive: a compiler may drop a load whose value is never used. */
+    @SuppressWarnings("unused")
+    private volatile long touched;
+
+    /**
+     * Brings the home slot of hash {@code h} and the record it points to into the cache, and returns the slot. Called
+     * for a whole batch of words before any of them is looked up, so that the batch's cache misses overlap instead of
+     * each lookup waiting for its own two in turn (a slot, then its record).
+     */
     long touch(long h, MemorySegment words, long visibleBytes) {
         long slot = (long) SLOT.getAcquire(index, HEADER_BYTES + (h & mask) * Long.BYTES);
         long record = (slot & OFFSET_MASK) - 1;
